@@ -1,0 +1,4 @@
+from migration_gate.cli import main
+
+if __name__ == "__main__":
+    main()

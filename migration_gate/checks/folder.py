@@ -1,0 +1,314 @@
+"""Rules about the migrations folder itself: names, versions, encodings, duplicates.
+
+They need no git: each looks at the working tree's files (the added and changed ones when a
+base is known, all of them otherwise; duplicates are looked for across the whole folder).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Iterator
+
+from migration_gate import refinery
+from migration_gate.catalog import RuleDoc
+from migration_gate.diagnostics import Diagnostic, Severity
+from migration_gate.migrations import MigrationFile, versioned
+from migration_gate.pipeline import (
+    CheckContext,
+    VersionAllocator,
+    format_version,
+    normalise_description,
+    suggest_file_name,
+)
+from migration_gate.refinery import MigrationName, NameIssue, NameProblem, Prefix
+
+E, W = Severity.ERROR, Severity.WARNING
+
+INVALID_FILENAME = RuleDoc(
+    "invalid-filename", E,
+    "A file in the migrations folder does not match refinery's `V{n}__{name}.sql` pattern.",
+    needs="git",
+    why="refinery silently skips files whose name does not match `^[U|V]\\d+__\\w+\\.sql$`: "
+    "the migration never runs and `refinery migrate` reports \"no migrations to apply\" "
+    "(refinery issue #115). The prefix and extension are case-sensitive, the separator is "
+    "two underscores, and the name may only hold letters, digits and `_`. A file starting "
+    "with `|` matches refinery's `[U|V]` class and then makes it panic.",
+    example="migrations/v8__add_profiles.sql\nmigrations/V8-add-profiles.sql\n"
+    "migrations/V8__add_profiles.SQL",
+    instead="migrations/V008__add_profiles.sql",
+)
+INVALID_VERSION = RuleDoc(
+    "invalid-version", E,
+    "The name matches refinery's pattern but the version is not a 32-bit integer.",
+    needs="git",
+    why="refinery parses the version as an `i32` (an `i64` with `int8-versions`) and stops "
+    "with \"migration version must be a valid integer\": no migration at all is applied.",
+    example="V1.5__add_index.sql\nV2147483648__x.sql\nV١__arabic_digit.sql",
+    instead="V009__add_index.sql",
+)
+NAMING_STYLE = RuleDoc(
+    "naming-style", W,
+    "The name is valid for refinery but breaks the folder's own convention.",
+    needs="git",
+    why="Mixed zero-padding (`V8__` next to `V007__`) sorts badly in every file listing and "
+    "review tool, and makes the next version easy to get wrong. The padding width is inferred "
+    "from the existing files (or set with `padding`), the name pattern is `name-pattern` "
+    "(default `[a-z0-9_]+`).",
+    example="V8__AddProfiles.sql   (next to V007__create_users.sql)",
+    instead="V008__add_profiles.sql",
+)
+DUPLICATE_VERSION = RuleDoc(
+    "duplicate-version", E,
+    "Two migration files share a version.",
+    needs="git",
+    why="refinery only rejects two files identical in version, name and checksum. With different "
+    "names both run, and the second fails on the history table's primary key after its SQL was "
+    "committed (gattaca-com/helix#572) -- typically two branches that both added `V008`.",
+    example="V008__add_profiles.sql\nV008__add_orders.sql",
+    instead="V008__add_profiles.sql\nV009__add_orders.sql",
+)
+UNVERSIONED_MIGRATION = RuleDoc(
+    "unversioned-migration", W,
+    "A `U` (unversioned) migration.",
+    needs="git",
+    why="refinery applies a `U` migration even when its version is below the current one, so "
+    "its position in the order differs between databases that were migrated at different times.",
+    example="U5__backfill_names.sql",
+    instead="V012__backfill_names.sql",
+)
+UNVERIFIABLE_MIGRATION = RuleDoc(
+    "unverifiable-migration", W,
+    "A `.rs` migration: its SQL only exists when the program runs.",
+    needs="git",
+    why="`embed_migrations!` accepts Rust migrations whose SQL is built at run time, so no rule "
+    "can lint it and no checksum can be computed; refinery's CLI ignores `.rs` files entirely.",
+    example="V9__seed.rs",
+    instead="V009__seed.sql",
+)
+NON_UTF8_MIGRATION = RuleDoc(
+    "non-utf8-migration", E,
+    "The migration file is not valid UTF-8.",
+    needs="git",
+    why="refinery reads migrations as UTF-8 strings and refuses the whole run otherwise. Editors "
+    "saving Latin-1 or UTF-16 files are the usual cause.",
+    example="a file saved as Windows-1252 holding `'Café'`",
+    instead="re-save the file as UTF-8",
+)
+EMPTY_MIGRATION = RuleDoc(
+    "empty-migration", W,
+    "The migration file holds no statement.",
+    needs="git",
+    why="An empty migration is recorded as applied and can never be changed afterwards without "
+    "every database reporting it as divergent: usually a file created and forgotten.",
+    example="-- TODO: add the index",
+    instead="write the migration before merging it, or delete the file",
+)
+
+RULES = (
+    INVALID_FILENAME, INVALID_VERSION, NAMING_STYLE, DUPLICATE_VERSION, UNVERSIONED_MIGRATION,
+    UNVERIFIABLE_MIGRATION, NON_UTF8_MIGRATION, EMPTY_MIGRATION,
+)
+
+_ATTEMPT = re.compile(r"^\s*([VvUu|])?\s*[\d.,_-]*\d?[\s_.\-]*(.*?)\s*$", re.DOTALL)
+
+
+def looks_like_migration(file_name: str) -> bool:
+    """A `.sql` file (any case), or a `.rs` file named like a migration, is meant to run."""
+    lower = file_name.lower()
+    if lower.endswith(".sql"):
+        return True
+    return lower.endswith(".rs") and bool(re.match(r"^[vu|]\d", lower))
+
+
+def corrected_name(file_name: str, version: int, padding: int) -> str:
+    """The name refinery would accept for a misnamed file, with `version`."""
+    stem = file_name.rsplit(".", 1)[0]
+    match = _ATTEMPT.match(stem)
+    prefix, rest = (match.group(1), match.group(2)) if match else (None, stem)
+    name = normalise_description(rest) or "migration"
+    text = f"{format_version(version, padding)}__{name}.sql"
+    return "U" + text[1:] if prefix in ("U", "u") else text
+
+
+def _diagnostic(doc: RuleDoc, migration: MigrationFile, message: str, hint: str | None) -> Diagnostic:
+    return Diagnostic(doc.id, doc.severity, migration.path, message, hint=hint)
+
+
+def check_names(context: CheckContext, allocator: VersionAllocator) -> Iterator[Diagnostic]:
+    for migration in context.to_lint:
+        parsed = migration.parsed
+        if isinstance(parsed, MigrationName):
+            continue
+        if not looks_like_migration(migration.file_name):
+            continue
+        if parsed.issue is NameIssue.INVALID_VERSION:
+            stem_name = migration.file_name.split("__", 1)[1].rsplit(".", 1)[0]
+            fix = suggest_file_name(allocator.take(migration.path), stem_name, context.padding)
+            yield _diagnostic(
+                INVALID_VERSION, migration,
+                f"{migration.file_name}: migration version must be a valid integer "
+                "(a whole number that fits in 32 bits): refinery stops before applying anything",
+                f"rename to {fix}",
+            )
+            continue
+        fix = corrected_name(migration.file_name, allocator.take(migration.path), context.padding)
+        yield _diagnostic(
+            INVALID_FILENAME, migration,
+            f"{migration.file_name}: {_why_no_match(migration.file_name, parsed)}",
+            f"rename to {fix}",
+        )
+
+
+def _why_no_match(file_name: str, problem: NameProblem) -> str:
+    if problem.issue is NameIssue.PIPE_PREFIX:
+        return "a leading `|` matches refinery's `[U|V]` class and then makes refinery panic"
+    tail = "so refinery silently skips this file"
+    if file_name[:1] in ("v", "u"):
+        return f"the prefix must be an upper-case V or U, {tail}"
+    if not file_name.endswith((".sql", ".rs")):
+        return f"the extension must be `.sql` (lower case), {tail}"
+    if file_name[:1] not in ("V", "U"):
+        return f"the name must start with V{{version}}__, {tail}"
+    if "__" not in file_name:
+        return f"the version must be followed by two underscores `__`, {tail}"
+    return f"{problem.reason}, {tail}"
+
+
+def check_style(context: CheckContext, allocator: VersionAllocator) -> Iterator[Diagnostic]:
+    del allocator
+    pattern = re.compile(context.config.name_pattern)
+    padding = context.padding
+    for migration in context.to_lint:
+        name = migration.name
+        if name is None or name.prefix is not Prefix.VERSIONED:
+            continue
+        problems = []
+        text = name.version_text
+        if padding and len(text) != max(padding, len(str(name.version))):
+            problems.append(f"the version is not zero-padded to {padding} digits like the others")
+        elif not padding and len(text) > 1 and text.startswith("0"):
+            problems.append("the version is zero-padded but the other migrations are not")
+        if not pattern.fullmatch(name.name):
+            problems.append(f"the name does not match `{context.config.name_pattern}`")
+        if problems:
+            fixed_name = name.name if pattern.fullmatch(name.name) else (
+                normalise_description(name.name) or name.name
+            )
+            fix = suggest_file_name(name.version, fixed_name, padding)
+            if name.extension != "sql":
+                fix = fix[: -len(".sql")] + "." + name.extension
+            yield _diagnostic(
+                NAMING_STYLE, migration, f"{migration.file_name}: " + "; ".join(problems),
+                f"rename to {fix}" if fix != migration.file_name else None,
+            )
+
+
+def check_duplicates(context: CheckContext, allocator: VersionAllocator) -> Iterator[Diagnostic]:
+    by_version: dict[int, list[tuple[MigrationFile, MigrationName]]] = defaultdict(list)
+    for migration, name in versioned(context.local):
+        by_version[name.version].append((migration, name))
+    relevant = {m.rel for m in context.to_lint}
+    base_rels = set(context.base_by_rel)
+    for version, group in sorted(by_version.items()):
+        if len(group) < 2 or not any(m.rel in relevant for m, _ in group):
+            continue
+        names = ", ".join(m.path for m, _ in group)
+        # the file already on the base keeps its version; otherwise the first by path does
+        on_base = [m for m, _ in group if m.rel in base_rels]
+        keeper = on_base[0] if on_base else group[0][0]
+        identical = len({(n.name, m.checksum) for m, n in group}) == 1
+        for migration, name in group:
+            if identical:
+                message = refinery.duplicate_message(name.display) + f" ({names})"
+            else:
+                message = (
+                    f"version {version} is used by {len(group)} files ({names}): refinery applies "
+                    "each, and the second fails on the history table's primary key"
+                )
+            hint = None
+            if migration is not keeper:
+                fix = suggest_file_name(allocator.take(migration.path), name.name, context.padding)
+                hint = f"rename to {fix}"
+            yield _diagnostic(DUPLICATE_VERSION, migration, message, hint)
+
+
+def check_kinds(context: CheckContext, allocator: VersionAllocator) -> Iterator[Diagnostic]:
+    for migration in context.to_lint:
+        name = migration.name
+        if name is None:
+            continue
+        if name.extension == "rs":
+            yield _diagnostic(
+                UNVERIFIABLE_MIGRATION, migration,
+                f"{migration.file_name}: a Rust migration's SQL only exists at run time; it "
+                "cannot be linted or checksummed, and refinery's CLI ignores it",
+                None,
+            )
+            continue
+        if name.prefix is Prefix.UNVERSIONED:
+            fix = suggest_file_name(allocator.take(migration.path), name.name, context.padding)
+            yield _diagnostic(
+                UNVERSIONED_MIGRATION, migration,
+                f"{migration.file_name}: refinery applies U migrations out of order, so their "
+                "position differs between databases",
+                f"make it versioned: rename to {fix}",
+            )
+        if migration.content is None:
+            continue
+        if migration.text is None:
+            yield _diagnostic(
+                NON_UTF8_MIGRATION, migration,
+                f"{migration.file_name}: not valid UTF-8 ({_decode_error(migration.content)}); "
+                "refinery refuses to read it",
+                "re-save the file as UTF-8",
+            )
+        elif not has_statement(migration.text):
+            yield _diagnostic(
+                EMPTY_MIGRATION, migration,
+                f"{migration.file_name}: the file holds no SQL statement",
+                "write the migration, or delete the file before it is merged",
+            )
+
+
+def _decode_error(content: bytes) -> str:
+    try:
+        content.decode("utf-8")
+    except UnicodeDecodeError as error:
+        return f"byte 0x{content[error.start]:02x} at offset {error.start}"
+    return "unknown"
+
+
+def has_statement(text: str) -> bool:
+    """Whether anything but comments, white space and `;` is left."""
+    index, length, depth = 0, len(text), 0
+    while index < length:
+        char = text[index]
+        pair = text[index : index + 2]
+        if depth:
+            if pair == "*/":
+                depth -= 1
+                index += 2
+            elif pair == "/*":
+                depth += 1
+                index += 2
+            else:
+                index += 1
+        elif pair == "--":
+            newline = text.find("\n", index)
+            index = length if newline < 0 else newline + 1
+        elif pair == "/*":
+            depth = 1
+            index += 2
+        elif char.isspace() or char == ";" or char == "\ufeff":
+            index += 1
+        else:
+            return True
+    return False
+
+
+def check_folder(context: CheckContext) -> Iterator[Diagnostic]:
+    """The folder stage: every rule of this module."""
+    allocator = context.allocator
+    for check in (check_names, check_duplicates, check_kinds, check_style):
+        yield from check(context, allocator)

@@ -1,0 +1,211 @@
+"""Rules about the change versus the base branch: what was merged must never change.
+
+Every database that ran the base has its migrations recorded with their checksums; a change to
+one of them makes refinery abort as divergent, a deletion as missing, and a new version at or
+below the base's highest is refused or skipped (REFINERY.md §5).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from migration_gate.catalog import RuleDoc
+from migration_gate.diagnostics import Diagnostic, Severity
+from migration_gate.migrations import MigrationFile, max_version
+from migration_gate.pipeline import CheckContext, format_version, suggest_file_name
+from migration_gate.refinery import Prefix
+
+E, W = Severity.ERROR, Severity.WARNING
+
+VERSION_NOT_AFTER_BASE = RuleDoc(
+    "version-not-after-base", E,
+    "A migration added on this branch has a version at or below the base branch's highest.",
+    needs="git",
+    why="Every database that already ran the base is past that version: refinery reports the "
+    "new file as \"missing from the filesystem\" and, without `-m`, skips it for ever. It "
+    "happens when a branch is rebased after another one merged the same number.",
+    example="base: V001..V007; branch adds V005__add_index.sql",
+    instead="rename to V008__add_index.sql (`migration-gate next-version`)",
+)
+VERSION_GAP = RuleDoc(
+    "version-gap", W,
+    "The versions added on this branch leave a hole after the base's highest version.",
+    needs="git",
+    why="A hole is harmless to refinery until somebody fills it: a later migration in the hole is "
+    "below the current version and is skipped as missing. Continuous versions keep the history "
+    "readable and make the next number obvious.",
+    example="base: V001..V007; branch adds V010__add_index.sql",
+    instead="V008__add_index.sql",
+)
+MODIFIED_MIGRATION = RuleDoc(
+    "modified-migration", E,
+    "A migration that exists on the base branch changed content.",
+    needs="git",
+    why="refinery stores each applied migration's checksum. Once the file changes, every "
+    "database that applied it reports \"applied migration V3__x is different than filesystem "
+    "one\" and aborts (divergent) -- or silently never applies the change.",
+    example="editing V003__create_users.sql after it was merged",
+    instead="revert the edit and put the change in a new migration (`migration-gate new`)",
+)
+DELETED_MIGRATION = RuleDoc(
+    "deleted-migration", E,
+    "A migration that exists on the base branch was deleted.",
+    needs="git",
+    why="Every database that applied it reports \"migration V2__x is missing from the "
+    "filesystem\" and, with abort-on-missing, refuses to migrate.",
+    example="git rm migrations/V002__add_email.sql",
+    instead="keep the file; undo its effect in a new migration",
+)
+RENAMED_MIGRATION = RuleDoc(
+    "renamed-migration", E,
+    "A base migration's name or version changed.",
+    needs="git",
+    why="refinery identifies a migration by version and name: a new name is divergent, a new "
+    "version leaves the old one missing and runs the SQL a second time.",
+    example="V004__add_idx.sql renamed to V004__add_index.sql",
+    instead="keep the merged name; only new migrations can be named freely",
+)
+
+RULES = (
+    VERSION_NOT_AFTER_BASE, VERSION_GAP, MODIFIED_MIGRATION, DELETED_MIGRATION, RENAMED_MIGRATION,
+)
+
+
+def first_difference(old: bytes, new: bytes) -> int:
+    """The 1-based line of `new` where it first differs from `old`."""
+    old_lines, new_lines = old.splitlines(keepends=True), new.splitlines(keepends=True)
+    for number, (a, b) in enumerate(zip(old_lines, new_lines), start=1):
+        if a != b:
+            return number
+    return min(len(old_lines), len(new_lines)) + 1 if len(new_lines) > len(old_lines) else max(
+        1, len(new_lines)
+    )
+
+
+def check_history(context: CheckContext) -> Iterator[Diagnostic]:
+    """The history stage; it needs a base, and says nothing without one."""
+    if context.base is None:
+        return
+    base_files = [m for m in context.base.files if m.name is not None]
+    local_by_rel = {m.rel: m for m in context.local}
+    added = [m for m in context.added if m.name is not None]
+    # files that only moved inside the folder (refinery walks it recursively): same name+content
+    moved_to: set[str] = set()
+    renamed_to: set[str] = set()
+    base_ref = context.base.base.ref
+    for old in base_files:
+        current = local_by_rel.get(old.rel)
+        if current is not None:
+            if current.content != old.content and old.content is not None:
+                yield _modified(context, old, current)
+            continue
+        match = _counterpart(old, added, moved_to | renamed_to)
+        if match is None:
+            yield Diagnostic(
+                DELETED_MIGRATION.id, DELETED_MIGRATION.severity, old.path,
+                f"{old.file_name} was merged on {base_ref} and is deleted here: every database "
+                f"that applied it reports \"migration {old.name.display if old.name else old.rel} "
+                "is missing from the filesystem\"",
+                hint=f"restore it: git checkout {context.base.base.merge_base[:12]} -- {old.path}",
+            )
+            continue
+        new, same_identity = match
+        if same_identity:
+            moved_to.add(new.rel)
+            if new.content != old.content:
+                yield _modified(context, old, new)
+            continue
+        renamed_to.add(new.rel)
+        yield Diagnostic(
+            RENAMED_MIGRATION.id, RENAMED_MIGRATION.severity, new.path,
+            f"{old.path} (merged on {base_ref}) was renamed to {new.file_name}: databases that "
+            "applied it see a " + (
+                "different name (divergent)"
+                if old.name and new.name and old.name.version == new.name.version
+                else "missing version and run its SQL again"
+            ),
+            hint=f"rename it back to {old.file_name}",
+        )
+    yield from _check_versions(context, [m for m in added if m.rel not in moved_to | renamed_to])
+
+
+def _modified(context: CheckContext, old: MigrationFile, new: MigrationFile) -> Diagnostic:
+    assert old.content is not None and new.content is not None and context.base is not None
+    line = first_difference(old.content, new.content)
+    old_sum, new_sum = old.checksum, new.checksum
+    change = (
+        f" (refinery checksum {old_sum} → {new_sum})" if old_sum is not None and new_sum else ""
+    )
+    name = new.name
+    fix = ""
+    if name is not None:
+        version = context.allocator.take(new.path)
+        fix = " in " + suggest_file_name(version, f"update_{name.name}", context.padding)
+    return Diagnostic(
+        MODIFIED_MIGRATION.id, MODIFIED_MIGRATION.severity, new.path,
+        f"{new.file_name} was merged on {context.base.base.ref} and has changed{change}: every "
+        "database that applied it aborts as divergent",
+        line=line,
+        hint=f"revert this file and make the change in a new migration{fix}",
+    )
+
+
+def _counterpart(
+    old: MigrationFile, added: list[MigrationFile], taken: set[str]
+) -> tuple[MigrationFile, bool] | None:
+    """The added file a vanished base file became: (file, same version and name) or None."""
+    assert old.name is not None
+    candidates = [m for m in added if m.rel not in taken and m.name is not None]
+    for new in candidates:
+        if new.name and (new.name.version, new.name.name) == (old.name.version, old.name.name):
+            return new, True
+    for new in candidates:
+        if new.content == old.content:
+            return new, False
+    for new in candidates:
+        if new.name and new.name.version == old.name.version:
+            return new, False
+    return None
+
+
+def _check_versions(context: CheckContext, added: list[MigrationFile]) -> Iterator[Diagnostic]:
+    assert context.base is not None
+    base_max = max_version(context.base.files)
+    base_ref = context.base.base.ref
+    after: list[tuple[int, MigrationFile]] = []
+    for migration in sorted(added, key=lambda m: (m.name.version if m.name else 0, m.path)):
+        name = migration.name
+        if name is None or name.prefix is not Prefix.VERSIONED or name.extension != "sql":
+            continue
+        if name.version <= base_max:
+            fix = suggest_file_name(context.allocator.take(migration.path), name.name, context.padding)
+            yield Diagnostic(
+                VERSION_NOT_AFTER_BASE.id, VERSION_NOT_AFTER_BASE.severity, migration.path,
+                f"{migration.file_name} is at or below {format_version(base_max, context.padding)}, "
+                f"the highest version on {base_ref}: every database that ran {base_ref} reports it "
+                "as missing and never applies it",
+                hint=f"rename to {fix}",
+            )
+        else:
+            after.append((name.version, migration))
+    expected = base_max + 1
+    seen: set[int] = set()
+    for version, migration in after:
+        if version in seen:
+            continue  # duplicate-version speaks for it
+        seen.add(version)
+        if version > expected:
+            assert migration.name is not None
+            missing = format_version(expected, context.padding)
+            if version - 1 > expected:
+                missing += "–" + format_version(version - 1, context.padding)
+            fix = suggest_file_name(expected, migration.name.name, context.padding)
+            yield Diagnostic(
+                VERSION_GAP.id, VERSION_GAP.severity, migration.path,
+                f"{migration.file_name} leaves a gap after {format_version(expected - 1, context.padding)}"
+                f" ({missing} unused)",
+                hint=f"rename to {fix}",
+            )
+            expected = version + 1
+        else:
+            expected = version + 1

@@ -1,0 +1,309 @@
+"""Configuration: defaults < refinery.toml < pyproject.toml / .migration-gate.yaml < flags.
+
+Every key is validated; an unknown key or a bad value is a `GateError` naming the key and the
+file. Keys may be written `kebab-case` or `snake_case`.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from migration_gate.diagnostics import GateError, Severity
+
+DIALECTS = ("postgres", "mysql", "sqlite", "mssql")
+FORMATS = ("text", "json", "github", "sarif")
+REFINERY_DB_TYPES = {"Postgres": "postgres", "Mysql": "mysql", "Sqlite": "sqlite", "Mssql": "mssql"}
+CONFIG_FILE_NAMES = (".migration-gate.yaml", ".migration-gate.yml")
+
+
+@dataclass(frozen=True)
+class Config:
+    """The effective settings of one run, and where each came from (for error messages)."""
+
+    dir: str = "migrations"
+    base: str | None = None
+    dialect: str = "postgres"
+    fail_on: Severity = Severity.ERROR
+    verify: bool | None = None  # None: replay when an ephemeral database can be had
+    padding: int | None = None  # None: inferred from the existing files
+    name_pattern: str = "[a-z0-9_]+"
+    exclude: tuple[str, ...] = ()
+    rules: tuple[tuple[str, Severity], ...] = ()  # per-rule severity overrides, "off" disables
+    table_name: str = "refinery_schema_history"
+    int8_versions: bool = False
+    postgres_bin_dir: str | None = None
+    postgres_version: int | None = None  # the target server's major version, for rules
+    database_url: str | None = None
+    # where things come from, for messages and for relative paths
+    project_dir: Path = field(default_factory=Path.cwd, compare=False)
+    sources: tuple[str, ...] = field(default=(), compare=False)
+    refinery_main: tuple[tuple[str, str], ...] = field(default=(), compare=False)
+
+    @property
+    def migrations_path(self) -> Path:
+        return (self.project_dir / self.dir).resolve()
+
+    def severity_for(self, rule: str, default: Severity) -> Severity:
+        for rule_id, severity in self.rules:
+            if rule_id == rule:
+                return severity
+        return default
+
+
+def _as_str(key: str, value: Any, origin: str) -> str:
+    if not isinstance(value, str) or not value:
+        raise GateError(f"{origin}: `{key}` must be a non-empty string, not {value!r}")
+    return value
+
+
+def _as_choice(choices: tuple[str, ...]) -> Callable[[str, Any, str], str]:
+    def check(key: str, value: Any, origin: str) -> str:
+        if value not in choices:
+            raise GateError(f"{origin}: `{key}` must be one of {', '.join(choices)}, not {value!r}")
+        return str(value)
+
+    return check
+
+
+def _as_severity(key: str, value: Any, origin: str) -> Severity:
+    if value not in ("error", "warning"):
+        raise GateError(f"{origin}: `{key}` must be `error` or `warning`, not {value!r}")
+    return Severity(value)
+
+
+def _as_bool(key: str, value: Any, origin: str) -> bool:
+    if not isinstance(value, bool):
+        raise GateError(f"{origin}: `{key}` must be true or false, not {value!r}")
+    return value
+
+
+def _as_padding(key: str, value: Any, origin: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 10:
+        raise GateError(f"{origin}: `{key}` must be a whole number from 0 to 10, not {value!r}")
+    return value
+
+
+def _as_major_version(key: str, value: Any, origin: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 9 <= value <= 99:
+        raise GateError(f"{origin}: `{key}` must be a PostgreSQL major version, not {value!r}")
+    return value
+
+
+def _as_pattern(key: str, value: Any, origin: str) -> str:
+    text = _as_str(key, value, origin)
+    try:
+        re.compile(text)
+    except re.error as error:
+        raise GateError(f"{origin}: `{key}` is not a valid regular expression: {error}") from None
+    return text
+
+
+def _as_globs(key: str, value: Any, origin: str) -> tuple[str, ...]:
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise GateError(f"{origin}: `{key}` must be a list of path patterns, not {value!r}")
+    return tuple(value)
+
+
+def _as_rules(key: str, value: Any, origin: str) -> tuple[tuple[str, Severity], ...]:
+    from migration_gate.catalog import all_rules
+
+    if not isinstance(value, Mapping):
+        raise GateError(f"{origin}: `{key}` must map rule ids to error, warning or off")
+    known = all_rules()
+    result = []
+    for rule_id, level in value.items():
+        if rule_id not in known:
+            raise GateError(f"{origin}: `{key}.{rule_id}` is not a known rule id")
+        if level not in ("error", "warning", "off"):
+            raise GateError(
+                f"{origin}: `{key}.{rule_id}` must be error, warning or off, not {level!r}"
+            )
+        result.append((str(rule_id), Severity(level)))
+    return tuple(result)
+
+
+_Validator = Callable[[str, Any, str], Any]
+
+#: Every configuration key: its Config field and its validator.
+SCHEMA: dict[str, tuple[str, _Validator]] = {
+    "dir": ("dir", _as_str),
+    "base": ("base", _as_str),
+    "dialect": ("dialect", _as_choice(DIALECTS)),
+    "fail_on": ("fail_on", _as_severity),
+    "verify": ("verify", _as_bool),
+    "padding": ("padding", _as_padding),
+    "name_pattern": ("name_pattern", _as_pattern),
+    "exclude": ("exclude", _as_globs),
+    "rules": ("rules", _as_rules),
+    "table_name": ("table_name", _as_str),
+    "int8_versions": ("int8_versions", _as_bool),
+    "database_url": ("database_url", _as_str),
+    "postgres.bin_dir": ("postgres_bin_dir", _as_str),
+    "postgres.version": ("postgres_version", _as_major_version),
+}
+_NESTED = {"postgres"}
+
+
+def _normalise(key: str) -> str:
+    return key.replace("-", "_")
+
+
+def _flatten(table: Mapping[str, Any], origin: str) -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for raw_key, value in table.items():
+        key = _normalise(str(raw_key))
+        if key in _NESTED:
+            if not isinstance(value, Mapping):
+                raise GateError(f"{origin}: `{raw_key}` must be a table of settings")
+            for sub_key, sub_value in value.items():
+                flat[f"{key}.{_normalise(str(sub_key))}"] = sub_value
+        else:
+            flat[key] = value
+    return flat
+
+
+def apply_settings(config: Config, table: Mapping[str, Any], origin: str) -> Config:
+    """Validate `table` (one configuration file's settings) and lay it over `config`."""
+    changes: dict[str, Any] = {}
+    for key, value in _flatten(table, origin).items():
+        if key not in SCHEMA:
+            raise GateError(f"{origin}: unknown configuration key `{key.replace('_', '-')}`")
+        field_name, validate = SCHEMA[key]
+        changes[field_name] = validate(key.replace("_", "-"), value, origin)
+    return replace(config, sources=(*config.sources, origin), **changes)
+
+
+def _load_toml(path: Path) -> dict[str, Any]:
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover
+        import tomli as tomllib
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except OSError as error:
+        raise GateError(f"cannot read {path}: {error.strerror}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        raise GateError(f"{path}: invalid TOML: {error}") from None
+
+
+def _load_yaml(path: Path) -> dict[str, Any]:
+    import yaml
+
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise GateError(f"cannot read {path}: {error.strerror}") from None
+    except (yaml.YAMLError, UnicodeDecodeError) as error:
+        raise GateError(f"{path}: invalid YAML: {error}".splitlines()[0]) from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise GateError(f"{path}: expected a mapping of settings at the top level")
+    return data
+
+
+def _refinery_settings(path: Path) -> tuple[dict[str, Any], tuple[tuple[str, str], ...]]:
+    """refinery.toml's `[main]`: `db_type` selects the dialect; the rest is kept for `status`."""
+    data = _load_toml(path)
+    main = data.get("main", {})
+    if not isinstance(main, dict):
+        raise GateError(f"{path}: `[main]` must be a table")
+    settings: dict[str, Any] = {}
+    db_type = main.get("db_type")
+    if db_type is not None:
+        if db_type not in REFINERY_DB_TYPES:
+            raise GateError(
+                f"{path}: `main.db_type` must be one of {', '.join(REFINERY_DB_TYPES)}, "
+                f"not {db_type!r}"
+            )
+        settings["dialect"] = REFINERY_DB_TYPES[db_type]
+    kept = tuple((str(k), str(v)) for k, v in main.items())
+    return settings, kept
+
+
+def _pyproject_settings(path: Path) -> dict[str, Any] | None:
+    tool = _load_toml(path).get("tool", {})
+    section = tool.get("migration-gate") if isinstance(tool, dict) else None
+    if section is None:
+        return None
+    if not isinstance(section, dict):
+        raise GateError(f"{path}: `[tool.migration-gate]` must be a table")
+    return section
+
+
+def find_project_dir(start: Path, stop: Path | None) -> Path:
+    """The nearest folder (from `start` up to `stop`) holding a configuration file."""
+    current = start.resolve()
+    while True:
+        if (current / "refinery.toml").is_file() or any(
+            (current / name).is_file() for name in CONFIG_FILE_NAMES
+        ):
+            return current
+        pyproject = current / "pyproject.toml"
+        if pyproject.is_file() and b"[tool.migration-gate" in pyproject.read_bytes():
+            return current
+        if (stop is not None and current == stop) or current.parent == current:
+            return start.resolve()
+        current = current.parent
+
+
+def load_config(
+    start: Path,
+    *,
+    stop: Path | None = None,
+    explicit: Path | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> Config:
+    """Build the effective configuration for a run started in `start`."""
+    project_dir = find_project_dir(start, stop)
+    config = Config(project_dir=project_dir)
+    refinery_toml = project_dir / "refinery.toml"
+    if refinery_toml.is_file():
+        settings, kept = _refinery_settings(refinery_toml)
+        config = apply_settings(config, settings, str(refinery_toml))
+        config = replace(config, refinery_main=kept)
+    if explicit is not None:
+        config = replace(config, project_dir=explicit.resolve().parent)
+        config = apply_settings(config, _read_explicit(explicit), str(explicit))
+    else:
+        pyproject = project_dir / "pyproject.toml"
+        if pyproject.is_file():
+            section = _pyproject_settings(pyproject)
+            if section is not None:
+                config = apply_settings(config, section, f"{pyproject} [tool.migration-gate]")
+        for name in CONFIG_FILE_NAMES:
+            candidate = project_dir / name
+            if candidate.is_file():
+                config = apply_settings(config, _load_yaml(candidate), str(candidate))
+                break
+    if overrides:
+        given = {k: v for k, v in overrides.items() if v is not None}
+        config = apply_settings(config, given, "command line") if given else config
+    return config
+
+
+def _read_explicit(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        raise GateError(f"configuration file not found: {path}")
+    if path.name == "pyproject.toml":
+        return _pyproject_settings(path) or {}
+    if path.suffix == ".toml":
+        data = _load_toml(path)
+        section = data.get("tool", {}).get("migration-gate") if "tool" in data else None
+        return section if isinstance(section, dict) else data
+    return _load_yaml(path)
+
+
+def config_keys() -> list[str]:
+    """Every key a configuration file may set, for documentation."""
+    return [key.replace("_", "-") for key in SCHEMA]
+
+

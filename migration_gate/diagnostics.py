@@ -1,0 +1,57 @@
+"""The one finding type every stage yields, and the errors that end a run with exit 2."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, replace
+
+
+class Severity(str, enum.Enum):
+    """How much a finding matters. `off` rules never run."""
+
+    ERROR = "error"
+    WARNING = "warning"
+    OFF = "off"
+
+    @property
+    def rank(self) -> int:
+        return {"off": 0, "warning": 1, "error": 2}[self.value]
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    """One finding: a rule id, where it is (1-based, repository-relative path) and what to do."""
+
+    rule: str
+    severity: Severity
+    path: str
+    message: str
+    line: int = 1
+    column: int = 1
+    end_line: int | None = None
+    end_column: int | None = None
+    hint: str | None = None
+
+    def with_severity(self, severity: Severity) -> Diagnostic:
+        return replace(self, severity=severity)
+
+    @property
+    def sort_key(self) -> tuple[str, int, int, str]:
+        return (self.path, self.line, self.column, self.rule)
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "rule": self.rule,
+            "severity": self.severity.value,
+            "path": self.path,
+            "line": self.line,
+            "column": self.column,
+            "end_line": self.end_line if self.end_line is not None else self.line,
+            "end_column": self.end_column if self.end_column is not None else self.column,
+            "message": self.message,
+            "hint": self.hint,
+        }
+
+
+class GateError(Exception):
+    """A problem the user can fix (bad path, bad config, no git...): one line, exit code 2."""

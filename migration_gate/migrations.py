@@ -1,0 +1,197 @@
+"""Migration files as refinery discovers them, from the working tree or from a git tree.
+
+Both sources yield the same `MigrationFile`s: a folder is walked recursively and unsorted,
+hidden sub-folders are entered, symlinked folders are not followed, symlinked files are read
+(REFINERY.md §1). Reading never raises: a file that cannot be read or decoded carries the
+reason, so that the rules can report it as a finding.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path, PurePosixPath
+from typing import Protocol
+
+from migration_gate import refinery
+from migration_gate.refinery import MigrationName, NameProblem, Prefix
+
+#: refinery's `embed_migrations!` also accepts `.rs`; the CLI reads `.sql` only.
+EXTENSIONS = ("rs", "sql")
+
+
+@dataclass(frozen=True)
+class MigrationFile:
+    """One file of the migrations folder, parsed the way refinery parses its name."""
+
+    path: str  # repository-relative (or project-relative outside git), POSIX separators
+    rel: str  # relative to the migrations folder
+    content: bytes | None = field(repr=False)
+    read_error: str | None = None
+    int8_versions: bool = False
+
+    @property
+    def file_name(self) -> str:
+        return PurePosixPath(self.rel).name
+
+    @cached_property
+    def parsed(self) -> MigrationName | NameProblem:
+        return refinery.parse_file_name(
+            self.file_name, extensions=EXTENSIONS, int8_versions=self.int8_versions
+        )
+
+    @property
+    def name(self) -> MigrationName | None:
+        parsed = self.parsed
+        return parsed if isinstance(parsed, MigrationName) else None
+
+    @cached_property
+    def text(self) -> str | None:
+        """The content as UTF-8 (refinery refuses anything else), or None."""
+        if self.content is None:
+            return None
+        try:
+            return self.content.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+
+    @cached_property
+    def checksum(self) -> int | None:
+        """refinery's checksum, or None for `.rs` files and unreadable content."""
+        name = self.name
+        if name is None or name.extension != "sql" or self.content is None:
+            return None
+        return refinery.checksum(
+            name.name, name.version, self.content, int8_versions=self.int8_versions
+        )
+
+    def as_refinery(self) -> refinery.Migration | None:
+        name, digest = self.name, self.checksum
+        if name is None or digest is None:
+            return None
+        return refinery.Migration(name.prefix, name.version, name.name, digest)
+
+
+def is_sql_migration(migration: MigrationFile) -> bool:
+    name = migration.name
+    return name is not None and name.extension == "sql"
+
+
+class Source(Protocol):
+    """Where migration files come from: the working tree or a git commit."""
+
+    def list_files(self) -> list[str]:
+        """Paths relative to the migrations folder, POSIX separators."""
+
+    def read_many(self, rels: Sequence[str]) -> dict[str, bytes | str]:
+        """Contents by relative path; a `str` value is the reason a file could not be read."""
+
+
+@dataclass(frozen=True)
+class WorkingTree:
+    """The migrations folder on disk."""
+
+    folder: Path
+
+    def list_files(self) -> list[str]:
+        found: list[str] = []
+        for dirpath, _dirnames, filenames in os.walk(self.folder, followlinks=False):
+            relative_dir = Path(dirpath).relative_to(self.folder)
+            for filename in filenames:
+                found.append((relative_dir / filename).as_posix())
+        return found
+
+    def read_many(self, rels: Sequence[str]) -> dict[str, bytes | str]:
+        result: dict[str, bytes | str] = {}
+        for rel in rels:
+            try:
+                result[rel] = (self.folder / rel).read_bytes()
+            except OSError as error:
+                result[rel] = error.strerror or str(error)
+        return result
+
+
+def discover(
+    source: Source,
+    *,
+    folder_path: str,
+    exclude: Iterable[str] = (),
+    int8_versions: bool = False,
+) -> tuple[MigrationFile, ...]:
+    """Every file of the folder, sorted by path; the content is read for migration names.
+
+    `folder_path` is the folder relative to the reporting root, used to build `path`.
+    """
+    patterns = tuple(exclude)
+    rels = sorted(rel for rel in source.list_files() if not _excluded(rel, folder_path, patterns))
+    wanted = [
+        rel
+        for rel in rels
+        if isinstance(
+            refinery.parse_file_name(
+                PurePosixPath(rel).name, extensions=EXTENSIONS, int8_versions=int8_versions
+            ),
+            MigrationName,
+        )
+    ]
+    contents = source.read_many(wanted) if wanted else {}
+    files = []
+    for rel in rels:
+        data = contents.get(rel)
+        files.append(
+            MigrationFile(
+                path=_join(folder_path, rel),
+                rel=rel,
+                content=data if isinstance(data, bytes) else None,
+                read_error=data if isinstance(data, str) else None,
+                int8_versions=int8_versions,
+            )
+        )
+    return tuple(files)
+
+
+def _join(folder_path: str, rel: str) -> str:
+    if folder_path in ("", "."):
+        return rel
+    return f"{folder_path.rstrip('/')}/{rel}"
+
+
+def _excluded(rel: str, folder_path: str, patterns: tuple[str, ...]) -> bool:
+    full = _join(folder_path, rel)
+    return any(
+        fnmatch.fnmatchcase(full, p) or fnmatch.fnmatchcase(rel, p) for p in patterns
+    )
+
+
+def versioned(files: Iterable[MigrationFile]) -> Iterator[tuple[MigrationFile, MigrationName]]:
+    """The files with a valid refinery name, with that name."""
+    for migration in files:
+        name = migration.name
+        if name is not None:
+            yield migration, name
+
+
+def max_version(files: Iterable[MigrationFile]) -> int:
+    """Highest version among valid names (`V` and `U` share the history table), or 0."""
+    return max((name.version for _, name in versioned(files)), default=0)
+
+
+def infer_padding(files: Iterable[MigrationFile]) -> int:
+    """The zero-padding width most `V` files use (`V008` → 3), or 0 for unpadded folders."""
+    widths: dict[int, int] = {}
+    unpadded = 0
+    for _, name in versioned(files):
+        if name.prefix is not Prefix.VERSIONED:
+            continue
+        text = name.version_text
+        if len(text) > 1 and text.startswith("0"):
+            widths[len(text)] = widths.get(len(text), 0) + 1
+        elif len(text) < max(widths, default=0) or not widths:
+            unpadded += 1
+    if not widths:
+        return 0
+    width, count = max(widths.items(), key=lambda item: (item[1], item[0]))
+    return width if count >= unpadded else 0

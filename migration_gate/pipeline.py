@@ -1,0 +1,157 @@
+"""One pipeline: a read-only context, stages that yield diagnostics, one result.
+
+A stage is any `Callable[[CheckContext], Iterable[Diagnostic]]`. `check` runs the folder,
+history, SQL and database stages in that order; `lint` runs the SQL stage alone. Severity
+overrides and disabled rules from the configuration are applied here, once, for every stage.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+from migration_gate.config import Config
+from migration_gate.diagnostics import Diagnostic, Severity
+from migration_gate.gitbase import Base
+from migration_gate.migrations import MigrationFile, infer_padding, max_version
+
+
+@dataclass(frozen=True)
+class BaseSnapshot:
+    """The base branch's migrations folder at the merge-base."""
+
+    base: Base
+    files: tuple[MigrationFile, ...]
+
+
+def _stderr_note(message: str) -> None:
+    print(f"migration-gate: {message}", file=sys.stderr)
+
+
+@dataclass(frozen=True)
+class CheckContext:
+    """Everything a stage may look at. Stages never write to it."""
+
+    config: Config
+    root: Path  # diagnostics' paths are relative to this (the repository root, or the project)
+    repo_root: Path | None
+    folder: str  # the migrations folder relative to `root`
+    local: tuple[MigrationFile, ...]
+    base: BaseSnapshot | None = None
+    lint_all: bool = False  # lint every migration, not only the added and changed ones
+    verify: bool | None = None  # None: when an ephemeral database can be had
+    note: Callable[[str], None] = field(default=_stderr_note, compare=False)
+
+    @cached_property
+    def base_by_rel(self) -> dict[str, MigrationFile]:
+        return {m.rel: m for m in self.base.files} if self.base else {}
+
+    @cached_property
+    def changed(self) -> tuple[MigrationFile, ...]:
+        """Working-tree files added or modified versus the base (all of them without a base)."""
+        if self.base is None:
+            return self.local
+        base = self.base_by_rel
+        return tuple(
+            m for m in self.local if m.rel not in base or base[m.rel].content != m.content
+        )
+
+    @cached_property
+    def added(self) -> tuple[MigrationFile, ...]:
+        """Working-tree files whose path is not on the base (all of them without a base)."""
+        if self.base is None:
+            return self.local
+        base = self.base_by_rel
+        return tuple(m for m in self.local if m.rel not in base)
+
+    @property
+    def to_lint(self) -> tuple[MigrationFile, ...]:
+        return self.local if self.lint_all else self.changed
+
+    @cached_property
+    def padding(self) -> int:
+        if self.config.padding is not None:
+            return self.config.padding
+        reference = self.base.files if self.base and self.base.files else self.local
+        return infer_padding(reference)
+
+    @cached_property
+    def allocator(self) -> VersionAllocator:
+        """Shared by the stages of one run (the one piece of state they share)."""
+        return VersionAllocator(self.highest_version)
+
+    @cached_property
+    def highest_version(self) -> int:
+        base_files = self.base.files if self.base else ()
+        return max(max_version(self.local), max_version(base_files))
+
+
+Stage = Callable[[CheckContext], Iterable[Diagnostic]]
+
+
+def format_version(version: int, padding: int) -> str:
+    return f"V{version:0{padding}d}" if padding else f"V{version}"
+
+
+def normalise_description(description: str) -> str:
+    """`"Add profiles!"` → `add_profiles`: lower case, every other run of characters → `_`."""
+    import re
+
+    words = re.findall(r"[^\W_]+", description.lower())
+    return "_".join(words)
+
+
+def suggest_file_name(version: int, name: str, padding: int) -> str:
+    return f"{format_version(version, padding)}__{name}.sql"
+
+
+class VersionAllocator:
+    """Hands out the next free versions, one per file, so that the findings of one run suggest
+    distinct fixes and a file named by two findings gets the same fix in both."""
+
+    def __init__(self, highest: int) -> None:
+        self._next = highest + 1
+        self._given: dict[str, int] = {}
+
+    def take(self, path: str) -> int:
+        if path not in self._given:
+            self._given[path] = self._next
+            self._next += 1
+        return self._given[path]
+
+
+@dataclass(frozen=True)
+class Result:
+    diagnostics: tuple[Diagnostic, ...]
+    files_checked: int
+    notes: tuple[str, ...] = ()
+
+    def failed(self, fail_on: Severity) -> bool:
+        return any(d.severity.rank >= fail_on.rank for d in self.diagnostics)
+
+    def counts(self) -> dict[str, int]:
+        errors = sum(1 for d in self.diagnostics if d.severity is Severity.ERROR)
+        warnings = sum(1 for d in self.diagnostics if d.severity is Severity.WARNING)
+        return {"errors": errors, "warnings": warnings, "files": self.files_checked}
+
+
+def apply_config(diagnostics: Iterable[Diagnostic], config: Config) -> list[Diagnostic]:
+    """Per-rule severity overrides (`off` drops the finding), sorted by place."""
+    kept = []
+    for diagnostic in diagnostics:
+        severity = config.severity_for(diagnostic.rule, diagnostic.severity)
+        if severity is Severity.OFF:
+            continue
+        kept.append(diagnostic.with_severity(severity))
+    kept.sort(key=lambda d: d.sort_key)
+    return kept
+
+
+def run_stages(context: CheckContext, stages: Sequence[Stage]) -> list[Diagnostic]:
+    collected: list[Diagnostic] = []
+    for stage in stages:
+        collected.extend(stage(context))
+    return apply_config(collected, context.config)

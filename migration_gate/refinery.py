@@ -1,0 +1,288 @@
+"""refinery's semantics, pure and free of I/O (see ../shared/REFINERY.md).
+
+File-name parsing, the checksum, the history table's DDL and `applied_on` format, and the
+divergent / missing verification a refinery run performs, with refinery's own message texts.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from enum import Enum
+
+from migration_gate.siphash import siphash13_zero_key
+
+INT32_MAX = 2**31 - 1
+INT64_MAX = 2**63 - 1
+DEFAULT_TABLE = "refinery_schema_history"
+
+
+class Prefix(str, Enum):
+    VERSIONED = "V"
+    UNVERSIONED = "U"
+
+
+@dataclass(frozen=True)
+class MigrationName:
+    """A file name refinery accepts: `V{version}__{name}.{sql|rs}`."""
+
+    prefix: Prefix
+    version: int
+    version_text: str
+    name: str
+    extension: str
+
+    @property
+    def display(self) -> str:
+        """refinery's own rendering, `V8__x` (leading zeros dropped)."""
+        return f"{self.prefix.value}{self.version}__{self.name}"
+
+
+class NameIssue(str, Enum):
+    NO_MATCH = "no-match"  # refinery silently ignores the file
+    INVALID_VERSION = "invalid-version"  # matches, then refinery errors
+    PIPE_PREFIX = "pipe-prefix"  # matches `[U|V]`, then refinery panics
+
+
+@dataclass(frozen=True)
+class NameProblem:
+    issue: NameIssue
+    reason: str
+
+
+# refinery: ^([U|V])(\d+(?:\.\d+)?)__(\w+)\.(rs|sql)$ -- `\d` and `\w` are Unicode in Rust's
+# regex crate. Python's `\d` (str) is Unicode Nd as well; `\w` differs, so it is checked apart.
+_STEM = re.compile(r"^([U|V])(\d+(?:\.\d+)?)__(.+)\.(rs|sql)\Z", re.DOTALL)
+
+# Other_Alphabetic symbols (category So) that Rust's `\w` accepts and unicodedata cannot tell:
+# circled and squared Latin letters.
+_OTHER_ALPHABETIC_SYMBOLS = (
+    (0x24B6, 0x24E9),
+    (0x1F130, 0x1F149),
+    (0x1F150, 0x1F169),
+    (0x1F170, 0x1F189),
+)
+
+
+def is_rust_word_char(char: str) -> bool:
+    """True when Rust regex's Unicode `\\w` matches `char`.
+
+    `\\w` is Alphabetic | Mark | Decimal_Number | Connector_Punctuation | Join_Control (UTS #18).
+    Python's `\\w` differs: it accepts `²` and `½` (No) and rejects combining marks, `‿` (Pc)
+    and the zero-width joiners. Letter numbers (Nl, e.g. `Ⅻ`) are Alphabetic, so accepted.
+    """
+    category = unicodedata.category(char)
+    if category[0] in "LM" or category in ("Nd", "Nl", "Pc"):
+        return True
+    if char in "\u200c\u200d":
+        return True
+    if category == "So":
+        point = ord(char)
+        return any(low <= point <= high for low, high in _OTHER_ALPHABETIC_SYMBOLS)
+    return False
+
+
+def parse_file_name(
+    file_name: str, *, extensions: Sequence[str] = ("sql",), int8_versions: bool = False
+) -> MigrationName | NameProblem:
+    """Parse a file name exactly as refinery does (REFINERY.md §1).
+
+    `extensions` is `("sql",)` for the CLI and `load_sql_migrations`, `("rs", "sql")` for
+    `embed_migrations!`.
+    """
+    match = _STEM.match(file_name)
+    if match is None or match.group(4) not in extensions:
+        return NameProblem(NameIssue.NO_MATCH, "does not match V{number}__{name}.sql")
+    prefix_text, version_text, name, extension = match.groups()
+    if not name or not all(is_rust_word_char(c) for c in name):
+        return NameProblem(
+            NameIssue.NO_MATCH, "the name after `__` may only hold letters, digits and `_`"
+        )
+    if prefix_text == "|":
+        return NameProblem(NameIssue.PIPE_PREFIX, "a leading `|` matches refinery's [U|V] class")
+    limit = INT64_MAX if int8_versions else INT32_MAX
+    if not version_text.isascii() or "." in version_text or int(version_text) > limit:
+        return NameProblem(
+            NameIssue.INVALID_VERSION, "migration version must be a valid integer"
+        )
+    return MigrationName(Prefix(prefix_text), int(version_text), version_text, name, extension)
+
+
+def checksum(name: str, version: int, sql: bytes, *, int8_versions: bool = False) -> int:
+    """refinery's checksum: SipHash-1-3 (zero key) of name, 0xFF, version LE, sql, 0xFF."""
+    width = 8 if int8_versions else 4
+    message = b"".join(
+        (
+            name.encode("utf-8"),
+            b"\xff",
+            version.to_bytes(width, "little", signed=True),
+            sql,
+            b"\xff",
+        )
+    )
+    return siphash13_zero_key(message)
+
+
+def format_applied_on(moment: datetime) -> str:
+    """UTC RFC 3339 as refinery writes it: nanosecond fraction, trailing zeros stripped."""
+    utc = moment.astimezone(timezone.utc)
+    text = utc.strftime("%Y-%m-%dT%H:%M:%S")
+    if utc.microsecond:
+        text += "." + f"{utc.microsecond * 1000:09d}".rstrip("0")
+    return text + "Z"
+
+
+_RFC3339 = re.compile(
+    r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})\Z", re.ASCII
+)
+
+
+def is_valid_applied_on(text: str) -> bool:
+    """Whether refinery can read an applied_on value back (it panics otherwise)."""
+    return bool(_RFC3339.match(text))
+
+
+def is_valid_checksum_text(text: str) -> bool:
+    return text.isascii() and text.isdigit() and int(text) <= 2**64 - 1
+
+
+def history_table_ddl(dialect: str, table: str = DEFAULT_TABLE, *, int8: bool = False) -> str:
+    """The CREATE TABLE refinery runs before anything else (REFINERY.md §4)."""
+    if dialect == "mssql":
+        version_type = "BIGINT" if int8 else "INT"
+        return (
+            f"IF NOT EXISTS(SELECT 1 FROM sys.Tables WHERE Name = N'{table}')\n"
+            "    BEGIN\n"
+            f"        CREATE TABLE {table}(\n"
+            f"             version {version_type} PRIMARY KEY,\n"
+            "             name VARCHAR(255),\n"
+            "             applied_on VARCHAR(255),\n"
+            "             checksum VARCHAR(255));\n"
+            "    END"
+        )
+    version_type = "int8" if int8 else "int4"
+    return (
+        f"CREATE TABLE IF NOT EXISTS {table}(\n"
+        f"             version {version_type} PRIMARY KEY,\n"
+        "             name VARCHAR(255),\n"
+        "             applied_on VARCHAR(255),\n"
+        "             checksum VARCHAR(255));"
+    )
+
+
+def history_insert(table: str = DEFAULT_TABLE) -> str:
+    """The row refinery inserts, with DB-API `%s` placeholders (version, name, applied_on, checksum)."""
+    return f"INSERT INTO {table} (version, name, applied_on, checksum) VALUES (%s, %s, %s, %s)"
+
+
+# --- verification (REFINERY.md §5) ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Migration:
+    """What refinery knows of a migration: prefix, version, name and checksum."""
+
+    prefix: Prefix
+    version: int
+    name: str
+    checksum: int
+
+    @property
+    def display(self) -> str:
+        return f"{self.prefix.value}{self.version}__{self.name}"
+
+
+@dataclass(frozen=True)
+class AppliedMigration:
+    """A row of the history table (applied rows are always shown with a `V`)."""
+
+    version: int
+    name: str
+    checksum: int
+    applied_on: str = ""
+
+    @property
+    def display(self) -> str:
+        return f"V{self.version}__{self.name}"
+
+
+class Verdict(str, Enum):
+    DIVERGENT = "divergent"
+    MISSING = "missing"  # applied, but no file with that version
+    OUT_OF_ORDER = "out-of-order"  # a V file below the current version, never applied
+
+
+@dataclass(frozen=True)
+class VerificationIssue:
+    verdict: Verdict
+    version: int
+    message: str
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What a refinery run would do: its findings and the migrations it would apply, in order."""
+
+    current: int
+    issues: tuple[VerificationIssue, ...]
+    to_apply: tuple[Migration, ...]
+
+
+def divergent_message(applied: AppliedMigration, local: Migration) -> str:
+    return f"applied migration {applied.display} is different than filesystem one {local.display}"
+
+
+def missing_message(display: str) -> str:
+    return f"migration {display} is missing from the filesystem"
+
+
+def plan_run(
+    applied: Iterable[AppliedMigration],
+    local: Iterable[Migration],
+    *,
+    target: int | None = None,
+) -> Plan:
+    """Decide what refinery applies, and what it reports as divergent or missing.
+
+    Mirrors refinery's `get_migrations` / `verify_migrations`: applied rows without a file are
+    missing, applied rows whose file has another name or checksum are divergent, unapplied `V`
+    files at or below the current version are reported as missing (and skipped for ever),
+    unapplied `U` files below it are applied out of order. `target` stops at that version.
+    """
+    applied_by_version = {row.version: row for row in applied}
+    local_sorted = sorted(local, key=lambda m: m.version)
+    local_by_version = {m.version: m for m in local_sorted}
+    issues: list[VerificationIssue] = []
+    for version, row in sorted(applied_by_version.items()):
+        candidate = local_by_version.get(version)
+        if candidate is None:
+            issues.append(
+                VerificationIssue(Verdict.MISSING, version, missing_message(row.display))
+            )
+        elif candidate.name != row.name or candidate.checksum != row.checksum:
+            issues.append(
+                VerificationIssue(Verdict.DIVERGENT, version, divergent_message(row, candidate))
+            )
+    current = max(applied_by_version, default=-1)
+    to_apply: list[Migration] = []
+    for migration in local_sorted:
+        if migration.version in applied_by_version:
+            continue
+        if migration.version <= current and migration.prefix is Prefix.VERSIONED:
+            issues.append(
+                VerificationIssue(
+                    Verdict.OUT_OF_ORDER, migration.version, missing_message(migration.display)
+                )
+            )
+            continue
+        if target is not None and migration.version > target:
+            continue
+        to_apply.append(migration)
+    return Plan(current, tuple(issues), tuple(to_apply))
+
+
+def duplicate_message(display: str) -> str:
+    return f"migration {display} is repeated, migration versions must be unique"

@@ -1,0 +1,51 @@
+"""Reporters: they turn a `Result` into text for a terminal, JSON, GitHub or SARIF.
+
+Each reporter module has `render(result: Result, options: ReportOptions) -> str`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TextIO
+
+from migration_gate.diagnostics import GateError
+from migration_gate.pipeline import Result
+
+
+@dataclass(frozen=True)
+class ReportOptions:
+    root: Path  # the paths in diagnostics are relative to this
+    color: bool = False
+    command: str = "check"
+
+
+def use_color(stream: TextIO) -> bool:
+    """Colour only on a terminal, and never with NO_COLOR (https://no-color.org)."""
+    if os.environ.get("NO_COLOR", "") != "":
+        return False
+    return bool(getattr(stream, "isatty", lambda: False)())
+
+
+def render(result: Result, fmt: str, options: ReportOptions) -> str:
+    module = importlib.import_module(f"migration_gate.report.{fmt}")
+    text: str = module.render(result, options)
+    return text
+
+
+def emit(result: Result, fmt: str, options: ReportOptions, output: Path | None) -> None:
+    """Print the report; with `output`, write it there and still show the text view."""
+    if output is None:
+        sys.stdout.write(render(result, fmt, options))
+        return
+    file_options = ReportOptions(root=options.root, color=False, command=options.command)
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(render(result, fmt, file_options), encoding="utf-8")
+    except OSError as error:
+        raise GateError(f"cannot write {output}: {error.strerror}") from None
+    terminal_fmt = "github" if fmt == "github" else "text"
+    sys.stdout.write(render(result, terminal_fmt, options))

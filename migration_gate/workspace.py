@@ -1,0 +1,123 @@
+"""The I/O edge that builds a `CheckContext`: configuration, repository, folder, base."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from migration_gate import gitbase
+from migration_gate.config import Config, load_config
+from migration_gate.diagnostics import GateError
+from migration_gate.migrations import MigrationFile, WorkingTree, discover
+from migration_gate.pipeline import BaseSnapshot, CheckContext
+
+
+def load(
+    *,
+    cwd: Path | None = None,
+    config_file: Path | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> tuple[Config, Path | None]:
+    """The effective configuration and the repository root (None outside git)."""
+    start = (cwd or Path.cwd()).resolve()
+    repo_root = gitbase.repository_root(start)
+    config = load_config(start, stop=repo_root, explicit=config_file, overrides=overrides)
+    return config, repo_root
+
+
+def migrations_folder(config: Config, dir_flag: str | None) -> Path:
+    """`--dir` is relative to the current folder; a configured `dir` to its file's folder."""
+    folder = Path(dir_flag).resolve() if dir_flag else config.migrations_path
+    if not folder.exists():
+        raise GateError(f"migrations folder not found: {folder}")
+    if not folder.is_dir():
+        raise GateError(f"not a folder: {folder} (pass the migrations folder with --dir)")
+    return folder
+
+
+def relative_to(path: Path, root: Path) -> str:
+    try:
+        return path.relative_to(root).as_posix() or "."
+    except ValueError:
+        return os.path.relpath(path, root).replace(os.sep, "/")
+
+
+def read_folder(folder: Path, root: Path, config: Config) -> tuple[MigrationFile, ...]:
+    files = discover(
+        WorkingTree(folder),
+        folder_path=relative_to(folder, root),
+        exclude=config.exclude,
+        int8_versions=config.int8_versions,
+    )
+    for migration in files:
+        if migration.read_error is not None:
+            raise GateError(f"cannot read {migration.path}: {migration.read_error}")
+    return files
+
+
+def read_base(
+    repo_root: Path, folder: Path, config: Config, base: gitbase.Base
+) -> BaseSnapshot:
+    in_repo = relative_to(folder.resolve(), repo_root)
+    if in_repo.startswith(".."):
+        raise GateError(f"the migrations folder {folder} is outside the repository {repo_root}")
+    tree = gitbase.GitTree(repo_root, base.merge_base, in_repo)
+    files = discover(
+        tree, folder_path=in_repo, exclude=config.exclude, int8_versions=config.int8_versions
+    )
+    return BaseSnapshot(base=base, files=files)
+
+
+def build_context(
+    *,
+    dir_flag: str | None,
+    base_flag: str | None,
+    config_file: Path | None,
+    overrides: Mapping[str, Any],
+    lint_all: bool = False,
+    verify: bool | None = None,
+    use_base: bool = True,
+    note: Callable[[str], None] | None = None,
+) -> CheckContext:
+    """Everything `check` and `verify` need, read once."""
+    config, repo_root = load(config_file=config_file, overrides=overrides)
+    folder = migrations_folder(config, dir_flag)
+    root = repo_root or config.project_dir
+    local = read_folder(folder, root, config)
+    extra: dict[str, Any] = {"note": note} if note else {}
+    snapshot = None
+    if use_base:
+        if repo_root is None:
+            if base_flag:
+                reason = "git is not installed" if not gitbase.git_available() else (
+                    "not a git repository"
+                )
+                raise GateError(f"--base {base_flag} needs a git repository ({reason})")
+            (note or _print_note)(
+                "not a git repository: running the folder rules only (no base to compare with)"
+            )
+        else:
+            base = gitbase.resolve_base(repo_root, base_flag, config.base)
+            if base is None:
+                (note or _print_note)("no commit yet: every migration is new")
+            else:
+                snapshot = read_base(repo_root, folder, config, base)
+    return CheckContext(
+        config=config,
+        root=root,
+        repo_root=repo_root,
+        folder=relative_to(folder, root),
+        local=local,
+        base=snapshot,
+        lint_all=lint_all,
+        verify=verify,
+        **extra,
+    )
+
+
+def _print_note(message: str) -> None:
+    from migration_gate.pipeline import _stderr_note
+
+    _stderr_note(message)

@@ -1,0 +1,96 @@
+"""Shared fixtures: real git repositories in temporary folders, and the real command line."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+#: A clean environment for git and the gate: no user config, fixed identity, no colour.
+GIT_ENV = {
+    "GIT_CONFIG_GLOBAL": os.devnull,
+    "GIT_CONFIG_SYSTEM": os.devnull,
+    "GIT_AUTHOR_NAME": "Test Author",
+    "GIT_AUTHOR_EMAIL": "author@example.com",
+    "GIT_COMMITTER_NAME": "Test Author",
+    "GIT_COMMITTER_EMAIL": "author@example.com",
+    "GIT_TERMINAL_PROMPT": "0",
+}
+
+
+def clean_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "GIT_"))}
+    env.pop("NO_COLOR", None)
+    env.update(GIT_ENV)
+    env["PYTHONIOENCODING"] = "utf-8"
+    env.update(extra or {})
+    return env
+
+
+@dataclass
+class Repo:
+    """A real git repository in a temporary folder."""
+
+    path: Path
+
+    def git(self, *args: str, check: bool = True) -> str:
+        done = subprocess.run(
+            ["git", *args], cwd=self.path, env=clean_env(), capture_output=True, text=True
+        )
+        if check and done.returncode != 0:
+            raise AssertionError(f"git {' '.join(args)} failed: {done.stderr}")
+        return done.stdout.strip()
+
+    def write(self, rel: str, content: str | bytes) -> Path:
+        target = self.path / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            target.write_bytes(content)
+        else:
+            target.write_text(content, encoding="utf-8")
+        return target
+
+    def commit(self, message: str = "change") -> str:
+        self.git("add", "-A")
+        self.git("commit", "-q", "--allow-empty", "-m", message)
+        return self.git("rev-parse", "HEAD")
+
+    def gate(self, *args: str, cwd: Path | None = None,
+             env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+        return run_gate(*args, cwd=cwd or self.path, env=env)
+
+
+def run_gate(*args: str, cwd: Path, env: dict[str, str] | None = None,
+             input: str | None = None) -> subprocess.CompletedProcess[str]:
+    """The real command line, in a child process, as a user would run it."""
+    return subprocess.run(
+        [sys.executable, "-m", "migration_gate", *args],
+        cwd=cwd, env=clean_env(env), capture_output=True, text=True, input=input, timeout=300,
+    )
+
+
+def make_repo(path: Path, branch: str = "main") -> Repo:
+    path.mkdir(parents=True, exist_ok=True)
+    repo = Repo(path)
+    repo.git("init", "-q", "-b", branch)
+    return repo
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Iterator[Repo]:
+    yield make_repo(tmp_path / "repo")
+
+
+def seed_migrations(repo: Repo, count: int = 7, folder: str = "migrations") -> None:
+    """V001..V00N, each creating a table, committed on the current branch."""
+    for number in range(1, count + 1):
+        repo.write(
+            f"{folder}/V{number:03d}__create_table_{number}.sql",
+            f"CREATE TABLE IF NOT EXISTS table_{number} (id bigint PRIMARY KEY);\n",
+        )
+    repo.commit(f"V001..V{count:03d}")

@@ -188,7 +188,7 @@ def check_stages(verify: bool | None) -> Iterable[str]:
 
 def _highest(context: Any, all_branches: bool) -> int:
     from migration_gate import gitbase
-    from migration_gate.migrations import discover, max_version
+    from migration_gate.migrations import NamesOnly, discover, max_version
     from migration_gate.workspace import relative_to
 
     highest: int = context.highest_version
@@ -198,23 +198,10 @@ def _highest(context: Any, all_branches: bool) -> int:
         folder = relative_to(context.root / context.folder, context.repo_root)
         for ref in gitbase.remote_tracking_refs(context.repo_root):
             tree = gitbase.GitTree(context.repo_root, ref, folder)
-            names_only = _NamesOnly(tree)
-            highest = max(highest, max_version(discover(names_only, folder_path=folder)))
+            files = discover(NamesOnly(tree), folder_path=folder,
+                             exclude=context.config.exclude)
+            highest = max(highest, max_version(files))
     return highest
-
-
-class _NamesOnly:
-    """A source that lists a tree's files without reading them (versions need names only)."""
-
-    def __init__(self, inner: Any) -> None:
-        self.inner = inner
-
-    def list_files(self) -> list[str]:
-        files: list[str] = self.inner.list_files()
-        return files
-
-    def read_many(self, rels: Any) -> dict[str, bytes | str]:
-        return {rel: b"" for rel in rels}
 
 
 def _local_context(dir_flag: str | None, base_flag: str | None, config_file: Path | None) -> Any:
@@ -276,7 +263,8 @@ def new(description: str, dir_flag: str | None, base_flag: str | None,
         user = gitbase.config_value(context.repo_root, "user.name")
         email = gitbase.config_value(context.repo_root, "user.email")
         author = " ".join(part for part in (user, f"<{email}>" if email else None) if part)
-    header = [f"-- {description.strip()}"]
+    # one line whatever the description holds: a newline would turn the rest into SQL
+    header = [f"-- {' '.join(description.split())}"]
     if author:
         header.append(f"-- author: {author}")
     header.append(f"-- date: {date.today().isoformat()}")
@@ -303,7 +291,8 @@ def list_command(dir_flag: str | None, config_file: Path | None, fmt: str) -> No
     folder = migrations_folder(config, dir_flag)
     files = read_folder(folder, repo_root or config.project_dir, config)
     rows = []
-    for migration, name in sorted(versioned(files), key=lambda item: (item[1].version, item[0].path)):
+    ordered = sorted(versioned(files), key=lambda item: (item[1].version, item[0].path))
+    for migration, name in ordered:
         rows.append({
             "version": name.version,
             "prefix": name.prefix.value,

@@ -155,28 +155,29 @@ def _normalise(key: str) -> str:
     return key.replace("-", "_")
 
 
-def _flatten(table: Mapping[str, Any], origin: str) -> dict[str, Any]:
-    flat: dict[str, Any] = {}
+def _flatten(table: Mapping[str, Any], origin: str) -> dict[str, tuple[str, Any]]:
+    """Normalised key → (the key as the user wrote it, for messages; its value)."""
+    flat: dict[str, tuple[str, Any]] = {}
     for raw_key, value in table.items():
         key = _normalise(str(raw_key))
         if key in _NESTED:
             if not isinstance(value, Mapping):
                 raise GateError(f"{origin}: `{raw_key}` must be a table of settings")
             for sub_key, sub_value in value.items():
-                flat[f"{key}.{_normalise(str(sub_key))}"] = sub_value
+                flat[f"{key}.{_normalise(str(sub_key))}"] = (f"{raw_key}.{sub_key}", sub_value)
         else:
-            flat[key] = value
+            flat[key] = (str(raw_key), value)
     return flat
 
 
 def apply_settings(config: Config, table: Mapping[str, Any], origin: str) -> Config:
     """Validate `table` (one configuration file's settings) and lay it over `config`."""
     changes: dict[str, Any] = {}
-    for key, value in _flatten(table, origin).items():
+    for key, (written, value) in _flatten(table, origin).items():
         if key not in SCHEMA:
-            raise GateError(f"{origin}: unknown configuration key `{key.replace('_', '-')}`")
+            raise GateError(f"{origin}: unknown configuration key `{written}`")
         field_name, validate = SCHEMA[key]
-        changes[field_name] = validate(key.replace("_", "-"), value, origin)
+        changes[field_name] = validate(written, value, origin)
     return replace(config, sources=(*config.sources, origin), **changes)
 
 
@@ -184,10 +185,11 @@ def _load_toml(path: Path) -> dict[str, Any]:
     if sys.version_info >= (3, 11):
         import tomllib
     else:  # pragma: no cover
-        import tomli as tomllib
+        import tomli as tomllib  # type: ignore[import-not-found,unused-ignore]
     try:
         with path.open("rb") as handle:
-            return tomllib.load(handle)
+            data: dict[str, Any] = tomllib.load(handle)
+            return data
     except OSError as error:
         raise GateError(f"cannot read {path}: {error.strerror}") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
@@ -240,8 +242,11 @@ def _pyproject_settings(path: Path) -> dict[str, Any] | None:
 
 
 def find_project_dir(start: Path, stop: Path | None) -> Path:
-    """The nearest folder (from `start` up to `stop`) holding a configuration file."""
+    """The nearest folder (from `start` up to `stop`) holding a configuration file; without
+    one, inside a repository, the nearest holding a `migrations` folder (so that commands work
+    from any sub-folder, the migrations folder itself included); else `start`."""
     current = start.resolve()
+    with_migrations = None
     while True:
         if (current / "refinery.toml").is_file() or any(
             (current / name).is_file() for name in CONFIG_FILE_NAMES
@@ -250,7 +255,11 @@ def find_project_dir(start: Path, stop: Path | None) -> Path:
         pyproject = current / "pyproject.toml"
         if pyproject.is_file() and b"[tool.migration-gate" in pyproject.read_bytes():
             return current
+        if with_migrations is None and (current / Config.dir).is_dir():
+            with_migrations = current
         if (stop is not None and current == stop) or current.parent == current:
+            if stop is not None and with_migrations is not None:
+                return with_migrations
             return start.resolve()
         current = current.parent
 

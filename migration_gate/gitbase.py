@@ -7,6 +7,7 @@ linearly with the number of migrations, whatever the length of the history.
 from __future__ import annotations
 
 import os
+import posixpath
 import shutil
 import subprocess
 from collections.abc import Sequence
@@ -65,7 +66,9 @@ def repository_root(path: Path) -> Path | None:
 
 
 def resolve_commit(root: Path, ref: str) -> str | None:
-    return _try_git(["rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}"], root)
+    return _try_git(
+        ["rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}"], root
+    )
 
 
 def head_commit(root: Path) -> str | None:
@@ -86,7 +89,8 @@ class Base:
 
 
 def base_candidates(configured: str | None, environ: dict[str, str] | None = None) -> list[str]:
-    """Where to look for the base, in order (DESIGN.md): configuration, GITHUB_BASE_REF, fallbacks."""
+    """Where to look for the base, in order (DESIGN.md): configuration, GITHUB_BASE_REF,
+    fallbacks."""
     env = os.environ if environ is None else environ
     candidates = []
     if configured:
@@ -111,19 +115,18 @@ def _remotes(root: Path) -> list[str]:
     return listing.split() if listing else []
 
 
-def _fetch_ref(root: Path, ref: str) -> bool:
-    """In a shallow or single-branch clone, fetch a base that is not there yet."""
+def _fetch_args(root: Path, ref: str) -> list[str] | None:
+    """The `git fetch` that brings a missing base into a shallow or single-branch clone."""
     split = _remote_branch(ref)
     remotes = _remotes(root)
+    depth = ["--depth=50"] if is_shallow(root) else []
     if split and split[0] in remotes:
         remote, branch = split
         refspec = f"+refs/heads/{branch}:refs/remotes/{remote}/{branch}"
-        depth = ["--depth=50"] if is_shallow(root) else []
-        return _try_git(["fetch", "--no-tags", *depth, remote, refspec], root) is not None
+        return ["fetch", "--no-tags", *depth, remote, refspec]
     if len(ref) >= 7 and all(c in "0123456789abcdef" for c in ref) and "origin" in remotes:
-        depth = ["--depth=50"] if is_shallow(root) else []
-        return _try_git(["fetch", "--no-tags", *depth, "origin", ref], root) is not None
-    return False
+        return ["fetch", "--no-tags", *depth, "origin", ref]
+    return None
 
 
 def _merge_base(root: Path, tip: str) -> str | None:
@@ -142,16 +145,29 @@ def resolve_base(root: Path, explicit: str | None, configured: str | None) -> Ba
         return None
     wanted = explicit or configured
     candidates = base_candidates(wanted)
+    if wanted and not wanted.startswith(("origin/", "refs/")) and "origin" in _remotes(root):
+        # `--base main` in a clone that has no local main (CI checkouts): origin's main is meant
+        candidates.append(f"origin/{wanted}")
     tip = None
     chosen = candidates[0]
+    failed_fetches: list[str] = []
     for candidate in candidates:
         tip = resolve_commit(root, candidate)
-        if tip is None and _fetch_ref(root, candidate):
-            tip = resolve_commit(root, candidate)
+        fetch = _fetch_args(root, candidate) if tip is None else None
+        if fetch is not None:
+            if _try_git(fetch, root) is None:
+                failed_fetches.append("git " + " ".join(fetch))
+            else:
+                tip = resolve_commit(root, candidate)
         if tip is not None:
             chosen = candidate
             break
     if tip is None:
+        if failed_fetches:
+            raise GateError(
+                f"the base branch is not in this clone and fetching it failed; run "
+                f"`{failed_fetches[0]}` (or pass --base REF)"
+            )
         if wanted:
             raise GateError(
                 f"base `{wanted}` is not a branch, tag or commit in this repository "
@@ -204,9 +220,15 @@ class GitTree:
     folder: str  # repository-relative, POSIX
 
     @cached_property
+    def _prefix(self) -> str:
+        return "" if self.folder in ("", ".") else self.folder.rstrip("/") + "/"
+
+    @cached_property
     def _entries(self) -> list[tuple[str, str, str]]:
-        prefix = "" if self.folder in ("", ".") else self.folder.rstrip("/") + "/"
-        output = run_git(["ls-tree", "-r", "-z", "--full-tree", self.commit, "--", prefix or "."], self.root)
+        prefix = self._prefix
+        output = run_git(
+            ["ls-tree", "-r", "-z", "--full-tree", self.commit, "--", prefix or "."], self.root
+        )
         entries = []
         for record in output.split(b"\0"):
             if not record:
@@ -214,7 +236,7 @@ class GitTree:
             meta, _, path_bytes = record.partition(b"\t")
             mode, kind, obj = meta.decode().split()
             path = path_bytes.decode("utf-8", "surrogateescape")
-            if kind != "blob" or mode == "120000" or not path.startswith(prefix):
+            if kind != "blob" or not path.startswith(prefix):
                 continue
             entries.append((path[len(prefix) :], obj, mode))
         return entries
@@ -223,22 +245,72 @@ class GitTree:
         return [rel for rel, _, _ in self._entries]
 
     def read_many(self, rels: Sequence[str]) -> dict[str, bytes | str]:
-        objects = {rel: obj for rel, obj, _ in self._entries}
-        wanted = [rel for rel in rels if rel in objects]
+        """Blob contents; a symbolic link is followed inside the commit, as refinery reads a
+        symlinked file's target (an unresolvable link gets a reason instead of content)."""
+        entries = {rel: (obj, mode) for rel, obj, mode in self._entries}
+        wanted = [rel for rel in rels if rel in entries]
         if not wanted:
             return {}
-        batch = "".join(objects[rel] + "\n" for rel in wanted).encode()
-        output = run_git(["cat-file", "--batch"], self.root, input=batch)
+        contents = cat_blobs(self.root, [entries[rel][0] for rel in wanted])
         result: dict[str, bytes | str] = {}
-        offset = 0
-        for rel in wanted:
-            header_end = output.index(b"\n", offset)
-            header = output[offset:header_end].split()
-            size = int(header[2])
-            start = header_end + 1
-            result[rel] = output[start : start + size]
-            offset = start + size + 1
+        links: dict[str, str] = {}
+        for rel, data in zip(wanted, contents, strict=True):
+            if data is None:
+                result[rel] = "missing from the git object database"
+            elif entries[rel][1] == SYMLINK_MODE:
+                target = self._link_target(rel, data)
+                if target is None:
+                    result[rel] = "a symbolic link that leaves the repository"
+                else:
+                    links[rel] = target
+            else:
+                result[rel] = data
+        if links:
+            targets = cat_blobs(self.root, [f"{self.commit}:{path}" for path in links.values()])
+            for rel, data in zip(links, targets, strict=True):
+                result[rel] = data if data is not None else "a broken symbolic link"
         return result
+
+    def read_checked_out(self, rel: str) -> bytes | None:
+        """The content as a checkout writes it: `.gitattributes` end-of-line conversion and
+        filters applied. One git call per file (`cat-file --batch --filters` misreports sizes
+        in git 2.39), so it is only asked for files whose raw content differs."""
+        try:
+            name = f"{self.commit}:{self._prefix}{rel}"
+            return run_git(["cat-file", "--filters", name], self.root)
+        except GitError:
+            return None
+
+    def _link_target(self, rel: str, data: bytes) -> str | None:
+        target = data.decode("utf-8", "surrogateescape")
+        joined = posixpath.normpath(posixpath.join(posixpath.dirname(self._prefix + rel), target))
+        if target.startswith("/") or joined.startswith("..") or "\n" in joined:
+            return None
+        return joined
+
+
+SYMLINK_MODE = "120000"
+
+
+def cat_blobs(root: Path, names: Sequence[str]) -> list[bytes | None]:
+    """The contents of many blobs in one `git cat-file --batch`; None for a missing object or
+    one that is not a blob (a link to a folder)."""
+    data = "".join(name + "\n" for name in names).encode("utf-8", "surrogateescape")
+    output = run_git(["cat-file", "--batch"], root, input=data)
+    result: list[bytes | None] = []
+    offset = 0
+    for _ in names:
+        header_end = output.index(b"\n", offset)
+        header = output[offset:header_end].split()
+        offset = header_end + 1
+        # `<name> missing` (a name may hold spaces) or `<oid> <type> <size>`
+        if header[-1] in (b"missing", b"ambiguous") or len(header) != 3:
+            result.append(None)
+            continue
+        size = int(header[2])
+        result.append(output[offset : offset + size] if header[1] == b"blob" else None)
+        offset += size + 1
+    return result
 
 
 def remote_tracking_refs(root: Path) -> list[str]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import fnmatch
 import os
+import stat
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -97,21 +98,49 @@ class WorkingTree:
     folder: Path
 
     def list_files(self) -> list[str]:
+        """Files, plus folders named like a migration: refinery's walk does not tell files from
+        folders, matches such a folder's name and then fails to read it."""
         found: list[str] = []
-        for dirpath, _dirnames, filenames in os.walk(self.folder, followlinks=False):
+        for dirpath, dirnames, filenames in os.walk(self.folder, followlinks=False):
             relative_dir = Path(dirpath).relative_to(self.folder)
             for filename in filenames:
                 found.append((relative_dir / filename).as_posix())
+            for dirname in dirnames:
+                if isinstance(refinery.parse_file_name(dirname, extensions=EXTENSIONS),
+                              MigrationName):
+                    found.append((relative_dir / dirname).as_posix())
         return found
 
     def read_many(self, rels: Sequence[str]) -> dict[str, bytes | str]:
         result: dict[str, bytes | str] = {}
         for rel in rels:
+            path = self.folder / rel
             try:
-                result[rel] = (self.folder / rel).read_bytes()
+                # never open a FIFO or a device: reading one could block for ever
+                if not stat.S_ISREG(path.stat().st_mode):
+                    kind = "a folder" if path.is_dir() else "not a regular file"
+                    result[rel] = f"{kind}, named like a migration"
+                    continue
+                result[rel] = path.read_bytes()
             except OSError as error:
-                result[rel] = error.strerror or str(error)
+                reason = error.strerror or str(error)
+                if path.is_symlink() and not path.exists():
+                    reason = f"a broken symbolic link ({reason})"
+                result[rel] = reason
         return result
+
+
+@dataclass(frozen=True)
+class NamesOnly:
+    """A source whose files are listed but never read: versions need names only."""
+
+    inner: Source
+
+    def list_files(self) -> list[str]:
+        return self.inner.list_files()
+
+    def read_many(self, rels: Sequence[str]) -> dict[str, bytes | str]:
+        return {}
 
 
 def discover(
@@ -181,17 +210,15 @@ def max_version(files: Iterable[MigrationFile]) -> int:
 
 def infer_padding(files: Iterable[MigrationFile]) -> int:
     """The zero-padding width most `V` files use (`V008` → 3), or 0 for unpadded folders."""
+    texts = [name.version_text for _, name in versioned(files)
+             if name.prefix is Prefix.VERSIONED]
     widths: dict[int, int] = {}
-    unpadded = 0
-    for _, name in versioned(files):
-        if name.prefix is not Prefix.VERSIONED:
-            continue
-        text = name.version_text
+    for text in texts:
         if len(text) > 1 and text.startswith("0"):
             widths[len(text)] = widths.get(len(text), 0) + 1
-        elif len(text) < max(widths, default=0) or not widths:
-            unpadded += 1
     if not widths:
         return 0
     width, count = max(widths.items(), key=lambda item: (item[1], item[0]))
+    # files that would have been padded to that width and are not (whatever their order)
+    unpadded = sum(1 for text in texts if not text.startswith("0") and len(text) < width)
     return width if count >= unpadded else 0

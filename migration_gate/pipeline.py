@@ -25,6 +25,9 @@ class BaseSnapshot:
 
     base: Base
     files: tuple[MigrationFile, ...]
+    #: The base tip's files when the base moved on since the merge-base (names only, content not
+    #: read): a version merged there meanwhile is taken, even though the merge-base lacks it.
+    tip_files: tuple[MigrationFile, ...] = ()
 
 
 def _stderr_note(message: str) -> None:
@@ -48,6 +51,11 @@ class CheckContext:
     @cached_property
     def base_by_rel(self) -> dict[str, MigrationFile]:
         return {m.rel: m for m in self.base.files} if self.base else {}
+
+    @cached_property
+    def base_files(self) -> tuple[MigrationFile, ...]:
+        """The base's files at the merge-base and, names only, those merged on it since."""
+        return (*self.base.files, *self.base.tip_files) if self.base else ()
 
     @cached_property
     def changed(self) -> tuple[MigrationFile, ...]:
@@ -85,8 +93,7 @@ class CheckContext:
 
     @cached_property
     def highest_version(self) -> int:
-        base_files = self.base.files if self.base else ()
-        return max(max_version(self.local), max_version(base_files))
+        return max(max_version(self.local), max_version(self.base_files))
 
 
 Stage = Callable[[CheckContext], Iterable[Diagnostic]]
@@ -97,11 +104,37 @@ def format_version(version: int, padding: int) -> str:
 
 
 def normalise_description(description: str) -> str:
-    """`"Add profiles!"` → `add_profiles`: lower case, every other run of characters → `_`."""
-    import re
+    """`"Add profiles!"` → `add_profiles`: lower case, every run of characters refinery's `\\w`
+    rejects (and `_`) → one `_`.
 
-    words = re.findall(r"[^\W_]+", description.lower())
-    return "_".join(words)
+    Words are judged by refinery's (Rust's) `\\w`, not Python's, which accepts `²` and rejects
+    combining marks: a suggested name must be one refinery reads. Accented and compatibility
+    forms fold to ASCII (`Café` → `cafe`, `x²` → `x2`) so the name fits the default naming
+    pattern too; words of other scripts are kept as they are.
+    """
+    import unicodedata
+
+    from migration_gate.refinery import is_rust_word_char
+
+    words: list[str] = []
+    current: list[str] = []
+    for char in unicodedata.normalize("NFKC", description).lower():
+        if char != "_" and is_rust_word_char(char):
+            current.append(char)
+        elif current:
+            words.append("".join(current))
+            current = []
+    if current:
+        words.append("".join(current))
+    return "_".join(_fold_to_ascii(word) for word in words)
+
+
+def _fold_to_ascii(word: str) -> str:
+    import unicodedata
+
+    decomposed = unicodedata.normalize("NFKD", word)
+    folded = "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
+    return folded if folded.isascii() and folded.isalnum() else word
 
 
 def suggest_file_name(version: int, name: str, padding: int) -> str:

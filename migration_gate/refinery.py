@@ -101,13 +101,14 @@ def parse_file_name(
         return NameProblem(
             NameIssue.NO_MATCH, "the name after `__` may only hold letters, digits and `_`"
         )
-    if prefix_text == "|":
-        return NameProblem(NameIssue.PIPE_PREFIX, "a leading `|` matches refinery's [U|V] class")
+    # refinery parses the version first, then matches the prefix (`|` reaches `unreachable!`)
     limit = INT64_MAX if int8_versions else INT32_MAX
     if not version_text.isascii() or "." in version_text or int(version_text) > limit:
         return NameProblem(
             NameIssue.INVALID_VERSION, "migration version must be a valid integer"
         )
+    if prefix_text == "|":
+        return NameProblem(NameIssue.PIPE_PREFIX, "a leading `|` matches refinery's [U|V] class")
     return MigrationName(Prefix(prefix_text), int(version_text), version_text, name, extension)
 
 
@@ -129,7 +130,11 @@ def checksum(name: str, version: int, sql: bytes, *, int8_versions: bool = False
 def format_applied_on(moment: datetime) -> str:
     """UTC RFC 3339 as refinery writes it: nanosecond fraction, trailing zeros stripped."""
     utc = moment.astimezone(timezone.utc)
-    text = utc.strftime("%Y-%m-%dT%H:%M:%S")
+    # not strftime: glibc's %Y does not zero-pad years below 1000, chrono always writes 4 digits
+    text = (
+        f"{utc.year:04d}-{utc.month:02d}-{utc.day:02d}"
+        f"T{utc.hour:02d}:{utc.minute:02d}:{utc.second:02d}"
+    )
     if utc.microsecond:
         text += "." + f"{utc.microsecond * 1000:09d}".rstrip("0")
     return text + "Z"
@@ -174,7 +179,8 @@ def history_table_ddl(dialect: str, table: str = DEFAULT_TABLE, *, int8: bool = 
 
 
 def history_insert(table: str = DEFAULT_TABLE) -> str:
-    """The row refinery inserts, with DB-API `%s` placeholders (version, name, applied_on, checksum)."""
+    """The row refinery inserts, with DB-API `%s` placeholders
+    (version, name, applied_on, checksum)."""
     return f"INSERT INTO {table} (version, name, applied_on, checksum) VALUES (%s, %s, %s, %s)"
 
 

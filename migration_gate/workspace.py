@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -10,7 +11,7 @@ from typing import Any
 from migration_gate import gitbase
 from migration_gate.config import Config, load_config
 from migration_gate.diagnostics import GateError
-from migration_gate.migrations import MigrationFile, WorkingTree, discover
+from migration_gate.migrations import MigrationFile, NamesOnly, WorkingTree, discover
 from migration_gate.pipeline import BaseSnapshot, CheckContext
 
 
@@ -31,7 +32,10 @@ def migrations_folder(config: Config, dir_flag: str | None) -> Path:
     """`--dir` is relative to the current folder; a configured `dir` to its file's folder."""
     folder = Path(dir_flag).resolve() if dir_flag else config.migrations_path
     if not folder.exists():
-        raise GateError(f"migrations folder not found: {folder}")
+        raise GateError(
+            f"migrations folder not found: {folder} (pass --dir DIR or set `dir` in the "
+            "configuration)"
+        )
     if not folder.is_dir():
         raise GateError(f"not a folder: {folder} (pass the migrations folder with --dir)")
     return folder
@@ -53,12 +57,16 @@ def read_folder(folder: Path, root: Path, config: Config) -> tuple[MigrationFile
     )
     for migration in files:
         if migration.read_error is not None:
-            raise GateError(f"cannot read {migration.path}: {migration.read_error}")
+            raise GateError(
+                f"cannot read {migration.path}: {migration.read_error}; refinery would fail on "
+                "it too (fix or remove it)"
+            )
     return files
 
 
 def read_base(
-    repo_root: Path, folder: Path, config: Config, base: gitbase.Base
+    repo_root: Path, folder: Path, config: Config, base: gitbase.Base,
+    local: tuple[MigrationFile, ...] = (),
 ) -> BaseSnapshot:
     in_repo = relative_to(folder.resolve(), repo_root)
     if in_repo.startswith(".."):
@@ -67,7 +75,32 @@ def read_base(
     files = discover(
         tree, folder_path=in_repo, exclude=config.exclude, int8_versions=config.int8_versions
     )
-    return BaseSnapshot(base=base, files=files)
+    files = as_checked_out(tree, files, local)
+    tip_files: tuple[MigrationFile, ...] = ()
+    if base.tip != base.merge_base:
+        tip_files = discover(
+            NamesOnly(gitbase.GitTree(repo_root, base.tip, in_repo)), folder_path=in_repo,
+            exclude=config.exclude, int8_versions=config.int8_versions,
+        )
+    return BaseSnapshot(base=base, files=files, tip_files=tip_files)
+
+
+def as_checked_out(
+    tree: gitbase.GitTree, files: tuple[MigrationFile, ...], local: tuple[MigrationFile, ...]
+) -> tuple[MigrationFile, ...]:
+    """Base files as a checkout would write them, where that matters: a file whose raw blob
+    differs from the working tree may only differ by `.gitattributes` end-of-line conversion
+    (`*.sql eol=crlf`), which is no modification (the deployed file is the checked-out one)."""
+    local_content = {m.rel: m.content for m in local}
+    result = []
+    for migration in files:
+        current = local_content.get(migration.rel)
+        if current is not None and migration.content is not None and current != migration.content:
+            checked_out = tree.read_checked_out(migration.rel)
+            if checked_out is not None and checked_out != migration.content:
+                migration = dataclasses.replace(migration, content=checked_out)
+        result.append(migration)
+    return tuple(result)
 
 
 def build_context(
@@ -95,15 +128,18 @@ def build_context(
                     "not a git repository"
                 )
                 raise GateError(f"--base {base_flag} needs a git repository ({reason})")
+            reason = "git is not installed" if not gitbase.git_available() else (
+                "not a git repository"
+            )
             (note or _print_note)(
-                "not a git repository: running the folder rules only (no base to compare with)"
+                f"{reason}: running the folder rules only (no base to compare with)"
             )
         else:
             base = gitbase.resolve_base(repo_root, base_flag, config.base)
             if base is None:
                 (note or _print_note)("no commit yet: every migration is new")
             else:
-                snapshot = read_base(repo_root, folder, config, base)
+                snapshot = read_base(repo_root, folder, config, base, local)
     return CheckContext(
         config=config,
         root=root,

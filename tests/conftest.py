@@ -94,3 +94,40 @@ def seed_migrations(repo: Repo, count: int = 7, folder: str = "migrations") -> N
             f"CREATE TABLE IF NOT EXISTS table_{number} (id bigint PRIMARY KEY);\n",
         )
     repo.commit(f"V001..V{count:03d}")
+
+
+#: The migration-gate checkout these tests run from.
+CHECKOUT = Path(__file__).resolve().parents[1]
+
+
+def snapshot_checkout(dest: Path) -> Repo:
+    """The checkout's files (tracked and not ignored) committed in a fresh repository.
+
+    pre-commit and the action install the gate from a git repository or a directory; a
+    snapshot makes them see the working tree as it is, uncommitted files included (pre-commit's
+    own `try-repo` snapshot only takes tracked files), and keeps builds out of the checkout.
+    """
+    listing = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=CHECKOUT, env=clean_env(), capture_output=True, check=True,
+    ).stdout.decode("utf-8", "surrogateescape")
+    snapshot = make_repo(dest)
+    for rel in filter(None, listing.split("\0")):
+        source = CHECKOUT / rel
+        if source.is_symlink() or not source.is_file():
+            continue
+        target = dest / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(source.read_bytes())
+        target.chmod(source.stat().st_mode & 0o777)
+    snapshot.commit("snapshot of the checkout under test")
+    return snapshot
+
+
+@pytest.fixture(scope="session")
+def gate_snapshot(tmp_path_factory: pytest.TempPathFactory) -> Repo:
+    return snapshot_checkout(tmp_path_factory.mktemp("gate-snapshot") / "migration-gate")
+
+
+# PostgreSQL fixtures of the database tests (a session-scoped embedded cluster).
+from tests.pgserver_fixture import gate_cache, pg_binaries, pg_cluster, pg_db, pg_dbname  # noqa: E402, F401

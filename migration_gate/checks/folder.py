@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from migration_gate import refinery
 from migration_gate.catalog import RuleDoc
 from migration_gate.diagnostics import Diagnostic, Severity
-from migration_gate.migrations import MigrationFile, versioned
+from migration_gate.migrations import MigrationFile, max_version, versioned
 from migration_gate.pipeline import (
     CheckContext,
     VersionAllocator,
@@ -110,7 +110,11 @@ RULES = (
     UNVERIFIABLE_MIGRATION, NON_UTF8_MIGRATION, EMPTY_MIGRATION,
 )
 
-_ATTEMPT = re.compile(r"^\s*([VvUu|])?\s*[\d.,_-]*\d?[\s_.\-]*(.*?)\s*$", re.DOTALL)
+#: A misnamed migration's parts: a prefix (only when a version follows it), the version, the
+#: separator and the description (`v8__x`, `V8-x`, `V1.5__x`, `8_x`, `add_users`).
+_ATTEMPT = re.compile(
+    r"^\s*(?:([VvUu|])\s*(?=\d))?\s*(?:\d+(?:[.,]\d+)*)?[\s_.\-]*(.*?)\s*$", re.DOTALL
+)
 
 
 def looks_like_migration(file_name: str) -> bool:
@@ -131,7 +135,9 @@ def corrected_name(file_name: str, version: int, padding: int) -> str:
     return "U" + text[1:] if prefix in ("U", "u") else text
 
 
-def _diagnostic(doc: RuleDoc, migration: MigrationFile, message: str, hint: str | None) -> Diagnostic:
+def _diagnostic(
+    doc: RuleDoc, migration: MigrationFile, message: str, hint: str | None
+) -> Diagnostic:
     return Diagnostic(doc.id, doc.severity, migration.path, message, hint=hint)
 
 
@@ -247,7 +253,12 @@ def check_kinds(context: CheckContext, allocator: VersionAllocator) -> Iterator[
             )
             continue
         if name.prefix is Prefix.UNVERSIONED:
-            fix = suggest_file_name(allocator.take(migration.path), name.name, context.padding)
+            # keep its own version when it is already the newest (V005 for U5), else the next
+            others = [m for m in (*context.local, *context.base_files) if m.rel != migration.rel]
+            version = name.version if name.version > max_version(others) else (
+                allocator.take(migration.path)
+            )
+            fix = suggest_file_name(version, name.name, context.padding)
             yield _diagnostic(
                 UNVERSIONED_MIGRATION, migration,
                 f"{migration.file_name}: refinery applies U migrations out of order, so their "

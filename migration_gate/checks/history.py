@@ -74,7 +74,7 @@ RULES = (
 def first_difference(old: bytes, new: bytes) -> int:
     """The 1-based line of `new` where it first differs from `old`."""
     old_lines, new_lines = old.splitlines(keepends=True), new.splitlines(keepends=True)
-    for number, (a, b) in enumerate(zip(old_lines, new_lines), start=1):
+    for number, (a, b) in enumerate(zip(old_lines, new_lines, strict=False), start=1):
         if a != b:
             return number
     return min(len(old_lines), len(new_lines)) + 1 if len(new_lines) > len(old_lines) else max(
@@ -168,22 +168,41 @@ def _counterpart(
     return None
 
 
+def _merged_since(context: CheckContext) -> list[MigrationFile]:
+    """Migrations the base branch gained after the merge-base that this branch does not hold:
+    two branches that both add V008 collide once the first one is merged."""
+    assert context.base is not None
+    at_merge_base = set(context.base_by_rel)
+    local = {m.rel for m in context.local}
+    return [
+        m for m in context.base.tip_files
+        if m.name is not None and m.rel not in at_merge_base and m.rel not in local
+    ]
+
+
 def _check_versions(context: CheckContext, added: list[MigrationFile]) -> Iterator[Diagnostic]:
     assert context.base is not None
-    base_max = max_version(context.base.files)
+    merged_since = _merged_since(context)
+    base_max = max(max_version(context.base.files), max_version(merged_since))
     base_ref = context.base.base.ref
     after: list[tuple[int, MigrationFile]] = []
     for migration in sorted(added, key=lambda m: (m.name.version if m.name else 0, m.path)):
         name = migration.name
-        if name is None or name.prefix is not Prefix.VERSIONED or name.extension != "sql":
-            continue
+        if name is None or name.prefix is not Prefix.VERSIONED:
+            continue  # a U file is applied out of order by design (unversioned-migration)
         if name.version <= base_max:
-            fix = suggest_file_name(context.allocator.take(migration.path), name.name, context.padding)
+            version = context.allocator.take(migration.path)
+            fix = suggest_file_name(version, name.name, context.padding)
+            taken = [m.file_name for m in merged_since if m.name and m.name.version == name.version]
+            since = (
+                f" ({', '.join(taken)} was merged there since this branch started)" if taken else ""
+            )
             yield Diagnostic(
                 VERSION_NOT_AFTER_BASE.id, VERSION_NOT_AFTER_BASE.severity, migration.path,
-                f"{migration.file_name} is at or below {format_version(base_max, context.padding)}, "
-                f"the highest version on {base_ref}: every database that ran {base_ref} reports it "
-                "as missing and never applies it",
+                f"{migration.file_name} is at or below "
+                f"{format_version(base_max, context.padding)}, the highest version on "
+                f"{base_ref}{since}: every database that ran {base_ref} reports it as missing "
+                "and never applies it",
                 hint=f"rename to {fix}",
             )
         else:
@@ -202,8 +221,8 @@ def _check_versions(context: CheckContext, added: list[MigrationFile]) -> Iterat
             fix = suggest_file_name(expected, migration.name.name, context.padding)
             yield Diagnostic(
                 VERSION_GAP.id, VERSION_GAP.severity, migration.path,
-                f"{migration.file_name} leaves a gap after {format_version(expected - 1, context.padding)}"
-                f" ({missing} unused)",
+                f"{migration.file_name} leaves a gap after "
+                f"{format_version(expected - 1, context.padding)} ({missing} unused)",
                 hint=f"rename to {fix}",
             )
             expected = version + 1

@@ -37,15 +37,36 @@ def render(result: Result, fmt: str, options: ReportOptions) -> str:
 
 
 def emit(result: Result, fmt: str, options: ReportOptions, output: Path | None) -> None:
-    """Print the report; with `output`, write it there and still show the text view."""
+    """Print the report; with `output`, write it there and still show the text view.
+
+    Inside GitHub Actions the terminal view is the `github` one (annotations), so that
+    `--format sarif --output FILE` in a workflow gets both the annotations and the file.
+    """
     if output is None:
-        sys.stdout.write(render(result, fmt, options))
-        return
-    file_options = ReportOptions(root=options.root, color=False, command=options.command)
-    try:
-        output.parent.mkdir(parents=True, exist_ok=True)
-        output.write_text(render(result, fmt, file_options), encoding="utf-8")
-    except OSError as error:
-        raise GateError(f"cannot write {output}: {error.strerror}") from None
-    terminal_fmt = "github" if fmt == "github" else "text"
+        terminal_fmt = fmt
+    else:
+        file_options = ReportOptions(root=options.root, color=False, command=options.command)
+        try:
+            output.parent.mkdir(parents=True, exist_ok=True)
+            output.write_text(render(result, fmt, file_options), encoding="utf-8")
+        except OSError as error:
+            raise GateError(f"cannot write {output}: {error.strerror}") from None
+        in_actions = os.environ.get("GITHUB_ACTIONS") == "true"
+        terminal_fmt = "github" if fmt == "github" or in_actions else "text"
     sys.stdout.write(render(result, terminal_fmt, options))
+    if terminal_fmt == "github":
+        append_step_summary(result, options)
+
+
+def append_step_summary(result: Result, options: ReportOptions) -> None:
+    """Append the Markdown table to `$GITHUB_STEP_SUMMARY` when the runner provides one."""
+    summary_path = os.environ.get("GITHUB_STEP_SUMMARY")
+    if not summary_path:
+        return
+    from migration_gate.report.github import step_summary
+
+    try:
+        with open(summary_path, "a", encoding="utf-8") as handle:
+            handle.write(step_summary(result, options, os.environ))
+    except OSError as error:
+        raise GateError(f"cannot write {summary_path}: {error.strerror}") from None

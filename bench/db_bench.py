@@ -1,0 +1,132 @@
+"""Benchmark `migration-gate check` WITH the ephemeral database on a pull request.
+
+Scenario (DESIGN.md): a repository whose `main` holds 300 migrations (a schema that grows the
+usual way: tables, columns, indexes, foreign keys, views, seed rows) and whose branch adds 2
+(one risky ALTER on a base table, one new table). Each run is the real command line in a child
+process, `check --verify --format json`, timed from start to exit:
+
+  cold      an empty cache folder: initdb, replay of the 300 base migrations, the branch
+            (and the base schema saved for the next run)
+  cold-base the PostgreSQL template is cached but this base is not (a new base commit)
+  warm      the same base again: the cached base schema is copied, only the branch runs
+
+Targets: cold under 3 s, warm under 1 s. Medians are printed.
+Usage: python bench/db_bench.py [--runs N] [--base-count 300]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+
+def git(cwd: Path, *args: str) -> None:
+    subprocess.run(
+        ["git", "-c", "user.name=bench", "-c", "user.email=bench@example.com", *args],
+        cwd=cwd, check=True, capture_output=True,
+    )
+
+
+def base_migration(number: int) -> str:
+    """The n-th migration of a growing schema (every fifth creates a table)."""
+    table = f"entity_{(number - 1) // 5 + 1}"
+    step = (number - 1) % 5
+    if step == 0:
+        previous = f"entity_{(number - 1) // 5}" if number > 5 else None
+        reference = (f",\n    parent_id bigint REFERENCES {previous} (id)" if previous else "")
+        return (f"CREATE TABLE IF NOT EXISTS {table} (\n    id bigserial PRIMARY KEY,\n"
+                f"    name text NOT NULL,\n    created_at timestamptz NOT NULL DEFAULT now()"
+                f"{reference}\n);\n")
+    if step == 1:
+        return (f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS status text NOT NULL "
+                "DEFAULT 'new';\n")
+    if step == 2:
+        return f"CREATE INDEX IF NOT EXISTS {table}_created_at ON {table} (created_at);\n"
+    if step == 3:
+        return (f"INSERT INTO {table} (name) SELECT 'seed ' || g FROM generate_series(1, 20) g;"
+                "\n")
+    return (f"CREATE OR REPLACE VIEW {table}_recent AS\n    SELECT id, name FROM {table}\n"
+            "    WHERE created_at > now() - interval '7 days';\n")
+
+
+def build_repo(where: Path, base_count: int) -> Path:
+    repo = where / "repo"
+    folder = repo / "migrations"
+    folder.mkdir(parents=True)
+    for number in range(1, base_count + 1):
+        (folder / f"V{number:04d}__step_{number}.sql").write_text(base_migration(number))
+    git(repo, "init", "-q", "-b", "main")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "base")
+    git(repo, "checkout", "-q", "-b", "feature")
+    (folder / f"V{base_count + 1:04d}__add_priority.sql").write_text(
+        "ALTER TABLE entity_1 ADD COLUMN priority integer NOT NULL DEFAULT 0;\n"
+        "CREATE INDEX entity_1_priority ON entity_1 (priority);\n"
+    )
+    (folder / f"V{base_count + 2:04d}__create_notes.sql").write_text(
+        "CREATE TABLE notes (\n    id bigserial PRIMARY KEY,\n"
+        "    entity_id bigint NOT NULL REFERENCES entity_2 (id),\n    body text\n);\n"
+    )
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "branch")
+    return repo
+
+
+def timed_check(repo: Path, cache: Path) -> tuple[float, dict[str, object]]:
+    env = {**os.environ, "MIGRATION_GATE_CACHE_DIR": str(cache), "NO_COLOR": "1"}
+    start = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-m", "migration_gate", "check", "--base", "main", "--verify",
+         "--format", "json"],
+        cwd=repo, env=env, capture_output=True, text=True,
+    )
+    elapsed = time.perf_counter() - start
+    if done.returncode not in (0, 1):
+        raise SystemExit(f"check failed ({done.returncode}): {done.stderr}")
+    report: dict[str, object] = json.loads(done.stdout)
+    return elapsed, report
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--base-count", type=int, default=300)
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="migration-gate-db-bench-"))
+    try:
+        repo = build_repo(work, args.base_count)
+        times: dict[str, list[float]] = {"cold": [], "cold-base": [], "warm": []}
+        rules: set[str] = set()
+        for run in range(args.runs):
+            cache = work / f"cache-{run}"
+            elapsed, report = timed_check(repo, cache)
+            times["cold"].append(elapsed)
+            for entry in cache.iterdir():
+                if entry.name.startswith("base-"):
+                    shutil.rmtree(entry)
+            times["cold-base"].append(timed_check(repo, cache)[0])
+            elapsed, report = timed_check(repo, cache)
+            times["warm"].append(elapsed)
+            diagnostics = report["diagnostics"]
+            assert isinstance(diagnostics, list)
+            rules |= {str(d["rule"]) for d in diagnostics}
+        print(f"check --verify, {args.base_count} base migrations + 2 on the branch "
+              f"({args.runs} runs each, medians):")
+        for name, values in times.items():
+            print(f"  {name:<10} {statistics.median(values):6.2f} s   "
+                  f"(min {min(values):.2f}, max {max(values):.2f})")
+        print(f"  findings on the branch: {', '.join(sorted(rules)) or 'none'}")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

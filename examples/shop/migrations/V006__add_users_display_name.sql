@@ -1,0 +1,2 @@
+-- Nullable and without a volatile default: a catalog-only change.
+ALTER TABLE users ADD COLUMN IF NOT EXISTS display_name text;

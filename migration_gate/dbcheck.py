@@ -1,0 +1,340 @@
+"""The database stage: replay the base, verify like refinery, apply the branch, watch it.
+
+1. the base branch's migrations (at the merge-base) are applied with the refinery-compatible
+   runner in a throwaway database -- on the embedded PostgreSQL, the resulting data folder is
+   cached by the content hash of those migrations, so the next check of the same base starts
+   from it;
+2. refinery's own verification, against the history the base produced, reports the branch as
+   divergent or missing with refinery's texts;
+3. the branch's pending migrations are applied statement by statement inside the transaction
+   refinery would use: a failure is located at its statement (refined by the server's error
+   position), and on PostgreSQL each statement of a new or changed migration is observed for
+   the locks it took and the relations it rewrote (`migration_gate.trace`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from migration_gate.catalog import RuleDoc
+from migration_gate.diagnostics import Diagnostic, GateError, Severity
+from migration_gate.pipeline import CheckContext
+from migration_gate.refinery import Verdict
+
+E, W = Severity.ERROR, Severity.WARNING
+
+MIGRATION_FAILED = RuleDoc(
+    "migration-failed", E,
+    "The migration fails when applied on top of the base branch's schema.",
+    needs="db",
+    why="refinery stops at the first failing migration and every later one waits behind it; on "
+    "MySQL the statements before the failure are already committed. The replay runs each "
+    "statement in the transaction refinery would use, so the error (message, SQLSTATE, hint) "
+    "points at the failing statement.",
+    example="CREATE INDEX CONCURRENTLY users_email_idx ON users (email);  -- 25001",
+    instead="fix the statement; for CONCURRENTLY, see `migration-gate rules concurrently-in-"
+    "transaction`",
+)
+REFINERY_DIVERGENT = RuleDoc(
+    "refinery-divergent", E,
+    "refinery's verification against the base's history reports an applied migration as "
+    "different from the file.",
+    needs="db",
+    why="Every database that ran the base recorded that migration's name and checksum. refinery "
+    "aborts with \"applied migration ... is different than filesystem one\" (library default, "
+    "CLI `-d`), or silently never applies the change.",
+    example="applied migration V3__create_users is different than filesystem one "
+    "V3__create_users",
+    instead="restore the merged file and put the change in a new migration",
+)
+REFINERY_MISSING = RuleDoc(
+    "refinery-missing", E,
+    "refinery's verification against the base's history reports a migration as missing.",
+    needs="db",
+    why="An applied migration without its file, or a new `V` file at or below the current "
+    "version, is reported as \"missing from the filesystem\": refinery aborts (library "
+    "default, CLI `-m`) or skips the file for ever.",
+    example="migration V5__add_index is missing from the filesystem",
+    instead="keep merged files; give new migrations a version above the base's highest",
+)
+LOCK_OBSERVED = RuleDoc(
+    "lock-observed", W,
+    "During the replay a statement took a lock that blocks writes (SHARE or stronger) on a "
+    "relation that existed before the migration.",
+    needs="db",
+    why="refinery holds every lock until the migration's transaction commits. ACCESS EXCLUSIVE "
+    "blocks every read and write of the table; SHARE, SHARE ROW EXCLUSIVE and EXCLUSIVE block "
+    "writes. On a busy table, queries queue behind the migration (and behind its wait for the "
+    "lock) and the application stalls. Observed in pg_locks, statement by statement.",
+    example="ALTER TABLE users ADD CONSTRAINT users_email_key UNIQUE (email);",
+    instead="set a lock_timeout, split the change, or use the online variants (NOT VALID then "
+    "VALIDATE, an index built before the constraint)",
+    dialects=("postgres",),
+)
+REWRITE_OBSERVED = RuleDoc(
+    "rewrite-observed", W,
+    "A statement rewrote an existing table or index (its file node changed).",
+    needs="db",
+    why="A rewrite copies every row (and rebuilds every index) while holding an ACCESS EXCLUSIVE "
+    "lock: on a large table that is minutes of downtime.",
+    example="ALTER TABLE orders ALTER COLUMN amount TYPE numeric(12,2);",
+    instead="add a new column, backfill it in batches, then switch over",
+    dialects=("postgres",),
+)
+
+RULES = (MIGRATION_FAILED, REFINERY_DIVERGENT, REFINERY_MISSING, LOCK_OBSERVED, REWRITE_OBSERVED)
+
+#: How many replayed base schemas the cache keeps.
+BASE_CACHE_KEEP = 5
+BASE_CACHE_PREFIX = "base-"
+
+
+@dataclass(frozen=True)
+class DbOptions:
+    """How `check` or `verify` replays: a server URL, and refinery's run options."""
+
+    database_url: str | None = None
+    fake: bool = False
+    target: int | None = None
+    grouped: bool = False
+    use_cache: bool = True
+    log: Callable[[str], None] | None = field(default=None, compare=False)
+
+
+def db_stage(context: CheckContext) -> Iterable[Diagnostic]:
+    """The `check` stage: on when a database can be had (`--verify` makes it mandatory)."""
+    options = DbOptions(database_url=context.config.database_url)
+    return run_database_check(context, options)
+
+
+def run_database_check(context: CheckContext, options: DbOptions) -> list[Diagnostic]:
+    """Replay and verify; when no database can be had, a note (auto) or a `GateError`."""
+    if context.verify is True:
+        return _replay(context, options)
+    try:
+        return _replay(context, options)
+    except GateError as error:
+        context.note(f"database replay skipped: {error}")
+        return []
+
+
+# --- choosing the database --------------------------------------------------------------------
+
+
+def _replay(context: CheckContext, options: DbOptions) -> list[Diagnostic]:
+    from migration_gate.runner import runnables
+
+    base_steps = runnables(context.base.files) if context.base is not None else []
+    local_steps = runnables(context.local)
+    url = options.database_url or context.config.database_url
+    if url:
+        from migration_gate.ephemeral.server import throwaway_database
+
+        with throwaway_database(url) as db:
+            return _check(db, context, options, base_steps, local_steps, base_done=False)
+    dialect = context.config.dialect
+    if dialect == "sqlite":
+        from migration_gate.ephemeral.sqlite import memory_database
+
+        with memory_database() as sqlite_db:
+            return _check(sqlite_db, context, options, base_steps, local_steps, base_done=False)
+    if dialect != "postgres":
+        raise GateError(
+            f"no throwaway {dialect} database to replay on: pass --database-url "
+            f"({dialect}://user:password@host/any_db) or use --no-verify"
+        )
+    with _embedded_postgres(context, options, base_steps) as (db, base_done):
+        return _check(db, context, options, base_steps, local_steps, base_done=base_done)
+
+
+def base_cache_key(version: str, context: CheckContext, base_steps: Sequence[Any]) -> str:
+    """What the replayed base schema depends on: server version, runner settings, every file."""
+    digest = hashlib.sha256()
+    config = context.config
+    for part in ("migration-gate-base-1", version, config.table_name, str(config.int8_versions)):
+        digest.update(part.encode() + b"\0")
+    for step in base_steps:
+        digest.update(f"{step.path}\0{step.migration.checksum}\0".encode())
+        digest.update(step.sql.encode("utf-8") + b"\0")
+    return digest.hexdigest()[:24]
+
+
+@contextlib.contextmanager
+def _embedded_postgres(
+    context: CheckContext, options: DbOptions, base_steps: Sequence[Any]
+) -> Iterator[tuple[Any, bool]]:
+    """The embedded cluster, started from the cached base schema when there is one; on a
+    cache miss the base is replayed here and its data folder saved for the next run."""
+    from migration_gate.ephemeral import postgres
+    from migration_gate.runner import run
+
+    binaries = postgres.find_binaries(context.config.postgres_bin_dir)
+    cacheable = options.use_cache and bool(base_steps)
+    key = base_cache_key(binaries.version, context, base_steps)
+    seed = postgres.cache_root() / f"{BASE_CACHE_PREFIX}{key}"
+    hit = cacheable and seed.is_dir()
+    if hit:
+        with contextlib.suppress(OSError):
+            os.utime(seed)
+    with postgres.running_cluster(binaries, seed=seed if hit else None) as cluster:
+        connection = cluster.connect()
+        saving = None
+        try:
+            db: Any = postgres.PostgresDatabase(connection)
+            if hit or not cacheable:
+                yield db, hit
+                return
+            report = run(db, base_steps, table=context.config.table_name,
+                         int8=context.config.int8_versions)
+            if report.failure is None:
+                connection.close()
+                saving = postgres.snapshot_data_dir(cluster, seed)
+                connection = cluster.connect()
+                db = postgres.PostgresDatabase(connection)
+                yield db, True
+            else:
+                yield db, False  # replayed again (and reported) by `_check`
+        finally:
+            connection.close()
+            if saving is not None:
+                saving.join()
+                postgres.prune_cache(BASE_CACHE_PREFIX, BASE_CACHE_KEEP)
+
+
+# --- the replay itself ------------------------------------------------------------------------
+
+
+def _check(
+    db: Any,
+    context: CheckContext,
+    options: DbOptions,
+    base_steps: Sequence[Any],
+    local_steps: Sequence[Any],
+    *,
+    base_done: bool,
+) -> list[Diagnostic]:
+    from migration_gate.runner import DbError, HistoryRowError, run
+    from migration_gate.trace import LockTracer
+
+    table, int8 = context.config.table_name, context.config.int8_versions
+    diagnostics: list[Diagnostic] = []
+    try:
+        if not base_done and base_steps:
+            base_report = run(db, base_steps, table=table, int8=int8)
+            if base_report.failure is not None:
+                context.note("the base branch's own migrations fail to replay; the branch was "
+                             "not checked against the database")
+                return [_failure_diagnostic(base_report.failure, on_base=True)]
+        changed = {m.path for m in context.changed}
+        tracer = LockTracer(lambda step: step.path in changed) if db.dialect == "postgres" else None
+        report = run(
+            db, local_steps, table=table, int8=int8, target=options.target, fake=options.fake,
+            grouped=options.grouped, observer=tracer, log=options.log,
+        )
+    except HistoryRowError as error:
+        raise GateError(f"the history table holds a row refinery cannot read: {error}") from None
+    except DbError as error:
+        raise GateError(f"the database failed outside a migration: {error.message}") from None
+    diagnostics.extend(_verification_diagnostics(report.plan.issues, base_steps, local_steps))
+    if report.failure is not None:
+        diagnostics.append(_failure_diagnostic(report.failure, on_base=False))
+    if tracer is not None:
+        diagnostics.extend(_lock_diagnostics(tracer))
+        diagnostics.extend(_rewrite_diagnostics(tracer))
+    return diagnostics
+
+
+def _failure_diagnostic(failure: Any, *, on_base: bool) -> Diagnostic:
+    error = failure.error
+    code = f" (SQLSTATE {error.sqlstate})" if error.sqlstate else ""
+    where = " on the base branch" if on_base else ""
+    hint_parts = [part for part in (error.detail, error.hint) if part]
+    if error.sqlstate == "25001":
+        hint_parts.append("refinery runs every migration inside a transaction; this statement "
+                          "can never run under refinery (issue #277)")
+    return Diagnostic(
+        rule="migration-failed",
+        severity=E,
+        path=failure.step.path,
+        message=f"{failure.step.display} fails{where}: {error.message}{code}",
+        line=failure.line,
+        column=failure.column,
+        end_line=failure.end_line,
+        end_column=failure.end_column,
+        hint="; ".join(hint_parts) or None,
+    )
+
+
+def _verification_diagnostics(
+    issues: Iterable[Any], base_steps: Sequence[Any], local_steps: Sequence[Any]
+) -> Iterator[Diagnostic]:
+    local_by_version = {s.migration.version: s for s in local_steps}
+    base_by_version = {s.migration.version: s for s in base_steps}
+    for issue in issues:
+        step = local_by_version.get(issue.version) or base_by_version.get(issue.version)
+        path = step.path if step is not None else ""
+        if issue.verdict is Verdict.DIVERGENT:
+            yield Diagnostic("refinery-divergent", E, path, issue.message,
+                             hint="every database that ran the base aborts on this file "
+                             "(or, without -d, never applies the change)")
+        else:
+            hint = ("applied on the base but no longer in the folder"
+                    if issue.verdict is Verdict.MISSING
+                    else "its version is at or below the base's current version: refinery "
+                    "skips it for ever (or aborts with -m)")
+            yield Diagnostic("refinery-missing", E, path, issue.message, hint=hint)
+
+
+def _statement_summary(text: str, limit: int = 48) -> str:
+    words = " ".join(text.split())
+    return words if len(words) <= limit else words[: limit - 1].rstrip() + "…"
+
+
+def _lock_diagnostics(tracer: Any) -> Iterator[Diagnostic]:
+    from migration_gate.trace import kind_name, mode_words
+
+    for seen in tracer.locks:
+        mode = mode_words(seen.mode)
+        effect = ("blocks every read and write of it" if seen.mode == "AccessExclusiveLock"
+                  else "blocks writes to it")
+        statement = seen.statement
+        article = "an" if mode[0] in "AEIOU" else "a"
+        yield Diagnostic(
+            rule="lock-observed",
+            severity=W,
+            path=seen.step.path,
+            message=f"`{_statement_summary(statement.text)}` took {article} {mode} lock on "
+            f"{kind_name(seen.relation)} {seen.relation.display} ({effect} until the "
+            "migration commits)",
+            line=statement.line,
+            column=statement.column,
+            end_line=statement.end_line,
+            end_column=statement.end_column,
+            hint="set lock_timeout, or use an online variant of this change",
+        )
+
+
+def _rewrite_diagnostics(tracer: Any) -> Iterator[Diagnostic]:
+    from migration_gate.trace import kind_name
+
+    for seen in tracer.rewrites:
+        statement = seen.statement
+        indexes = f" and its indexes ({', '.join(seen.indexes)})" if seen.indexes else ""
+        yield Diagnostic(
+            rule="rewrite-observed",
+            severity=W,
+            path=seen.step.path,
+            message=f"`{_statement_summary(statement.text)}` rewrote {kind_name(seen.relation)} "
+            f"{seen.relation.display}{indexes}: every row is copied under an ACCESS EXCLUSIVE "
+            "lock",
+            line=statement.line,
+            column=statement.column,
+            end_line=statement.end_line,
+            end_column=statement.end_column,
+            hint="add a new column and backfill it in batches instead of rewriting in place",
+        )

@@ -1,0 +1,217 @@
+"""`verify` (the database stage alone, with refinery's run options) and `status` (read-only).
+
+`status` compares a live history table with the folder the way refinery would before a run:
+current version, applied, pending, divergent, missing and out-of-order migrations. It opens a
+read-only transaction and never writes; it exits 1 when refinery would report a divergent or
+missing migration.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import click
+
+from migration_gate.cli import default_format, finish, folder_options, report_options
+from migration_gate.diagnostics import GateError
+
+
+@click.command()
+@folder_options
+@report_options
+@click.option("--database-url", metavar="URL",
+              help="Replay in a throwaway database on this server instead of an embedded one.")
+@click.option("--fake", is_flag=True,
+              help="Only record the branch's migrations in the throwaway history, as refinery -f.")
+@click.option("--target", type=int, metavar="N", help="Apply the branch up to version N.")
+@click.option("--grouped", is_flag=True,
+              help="Apply the branch's migrations in one transaction, as refinery -g.")
+def verify(
+    dir_flag: str | None, base_flag: str | None, dialect: str | None, config_file: Path | None,
+    fmt: str | None, output: Path | None, fail_on: str | None, database_url: str | None,
+    fake: bool, target: int | None, grouped: bool,
+) -> None:
+    """Replay the base and the branch in a throwaway database, as refinery would run them.
+
+    Prints refinery's log of the branch's run (`current version: 7`, `applying migration: ...`),
+    then the findings: failures, refinery's divergent/missing verification, locks and rewrites.
+    """
+    from migration_gate.dbcheck import DbOptions, run_database_check
+    from migration_gate.pipeline import Result, apply_config
+    from migration_gate.workspace import build_context
+
+    context = build_context(
+        dir_flag=dir_flag, base_flag=base_flag, config_file=config_file,
+        overrides={"dialect": dialect, "fail_on": fail_on, "database_url": database_url},
+        verify=True,
+    )
+    to_stdout = default_format(fmt) == "text"
+
+    def log(line: str) -> None:
+        click.echo(line, err=not to_stdout)
+
+    options = DbOptions(fake=fake, target=target, grouped=grouped, log=log)
+    diagnostics = apply_config(run_database_check(context, options), context.config)
+    if to_stdout:
+        click.echo()
+    result = Result(tuple(diagnostics), files_checked=len(context.local))
+    finish(result, fmt=fmt, output=output, root=context.root,
+           fail_on=context.config.fail_on, command="verify")
+
+
+# --- status -----------------------------------------------------------------------------------
+
+
+def read_dotenv(path: Path) -> dict[str, str]:
+    """`KEY=value` lines of a `.env` file (quotes stripped, `export ` allowed, `#` comments)."""
+    values: dict[str, str] = {}
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return values
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, _, value = line.removeprefix("export ").partition("=")
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        elif " #" in value:
+            value = value.split(" #", 1)[0].rstrip()
+        values[key.strip()] = value
+    return values
+
+
+def refinery_toml_url(main: dict[str, str], project_dir: Path) -> str | None:
+    """The URL refinery_cli builds from refinery.toml's `[main]`."""
+    db_type = main.get("db_type")
+    if db_type == "Sqlite":
+        path = main.get("db_path")
+        return f"sqlite://{(project_dir / path).as_posix()}" if path else None
+    scheme = {"Postgres": "postgres", "Mysql": "mysql"}.get(db_type or "")
+    if scheme is None:
+        if db_type == "Mssql":
+            raise GateError("refinery.toml: Mssql databases are not supported by `status`")
+        return None
+    user = quote(main.get("db_user", ""), safe="")
+    password = main.get("db_pass")
+    secret = f":{quote(password, safe='')}" if password else ""
+    credentials = f"{user}{secret}@" if user or secret else ""
+    host = main.get("db_host", "localhost")
+    port = f":{main['db_port']}" if main.get("db_port") else ""
+    return f"{scheme}://{credentials}{host}{port}/{quote(main.get('db_name', ''), safe='')}"
+
+
+def status_url(flag: str | None, config: Any) -> str:
+    """--database-url, else DATABASE_URL (environment, then `.env`), else refinery.toml."""
+    if flag:
+        return flag
+    if os.environ.get("DATABASE_URL"):
+        return os.environ["DATABASE_URL"]
+    for folder in dict.fromkeys((Path.cwd(), config.project_dir)):
+        value = read_dotenv(folder / ".env").get("DATABASE_URL")
+        if value:
+            return value
+    if config.database_url:
+        return str(config.database_url)
+    url = refinery_toml_url(dict(config.refinery_main), config.project_dir)
+    if url:
+        return url
+    raise GateError(
+        "no database to read: pass --database-url, set DATABASE_URL (or put it in .env), "
+        "or describe it in refinery.toml"
+    )
+
+
+@click.command()
+@click.option("--database-url", metavar="URL",
+              help="The database (default: DATABASE_URL, .env, then refinery.toml).")
+@click.option("--dir", "dir_flag", metavar="DIR", help="Migrations folder.")
+@click.option("--config", "config_file", type=click.Path(path_type=Path))
+@click.option("--table-name", metavar="NAME", help="History table (default: configured).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+def status(database_url: str | None, dir_flag: str | None, config_file: Path | None,
+           table_name: str | None, fmt: str) -> None:
+    """Compare a live history table with the folder (read-only): applied, pending, divergent,
+    missing. Exits 1 when refinery would report a divergent or missing migration."""
+    import sys
+
+    from migration_gate import refinery
+    from migration_gate.ephemeral.server import read_only, redact
+    from migration_gate.runner import HistoryRowError, history_exists, read_history, runnables
+    from migration_gate.workspace import load, migrations_folder, read_folder
+
+    config, repo_root = load(config_file=config_file,
+                             overrides={"table_name": table_name} if table_name else None)
+    url = status_url(database_url, config)
+    folder = migrations_folder(config, dir_flag)
+    local = runnables(read_folder(folder, repo_root or config.project_dir, config))
+    table = config.table_name
+    from migration_gate.runner import DbError
+
+    try:
+        with read_only(url) as db:
+            exists = history_exists(db, table)
+            applied = read_history(db, table) if exists else []
+    except HistoryRowError as error:
+        raise GateError(f"{table} holds a row refinery cannot read (it would panic): "
+                        f"{error}") from None
+    except DbError as error:
+        raise GateError(f"cannot read {table}: {error.message}") from None
+    plan = refinery.plan_run(applied, [step.migration for step in local])
+    summary = _status_summary(redact(url), table, exists, applied, plan, local)
+    if fmt == "json":
+        click.echo(json.dumps(summary, indent=2))
+    else:
+        click.echo(_status_text(summary))
+    bad = summary["divergent"] or summary["missing"] or summary["out_of_order"]
+    sys.exit(1 if bad else 0)
+
+
+def _status_summary(url: str, table: str, exists: bool, applied: list[Any], plan: Any,
+                    local: list[Any]) -> dict[str, Any]:
+    from migration_gate.refinery import Verdict
+
+    path_by_version = {step.migration.version: step.path for step in local}
+    issues = {verdict: [i for i in plan.issues if i.verdict is verdict] for verdict in Verdict}
+
+    def issue_rows(verdict: Verdict) -> list[dict[str, Any]]:
+        return [{"version": i.version, "message": i.message,
+                 "path": path_by_version.get(i.version)} for i in issues[verdict]]
+
+    return {
+        "database": url,
+        "table": table,
+        "table_exists": exists,
+        "current_version": plan.current if applied else None,
+        "applied": [{"version": a.version, "name": a.name, "applied_on": a.applied_on,
+                     "checksum": str(a.checksum)} for a in applied],
+        "pending": [{"version": m.version, "name": m.name, "display": m.display,
+                     "path": path_by_version.get(m.version)} for m in plan.to_apply],
+        "divergent": issue_rows(Verdict.DIVERGENT),
+        "missing": issue_rows(Verdict.MISSING),
+        "out_of_order": issue_rows(Verdict.OUT_OF_ORDER),
+    }
+
+
+def _status_text(summary: dict[str, Any]) -> str:
+    lines = [f"database: {summary['database']} (table {summary['table']})"]
+    if not summary["table_exists"]:
+        lines.append("history table not found: nothing applied yet")
+    current = summary["current_version"]
+    lines.append(f"current version: {current if current is not None else '(none)'}")
+    counts = ", ".join(f"{len(summary[key])} {key.replace('_', '-')}" for key in
+                       ("applied", "pending", "divergent", "missing", "out_of_order"))
+    lines.append(counts)
+    for key in ("divergent", "missing", "out_of_order"):
+        for row in summary[key]:
+            lines.append(f"  {key.replace('_', '-')}: {row['message']}")
+    for row in summary["pending"]:
+        where = f"  ({row['path']})" if row["path"] else ""
+        lines.append(f"  pending: {row['display']}{where}")
+    return "\n".join(lines)

@@ -1,0 +1,577 @@
+"""An embedded, throwaway PostgreSQL cluster that listens only on a Unix socket in its folder.
+
+Why a real server: only PostgreSQL itself says whether a migration applies on the base
+branch's schema and which locks each statement takes. Starting one must be cheap and must never
+leave anything behind, so:
+
+- binaries are found in a fixed order (configuration, `pg_config --bindir`, `PATH`, the newest
+  `/usr/lib/postgresql/*/bin`, the `pgserver` wheel);
+- `initdb` runs once per PostgreSQL version: its result is cached as a template data folder in
+  the user cache folder and copied for each run (a replayed base schema can be cached the same
+  way, keyed by the content hash of the base migrations);
+- as root, the server runs as an unprivileged user (`initdb` and `postgres` refuse root);
+- the server is a direct child in its own session (Ctrl-C in the terminal does not reach it), it
+  gets SIGQUIT when the gate dies (parent-death signal, so even SIGKILL of the gate stops it),
+  and it is stopped and its folder deleted on every exit path. Folders left by a killed gate are
+  swept by the next run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from migration_gate.diagnostics import GateError
+from migration_gate.runner import DbError
+
+SUPERUSER = "postgres"
+PORT = 5432
+WORKDIR_PREFIX = "migration-gate-pg-"
+#: How to get PostgreSQL, named in every "not found" message.
+INSTALL_HINT = (
+    "install the server binaries with `pip install 'migration-gate[postgres]'` or your OS "
+    "package (e.g. `apt install postgresql`), or set `postgres.bin_dir`"
+)
+#: The settings of a disposable cluster: durability off, nothing but a Unix socket.
+FAST_SETTINGS: tuple[tuple[str, str], ...] = (
+    ("listen_addresses", ""),
+    ("fsync", "off"),
+    ("full_page_writes", "off"),
+    ("synchronous_commit", "off"),
+    ("dynamic_shared_memory_type", "mmap"),
+    ("wal_level", "minimal"),
+    ("max_wal_senders", "0"),
+    ("autovacuum", "off"),
+    ("max_connections", "20"),
+    ("shared_buffers", "32MB"),
+    ("logging_collector", "off"),
+)
+READY_TIMEOUT = 30.0
+STOP_TIMEOUT = 10.0
+
+
+@dataclass(frozen=True)
+class Binaries:
+    """A folder with `initdb` and `postgres`, and the version they report."""
+
+    bin_dir: Path
+    version: str  # e.g. "15.14"
+
+    @property
+    def major(self) -> int:
+        return int(self.version.split(".")[0])
+
+    def tool(self, name: str) -> str:
+        return str(self.bin_dir / name)
+
+
+# --- finding the binaries ---------------------------------------------------------------------
+
+
+def _has_server(folder: Path) -> bool:
+    return all(os.access(folder / tool, os.X_OK) for tool in ("initdb", "postgres"))
+
+
+def _pg_config_bindir() -> Path | None:
+    pg_config = shutil.which("pg_config")
+    if pg_config is None:
+        return None
+    try:
+        done = subprocess.run([pg_config, "--bindir"], capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return Path(done.stdout.strip()) if done.returncode == 0 and done.stdout.strip() else None
+
+
+def _debian_bindirs() -> list[Path]:
+    """`/usr/lib/postgresql/*/bin`, newest major version first."""
+    root = Path("/usr/lib/postgresql")
+    if not root.is_dir():
+        return []
+    found = [p / "bin" for p in root.iterdir() if p.name.replace(".", "").isdigit()]
+    return sorted(found, key=lambda p: [int(x) for x in p.parent.name.split(".")], reverse=True)
+
+
+def _pgserver_bindir() -> Path | None:
+    """The `pgserver` wheel's binaries, located without importing it (its import is slow)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("pgserver")
+    if spec is None or spec.origin is None:
+        return None
+    return Path(spec.origin).parent / "pginstall" / "bin"
+
+
+def candidate_bindirs(configured: str | None) -> Iterator[tuple[str, Path]]:
+    """Every place to look, in order, with where it came from."""
+    if configured:
+        yield "postgres.bin_dir", Path(configured).expanduser()
+        return
+    bindir = _pg_config_bindir()
+    if bindir is not None:
+        yield "pg_config --bindir", bindir
+    on_path = shutil.which("postgres")
+    if on_path is not None:
+        yield "PATH", Path(on_path).resolve().parent
+    for folder in _debian_bindirs():
+        yield "/usr/lib/postgresql", folder
+    wheel = _pgserver_bindir()
+    if wheel is not None:
+        yield "pgserver", wheel
+
+
+_VERSION = re.compile(r"\(PostgreSQL\)\s+(\d+(?:\.\d+)?)")
+
+
+def server_version(bin_dir: Path) -> str | None:
+    try:
+        done = subprocess.run(
+            [str(bin_dir / "postgres"), "--version"], capture_output=True, text=True, timeout=10
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    match = _VERSION.search(done.stdout)
+    return match.group(1) if match else None
+
+
+def find_binaries(configured: str | None = None) -> Binaries:
+    """The first usable PostgreSQL server binaries, or a `GateError` saying how to get some."""
+    for origin, folder in candidate_bindirs(configured):
+        if _has_server(folder):
+            version = server_version(folder)
+            if version is not None:
+                return Binaries(folder, version)
+        if origin == "postgres.bin_dir":
+            raise GateError(
+                f"postgres.bin_dir {folder} holds no usable initdb and postgres; {INSTALL_HINT}"
+            )
+    raise GateError(f"no PostgreSQL server binaries found: {INSTALL_HINT}")
+
+
+# --- where things live ------------------------------------------------------------------------
+
+
+def cache_root() -> Path:
+    """`$MIGRATION_GATE_CACHE_DIR`, else the user cache folder (XDG)."""
+    explicit = os.environ.get("MIGRATION_GATE_CACHE_DIR")
+    if explicit:
+        return Path(explicit)
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    base = Path(xdg) if xdg else Path.home() / ".cache"
+    return base / "migration-gate"
+
+
+def fast_temp_root() -> Path:
+    """Memory-backed `/dev/shm` when usable (a cluster is written a lot and kept briefly)."""
+    shm = Path("/dev/shm")
+    if "TMPDIR" not in os.environ and shm.is_dir() and os.access(shm, os.W_OK | os.X_OK):
+        with contextlib.suppress(OSError):
+            if shutil.disk_usage(shm).free > 512 * 1024 * 1024:
+                return shm
+    return Path(tempfile.gettempdir())
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def sweep_stale_workdirs(root: Path) -> None:
+    """Delete cluster folders whose gate process is gone (it was killed before cleaning up)."""
+    try:
+        entries = list(root.iterdir())
+    except OSError:
+        return
+    for entry in entries:
+        if not entry.name.startswith(WORKDIR_PREFIX):
+            continue
+        owner = entry.name[len(WORKDIR_PREFIX):].split("-", 1)[0]
+        if owner.isdigit() and not _pid_alive(int(owner)) and not _postmaster_alive(entry):
+            shutil.rmtree(entry, ignore_errors=True)
+
+
+def _postmaster_alive(workdir: Path) -> bool:
+    try:
+        first = (workdir / "data" / "postmaster.pid").read_text().split("\n", 1)[0]
+    except OSError:
+        return False
+    return first.strip().isdigit() and _pid_alive(int(first))
+
+
+# --- running as an unprivileged user ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RunAs:
+    """Who the server runs as: None (ourselves) or an unprivileged system user when root."""
+
+    uid: int | None = None
+    gid: int | None = None
+
+    def popen_args(self) -> dict[str, Any]:
+        if self.uid is None:
+            return {}
+        return {"user": self.uid, "group": self.gid, "extra_groups": []}
+
+    def own(self, path: Path) -> None:
+        """Give `path` (recursively) to the server's user."""
+        if self.uid is None or self.gid is None:
+            return
+        os.chown(path, self.uid, self.gid)
+        for dirpath, dirnames, filenames in os.walk(path):
+            for name in (*dirnames, *filenames):
+                os.chown(os.path.join(dirpath, name), self.uid, self.gid, follow_symlinks=False)
+
+
+def server_user() -> RunAs:
+    if not hasattr(os, "geteuid") or os.geteuid() != 0:
+        return RunAs()
+    import pwd
+
+    for name in (os.environ.get("MIGRATION_GATE_PG_USER"), "postgres", "nobody"):
+        if not name:
+            continue
+        try:
+            entry = pwd.getpwnam(name)
+        except KeyError:
+            continue
+        if entry.pw_uid != 0:
+            return RunAs(entry.pw_uid, entry.pw_gid)
+    raise GateError(
+        "running as root and no unprivileged user (postgres, nobody) exists to run PostgreSQL; "
+        "set MIGRATION_GATE_PG_USER"
+    )
+
+
+def _parent_death_signal() -> Callable[[], None] | None:
+    """A `preexec_fn` that makes the child receive SIGQUIT when the gate dies (Linux).
+
+    CPython runs `preexec_fn` after switching user and group, and the parent-death signal must be
+    set after that switch (the kernel clears it on a credential change).
+    """
+    if not sys.platform.startswith("linux"):
+        return None
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        prctl = libc.prctl
+    except (OSError, AttributeError):
+        return None
+    pr_set_pdeathsig = 1
+    parent = os.getpid()
+
+    def set_death_signal() -> None:
+        prctl(pr_set_pdeathsig, int(signal.SIGQUIT), 0, 0, 0)
+        if os.getppid() != parent:  # the gate died before the signal was armed
+            os._exit(1)
+
+    return set_death_signal
+
+
+# --- the template data folder -----------------------------------------------------------------
+
+
+def copy_tree(source: Path, target: Path) -> None:
+    """A fast recursive copy (coreutils `cp -a` when present; it is several times faster)."""
+    cp = shutil.which("cp")
+    if cp is not None and sys.platform.startswith("linux"):
+        done = subprocess.run([cp, "-a", "--", str(source), str(target)], capture_output=True)
+        if done.returncode == 0:
+            return
+        shutil.rmtree(target, ignore_errors=True)
+    shutil.copytree(source, target, symlinks=True)
+
+
+def _store(prepared: Path, final: Path) -> None:
+    """Copy `prepared` into the cache as `final`, atomically (concurrent gates may race)."""
+    final.parent.mkdir(parents=True, exist_ok=True)
+    staging = final.parent / f".{final.name}.{os.getpid()}.{threading.get_ident()}"
+    shutil.rmtree(staging, ignore_errors=True)
+    copy_tree(prepared, staging)
+    try:
+        os.rename(staging, final)
+    except OSError:  # another gate stored it first
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def template_path(binaries: Binaries) -> Path:
+    digest = hashlib.sha256(str(binaries.bin_dir.resolve()).encode()).hexdigest()[:8]
+    return cache_root() / f"pgdata-{binaries.version}-{digest}"
+
+
+def _initdb(binaries: Binaries, data: Path, run_as: RunAs) -> None:
+    command = [
+        binaries.tool("initdb"), "-D", str(data), "-U", SUPERUSER, "--auth=trust",
+        "--encoding=UTF8", "--locale=C", "--no-sync", "--no-instructions",
+    ]
+    if binaries.major >= 11:
+        command.append("--wal-segsize=1")  # 1 MB WAL segments: a much smaller folder to copy
+    done = subprocess.run(command, capture_output=True, text=True, **run_as.popen_args())
+    if done.returncode != 0:
+        last = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["(no output)"]
+        raise GateError(f"initdb failed ({binaries.bin_dir}): {last[0]}")
+
+
+# --- the running cluster ----------------------------------------------------------------------
+
+
+@dataclass
+class Cluster:
+    """A running throwaway server: connect through its socket folder."""
+
+    binaries: Binaries
+    workdir: Path
+    run_as: RunAs
+    process: subprocess.Popen[bytes] | None = None
+    _log: Any = field(default=None, repr=False)
+
+    @property
+    def data_dir(self) -> Path:
+        return self.workdir / "data"
+
+    @property
+    def socket_dir(self) -> Path:
+        return self.workdir
+
+    def conninfo(self, dbname: str = "postgres") -> str:
+        return f"host={self.socket_dir} port={PORT} user={SUPERUSER} dbname={dbname}"
+
+    def connect(self, dbname: str = "postgres") -> Any:
+        """An autocommit psycopg connection (transactions are sent as SQL, like refinery)."""
+        import psycopg
+
+        return psycopg.connect(self.conninfo(dbname), autocommit=True)
+
+    def start(self) -> None:
+        command = [self.binaries.tool("postgres"), "-D", str(self.data_dir), "-p", str(PORT),
+                   "-k", str(self.socket_dir)]
+        for name, value in FAST_SETTINGS:
+            command += ["-c", f"{name}={value}"]
+        self._log = (self.workdir / "server.log").open("wb")
+        self.process = subprocess.Popen(
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=_parent_death_signal(),
+            **self.run_as.popen_args(),
+        )
+        self._wait_ready()
+
+    def _wait_ready(self) -> None:
+        assert self.process is not None
+        pid_file = self.data_dir / "postmaster.pid"
+        deadline = time.monotonic() + READY_TIMEOUT
+        delay = 0.002
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise GateError(f"PostgreSQL did not start: {self.log_tail()}")
+            with contextlib.suppress(OSError):
+                lines = pid_file.read_text().splitlines()
+                if len(lines) >= 8 and lines[7].strip() == "ready":
+                    return
+            time.sleep(delay)
+            delay = min(delay * 2, 0.05)
+        raise GateError(f"PostgreSQL did not get ready in {READY_TIMEOUT:.0f} s: {self.log_tail()}")
+
+    def log_tail(self) -> str:
+        try:
+            lines = (self.workdir / "server.log").read_text(errors="replace").strip().splitlines()
+        except OSError:
+            return "(no server log)"
+        return lines[-1] if lines else "(empty server log)"
+
+    def stop(self, *, clean: bool = False) -> None:
+        """Stop the server: SIGQUIT (immediate) normally, SIGINT (a clean checkpoint) to keep
+        the data folder."""
+        process, self.process = self.process, None
+        if process is not None and process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                process.send_signal(signal.SIGINT if clean else signal.SIGQUIT)
+            try:
+                process.wait(STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    process.kill()
+                process.wait()
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+
+
+def _make_workdir(run_as: RunAs) -> Path:
+    root = fast_temp_root()
+    sweep_stale_workdirs(root)
+    workdir = Path(tempfile.mkdtemp(prefix=f"{WORKDIR_PREFIX}{os.getpid()}-", dir=root))
+    if len(str(workdir / f".s.PGSQL.{PORT}")) > 100:  # Unix socket paths are short
+        shutil.rmtree(workdir)
+        workdir = Path(tempfile.mkdtemp(prefix=f"{WORKDIR_PREFIX}{os.getpid()}-", dir="/tmp"))
+    return workdir
+
+
+def _prepare_data(binaries: Binaries, workdir: Path, run_as: RunAs, seed: Path | None) -> bool:
+    """Fill `workdir/data` from `seed`, the cached template, or a fresh initdb.
+
+    Returns whether initdb ran (a cold start)."""
+    data = workdir / "data"
+    template = template_path(binaries)
+    source = seed if seed is not None and seed.is_dir() else template
+    if source.is_dir():
+        copy_tree(source, data)
+        run_as.own(workdir)
+        data.chmod(0o700)
+        return False
+    run_as.own(workdir)
+    _initdb(binaries, data, run_as)
+    with contextlib.suppress(OSError):
+        _store(data, template)
+    return True
+
+
+@contextlib.contextmanager
+def _terminate_as_exit() -> Iterator[None]:
+    """SIGTERM raises SystemExit while the cluster runs, so that cleanup code runs."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def on_term(signum: int, _frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, on_term)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+@contextlib.contextmanager
+def running_cluster(binaries: Binaries, *, seed: Path | None = None) -> Iterator[Cluster]:
+    """A started throwaway cluster, stopped and deleted on every exit path.
+
+    `seed` is a cached data folder (a replayed base schema) to start from.
+    """
+    run_as = server_user()
+    workdir = _make_workdir(run_as)
+    cluster = Cluster(binaries, workdir, run_as)
+    with _terminate_as_exit():
+        try:
+            _prepare_data(binaries, workdir, run_as, seed)
+            cluster.start()
+            yield cluster
+        finally:
+            cluster.stop()
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+def snapshot_data_dir(cluster: Cluster, target: Path) -> threading.Thread:
+    """Save `cluster`'s data folder into the cache as `target`, then restart the cluster.
+
+    The server is stopped cleanly (a checkpoint: the copy is consistent), its folder copied
+    next to it (same memory file system: fast), the server restarted, and the copy moved to
+    the cache in a background thread while the caller goes on. Join the returned thread before
+    the cluster's folder is deleted.
+    """
+    cluster.stop(clean=True)
+    snapshot = cluster.workdir / "snapshot"
+    copy_tree(cluster.data_dir, snapshot)
+    for transient in ("postmaster.pid", "postmaster.opts"):
+        with contextlib.suppress(OSError):
+            (snapshot / transient).unlink()
+    cluster.start()
+
+    def store() -> None:
+        with contextlib.suppress(OSError):
+            _store(snapshot, target)
+
+    thread = threading.Thread(target=store, name="migration-gate-cache", daemon=True)
+    thread.start()
+    return thread
+
+
+def prune_cache(prefix: str, keep: int) -> None:
+    """Keep only the `keep` most recently used cache entries starting with `prefix`, and drop
+    the half-written copies of gates that died while storing one."""
+    root = cache_root()
+    try:
+        entries = list(root.iterdir())
+    except OSError:
+        return
+    for entry in entries:
+        parts = entry.name.split(".")
+        dead = len(parts) >= 4 and parts[-2].isdigit() and not _pid_alive(int(parts[-2]))
+        if entry.name.startswith(".") and dead:
+            shutil.rmtree(entry, ignore_errors=True)
+    kept = [p for p in entries if p.name.startswith(prefix)]
+    kept.sort(key=lambda p: p.stat().st_mtime, reverse=True)
+    for stale in kept[keep:]:
+        shutil.rmtree(stale, ignore_errors=True)
+
+
+# --- the runner's view of a PostgreSQL connection ----------------------------------------------
+
+
+class PostgresDatabase:
+    """A psycopg connection in autocommit mode: statements go through the simple query protocol
+    (as refinery's `batch_execute`), transactions are sent as SQL."""
+
+    dialect = "postgres"
+
+    def __init__(self, connection: Any) -> None:
+        self.connection = connection
+
+    def execute(self, sql: str) -> None:
+        import psycopg
+
+        try:
+            self.connection.execute(sql)
+        except psycopg.Error as error:
+            raise to_db_error(error) from None
+
+    def query(self, sql: str, params: Sequence[object] = ()) -> list[tuple[Any, ...]]:
+        import psycopg
+
+        try:
+            cursor = self.connection.execute(sql, params or None)
+            return list(cursor.fetchall()) if cursor.description is not None else []
+        except psycopg.Error as error:
+            raise to_db_error(error) from None
+
+    def close(self) -> None:
+        self.connection.close()
+
+
+def to_db_error(error: Any) -> DbError:
+    """psycopg's error as the runner's: primary message, SQLSTATE, hint, detail, position."""
+    diag = getattr(error, "diag", None)
+    primary = getattr(diag, "message_primary", None) if diag is not None else None
+    position = getattr(diag, "statement_position", None) if diag is not None else None
+    text = str(error).strip()
+    message = primary or (text.splitlines()[0] if text else type(error).__name__)
+    return DbError(
+        message,
+        sqlstate=getattr(error, "sqlstate", None),
+        hint=getattr(diag, "message_hint", None) if diag is not None else None,
+        detail=getattr(diag, "message_detail", None) if diag is not None else None,
+        position=int(position) if position and str(position).isdigit() else None,
+    )

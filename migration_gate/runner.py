@@ -1,0 +1,290 @@
+"""A refinery-compatible runner: the history table, apply, fake, target and grouped modes.
+
+It does what a refinery run does (REFINERY.md §4-6) on any `Database`, with one difference
+that only adds information: each migration is sent statement by statement inside the very
+transaction refinery would use, so that an error (and, with an `Observer`, a lock) maps to one
+statement and one line of the file.
+
+- default (the sync drivers): per migration, its SQL in one transaction, then the history row
+  in a second one;
+- grouped: every migration and every row in one transaction;
+- fake: history rows only, in one transaction, no SQL;
+- target: pending migrations up to that version, never a roll-back.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Protocol
+
+from migration_gate import refinery
+from migration_gate.migrations import MigrationFile
+from migration_gate.refinery import AppliedMigration, Migration, Plan
+
+
+class DbError(Exception):
+    """What the database said about a failed statement."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        sqlstate: str | None = None,
+        hint: str | None = None,
+        detail: str | None = None,
+        position: int | None = None,  # 1-based character in the statement, from the server
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.sqlstate = sqlstate
+        self.hint = hint
+        self.detail = detail
+        self.position = position
+
+
+class Database(Protocol):
+    """A connection in autocommit mode; transactions are sent as SQL, as refinery does."""
+
+    dialect: str
+
+    def execute(self, sql: str) -> None:
+        """Run one statement; raise `DbError` on failure."""
+
+    def query(self, sql: str, params: Sequence[object] = ()) -> list[tuple[Any, ...]]:
+        """Rows of a query with `%s` placeholders; raise `DbError` on failure."""
+
+
+_BEGIN = {"mysql": "START TRANSACTION", "mssql": "BEGIN TRANSACTION"}
+
+
+def begin_statement(dialect: str) -> str:
+    return _BEGIN.get(dialect, "BEGIN")
+
+
+@dataclass(frozen=True)
+class Runnable:
+    """A migration refinery would run: what it knows of it, its SQL, and where it lives."""
+
+    migration: Migration
+    sql: str
+    path: str
+
+    @property
+    def display(self) -> str:
+        return self.migration.display
+
+
+def runnables(files: Iterable[MigrationFile]) -> list[Runnable]:
+    """The files refinery's CLI runs: valid `.sql` names with UTF-8 content."""
+    found = []
+    for file in files:
+        migration, text = file.as_refinery(), file.text
+        if migration is not None and text is not None:
+            found.append(Runnable(migration, text, file.path))
+    return found
+
+
+# --- the history table --------------------------------------------------------------------
+
+
+def ensure_history_table(db: Database, table: str, *, int8: bool = False) -> None:
+    """refinery's `CREATE TABLE IF NOT EXISTS`, in its own transaction."""
+    _in_transaction(db, [refinery.history_table_ddl(db.dialect, table, int8=int8)])
+
+
+class HistoryRowError(Exception):
+    """A history row refinery could not read back (it panics on those)."""
+
+
+def read_history(db: Database, table: str) -> list[AppliedMigration]:
+    """The applied migrations, as refinery reads them (`ORDER BY version ASC`)."""
+    rows = db.query(f"SELECT version, name, applied_on, checksum FROM {table} ORDER BY version ASC")
+    applied = []
+    for version, name, applied_on, checksum in rows:
+        text = "" if checksum is None else str(checksum)
+        if not refinery.is_valid_checksum_text(text):
+            raise HistoryRowError(f"V{version}__{name}: checksum {checksum!r} is not a u64")
+        if applied_on is None or not refinery.is_valid_applied_on(str(applied_on)):
+            raise HistoryRowError(f"V{version}__{name}: applied_on {applied_on!r} is not RFC 3339")
+        applied.append(AppliedMigration(int(version), str(name), int(text), str(applied_on)))
+    return applied
+
+
+def history_row(migration: Migration, applied_on: datetime | None = None) -> tuple[object, ...]:
+    moment = applied_on or datetime.now(timezone.utc)
+    return (
+        migration.version, migration.name, refinery.format_applied_on(moment),
+        str(migration.checksum),
+    )
+
+
+def insert_history(db: Database, table: str, migration: Migration) -> None:
+    db.query(refinery.history_insert(table), history_row(migration))
+
+
+# --- observing statements (locks, rewrites) ---------------------------------------------------
+
+
+class Observer(Protocol):
+    """Told about each statement of the migrations it wants to watch."""
+
+    def wants(self, step: Runnable) -> bool: ...
+
+    def before_migration(self, db: Database, step: Runnable) -> None: ...
+
+    def after_statement(self, db: Database, step: Runnable, statement: Any) -> None: ...
+
+
+# --- running ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Failure:
+    """The statement that failed, where it is, and the database's error."""
+
+    step: Runnable
+    error: DbError
+    line: int
+    column: int
+    end_line: int | None = None
+    end_column: int | None = None
+    statement: str | None = None
+
+
+@dataclass
+class RunReport:
+    plan: Plan
+    applied: list[Runnable] = field(default_factory=list)
+    failure: Failure | None = None
+    log: list[str] = field(default_factory=list)
+
+
+def run(
+    db: Database,
+    local: Sequence[Runnable],
+    *,
+    table: str = refinery.DEFAULT_TABLE,
+    int8: bool = False,
+    target: int | None = None,
+    fake: bool = False,
+    grouped: bool = False,
+    observer: Observer | None = None,
+    log: Callable[[str], None] | None = None,
+) -> RunReport:
+    """One refinery run of `local` on `db`: create the history table, plan, apply (or fake).
+
+    Divergent and missing migrations are reported in the plan and never applied, as with the
+    CLI's defaults; the run stops at the first failing migration.
+    """
+    lines: list[str] = []
+
+    def say(line: str) -> None:
+        lines.append(line)
+        if log is not None:
+            log(line)
+
+    ensure_history_table(db, table, int8=int8)
+    applied = read_history(db, table)
+    plan = refinery.plan_run(applied, [r.migration for r in local], target=target)
+    report = RunReport(plan, log=lines)
+    if applied:
+        say(f"current version: {plan.current}")
+    else:
+        say("schema history table is empty, going to apply all migrations")
+    by_key = {(r.migration.version, r.migration.name, r.migration.checksum): r for r in local}
+    steps = [by_key[(m.version, m.name, m.checksum)] for m in plan.to_apply]
+    if not steps:
+        say("no migrations to apply")
+        return report
+    if fake:
+        for step in steps:
+            say(f"applying migration: {step.display}")
+        say("not going to apply any migration as fake flag is enabled.")
+        statements = [(refinery.history_insert(table), history_row(s.migration)) for s in steps]
+        _in_transaction(db, [], rows=statements)
+        report.applied.extend(steps)
+        return report
+    if grouped:
+        say("going to apply batch migrations in single transaction.")
+    begin = begin_statement(db.dialect)
+    if grouped:
+        db.execute(begin)
+    for step in steps:
+        say(f"applying migration: {step.display}")
+        if not grouped:
+            db.execute(begin)
+        failure = _run_statements(db, step, observer)
+        if failure is not None:
+            _rollback(db)
+            report.failure = failure
+            return report
+        if not grouped:
+            db.execute("COMMIT")
+            db.execute(begin)
+        insert_history(db, table, step.migration)
+        if not grouped:
+            db.execute("COMMIT")
+        report.applied.append(step)
+    if grouped:
+        db.execute("COMMIT")
+    return report
+
+
+def _in_transaction(
+    db: Database, statements: Sequence[str], *, rows: Sequence[tuple[str, tuple[object, ...]]] = ()
+) -> None:
+    db.execute(begin_statement(db.dialect))
+    try:
+        for statement in statements:
+            db.execute(statement)
+        for sql, params in rows:
+            db.query(sql, params)
+    except BaseException:
+        _rollback(db)
+        raise
+    db.execute("COMMIT")
+
+
+def _rollback(db: Database) -> None:
+    with contextlib.suppress(DbError):
+        db.execute("ROLLBACK")
+
+
+def _run_statements(db: Database, step: Runnable, observer: Observer | None) -> Failure | None:
+    from migration_gate.sql.split import Positions, split_statements
+
+    watching = observer is not None and observer.wants(step)
+    if watching and observer is not None:
+        observer.before_migration(db, step)
+    for statement in split_statements(step.sql, db.dialect):
+        try:
+            db.execute(statement.text)
+        except DbError as error:
+            line, column = statement.line, statement.column
+            if error.position is not None and 0 < error.position <= len(statement.text):
+                positions = Positions(step.sql)
+                line, column = positions.at(statement.start_offset + error.position - 1)
+            return Failure(step, error, line, column, statement.end_line, statement.end_column,
+                           statement.text)
+        if watching and observer is not None:
+            observer.after_statement(db, step, statement)
+    return None
+
+
+def history_exists(db: Database, table: str) -> bool:
+    """Whether the history table exists, asked without writing and without an error (an error
+    would abort a PostgreSQL transaction)."""
+    if db.dialect == "postgres":
+        rows = db.query("SELECT to_regclass(%s) IS NOT NULL", (table,))
+    elif db.dialect == "sqlite":
+        rows = db.query("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = %s", (table,))
+        return bool(rows)
+    else:
+        rows = db.query(
+            "SELECT COUNT(*) FROM information_schema.tables "
+            "WHERE table_schema = DATABASE() AND table_name = %s", (table,),
+        )
+    return bool(rows and rows[0][0])

@@ -1,0 +1,1 @@
+"""The SQL lint: statement splitting with exact spans, parsing, rules, ignore comments."""

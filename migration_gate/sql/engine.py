@@ -1,0 +1,212 @@
+"""Lint many files fast: a cache keyed by content, and both cores for what is not cached.
+
+A migration's findings depend only on its text, the dialect, the tables other migrations of
+the branch create and the configured PostgreSQL version, so they are cached under a hash of
+exactly those (plus a fingerprint of this package's code and sqlglot's version). The cache is
+one SQLite file in the user's cache folder; any problem with it only disables it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sqlite3
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from migration_gate.diagnostics import Diagnostic, Severity
+
+#: Files over this many characters are linted from their tokens only (sqlglot would take
+#: minutes on a multi-megabyte data dump); a `syntax-error` finding says so.
+MAX_PARSED_CHARS = 2_000_000
+#: Below this much uncached text, starting worker processes costs more than it saves.
+PARALLEL_MIN_CHARS = 400_000
+
+
+@dataclass(frozen=True)
+class LintJob:
+    path: str
+    text: str
+    dialect: str = "postgres"
+    new_tables: tuple[str, ...] = ()
+    postgres_version: int | None = None
+
+
+def lint_job(job: LintJob) -> list[Diagnostic]:
+    from migration_gate.sql.lint import lint_text
+
+    return lint_text(job.text, job.path, job.dialect, new_tables=job.new_tables,
+                     postgres_version=job.postgres_version,
+                     parse_statements=len(job.text) <= MAX_PARSED_CHARS)
+
+
+def _lint_chunk(jobs: list[LintJob]) -> list[list[Diagnostic]]:
+    return [lint_job(job) for job in jobs]
+
+
+def lint_many(jobs: Sequence[LintJob], *, use_cache: bool = True,
+              workers: int | None = None) -> list[list[Diagnostic]]:
+    """The findings of every job, in order."""
+    cache = Cache.open() if use_cache and not os.environ.get("MIGRATION_GATE_NO_CACHE") else None
+    keys = [_key(job) for job in jobs]
+    results: list[list[Diagnostic] | None] = [None] * len(jobs)
+    if cache is not None:
+        for index, found in cache.get_many(keys).items():
+            results[index] = [_from_cached(item, jobs[index].path) for item in found]
+    todo = [i for i, result in enumerate(results) if result is None]
+    computed = _compute([jobs[i] for i in todo], workers)
+    for index, diagnostics in zip(todo, computed, strict=True):
+        results[index] = diagnostics
+    if cache is not None:
+        if todo:
+            cache.put_many([(keys[i], [_to_cached(d) for d in computed[n]])
+                            for n, i in enumerate(todo)])
+        cache.close()
+    return [r if r is not None else [] for r in results]
+
+
+def _compute(jobs: list[LintJob], workers: int | None) -> list[list[Diagnostic]]:
+    size = sum(len(job.text) for job in jobs)
+    count = workers if workers is not None else (os.cpu_count() or 1)
+    if count < 2 or size < PARALLEL_MIN_CHARS or len(jobs) < 4:
+        return _lint_chunk(jobs)
+    import multiprocessing
+
+    from migration_gate.sql import tokens
+
+    tokens.warm_up(jobs[0].dialect)  # forked workers inherit sqlglot instead of importing it
+    chunks = _balanced_chunks(jobs, count * 4)
+    try:
+        context = multiprocessing.get_context("fork")
+    except ValueError:  # pragma: no cover - platforms without fork
+        return _lint_chunk(jobs)
+    results: list[list[Diagnostic]] = [[] for _ in jobs]
+    with ProcessPoolExecutor(max_workers=count, mp_context=context) as pool:
+        for indexes, chunk_result in zip(
+            chunks, pool.map(_lint_chunk, [[jobs[i] for i in c] for c in chunks]), strict=True
+        ):
+            for index, diagnostics in zip(indexes, chunk_result, strict=True):
+                results[index] = diagnostics
+    return results
+
+
+def _balanced_chunks(jobs: Sequence[LintJob], count: int) -> list[list[int]]:
+    """Job indexes in `count` groups of similar total size (largest first, greedy)."""
+    groups: list[list[int]] = [[] for _ in range(min(count, len(jobs)))]
+    sizes = [0] * len(groups)
+    for index in sorted(range(len(jobs)), key=lambda i: -len(jobs[i].text)):
+        smallest = sizes.index(min(sizes))
+        groups[smallest].append(index)
+        sizes[smallest] += len(jobs[index].text) + 200
+    return [sorted(g) for g in groups if g]
+
+
+def _code_fingerprint() -> str:
+    import sqlglot
+
+    from migration_gate import __version__
+
+    parts = [__version__, getattr(sqlglot, "__version__", "?")]
+    for path in sorted(Path(__file__).parent.rglob("*.py")):
+        stat = path.stat()
+        parts.append(f"{path.name}:{stat.st_size}:{stat.st_mtime_ns}")
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
+
+
+_FINGERPRINT: str | None = None
+
+
+def _key(job: LintJob) -> str:
+    global _FINGERPRINT
+    if _FINGERPRINT is None:
+        _FINGERPRINT = _code_fingerprint()
+    digest = hashlib.sha256()
+    header = json.dumps([_FINGERPRINT, job.dialect, sorted(job.new_tables),
+                         job.postgres_version])
+    digest.update(header.encode())
+    digest.update(b"\0")
+    digest.update(job.text.encode("utf-8", "surrogatepass"))
+    return digest.hexdigest()
+
+
+def _to_cached(diagnostic: Diagnostic) -> list[object]:
+    return [diagnostic.rule, diagnostic.severity.value, diagnostic.message, diagnostic.line,
+            diagnostic.column, diagnostic.end_line, diagnostic.end_column, diagnostic.hint]
+
+
+def _from_cached(item: list[object], path: str) -> Diagnostic:
+    rule, severity, message, line, column, end_line, end_column, hint = item
+    return Diagnostic(str(rule), Severity(severity), path, str(message), int(str(line)),
+                      int(str(column)), None if end_line is None else int(str(end_line)),
+                      None if end_column is None else int(str(end_column)),
+                      None if hint is None else str(hint))
+
+
+def cache_dir() -> Path:
+    explicit = os.environ.get("MIGRATION_GATE_CACHE_DIR")
+    if explicit:
+        return Path(explicit)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "migration-gate"
+
+
+class Cache:
+    """Findings by key in one SQLite file; every failure turns the cache off, never the run."""
+
+    def __init__(self, connection: sqlite3.Connection) -> None:
+        self.connection: sqlite3.Connection | None = connection
+
+    @classmethod
+    def open(cls) -> Cache | None:
+        try:
+            folder = cache_dir()
+            folder.mkdir(parents=True, exist_ok=True)
+            connection = sqlite3.connect(folder / "lint-v1.sqlite", timeout=2)
+            connection.execute(
+                "CREATE TABLE IF NOT EXISTS findings (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
+            )
+            return cls(connection)
+        except (OSError, sqlite3.Error):
+            return None
+
+    def get_many(self, keys: Sequence[str]) -> dict[int, list[list[object]]]:
+        if self.connection is None:
+            return {}
+        index_of = {key: i for i, key in enumerate(keys)}
+        found: dict[int, list[list[object]]] = {}
+        try:
+            unique = list(index_of)
+            for start in range(0, len(unique), 500):
+                batch = unique[start : start + 500]
+                marks = ",".join("?" * len(batch))
+                for key, value in self.connection.execute(
+                    f"SELECT key, value FROM findings WHERE key IN ({marks})", batch
+                ):
+                    found[index_of[key]] = json.loads(value)
+        except (sqlite3.Error, ValueError):
+            return {}
+        # duplicate contents share one key: give each of them the findings
+        for i, key in enumerate(keys):
+            if i not in found and index_of[key] in found:
+                found[i] = found[index_of[key]]
+        return found
+
+    def put_many(self, items: Sequence[tuple[str, list[list[object]]]]) -> None:
+        if self.connection is None:
+            return
+        try:
+            with self.connection:
+                self.connection.executemany(
+                    "INSERT OR REPLACE INTO findings (key, value) VALUES (?, ?)",
+                    [(key, json.dumps(value)) for key, value in items],
+                )
+        except sqlite3.Error:
+            self.connection = None
+
+    def close(self) -> None:
+        if self.connection is not None:
+            self.connection.close()
+            self.connection = None

@@ -1,0 +1,47 @@
+"""The SQL stage of `check`: lint the added and changed migrations (all with `--all`).
+
+Tables created by migrations added on the same branch with a lower version count as new (as
+if created earlier in the same migration): nobody uses them yet, so the lock rules leave them
+alone. Non-UTF-8 and empty files are the folder stage's findings, not this one's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from migration_gate.checks.folder import has_statement
+from migration_gate.diagnostics import Diagnostic
+from migration_gate.migrations import MigrationFile, is_sql_migration
+from migration_gate.pipeline import CheckContext
+
+
+def _lintable(migration: MigrationFile) -> bool:
+    return is_sql_migration(migration) and migration.text is not None and has_statement(
+        migration.text
+    )
+
+
+def sql_stage(context: CheckContext) -> Iterator[Diagnostic]:
+    from migration_gate.sql.engine import LintJob, lint_many
+    from migration_gate.sql.lint import created_tables
+
+    dialect = context.config.dialect
+    targets = [m for m in context.to_lint if _lintable(m)]
+    if not targets:
+        return
+    branch_tables: list[tuple[int, set[str]]] = []
+    if context.base is not None:
+        for migration in context.added:
+            if _lintable(migration) and migration.name is not None and migration.text:
+                branch_tables.append(
+                    (migration.name.version, created_tables(migration.text, dialect))
+                )
+    jobs = []
+    for migration in targets:
+        assert migration.text is not None and migration.name is not None
+        version = migration.name.version
+        new_tables = sorted({t for v, tables in branch_tables if v < version for t in tables})
+        jobs.append(LintJob(migration.path, migration.text, dialect, tuple(new_tables),
+                            context.config.postgres_version))
+    for diagnostics in lint_many(jobs):
+        yield from diagnostics

@@ -1,0 +1,186 @@
+"""Each statement tokenized and parsed once with sqlglot, with a token view for the rules.
+
+The rules read a flat list of `Word`s (keywords upper-cased, quoted names exact, strings as
+their content) with absolute offsets, because that view survives what the parser does not:
+where sqlglot folds a statement into `exp.Command` (`REINDEX`, `VACUUM`, `LOCK`, `DO`...) or
+cannot parse it at all, the words come from a small regular-expression lexer instead.
+sqlglot is imported on first use (it costs ~150 ms) and its fallback warnings are silenced.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from functools import cache
+from typing import Any, NamedTuple
+
+WORD, NAME, STRING, NUMBER, PUNCT = "word", "name", "string", "number", "punct"
+
+
+class Word(NamedTuple):
+    """One token: `text` is upper-case for keywords and bare names, exact for quoted names.
+
+    A named tuple rather than a dataclass: hundreds of thousands are built per run.
+    """
+
+    kind: str
+    text: str
+    start: int  # absolute offsets in the file
+    end: int
+
+    @property
+    def name(self) -> str:
+        """The identifier as PostgreSQL folds it: bare names to lower case, quoted ones exact."""
+        return self.text.lower() if self.kind == WORD else self.text
+
+
+@dataclass(frozen=True)
+class Parsed:
+    """A statement's words, sqlglot's expression (or None) and sqlglot's error (or None)."""
+
+    words: tuple[Word, ...]
+    expression: Any
+    error: str | None
+
+
+_SQLGLOT_DIALECTS = {"postgres": "postgres", "mysql": "mysql", "sqlite": "sqlite",
+                     "mssql": "tsql"}
+
+
+@cache
+def _dialect(name: str) -> Any:
+    logger = logging.getLogger("sqlglot")
+    logger.setLevel(logging.CRITICAL)
+    logger.propagate = False
+    if not logger.handlers:
+        logger.addHandler(logging.NullHandler())
+    from sqlglot.dialects.dialect import Dialect
+
+    return Dialect.get_or_raise(_SQLGLOT_DIALECTS.get(name, "postgres"))
+
+
+@cache
+def _tokenizer(name: str) -> Any:
+    """One tokenizer per dialect, reused: `tokenize` resets its state on every call."""
+    dialect = _dialect(name)
+    return dialect.tokenizer_class(dialect=dialect)
+
+
+@cache
+def _parser(name: str) -> Any:
+    """One parser per dialect, reused: `parse` resets its state on every call."""
+    return _dialect(name).parser()
+
+
+@cache
+def _token_kinds(name: str) -> tuple[frozenset[Any], frozenset[Any], Any, Any]:
+    from sqlglot.tokenizer_core import TokenType
+
+    strings = frozenset(t for t in TokenType if t.name.endswith("_STRING") or t.name == "STRING")
+    commands = frozenset(_dialect(name).tokenizer_class.COMMANDS)
+    return strings, commands, TokenType.IDENTIFIER, TokenType.NUMBER
+
+
+def warm_up(dialect: str) -> None:
+    """Import sqlglot and build the dialect now (before forking workers)."""
+    _tokenizer(dialect)
+    _parser(dialect)
+    _token_kinds(dialect)
+
+
+def parse(text: str, offset: int, dialect: str) -> Parsed:
+    """Tokenize and parse one statement (`offset`: where it starts in the file). Never raises."""
+    from sqlglot.errors import SqlglotError
+
+    try:
+        tokens = _tokenizer(dialect).tokenize(text)
+    except SqlglotError as token_error:
+        return Parsed(regex_words(text, offset), None, _first_line(token_error))
+    except Exception as crash:  # sqlglot bug on odd input: still lint from the words
+        return Parsed(regex_words(text, offset), None, f"tokenizer failed: {crash!r}")
+    strings, commands, identifier, number = _token_kinds(dialect)
+    expression: Any = None
+    problem: str | None = None
+    try:
+        expressions = _parser(dialect).parse(tokens, text)
+        expression = expressions[0] if expressions else None
+    except SqlglotError as parse_error:
+        problem = _first_line(parse_error)
+    except Exception as parser_crash:
+        problem = f"parser failed: {parser_crash!r}"
+    if not tokens or tokens[0].token_type in commands:
+        return Parsed(regex_words(text, offset), expression, problem)
+    words: list[Word] = []
+    for token in tokens:
+        start, end = offset + token.start, offset + token.end + 1
+        kind = token.token_type
+        if kind in strings:
+            words.append(Word(STRING, token.text, start, end))
+        elif kind is identifier:
+            words.append(Word(NAME, token.text, start, end))
+        elif kind is number:
+            words.append(Word(NUMBER, token.text, start, end))
+        elif token.text[:1].isalpha() or token.text[:1] == "_":
+            parts = token.text.split()
+            for part in parts:
+                words.append(Word(WORD, part.upper(), start, end if len(parts) == 1 else start))
+        else:
+            words.append(Word(PUNCT, token.text, start, end))
+    return Parsed(tuple(words), expression, problem)
+
+
+def _first_line(error: Exception) -> str:
+    text = str(error).strip().splitlines()
+    return re.sub(r"\x1b\[[0-9;]*m", "", text[0]) if text else type(error).__name__
+
+
+_LEXER = re.compile(
+    r"""(?P<space>\s+)
+      | (?P<comment>--[^\n]*|\#[^\n]*)
+      | (?P<block>/\*)
+      | (?P<dollar>\$(?:[A-Za-z_][\w]*)?\$)
+      | (?P<estring>[eE]'(?:[^'\\]|\\.|'')*'?)
+      | (?P<string>[nNbBxX]?'(?:[^']|'')*'?)
+      | (?P<name>"(?:[^"]|"")*"?|`[^`]*`?)
+      | (?P<word>[^\W\d]\w*)
+      | (?P<number>\d+(?:\.\d*)?(?:[eE][-+]?\d+)?)
+      | (?P<punct>::|<>|!=|<=|>=|\|\||.)""",
+    re.VERBOSE | re.DOTALL,
+)
+
+
+def regex_words(text: str, offset: int = 0) -> tuple[Word, ...]:
+    """Words for a statement sqlglot could not tokenize or folded into a Command."""
+    words: list[Word] = []
+    pos, length = 0, len(text)
+    while pos < length:
+        match = _LEXER.match(text, pos)
+        if match is None:  # pragma: no cover - the last alternative matches any character
+            break
+        kind, value, end = match.lastgroup, match.group(), match.end()
+        if kind == "block":
+            close = text.find("*/", end)
+            end = length if close < 0 else close + 2
+        elif kind == "dollar":
+            close = text.find(value, end)
+            body_end = length if close < 0 else close
+            words.append(Word(STRING, text[end:body_end], offset + pos,
+                              offset + min(length, body_end + len(value))))
+            end = min(length, body_end + len(value))
+        elif kind in ("estring", "string"):
+            body = value[value.index("'") + 1 :]
+            body = body[:-1] if body.endswith("'") and len(body) > 0 else body
+            words.append(Word(STRING, body.replace("''", "'"), offset + pos, offset + end))
+        elif kind == "name":
+            quote = value[0]
+            body = value[1:-1] if len(value) > 1 and value.endswith(quote) else value[1:]
+            words.append(Word(NAME, body.replace(quote * 2, quote), offset + pos, offset + end))
+        elif kind == "word":
+            words.append(Word(WORD, value.upper(), offset + pos, offset + end))
+        elif kind == "number":
+            words.append(Word(NUMBER, value, offset + pos, offset + end))
+        elif kind == "punct":
+            words.append(Word(PUNCT, value, offset + pos, offset + end))
+        pos = end
+    return tuple(words)

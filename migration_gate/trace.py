@@ -1,0 +1,148 @@
+"""Per-statement observation on PostgreSQL: the locks a statement took, the relations it rewrote.
+
+Why observe rather than predict: the SQL rules guess from the text; the server knows. Inside the
+migration's transaction, after each statement, the backend's own `pg_locks` rows are diffed with
+those held before it (a transaction only accumulates locks, so a new row belongs to the
+statement just run), and each relation's file node is compared with the one it had before (a
+new file node means every row was copied: a rewrite). Only relations that existed before the
+migration count: locking a table the migration itself created blocks nobody.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from migration_gate.runner import Database, Runnable
+
+#: Lock modes that block writes (SHARE and up), strongest last.
+BLOCKING_MODES = ("ShareLock", "ShareRowExclusiveLock", "ExclusiveLock", "AccessExclusiveLock")
+_MODE_RANK = {mode: rank for rank, mode in enumerate(BLOCKING_MODES)}
+#: Relation kinds that a lock finding names (indexes, sequences and TOAST follow their table).
+_TABLE_KINDS = {"r": "table", "p": "table", "m": "materialized view", "v": "view",
+                "f": "foreign table"}
+_STORAGE_KINDS = {"r": "table", "m": "materialized view", "i": "index"}
+FIRST_NORMAL_OID = 16384
+
+_SNAPSHOT = """
+SELECT c.oid, c.relkind, n.nspname, c.relname, pg_relation_filenode(c.oid),
+       COALESCE(i.indrelid, 0)
+FROM pg_class c
+JOIN pg_namespace n ON n.oid = c.relnamespace
+LEFT JOIN pg_index i ON i.indexrelid = c.oid
+WHERE c.oid >= 16384
+  AND n.nspname <> 'information_schema' AND n.nspname NOT LIKE 'pg\\_%%'
+"""
+_LOCKS = """
+SELECT relation, mode FROM pg_locks
+WHERE pid = pg_backend_pid() AND locktype = 'relation' AND granted AND relation >= 16384
+"""
+_FILENODES = "SELECT oid, pg_relation_filenode(oid) FROM pg_class WHERE oid = ANY(%s)"
+
+
+def mode_words(mode: str) -> str:
+    """`AccessExclusiveLock` → `ACCESS EXCLUSIVE`."""
+    name = mode[:-4] if mode.endswith("Lock") else mode
+    return " ".join(re.findall(r"[A-Z][a-z]*", name)).upper()
+
+
+@dataclass(frozen=True)
+class Relation:
+    oid: int
+    kind: str
+    schema: str
+    name: str
+    filenode: int | None
+    table_oid: int  # an index's table, else 0
+
+    @property
+    def display(self) -> str:
+        return self.name if self.schema == "public" else f"{self.schema}.{self.name}"
+
+
+@dataclass(frozen=True)
+class LockSeen:
+    step: Runnable
+    statement: Any  # migration_gate.sql.split.Statement
+    relation: Relation
+    mode: str  # pg_locks' name, e.g. AccessExclusiveLock
+
+
+@dataclass(frozen=True)
+class RewriteSeen:
+    step: Runnable
+    statement: Any
+    relation: Relation
+    indexes: tuple[str, ...] = ()  # the relation's indexes rewritten with it
+
+
+@dataclass
+class LockTracer:
+    """An `Observer` for `runner.run` that records locks and rewrites, statement by statement."""
+
+    watch: Callable[[Runnable], bool]
+    locks: list[LockSeen] = field(default_factory=list)
+    rewrites: list[RewriteSeen] = field(default_factory=list)
+    _relations: dict[int, Relation] = field(default_factory=dict)
+    _held: set[tuple[int, str]] = field(default_factory=set)
+
+    def wants(self, step: Runnable) -> bool:
+        return self.watch(step)
+
+    def before_migration(self, db: Database, step: Runnable) -> None:
+        self._relations = {
+            int(oid): Relation(int(oid), str(kind), str(schema), str(name),
+                               int(node) if node else None, int(table))
+            for oid, kind, schema, name, node, table in db.query(_SNAPSHOT)
+        }
+        self._held = self._current_locks(db)
+
+    def _current_locks(self, db: Database) -> set[tuple[int, str]]:
+        return {(int(oid), str(mode)) for oid, mode in db.query(_LOCKS)}
+
+    def after_statement(self, db: Database, step: Runnable, statement: Any) -> None:
+        if not self._relations:
+            return
+        current = self._current_locks(db)
+        new, self._held = current - self._held, current
+        self._record_locks(step, statement, new)
+        self._record_rewrites(db, step, statement)
+
+    def _record_locks(self, step: Runnable, statement: Any, new: set[tuple[int, str]]) -> None:
+        strongest: dict[int, str] = {}
+        for oid, mode in new:
+            relation = self._relations.get(oid)
+            if relation is None or relation.kind not in _TABLE_KINDS or mode not in _MODE_RANK:
+                continue
+            if oid not in strongest or _MODE_RANK[mode] > _MODE_RANK[strongest[oid]]:
+                strongest[oid] = mode
+        for oid, mode in sorted(strongest.items(), key=lambda item: self._relations[item[0]].name):
+            self.locks.append(LockSeen(step, statement, self._relations[oid], mode))
+
+    def _record_rewrites(self, db: Database, step: Runnable, statement: Any) -> None:
+        with_storage = [r.oid for r in self._relations.values() if r.filenode is not None]
+        if not with_storage:
+            return
+        changed: list[Relation] = []
+        for oid, node in db.query(_FILENODES, (with_storage,)):
+            before = self._relations[int(oid)]
+            if node and before.filenode is not None and int(node) != before.filenode:
+                changed.append(before)
+                self._relations[int(oid)] = Relation(
+                    before.oid, before.kind, before.schema, before.name, int(node),
+                    before.table_oid,
+                )
+        tables = {r.oid for r in changed if r.kind != "i"}
+        for relation in sorted(changed, key=lambda r: r.name):
+            if relation.kind == "i" and relation.table_oid in tables:
+                continue
+            indexes = tuple(sorted(
+                r.display for r in changed if r.kind == "i" and r.table_oid == relation.oid
+            ))
+            self.rewrites.append(RewriteSeen(step, statement, relation, indexes))
+
+
+def kind_name(relation: Relation) -> str:
+    return _TABLE_KINDS.get(relation.kind) or _STORAGE_KINDS.get(relation.kind) or "relation"

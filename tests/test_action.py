@@ -1,0 +1,386 @@
+"""The composite action (`action.yml`): valid metadata, no expression inside a script, and its
+`run:` steps executed in bash the way the Actions runner would, on a shallow clone of a pull
+request, asserting the annotations, the step summary, the outputs and the exit code."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.conftest import CHECKOUT, Repo, clean_env, make_repo, seed_migrations
+
+ACTION = yaml.safe_load((CHECKOUT / "action.yml").read_text(encoding="utf-8"))
+STEPS: list[dict[str, Any]] = ACTION["runs"]["steps"]
+SCHEMA_PATH = Path(__file__).parents[2] / "shared" / "schemas" / "sarif-schema-2.1.0.json"
+
+
+# --- static checks ----------------------------------------------------------------------------
+
+
+def test_action_metadata_validates_against_the_github_actions_schema() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "check_jsonschema", "--builtin-schema", "vendor.github-actions",
+         str(CHECKOUT / "action.yml")],
+        capture_output=True, text=True,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_the_schema_check_can_fail(tmp_path: Path) -> None:
+    broken = dict(ACTION, runs={"using": "composite", "steps": [{"run": "true"}]})  # no shell
+    (tmp_path / "action.yml").write_text(yaml.safe_dump(broken), encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, "-m", "check_jsonschema", "--builtin-schema", "vendor.github-actions",
+         str(tmp_path / "action.yml")],
+        capture_output=True, text=True,
+    )
+    assert done.returncode != 0
+
+
+def test_no_expression_inside_any_run_script() -> None:
+    scripts = [step["run"] for step in STEPS if "run" in step]
+    assert len(scripts) >= 3
+    for script in scripts:
+        assert "${{" not in script, script
+
+
+def test_inputs_and_pinned_setup_python() -> None:
+    inputs = ACTION["inputs"]
+    for name in ("migrations-dir", "dialect", "verify", "fail-on", "config", "sarif-file"):
+        assert name in inputs and inputs[name]["description"]
+    assert ACTION["runs"]["using"] == "composite"
+    uses = [step["uses"] for step in STEPS if "uses" in step]
+    assert uses and all(re.fullmatch(r"actions/setup-python@[0-9a-f]{40}", u) for u in uses)
+    assert all("if" not in step for step in STEPS)  # the simulation below runs every step
+
+
+# --- a simulated runner -----------------------------------------------------------------------
+
+
+def evaluate(text: str, context: dict[str, Any]) -> str:
+    """`${{ a.b.c }}` property look-ups, the only expressions the action uses."""
+
+    def lookup(match: re.Match[str]) -> str:
+        expression = match.group(1).strip()
+        assert re.fullmatch(r"[A-Za-z_][\w.-]*", expression), f"unsupported: {expression}"
+        value: Any = context
+        for part in expression.split("."):
+            value = value.get(part) if isinstance(value, dict) else None
+        return "" if value is None else str(value)
+
+    return re.sub(r"\$\{\{(.*?)\}\}", lookup, text)
+
+
+def read_outputs(path: Path) -> dict[str, str]:
+    """`$GITHUB_OUTPUT`: `name=value` lines and `name<<DELIMITER` blocks."""
+    outputs: dict[str, str] = {}
+    lines = iter(path.read_text(encoding="utf-8").splitlines())
+    for line in lines:
+        if "<<" in line and ("=" not in line or line.index("<<") < line.index("=")):
+            name, delimiter = line.split("<<", 1)
+            block = []
+            for inner in lines:
+                if inner == delimiter:
+                    break
+                block.append(inner)
+            outputs[name] = "\n".join(block)
+        elif "=" in line:
+            name, value = line.split("=", 1)
+            outputs[name] = value
+    return outputs
+
+
+@dataclass
+class Run:
+    exit_code: int
+    log: str
+    summary: str
+    outputs: dict[str, str]
+    steps_run: list[str] = field(default_factory=list)
+
+
+def run_action(action_dir: Path, workspace: Path, runner_temp: Path, event: dict[str, Any],
+               inputs: dict[str, str], only: set[str] | None = None) -> Run:
+    given = {name: spec.get("default", "") for name, spec in ACTION["inputs"].items()}
+    given.update(inputs)
+    work = runner_temp / "runner"
+    work.mkdir(parents=True, exist_ok=True)
+    event_path = work / "event.json"
+    event_path.write_text(json.dumps(event), encoding="utf-8")
+    context: dict[str, Any] = {
+        "inputs": given,
+        "github": {"action_path": str(action_dir), "workspace": str(workspace), "event": event,
+                   "base_ref": event["pull_request"]["base"]["ref"]},
+        "runner": {"temp": str(runner_temp)},
+        "steps": {},
+    }
+    base_env = clean_env({
+        "CI": "true", "GITHUB_ACTIONS": "true", "GITHUB_EVENT_NAME": "pull_request",
+        "GITHUB_EVENT_PATH": str(event_path), "GITHUB_WORKSPACE": str(workspace),
+        "GITHUB_BASE_REF": event["pull_request"]["base"]["ref"],
+        "GITHUB_HEAD_REF": event["pull_request"]["head"]["ref"],
+        "GITHUB_ACTION_PATH": str(action_dir), "RUNNER_TEMP": str(runner_temp),
+        "RUNNER_OS": "Linux", "GITHUB_REPOSITORY": "octo/shop",
+        "GITHUB_SERVER_URL": "https://github.com",
+        # for pull_request events, the test merge commit actions/checkout checked out
+        "GITHUB_SHA": git_in(workspace, "rev-parse", "HEAD").stdout.strip(),
+    })
+    log, summaries, steps_run = [], [], []
+    for index, step in enumerate(STEPS):
+        step_id = step.get("id", f"step{index}")
+        if only is not None and step.get("name") not in only:
+            continue
+        outputs_file = work / f"output-{index}"
+        summary_file = work / f"summary-{index}"
+        outputs_file.write_text("", encoding="utf-8")
+        if "uses" in step:
+            # `uses:` steps cannot run here: actions/setup-python is replaced by the Python
+            # this test suite runs on (its venv); the next step makes its own venv from it.
+            assert step["uses"].startswith("actions/setup-python@")
+            outputs_file.write_text(f"python-path={sys.executable}\n", encoding="utf-8")
+        else:
+            assert step["shell"] == "bash"
+            env = dict(base_env, GITHUB_OUTPUT=str(outputs_file),
+                       GITHUB_STEP_SUMMARY=str(summary_file))
+            env.update({k: evaluate(str(v), context) for k, v in step.get("env", {}).items()})
+            cwd = workspace / evaluate(step.get("working-directory", "."), context)
+            script = work / f"step-{index}.sh"
+            script.write_text(step["run"], encoding="utf-8")
+            # The runner's command line for `shell: bash`.
+            done = subprocess.run(
+                ["bash", "--noprofile", "--norc", "-eo", "pipefail", str(script)],
+                cwd=cwd, env=env, capture_output=True, text=True, timeout=600,
+            )
+            log.append(done.stdout + done.stderr)
+            if summary_file.exists():
+                summaries.append(summary_file.read_text(encoding="utf-8"))
+            steps_run.append(step.get("name", step_id))
+            if done.returncode != 0:
+                context["steps"][step_id] = {"outputs": read_outputs(outputs_file)}
+                return Run(done.returncode, "".join(log), "".join(summaries),
+                           _action_outputs(context), steps_run)
+        context["steps"][step_id] = {"outputs": read_outputs(outputs_file)}
+    return Run(0, "".join(log), "".join(summaries), _action_outputs(context), steps_run)
+
+
+def _action_outputs(context: dict[str, Any]) -> dict[str, str]:
+    return {name: evaluate(spec["value"], context) for name, spec in ACTION["outputs"].items()}
+
+
+# --- a pull request on a shallow checkout -----------------------------------------------------
+
+
+@dataclass
+class PullRequest:
+    upstream: Repo
+    base_sha: str
+    head_sha: str
+    event: dict[str, Any]
+
+
+def open_pull_request(tmp_path: Path, files: dict[str, str]) -> PullRequest:
+    """main with V001..V003; `feature` adds `files`; main meanwhile gets V004; GitHub's test
+    merge of the two is published as branch `pull/1/merge` (refs/pull/1/merge on GitHub)."""
+    upstream = make_repo(tmp_path / "upstream")
+    seed_migrations(upstream, count=3)
+    upstream.git("checkout", "-q", "-b", "feature")
+    for rel, content in files.items():
+        upstream.write(rel, content)
+    head_sha = upstream.commit("feature work")
+    upstream.git("checkout", "-q", "main")
+    upstream.write("migrations/V004__add_users_email.sql",
+                   "ALTER TABLE table_1 ADD COLUMN IF NOT EXISTS email text;\n")
+    base_sha = upstream.commit("V004 on main")
+    upstream.git("checkout", "-q", "-b", "pull/1/merge")
+    upstream.git("merge", "-q", "--no-ff", "-m", "Merge feature into main", "feature")
+    upstream.git("checkout", "-q", "main")
+    event = {
+        "action": "synchronize",
+        "number": 1,
+        "pull_request": {
+            "number": 1,
+            "title": "Add orders $(touch INJECTED) `touch INJECTED`",
+            "base": {"ref": "main", "sha": base_sha},
+            "head": {"ref": "feature", "sha": head_sha},
+        },
+    }
+    return PullRequest(upstream, base_sha, head_sha, event)
+
+
+def shallow_checkout(pull: PullRequest, path: Path) -> Path:
+    """What actions/checkout does by default: the test merge commit at depth 1."""
+    subprocess.run(
+        ["git", "clone", "-q", "--depth", "1", "--branch", "pull/1/merge",
+         pull.upstream.path.as_uri(), str(path)],
+        env=clean_env(), check=True, capture_output=True,
+    )
+    return path
+
+
+@pytest.fixture(scope="module")
+def action_dir(gate_snapshot: Repo) -> Path:
+    """`github.action_path`: the action's own checkout (a snapshot of this one)."""
+    return gate_snapshot.path
+
+
+@pytest.fixture(scope="module")
+def runner_temp(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Shared by the runs of this module, like one job calling the action several times:
+    the gate's venv is built once."""
+    return tmp_path_factory.mktemp("runner-temp")
+
+
+def git_in(path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["git", *args], cwd=path, env=clean_env(), capture_output=True,
+                          text=True)
+
+
+def annotations(log: str) -> list[tuple[str, dict[str, str], str]]:
+    found = []
+    for line in log.splitlines():
+        match = re.fullmatch(r"::(error|warning) ([^:]*)::(.*)", line)
+        if match:
+            properties = dict(pair.split("=", 1) for pair in match.group(2).split(","))
+            found.append((match.group(1), properties, match.group(3)))
+    return found
+
+
+BAD_FILES = {
+    "migrations/V004__create_orders.sql": "CREATE TABLE IF NOT EXISTS orders (id bigint);\n",
+    "migrations/v005__misnamed.sql": "CREATE TABLE IF NOT EXISTS misnamed (id bigint);\n",
+}
+
+
+def test_fetch_step_makes_the_base_reachable_in_a_shallow_clone(tmp_path: Path, action_dir: Path,
+                                                                runner_temp: Path) -> None:
+    pull = open_pull_request(tmp_path, {"migrations/V005__ok.sql": "SELECT 1;\n"})
+    workspace = shallow_checkout(pull, tmp_path / "workspace")
+    assert git_in(workspace, "merge-base", "HEAD", pull.base_sha).returncode != 0
+    run = run_action(action_dir, workspace, runner_temp, pull.event, {},
+                     only={"Fetch the base commit"})
+    assert run.exit_code == 0, run.log
+    assert run.steps_run == ["Fetch the base commit"]
+    merge_base = git_in(workspace, "merge-base", "HEAD", pull.base_sha)
+    assert merge_base.stdout.strip() == pull.base_sha  # the test merge's first parent
+
+
+def test_bad_pull_request_fails_with_annotations_summary_and_sarif(
+    tmp_path: Path, action_dir: Path, runner_temp: Path
+) -> None:
+    files = dict(BAD_FILES)
+    files["migrations/V006__index_orders.sql"] = (
+        "-- orders by id\n\nCREATE INDEX CONCURRENTLY IF NOT EXISTS orders_id ON orders (id);\n"
+    )
+    pull = open_pull_request(tmp_path, files)
+    workspace = shallow_checkout(pull, tmp_path / "workspace")
+    run = run_action(action_dir, workspace, runner_temp, pull.event,
+                     {"verify": "false", "sarif-file": "reports/gate.sarif"})
+
+    assert run.exit_code == 1, run.log
+    assert run.outputs["exit-code"] == "1"
+    found = {(p["file"], p["line"], p["title"]) for kind, p, _ in annotations(run.log)
+             if kind == "error"}
+    # V004 collides with the V004 merged on main since the branch started: only visible
+    # because the base was fetched into the shallow clone.
+    assert ("migrations/V004__create_orders.sql", "1", "duplicate-version") in found
+    assert ("migrations/v005__misnamed.sql", "1", "invalid-filename") in found
+    # the SQL rule, on the offending line of the migration
+    assert ("migrations/V006__index_orders.sql", "3",
+            "ban-concurrent-index-creation-in-transaction") in found
+
+    assert "### migration-gate check" in run.summary
+    assert "| `migrations/v005__misnamed.sql` | " in run.summary
+    assert "`invalid-filename`" in run.summary and "`duplicate-version`" in run.summary
+    merge_sha = git_in(workspace, "rev-parse", "HEAD").stdout.strip()
+    assert f"[1](https://github.com/octo/shop/blob/{merge_sha}/migrations/v005__misnamed.sql#L1)" \
+        in run.summary
+
+    sarif_path = Path(run.outputs["sarif-file"])
+    assert sarif_path == workspace / "reports" / "gate.sarif"
+    document = json.loads(sarif_path.read_text(encoding="utf-8"))
+    import jsonschema
+
+    schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    jsonschema.validators.validator_for(schema)(schema).validate(document)
+    uris = {r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+            for r in document["runs"][0]["results"]}
+    assert {"migrations/V004__create_orders.sql", "migrations/v005__misnamed.sql"} <= uris
+    assert not list(workspace.rglob("INJECTED"))
+
+
+def test_good_pull_request_passes(tmp_path: Path, action_dir: Path, runner_temp: Path) -> None:
+    pull = open_pull_request(tmp_path, {
+        "migrations/V005__create_orders.sql": "CREATE TABLE IF NOT EXISTS orders (id bigint);\n",
+    })
+    workspace = shallow_checkout(pull, tmp_path / "workspace")
+    run = run_action(action_dir, workspace, runner_temp, pull.event, {"verify": "false"})
+    assert run.exit_code == 0, run.log
+    assert run.outputs == {"exit-code": "0", "sarif-file": ""}
+    assert not annotations(run.log)
+    assert ":white_check_mark: No findings in 5 files." in run.summary
+
+
+def test_inputs_are_data_not_code(tmp_path: Path, action_dir: Path, runner_temp: Path) -> None:
+    pull = open_pull_request(tmp_path, {"migrations/V005__ok.sql": "SELECT 1;\n"})
+    workspace = shallow_checkout(pull, tmp_path / "workspace")
+    hostile = 'migrations"; touch INJECTED; echo "$(touch INJECTED)'
+    run = run_action(action_dir, workspace, runner_temp, pull.event,
+                     {"verify": "false", "migrations-dir": hostile})
+    assert run.exit_code == 2
+    assert "migrations folder not found" in run.log
+    assert not list(workspace.rglob("INJECTED"))
+    assert run.outputs["exit-code"] == "2"
+
+
+def test_fail_on_warning_and_a_bad_verify_value(tmp_path: Path, action_dir: Path,
+                                                runner_temp: Path) -> None:
+    pull = open_pull_request(tmp_path, {"migrations/V006__skips_v005.sql": "SELECT 1;\n"})
+    workspace = shallow_checkout(pull, tmp_path / "workspace")
+    lenient = run_action(action_dir, workspace, runner_temp, pull.event, {"verify": "false"})
+    assert lenient.exit_code == 0, lenient.log
+    assert ("warning", "version-gap") in {(k, p["title"]) for k, p, _ in annotations(lenient.log)}
+    strict = run_action(action_dir, workspace, runner_temp, pull.event,
+                        {"verify": "false", "fail-on": "warning"})
+    assert strict.exit_code == 1
+    wrong = run_action(action_dir, workspace, runner_temp, pull.event, {"verify": "sometimes"})
+    assert wrong.exit_code == 2
+    assert "::error title=migration-gate::input verify must be true, false or auto" in wrong.log
+
+
+# --- the documented workflow ------------------------------------------------------------------
+
+
+def documented_workflow() -> str:
+    text = (CHECKOUT / "docs" / "github-action.md").read_text(encoding="utf-8")
+    blocks = [block for block in re.findall(r"```yaml\n(.*?)```", text, flags=re.S)
+              if "jobs:" in block]
+    assert len(blocks) == 1
+    return blocks[0]
+
+
+def test_documented_workflow_is_valid_and_uses_real_inputs(tmp_path: Path) -> None:
+    text = documented_workflow()
+    workflow = yaml.safe_load(text)
+    path = tmp_path / "migrations.yml"
+    path.write_text(text, encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, "-m", "check_jsonschema", "--builtin-schema", "vendor.github-workflows",
+         str(path)],
+        capture_output=True, text=True,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    steps = workflow["jobs"]["migration-gate"]["steps"]
+    gate = next(step for step in steps if "/migration-gate@" in step.get("uses", ""))
+    assert set(gate["with"]) <= set(ACTION["inputs"])
+    upload = next(step for step in steps if "upload-sarif" in step.get("uses", ""))
+    assert upload["with"]["sarif_file"] == gate["with"]["sarif-file"]
+    assert all(re.search(r"@[0-9a-f]{40}$", step["uses"]) for step in steps
+               if step["uses"].startswith(("actions/", "github/")))

@@ -1,0 +1,184 @@
+"""The embedded cluster: it runs as an unprivileged user, and nothing outlives the gate --
+not after success, not after SIGTERM or Ctrl-C, not even after SIGKILL."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from migration_gate.diagnostics import GateError
+from migration_gate.ephemeral import postgres
+from tests.conftest import clean_env, make_repo, seed_migrations
+from tests.pgserver_fixture import gate_env
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return ""
+    return raw.replace(b"\0", b" ").decode(errors="replace")
+
+
+def _parent(pid: int) -> int:
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return 0
+
+
+def server_processes(marker: str) -> list[int]:
+    """The postmasters whose command line names `marker` (a gate's cluster folder), and their
+    children (backends rename themselves, so they are found by parent)."""
+    pids = [int(e.name) for e in Path("/proc").iterdir() if e.name.isdigit()]
+    masters = [pid for pid in pids if marker in _cmdline(pid) and "postgres" in _cmdline(pid)]
+    children = [pid for pid in pids if _parent(pid) in masters]
+    return masters + children
+
+
+def still_running(pids: list[int]) -> list[int]:
+    """Those of `pids` that are still PostgreSQL processes (not gone, not zombies)."""
+    alive = []
+    for pid in pids:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except (OSError, IndexError):
+            continue
+        if state != "Z" and "postgres" in _cmdline(pid):
+            alive.append(pid)
+    return alive
+
+
+def wait_for(condition: Any, timeout: float = 30.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def start_slow_replay(tmp_path: Path, cache: Path) -> tuple[subprocess.Popen[bytes], str]:
+    """A gate replaying a migration that sleeps; returns it once its server runs the sleep."""
+    repo = make_repo(tmp_path / "repo")
+    seed_migrations(repo, 2)
+    repo.git("checkout", "-q", "-b", "feature")
+    repo.write("migrations/V003__slow.sql", "SELECT pg_sleep(60);\n")
+    gate = subprocess.Popen(
+        [sys.executable, "-m", "migration_gate", "check", "--base", "main", "--verify"],
+        cwd=repo.path, env=clean_env(gate_env(cache)), stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    marker = f"{postgres.WORKDIR_PREFIX}{gate.pid}-"
+    sleeping = wait_for(lambda: any("SELECT" in _cmdline(pid)
+                                    for pid in server_processes(marker)))
+    if not sleeping:
+        gate.kill()
+        gate.wait()
+        raise AssertionError(f"the replay never reached pg_sleep: {gate.stderr}")
+    return gate, marker
+
+
+def test_sigkill_of_the_gate_leaves_no_server(tmp_path: Path, gate_cache: Path,
+                                              pg_binaries: Any) -> None:
+    gate, marker = start_slow_replay(tmp_path, gate_cache)
+    servers = server_processes(marker)
+    assert len(servers) >= 3  # postmaster, the busy backend, background workers
+    gate.send_signal(signal.SIGKILL)
+    gate.wait()
+    assert wait_for(lambda: not still_running(servers), timeout=15), still_running(servers)
+    # the folder a killed gate could not delete is swept by the next run
+    leftovers = [p for p in postgres.fast_temp_root().iterdir() if p.name.startswith(marker)]
+    assert leftovers
+    postgres.sweep_stale_workdirs(postgres.fast_temp_root())
+    assert not any(p.exists() for p in leftovers)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_sigterm_and_ctrl_c_stop_and_delete_the_cluster(
+    tmp_path: Path, gate_cache: Path, pg_binaries: Any, signum: int,
+) -> None:
+    gate, marker = start_slow_replay(tmp_path, gate_cache)
+    servers = server_processes(marker)
+    gate.send_signal(signum)
+    try:
+        gate.wait(timeout=20)
+    finally:
+        if gate.poll() is None:
+            gate.kill()
+    assert gate.returncode in (128 + signum, 130), gate.returncode
+    assert gate.stderr is not None and b"Traceback" not in gate.stderr.read()
+    assert not still_running(servers)
+    assert not [p for p in postgres.fast_temp_root().iterdir() if p.name.startswith(marker)]
+
+
+def test_success_leaves_nothing(tmp_path: Path, pg_binaries: Any, gate_cache: Path) -> None:
+    repo = make_repo(tmp_path / "repo")
+    seed_migrations(repo, 2)
+    done = subprocess.run(
+        [sys.executable, "-m", "migration_gate", "check", "--verify"], cwd=repo.path,
+        env=clean_env(gate_env(gate_cache)), capture_output=True, text=True, timeout=120,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    # the child has exited: no cluster folder of any dead gate may run a server
+    assert not [pid for pid in server_processes(postgres.WORKDIR_PREFIX)
+                if not _owned_by_live_gate(pid)]
+
+
+def _owned_by_live_gate(pid: int) -> bool:
+    cmdline = _cmdline(pid)
+    if postgres.WORKDIR_PREFIX not in cmdline:
+        return True  # a backend: judged by its postmaster
+    owner = cmdline.split(postgres.WORKDIR_PREFIX, 1)[1].split("-", 1)[0]
+    return owner.isdigit() and Path(f"/proc/{owner}").exists()
+
+
+def test_server_runs_unprivileged_when_root(pg_cluster: Any) -> None:
+    if os.geteuid() != 0:
+        pytest.skip("only meaningful as root")
+    status = Path(f"/proc/{pg_cluster.process.pid}/status").read_text()
+    uid_line = next(line for line in status.splitlines() if line.startswith("Uid:"))
+    assert all(int(uid) != 0 for uid in uid_line.split()[1:])
+    with pg_cluster.connect() as connection:
+        assert connection.execute("SELECT current_setting('fsync')").fetchone() == ("off",)
+        assert connection.execute("SELECT current_setting('listen_addresses')").fetchone() == ("",)
+
+
+def test_sweep_keeps_folders_of_live_gates(tmp_path: Path) -> None:
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    stale = tmp_path / f"{postgres.WORKDIR_PREFIX}{dead.pid}-abc"
+    live = tmp_path / f"{postgres.WORKDIR_PREFIX}{os.getpid()}-def"
+    other = tmp_path / "unrelated-123"
+    for folder in (stale, live, other):
+        (folder / "data").mkdir(parents=True)
+    postgres.sweep_stale_workdirs(tmp_path)
+    assert not stale.exists() and live.exists() and other.exists()
+
+
+def test_binaries_search_order(tmp_path: Path) -> None:
+    places = [origin for origin, _ in postgres.candidate_bindirs(None)]
+    assert places.index("/usr/lib/postgresql") < places.index("pgserver") if (
+        "/usr/lib/postgresql" in places and "pgserver" in places) else True
+    with pytest.raises(GateError, match="pip install 'migration-gate\\[postgres\\]'"):
+        postgres.find_binaries(str(tmp_path))
+
+
+def test_pgserver_wheel_binaries_work(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    wheel = postgres._pgserver_bindir()
+    if wheel is None or not (wheel / "postgres").exists():
+        pytest.skip("the pgserver wheel is not installed")
+    monkeypatch.setenv("MIGRATION_GATE_CACHE_DIR", str(tmp_path / "cache"))
+    binaries = postgres.find_binaries(str(wheel))
+    with postgres.running_cluster(binaries) as cluster, cluster.connect() as connection:
+        (version,) = connection.execute("SHOW server_version_num").fetchone()
+    assert int(version) // 10000 == binaries.major
+    assert not server_processes(str(cluster.workdir))
+    assert not cluster.workdir.exists()

@@ -1,0 +1,132 @@
+"""`status`: a read-only comparison of a live history table with the folder."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+from migration_gate.ephemeral.sqlite import SqliteDatabase
+from migration_gate.migrations import MigrationFile
+from migration_gate.runner import run, runnables
+from tests.conftest import run_gate
+from tests.pgserver_fixture import pg_url
+
+APPLIED = {
+    "V1__users.sql": "CREATE TABLE users (id int);\n",
+    "V2__emails.sql": "ALTER TABLE users ADD COLUMN email text;\n",
+    "V3__orders.sql": "CREATE TABLE orders (id int);\n",
+    "V4__index.sql": "CREATE INDEX users_id ON users (id);\n",
+}
+
+
+def steps(files: dict[str, str]) -> list[Any]:
+    return runnables(MigrationFile(path=f"migrations/{n}", rel=n, content=c.encode())
+                     for n, c in files.items())
+
+
+def project(tmp_path: Path, files: dict[str, str]) -> Path:
+    root = tmp_path / "project"
+    (root / "migrations").mkdir(parents=True)
+    for name, content in files.items():
+        (root / "migrations" / name).write_text(content)
+    return root
+
+
+def drifted(tmp_path: Path) -> Path:
+    """The folder after drift: V2 edited, V3 deleted, V0 below current, V5 and V6 pending."""
+    files = dict(APPLIED)
+    files["V2__emails.sql"] = "ALTER TABLE users ADD COLUMN email varchar(200);\n"
+    del files["V3__orders.sql"]
+    files["V0__early.sql"] = "SELECT 1;\n"
+    files["V5__five.sql"] = "SELECT 5;\n"
+    files["V6__six.sql"] = "SELECT 6;\n"
+    return project(tmp_path, files)
+
+
+def history_rows(db: Any) -> list[tuple[Any, ...]]:
+    return db.query("SELECT version, name, applied_on, checksum FROM refinery_schema_history "
+                    "ORDER BY version")
+
+
+def test_status_reports_divergent_missing_and_pending(tmp_path: Path, pg_cluster: Any,
+                                                      pg_db: Any, pg_dbname: str) -> None:
+    assert run(pg_db, steps(APPLIED)).failure is None
+    before = history_rows(pg_db)
+    root = drifted(tmp_path)
+    url = pg_url(pg_cluster, pg_dbname)
+    done = run_gate("status", "--database-url", url, "--format", "json", cwd=root)
+    assert done.returncode == 1, done.stdout + done.stderr
+    summary = json.loads(done.stdout)
+    assert summary["current_version"] == 4
+    assert [row["version"] for row in summary["applied"]] == [1, 2, 3, 4]
+    assert [row["display"] for row in summary["pending"]] == ["V5__five", "V6__six"]
+    assert [row["message"] for row in summary["divergent"]] == [
+        "applied migration V2__emails is different than filesystem one V2__emails"
+    ]
+    assert [row["message"] for row in summary["missing"]] == [
+        "migration V3__orders is missing from the filesystem"
+    ]
+    assert [row["message"] for row in summary["out_of_order"]] == [
+        "migration V0__early is missing from the filesystem"
+    ]
+    text = run_gate("status", "--database-url", url, cwd=root)
+    assert text.returncode == 1
+    assert "current version: 4" in text.stdout
+    assert "4 applied, 2 pending, 1 divergent, 1 missing, 1 out-of-order" in text.stdout
+    assert "  pending: V5__five  (migrations/V5__five.sql)" in text.stdout
+    assert history_rows(pg_db) == before  # read-only
+
+
+def test_status_in_sync_exits_0_and_creates_nothing(tmp_path: Path, pg_cluster: Any,
+                                                    pg_db: Any, pg_dbname: str) -> None:
+    root = project(tmp_path, APPLIED)
+    url = pg_url(pg_cluster, pg_dbname)
+    empty = run_gate("status", "--database-url", url, "--format", "json", cwd=root)
+    assert empty.returncode == 0, empty.stderr
+    summary = json.loads(empty.stdout)
+    assert summary["table_exists"] is False and len(summary["pending"]) == 4
+    tables = pg_db.query("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+    assert tables == []  # status never creates the history table
+    run(pg_db, steps(APPLIED))
+    (root / ".env").write_text(f"# local settings\nDATABASE_URL='{url}'\n")
+    synced = run_gate("status", cwd=root)  # the URL comes from .env
+    assert synced.returncode == 0, synced.stdout + synced.stderr
+    assert "4 applied, 0 pending, 0 divergent, 0 missing" in synced.stdout
+
+
+def test_status_refuses_to_write(pg_cluster: Any, pg_db: Any, pg_dbname: str) -> None:
+    """The transaction `status` uses is read-only: a write in it fails."""
+    from migration_gate.ephemeral.server import read_only
+    from migration_gate.runner import DbError
+
+    with read_only(pg_url(pg_cluster, pg_dbname)) as db:
+        try:
+            db.execute("CREATE TABLE sneaky (id int)")
+        except DbError as error:
+            assert error.sqlstate == "25006"
+        else:
+            raise AssertionError("a write succeeded in the read-only transaction")
+
+
+def test_status_reads_sqlite_named_in_refinery_toml(tmp_path: Path) -> None:
+    root = drifted(tmp_path)
+    (root / "refinery.toml").write_text('[main]\ndb_type = "Sqlite"\ndb_path = "./app.db"\n')
+    connection = sqlite3.connect(root / "app.db", isolation_level=None)
+    run(SqliteDatabase(connection), steps(APPLIED))
+    connection.close()
+    before = (root / "app.db").read_bytes()
+    done = run_gate("status", "--format", "json", cwd=root)
+    assert done.returncode == 1, done.stdout + done.stderr
+    summary = json.loads(done.stdout)
+    assert summary["database"].endswith("app.db")
+    assert len(summary["divergent"]) == 1 and len(summary["missing"]) == 1
+    assert (root / "app.db").read_bytes() == before
+
+
+def test_status_without_any_database_named(tmp_path: Path) -> None:
+    root = project(tmp_path, APPLIED)
+    done = run_gate("status", cwd=root, env={"DATABASE_URL": ""})
+    assert done.returncode == 2
+    assert "pass --database-url" in done.stderr and "Traceback" not in done.stderr

@@ -212,7 +212,7 @@ def _local_context(dir_flag: str | None, base_flag: str | None, config_file: Pat
 
     return build_context(
         dir_flag=dir_flag, base_flag=base_flag, config_file=config_file, overrides={},
-        note=quiet,
+        note=quiet, base_optional=True,
     )
 
 
@@ -264,7 +264,9 @@ def new(description: str, dir_flag: str | None, base_flag: str | None,
         email = gitbase.config_value(context.repo_root, "user.email")
         author = " ".join(part for part in (user, f"<{email}>" if email else None) if part)
     # one line whatever the description holds: a newline would turn the rest into SQL
-    header = [f"-- {' '.join(description.split())}"]
+    # (and bytes that are not UTF-8, possible in arguments, become U+FFFD)
+    shown = " ".join(description.split()).encode("utf-8", "surrogateescape")
+    header = [f"-- {shown.decode('utf-8', 'replace')}"]
     if author:
         header.append(f"-- author: {author}")
     header.append(f"-- date: {date.today().isoformat()}")
@@ -284,11 +286,14 @@ def new(description: str, dir_flag: str | None, base_flag: str | None,
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
 def list_command(dir_flag: str | None, config_file: Path | None, fmt: str) -> None:
     """List the migrations refinery would see: version, name, path and checksum."""
+    from migration_gate.gitbase import repository_root
     from migration_gate.migrations import versioned
     from migration_gate.workspace import load, migrations_folder, read_folder
 
     config, repo_root = load(config_file=config_file)
     folder = migrations_folder(config, dir_flag)
+    if dir_flag:
+        repo_root = repository_root(folder)  # paths relative to the folder's own repository
     files = read_folder(folder, repo_root or config.project_dir, config)
     rows = []
     ordered = sorted(versioned(files), key=lambda item: (item[1].version, item[0].path))

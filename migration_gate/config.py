@@ -221,7 +221,7 @@ def _refinery_settings(path: Path) -> tuple[dict[str, Any], tuple[tuple[str, str
     settings: dict[str, Any] = {}
     db_type = main.get("db_type")
     if db_type is not None:
-        if db_type not in REFINERY_DB_TYPES:
+        if not isinstance(db_type, str) or db_type not in REFINERY_DB_TYPES:
             raise GateError(
                 f"{path}: `main.db_type` must be one of {', '.join(REFINERY_DB_TYPES)}, "
                 f"not {db_type!r}"

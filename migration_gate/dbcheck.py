@@ -3,7 +3,8 @@
 1. the base branch's migrations (at the merge-base) are applied with the refinery-compatible
    runner in a throwaway database -- on the embedded PostgreSQL, the resulting data folder is
    cached by the content hash of those migrations, so the next check of the same base starts
-   from it;
+   from it (a base that does not replay here -- an extension the server lacks -- is a note,
+   not a finding: it is not the branch's fault);
 2. refinery's own verification, against the history the base produced, reports the branch as
    divergent or missing with refinery's texts;
 3. the branch's pending migrations are applied statement by statement inside the transaction
@@ -37,8 +38,8 @@ MIGRATION_FAILED = RuleDoc(
     "statement in the transaction refinery would use, so the error (message, SQLSTATE, hint) "
     "points at the failing statement.",
     example="CREATE INDEX CONCURRENTLY users_email_idx ON users (email);  -- 25001",
-    instead="fix the statement; for CONCURRENTLY, see `migration-gate rules concurrently-in-"
-    "transaction`",
+    instead="fix the statement; for CONCURRENTLY, see `migration-gate rules "
+    "ban-concurrent-index-creation-in-transaction`",
 )
 REFINERY_DIVERGENT = RuleDoc(
     "refinery-divergent", E,
@@ -115,12 +116,32 @@ def db_stage(context: CheckContext) -> Iterable[Diagnostic]:
 def run_database_check(context: CheckContext, options: DbOptions) -> list[Diagnostic]:
     """Replay and verify; when no database can be had, a note (auto) or a `GateError`."""
     if context.verify is True:
-        return _replay(context, options)
+        return _guarded_replay(context, options)
     try:
-        return _replay(context, options)
+        return _guarded_replay(context, options)
     except GateError as error:
         context.note(f"database replay skipped: {error}")
         return []
+
+
+def _guarded_replay(context: CheckContext, options: DbOptions) -> list[Diagnostic]:
+    """`_replay`, with the environment's failures (disk, server crash) as one-line errors."""
+    from migration_gate.runner import DbError, HistoryRowError
+
+    try:
+        return _replay(context, options)
+    except HistoryRowError as error:
+        raise GateError(f"the history table holds a row refinery cannot read: {error}") from None
+    except DbError as error:
+        raise GateError(f"the database failed outside a migration: {error.message}") from None
+    except OSError as error:
+        raise GateError(f"the throwaway database failed: {error}") from None
+    except Exception as error:
+        if type(error).__module__.split(".")[0] in ("psycopg", "pymysql", "sqlite3"):
+            first = str(error).strip().splitlines()[0] if str(error).strip() else ""
+            raise GateError(f"the throwaway database failed: {first or type(error).__name__}"
+                            ) from None
+        raise
 
 
 # --- choosing the database --------------------------------------------------------------------
@@ -173,6 +194,7 @@ def _embedded_postgres(
     from migration_gate.ephemeral import postgres
     from migration_gate.runner import run
 
+    postgres.require_psycopg()
     binaries = postgres.find_binaries(context.config.postgres_bin_dir)
     cacheable = options.use_cache and bool(base_steps)
     key = base_cache_key(binaries.version, context, base_steps)
@@ -198,7 +220,7 @@ def _embedded_postgres(
                 db = postgres.PostgresDatabase(connection)
                 yield db, True
             else:
-                yield db, False  # replayed again (and reported) by `_check`
+                yield db, False  # `_check` replays it again and notes the failure
         finally:
             connection.close()
             if saving is not None:
@@ -218,41 +240,74 @@ def _check(
     *,
     base_done: bool,
 ) -> list[Diagnostic]:
-    from migration_gate.runner import DbError, HistoryRowError, run
+    from migration_gate.runner import run
     from migration_gate.trace import LockTracer
 
     table, int8 = context.config.table_name, context.config.int8_versions
     diagnostics: list[Diagnostic] = []
-    try:
-        if not base_done and base_steps:
-            base_report = run(db, base_steps, table=table, int8=int8)
-            if base_report.failure is not None:
-                context.note("the base branch's own migrations fail to replay; the branch was "
-                             "not checked against the database")
-                return [_failure_diagnostic(base_report.failure, on_base=True)]
-        changed = {m.path for m in context.changed}
-        tracer = LockTracer(lambda step: step.path in changed) if db.dialect == "postgres" else None
-        report = run(
-            db, local_steps, table=table, int8=int8, target=options.target, fake=options.fake,
-            grouped=options.grouped, observer=tracer, log=options.log,
-        )
-    except HistoryRowError as error:
-        raise GateError(f"the history table holds a row refinery cannot read: {error}") from None
-    except DbError as error:
-        raise GateError(f"the database failed outside a migration: {error.message}") from None
+    if not base_done and base_steps:
+        base_report = run(db, base_steps, table=table, int8=int8)
+        if base_report.failure is not None:
+            # Not this branch's fault (an extension the throwaway server lacks, SQL of
+            # another dialect...): say so once, and judge nothing on a schema we lack.
+            broken = base_report.failure
+            context.note(
+                f"database replay skipped: the base branch's {broken.step.display} does not "
+                f"apply here ({broken.step.path}:{broken.line}: {broken.error.message})"
+            )
+            return []
+    changed = {m.path for m in context.changed}
+    tracer = LockTracer(lambda step: step.path in changed) if db.dialect == "postgres" else None
+    report = run(
+        db, local_steps, table=table, int8=int8, target=options.target, fake=options.fake,
+        grouped=options.grouped, observer=tracer, log=options.log,
+    )
     diagnostics.extend(_verification_diagnostics(report.plan.issues, base_steps, local_steps))
-    if report.failure is not None:
-        diagnostics.append(_failure_diagnostic(report.failure, on_base=False))
+    ignores = _Ignores(db.dialect)
+    failure = report.failure
+    if failure is not None and not ignores.covers(
+        failure.step, failure.statement_offset, "migration-failed"
+    ):
+        diagnostics.append(_failure_diagnostic(failure))
     if tracer is not None:
+        tracer.locks = [seen for seen in tracer.locks if not ignores.covers(
+            seen.step, seen.statement.start_offset, "lock-observed")]
+        tracer.rewrites = [seen for seen in tracer.rewrites if not ignores.covers(
+            seen.step, seen.statement.start_offset, "rewrite-observed")]
         diagnostics.extend(_lock_diagnostics(tracer))
         diagnostics.extend(_rewrite_diagnostics(tracer))
     return diagnostics
 
 
-def _failure_diagnostic(failure: Any, *, on_base: bool) -> Diagnostic:
+class _Ignores:
+    """The file's ignore comments (`-- migration-gate: ignore lock-observed`), as the SQL stage
+    reads them, applied to the database's findings too."""
+
+    def __init__(self, dialect: str) -> None:
+        self.dialect = dialect
+        self._parsed: dict[str, tuple[list[Any], list[int]]] = {}
+
+    def covers(self, step: Any, offset: int | None, rule: str) -> bool:
+        from migration_gate.catalog import all_rules
+        from migration_gate.sql.ignores import apply_ignores, find_ignores
+        from migration_gate.sql.split import scan
+
+        if offset is None:
+            return False
+        if step.path not in self._parsed:
+            spans, comments = scan(step.sql, self.dialect)
+            self._parsed[step.path] = (find_ignores(step.sql, comments),
+                                       [start for start, _ in spans])
+        ignores, starts = self._parsed[step.path]
+        if not ignores or offset not in starts:
+            return False
+        outcome = apply_ignores(ignores, starts, [(starts.index(offset), rule)], all_rules())
+        return not outcome.kept
+
+
+def _failure_diagnostic(failure: Any) -> Diagnostic:
     error = failure.error
     code = f" (SQLSTATE {error.sqlstate})" if error.sqlstate else ""
-    where = " on the base branch" if on_base else ""
     hint_parts = [part for part in (error.detail, error.hint) if part]
     if error.sqlstate == "25001":
         hint_parts.append("refinery runs every migration inside a transaction; this statement "
@@ -261,7 +316,7 @@ def _failure_diagnostic(failure: Any, *, on_base: bool) -> Diagnostic:
         rule="migration-failed",
         severity=E,
         path=failure.step.path,
-        message=f"{failure.step.display} fails{where}: {error.message}{code}",
+        message=f"{failure.step.display} fails: {error.message}{code}",
         line=failure.line,
         column=failure.column,
         end_line=failure.end_line,

@@ -152,6 +152,7 @@ class Failure:
     end_line: int | None = None
     end_column: int | None = None
     statement: str | None = None
+    statement_offset: int | None = None  # where the statement starts in the file's text
 
 
 @dataclass
@@ -221,16 +222,48 @@ def run(
             _rollback(db)
             report.failure = failure
             return report
-        if not grouped:
-            db.execute("COMMIT")
-            db.execute(begin)
-        insert_history(db, table, step.migration)
-        if not grouped:
-            db.execute("COMMIT")
+        try:
+            if not grouped:
+                _commit(db, step)  # deferred constraints are checked here
+                db.execute(begin)
+            # two files with one version fail here, their SQL already committed
+            _execute_as(db, step, refinery.history_insert(table), history_row(step.migration))
+            if not grouped:
+                _commit(db, step)
+        except _StepFailed as failed:
+            _rollback(db)
+            report.failure = failed.failure
+            return report
         report.applied.append(step)
     if grouped:
-        db.execute("COMMIT")
+        try:
+            _commit(db, steps[-1])
+        except _StepFailed as failed:
+            _rollback(db)
+            report.failure = failed.failure
     return report
+
+
+class _StepFailed(Exception):
+    def __init__(self, failure: Failure) -> None:
+        super().__init__(failure.error.message)
+        self.failure = failure
+
+
+def _execute_as(db: Database, step: Runnable, sql: str, params: Sequence[object] = ()) -> None:
+    """Run refinery's own statement (COMMIT, the history row) for `step`; its failure is the
+    migration's, located at the file's start."""
+    try:
+        if params:
+            db.query(sql, params)
+        else:
+            db.execute(sql)
+    except DbError as error:
+        raise _StepFailed(Failure(step, error, 1, 1, statement=sql)) from None
+
+
+def _commit(db: Database, step: Runnable) -> None:
+    _execute_as(db, step, "COMMIT")
 
 
 def _in_transaction(
@@ -268,7 +301,7 @@ def _run_statements(db: Database, step: Runnable, observer: Observer | None) -> 
                 positions = Positions(step.sql)
                 line, column = positions.at(statement.start_offset + error.position - 1)
             return Failure(step, error, line, column, statement.end_line, statement.end_column,
-                           statement.text)
+                           statement.text, statement.start_offset)
         if watching and observer is not None:
             observer.after_statement(db, step, statement)
     return None

@@ -122,9 +122,12 @@ class LockTracer:
             self.locks.append(LockSeen(step, statement, self._relations[oid], mode))
 
     def _record_rewrites(self, db: Database, step: Runnable, statement: Any) -> None:
-        with_storage = [r.oid for r in self._relations.values() if r.filenode is not None]
+        with_storage = [r.oid for r in self._relations.values()
+                        if r.filenode is not None and r.kind in _STORAGE_KINDS]
         if not with_storage:
             return
+        # TRUNCATE swaps in an empty file on purpose: nothing is copied, it is no rewrite
+        truncating = statement.text.lstrip()[:8].upper() == "TRUNCATE"
         changed: list[Relation] = []
         for oid, node in db.query(_FILENODES, (with_storage,)):
             before = self._relations[int(oid)]
@@ -134,6 +137,8 @@ class LockTracer:
                     before.oid, before.kind, before.schema, before.name, int(node),
                     before.table_oid,
                 )
+        if truncating:
+            return
         tables = {r.oid for r in changed if r.kind != "i"}
         for relation in sorted(changed, key=lambda r: r.name):
             if relation.kind == "i" and relation.table_oid in tables:

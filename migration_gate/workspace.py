@@ -113,10 +113,19 @@ def build_context(
     verify: bool | None = None,
     use_base: bool = True,
     note: Callable[[str], None] | None = None,
+    base_optional: bool = False,
 ) -> CheckContext:
-    """Everything `check` and `verify` need, read once."""
+    """Everything `check` and `verify` need, read once.
+
+    `base_optional` (next-version, new): when no base is asked for and none is found, count
+    the working tree only and say so, instead of stopping.
+    """
     config, repo_root = load(config_file=config_file, overrides=overrides)
     folder = migrations_folder(config, dir_flag)
+    if dir_flag:
+        # the folder's own repository, wherever the command runs from (outside any, or in
+        # another one: a submodule, a sibling checkout)
+        repo_root = gitbase.repository_root(folder)
     root = repo_root or config.project_dir
     local = read_folder(folder, root, config)
     extra: dict[str, Any] = {"note": note} if note else {}
@@ -135,11 +144,17 @@ def build_context(
                 f"{reason}: running the folder rules only (no base to compare with)"
             )
         else:
-            base = gitbase.resolve_base(repo_root, base_flag, config.base)
-            if base is None:
-                (note or _print_note)("no commit yet: every migration is new")
+            try:
+                base = gitbase.resolve_base(repo_root, base_flag, config.base)
+            except GateError as error:
+                if base_flag or config.base or not base_optional:
+                    raise
+                _print_note(f"{error}; counting the working tree only")
             else:
-                snapshot = read_base(repo_root, folder, config, base, local)
+                if base is None:
+                    (note or _print_note)("no commit yet: every migration is new")
+                else:
+                    snapshot = read_base(repo_root, folder, config, base, local)
     return CheckContext(
         config=config,
         root=root,

@@ -209,6 +209,18 @@ def test_output_to_an_unwritable_place(seeded: Repo) -> None:
     one_line_error(done, "afile/report.json")
 
 
+def test_file_name_that_is_not_utf8(seeded: Repo) -> None:
+    """refinery skips a name its `OsStr::to_str` cannot decode; the gate says so, printably."""
+    (seeded.path / "migrations").joinpath(os.fsdecode(b"V004__caf\xe9.sql")).write_text("SELECT 1;")
+    for fmt in ("text", "json"):
+        done = seeded.gate("check", "--no-verify", "--format", fmt)
+        assert done.returncode == 1, done.stderr
+        assert "Traceback" not in done.stderr
+        assert "migrations/V004__caf\ufffd.sql" in done.stdout
+        assert "not valid UTF-8" in done.stdout
+        assert "rename to V004__caf.sql" in done.stdout
+
+
 def test_odd_names_are_findings_not_crashes(seeded: Repo) -> None:
     odd = ["V 4__space.sql", "V4__ünïcode.sql", "V4__x.sql.bak", ".V4__hidden.sql", "|4__pipe.sql",
            "V99999999999__big.sql", "V4__a.b.sql", "README.md", "V4__x.SQL", "V0__zero.sql"]

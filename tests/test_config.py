@@ -5,8 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from migration_gate.config import Config, load_config
+from migration_gate.config import SCHEMA, Config, apply_settings, load_config
 from migration_gate.diagnostics import GateError, Severity
 from tests.conftest import run_gate
 
@@ -97,6 +99,10 @@ def test_pyproject_without_section_is_ignored(tmp_path: Path) -> None:
         ("pyproject.toml", "[tool.migration-gate]\nbase-branch = 'main'\n", "base-branch"),
         ("pyproject.toml", "[tool.migration-gate]\nexclude = 3\n", "exclude"),
         ("refinery.toml", "[main]\ndb_type = 'Oracle'\n", "db_type"),
+        ("refinery.toml", "[main]\ndb_type = ['Postgres']\n", "db_type"),
+        ("refinery.toml", "main = 3\n", "main"),
+        (".migration-gate.yaml", "rules: [a, b]\n", "rules"),
+        (".migration-gate.yaml", "exclude: [1, 2]\n", "exclude"),
     ],
 )
 def test_bad_configuration_is_exit_2_naming_key_and_file(
@@ -162,3 +168,25 @@ def test_fail_on_from_configuration(tmp_path: Path) -> None:
     assert run_gate("check", "--no-verify", cwd=tmp_path).returncode == 1
     done = run_gate("check", "--no-verify", "--fail-on", "error", cwd=tmp_path)
     assert done.returncode == 0  # the flag wins
+
+
+yaml_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-5, 100) | st.floats(allow_nan=False)
+    | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner,
+                                                                max_size=3),
+    max_leaves=6,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from([*sorted(SCHEMA), "postgres", "unknown-key", "fail-on"]), yaml_values)
+def test_any_value_is_accepted_or_one_gate_error(key: str, value: object) -> None:
+    """Whatever a configuration file holds: a valid setting or a GateError naming the key."""
+    top, _, sub = key.partition(".")
+    table = {top: {sub: value}} if sub else {top: value}
+    try:
+        apply_settings(Config(), table, "test.yaml")
+    except GateError as error:
+        assert "test.yaml" in str(error)
+        assert top.replace("_", "-") in str(error) or top in str(error) or sub in str(error)

@@ -47,6 +47,7 @@ RISKY = (
     "ALTER TABLE table_2\n"  # line 4: a rewrite of table_2
     "    ALTER COLUMN id TYPE integer;\n"
     "CREATE INDEX table_3_id ON table_3 (id);\n"  # line 6: SHARE on table_3
+    "TRUNCATE table_4;\n"  # line 7: ACCESS EXCLUSIVE, a new empty file but no rewrite
 )
 
 
@@ -72,7 +73,7 @@ def test_a_table_created_in_the_same_migration_is_no_lock_finding(
     risky_run: subprocess.CompletedProcess[str],
 ) -> None:
     lines = {d["line"] for d in of_rule(risky_run, "lock-observed")}
-    assert lines == {3, 4, 6}
+    assert lines == {3, 4, 6, 7}
     database_rules = of_rule(risky_run, "lock-observed", "rewrite-observed", "migration-failed")
     assert not any("fresh" in d["message"] for d in database_rules)
 
@@ -317,3 +318,30 @@ def test_mysql_needs_a_server(tmp_path: Path) -> None:
     assert explicit.stderr.count("\n") == 1 and "Traceback" not in explicit.stderr
     assert "secret" not in explicit.stderr  # the password is never printed
     assert "mysql://root:***@127.0.0.1:9/app" in explicit.stderr or "PyMySQL" in explicit.stderr
+
+
+def test_ignore_comments_cover_database_findings(tmp_path: Path, gate_cache: Path,
+                                                 pg_binaries: Any) -> None:
+    repo = branch_repo(tmp_path / "repo", {
+        "migrations/V008__known.sql":
+            "-- migration-gate: ignore lock-observed -- table_1 is tiny\n"
+            "ALTER TABLE table_1 ADD COLUMN a int;\n"
+            "ALTER TABLE table_2 ADD COLUMN b int;\n",
+    })
+    done = check(repo, gate_cache, "--verify")
+    assert [d["line"] for d in of_rule(done, "lock-observed")] == [3]
+
+
+def test_a_base_that_does_not_replay_is_a_note(tmp_path: Path, gate_cache: Path,
+                                               pg_binaries: Any) -> None:
+    repo = make_repo(tmp_path / "repo")
+    seed_migrations(repo, 2)
+    repo.write("migrations/V003__postgis.sql", "CREATE EXTENSION IF NOT EXISTS no_such_ext;\n")
+    repo.commit("base needs an extension")
+    repo.git("checkout", "-q", "-b", "feature")
+    repo.write("migrations/V004__broken.sql", "SELEC 1;\n")
+    done = check(repo, gate_cache, "--verify")
+    assert not of_rule(done, "migration-failed")
+    (note,) = [line for line in done.stderr.splitlines() if "replay skipped" in line]
+    assert "V3__postgis does not apply here" in note
+    assert "migrations/V003__postgis.sql:1" in note

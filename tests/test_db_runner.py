@@ -258,3 +258,27 @@ def test_unreadable_history_rows_are_refused(pg_db: Any, bad: tuple[str, str, st
     pg_db.query("INSERT INTO refinery_schema_history VALUES (1, 'x', %s, %s)", (bad[2], bad[1]))
     with pytest.raises(HistoryRowError):
         read_history(pg_db, refinery.DEFAULT_TABLE)
+
+
+def test_two_files_with_one_version_fail_on_the_history_key(pg_db: Any) -> None:
+    """refinery runs both; the second one's SQL commits, then its history row fails."""
+    report = run(pg_db, [step(1, "a", "CREATE TABLE a (id int);"),
+                         step(1, "b", "CREATE TABLE b (id int);")])
+    assert report.failure is not None
+    assert report.failure.step.display == "V1__b"
+    assert report.failure.error.sqlstate == "23505"
+    assert "b" in table_names(pg_db)  # committed before the history row failed
+    assert [a.display for a in read_history(pg_db, refinery.DEFAULT_TABLE)] == ["V1__a"]
+
+
+def test_a_deferred_constraint_fails_the_migration_at_commit(pg_db: Any) -> None:
+    sql = ("CREATE TABLE p (id int PRIMARY KEY);\n"
+           "CREATE TABLE c (pid int REFERENCES p DEFERRABLE INITIALLY DEFERRED);\n"
+           "INSERT INTO c VALUES (1);\n")
+    report = run(pg_db, [step(1, "deferred", sql), step(2, "next", "SELECT 1")])
+    assert report.failure is not None
+    assert report.failure.step.display == "V1__deferred"
+    assert report.failure.error.sqlstate == "23503"
+    assert report.failure.statement == "COMMIT"
+    assert table_names(pg_db) == {"refinery_schema_history"}
+    assert read_history(pg_db, refinery.DEFAULT_TABLE) == []

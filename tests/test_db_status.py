@@ -130,3 +130,22 @@ def test_status_without_any_database_named(tmp_path: Path) -> None:
     done = run_gate("status", cwd=root, env={"DATABASE_URL": ""})
     assert done.returncode == 2
     assert "pass --database-url" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_urls_from_refinery_toml_and_dotenv(tmp_path: Path) -> None:
+    from migration_gate.dbcommands import read_dotenv, refinery_toml_url
+    from migration_gate.ephemeral.server import _mysql_params, parse_url, redact
+
+    main = {"db_type": "Postgres", "db_host": "db.internal", "db_port": "5433",
+            "db_user": "app", "db_pass": "p@ss word", "db_name": "shop"}
+    assert refinery_toml_url(main, tmp_path) == "postgres://app:p%40ss%20word@db.internal:5433/shop"
+    assert refinery_toml_url({"db_type": "Sqlite", "db_path": "./app.db"}, tmp_path) == (
+        f"sqlite://{tmp_path.as_posix()}/app.db")
+    assert parse_url("sqlite://./x.db").sqlite_path == "./x.db"
+    assert redact("postgres://app:secret@h/db") == "postgres://app:***@h/db"
+    params = _mysql_params("mysql://root:s%40cret@db:3307/app")
+    assert (params["host"], params["port"], params["user"], params["password"],
+            params["database"]) == ("db", 3307, "root", "s@cret", "app")
+    env = tmp_path / ".env"
+    env.write_text("# c\nexport DATABASE_URL=\"postgres://a@b/c\"\nOTHER=x # note\n")
+    assert read_dotenv(env) == {"DATABASE_URL": "postgres://a@b/c", "OTHER": "x"}

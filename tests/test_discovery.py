@@ -241,14 +241,31 @@ def test_naming_style_follows_the_folder(repo: Repo) -> None:
     assert finding["hint"] == "rename to V004__addprofiles.sql"
 
 
+def test_dir_in_a_repository_run_from_outside_it(repo: Repo, tmp_path: Path) -> None:
+    seed_migrations(repo, count=3)
+    repo.git("checkout", "-q", "-b", "feature")
+    repo.write("migrations/V002__again.sql", ROBUST.format(n=2))
+    repo.commit()
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    done = run_gate("check", "--no-verify", "--format", "json", "--dir",
+                    str(repo.path / "migrations"), "--base", "main", cwd=elsewhere)
+    assert done.returncode == 1, done.stderr
+    found = {(d["rule"], d["path"]) for d in json.loads(done.stdout)["diagnostics"]}
+    assert ("version-not-after-base", "migrations/V002__again.sql") in found
+
+
 def test_dir_outside_the_repository(repo: Repo, tmp_path: Path) -> None:
     seed_migrations(repo, count=1)
     outside = tmp_path / "outside"
     outside.mkdir()
     (outside / "V1__x.sql").write_text("SELECT 1;\n")
     done = run_gate("check", "--no-verify", "--dir", str(outside), cwd=repo.path)
+    assert done.returncode == 0, done.stderr  # that folder has no history: folder rules only
+    assert "not a git repository" in done.stderr
+    done = run_gate("check", "--no-verify", "--dir", str(outside), "--base", "main",
+                    cwd=repo.path)
     assert done.returncode == 2 and "Traceback" not in done.stderr
-    assert "outside the repository" in done.stderr
 
 
 def test_end_of_line_conversion_is_no_modification(repo: Repo) -> None:
@@ -268,3 +285,15 @@ def test_end_of_line_conversion_is_no_modification(repo: Repo) -> None:
     assert code == 1
     [finding] = document["diagnostics"]
     assert finding["rule"] == "modified-migration" and finding["line"] == 3
+
+
+def test_only_changed_files_are_linted_unless_all(repo: Repo) -> None:
+    """On the base branch itself nothing is new: old problems show with `--all`."""
+    seed_migrations(repo, count=2)
+    repo.write("migrations/v3__old_mistake.sql", "SELECT 1;\n")
+    repo.commit()
+    code, document = check_json(repo.path)
+    assert code == 0 and document["diagnostics"] == []
+    code, document = check_json(repo.path, "--all")
+    assert code == 1
+    assert rules_at(document, "migrations/v3__old_mistake.sql") == {"invalid-filename"}

@@ -78,6 +78,19 @@ def test_next_version_without_letters_is_one_line(seeded: Repo) -> None:
     assert len(done.stderr.strip().splitlines()) == 1 and "Traceback" not in done.stderr
 
 
+def test_next_version_without_any_base_branch(tmp_path: Path) -> None:
+    """Only a `develop` branch: next-version still answers from the working tree, and says so;
+    `check` needs a base and says which flag gives one."""
+    repo = make_repo(tmp_path / "repo", branch="develop")
+    seed_migrations(repo, count=2)
+    done = repo.gate("next-version", "x")
+    assert ok(done) == "V003__x.sql"
+    assert "counting the working tree only" in done.stderr
+    failed = repo.gate("check", "--no-verify")
+    assert failed.returncode == 2 and "--base" in failed.stderr
+    assert ok(repo.gate("next-version", "--base", "develop")) == "V003"
+
+
 def test_all_branches_needs_a_repository(tmp_path: Path) -> None:
     (tmp_path / "migrations").mkdir()
     done = run_gate("next-version", "--all-branches", cwd=tmp_path)

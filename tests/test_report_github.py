@@ -218,3 +218,12 @@ def test_lint_inside_actions_defaults_to_annotations(repo: Repo, tmp_path: Path)
     assert ("migrations/V1__index.sql", "2", rule) in found
     assert "ban-concurrent-index-creation-in-transaction" in (
         tmp_path / "summary.md").read_text(encoding="utf-8")
+
+
+def test_an_unwritable_summary_is_said_and_the_findings_decide(bad_branch: Repo,
+                                                               tmp_path: Path) -> None:
+    env = actions_env(tmp_path, GITHUB_STEP_SUMMARY=str(tmp_path / "no-such-dir" / "s.md"))
+    done = bad_branch.gate("check", "--no-verify", env=env)
+    assert done.returncode == 1
+    assert "cannot write the step summary" in done.stderr
+    assert done.stdout.startswith("::error file=migrations/v4__lower_case.sql,")

@@ -209,3 +209,18 @@ def test_a_20_mb_file_is_linted_without_hanging(tmp_path: Path) -> None:
     assert ("V1__dump.sql", 1, "ban-concurrent-index-creation-in-transaction", "error") in found
     assert ("V1__dump.sql", 1, "syntax-error", "warning") in found
     assert "not parsed with sqlglot" in done.stdout
+
+
+def test_sqlglot_fallback_warnings_never_reach_the_terminal(tmp_path: Path) -> None:
+    (tmp_path / "V1__fallbacks.sql").write_text(
+        "SET LOCAL lock_timeout = '1s';\n"
+        "ALTER TABLE t ADD CONSTRAINT u UNIQUE USING INDEX u_idx;\n"
+        "REINDEX TABLE t;\nRESET work_mem;\nSELECT * FROM WHERE;\n",
+        encoding="utf-8",
+    )
+    done = gate(tmp_path, "lint", "--no-cache", "V1__fallbacks.sql")
+    assert done.stderr == ""
+    found = findings(done.stdout)
+    assert ("V1__fallbacks.sql", 3, "require-concurrent-reindex", "warning") in found
+    assert ("V1__fallbacks.sql", 5, "syntax-error", "warning") in found
+    assert not any(line == 2 for _name, line, _rule, _sev in found)

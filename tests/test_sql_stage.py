@@ -85,3 +85,4 @@ def test_the_configured_dialect_is_used(repo: Repo) -> None:
     code, found, output = check(repo)
     assert code == 1, output
     assert found == {("migrations/V002__alter.sql", 1, "sqlite-unsupported-alter")}
+

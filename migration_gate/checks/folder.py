@@ -138,7 +138,15 @@ def corrected_name(file_name: str, version: int, padding: int) -> str:
 def _diagnostic(
     doc: RuleDoc, migration: MigrationFile, message: str, hint: str | None
 ) -> Diagnostic:
-    return Diagnostic(doc.id, doc.severity, migration.path, message, hint=hint)
+    return Diagnostic(
+        doc.id, doc.severity, printable(migration.path), printable(message), hint=hint
+    )
+
+
+def printable(text: str) -> str:
+    """A file name that is not valid UTF-8 reaches Python with surrogate escapes, which no
+    report can print: show its undecodable bytes as U+FFFD instead."""
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
 def check_names(context: CheckContext, allocator: VersionAllocator) -> Iterator[Diagnostic]:
@@ -170,6 +178,8 @@ def _why_no_match(file_name: str, problem: NameProblem) -> str:
     if problem.issue is NameIssue.PIPE_PREFIX:
         return "a leading `|` matches refinery's `[U|V]` class and then makes refinery panic"
     tail = "so refinery silently skips this file"
+    if printable(file_name) != file_name:
+        return f"the file name is not valid UTF-8, {tail}"
     if file_name[:1] in ("v", "u"):
         return f"the prefix must be an upper-case V or U, {tail}"
     if not file_name.endswith((".sql", ".rs")):

@@ -58,6 +58,7 @@ FAST_SETTINGS: tuple[tuple[str, str], ...] = (
     ("max_connections", "20"),
     ("shared_buffers", "32MB"),
     ("logging_collector", "off"),
+    ("statement_timeout", "120s"),  # a gate never hangs on a runaway statement
 )
 READY_TIMEOUT = 30.0
 STOP_TIMEOUT = 10.0
@@ -78,7 +79,17 @@ class Binaries:
         return str(self.bin_dir / name)
 
 
-# --- finding the binaries ---------------------------------------------------------------------
+# --- finding the driver and the binaries -------------------------------------------------------
+
+
+def require_psycopg() -> None:
+    """The PostgreSQL driver is an optional dependency: say how to get it."""
+    import importlib.util
+
+    if importlib.util.find_spec("psycopg") is None:
+        raise GateError(
+            "the PostgreSQL driver is not installed: pip install 'migration-gate[postgres]'"
+        )
 
 
 def _has_server(folder: Path) -> bool:
@@ -357,9 +368,13 @@ class Cluster:
 
     def connect(self, dbname: str = "postgres") -> Any:
         """An autocommit psycopg connection (transactions are sent as SQL, like refinery)."""
+        require_psycopg()
         import psycopg
 
-        return psycopg.connect(self.conninfo(dbname), autocommit=True)
+        try:
+            return psycopg.connect(self.conninfo(dbname), autocommit=True)
+        except psycopg.Error as error:
+            raise GateError(f"cannot connect to the ephemeral PostgreSQL: {error}") from None
 
     def start(self) -> None:
         command = [self.binaries.tool("postgres"), "-D", str(self.data_dir), "-p", str(PORT),
@@ -419,7 +434,7 @@ class Cluster:
             self._log = None
 
 
-def _make_workdir(run_as: RunAs) -> Path:
+def _make_workdir() -> Path:
     root = fast_temp_root()
     sweep_stale_workdirs(root)
     workdir = Path(tempfile.mkdtemp(prefix=f"{WORKDIR_PREFIX}{os.getpid()}-", dir=root))
@@ -472,7 +487,7 @@ def running_cluster(binaries: Binaries, *, seed: Path | None = None) -> Iterator
     `seed` is a cached data folder (a replayed base schema) to start from.
     """
     run_as = server_user()
-    workdir = _make_workdir(run_as)
+    workdir = _make_workdir()
     cluster = Cluster(binaries, workdir, run_as)
     with _terminate_as_exit():
         try:

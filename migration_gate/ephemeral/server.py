@@ -82,6 +82,9 @@ def throwaway_database(url: str) -> Iterator[Database]:
 
 
 def _pg_connect(url: str, **changes: Any) -> Any:
+    from migration_gate.ephemeral.postgres import require_psycopg
+
+    require_psycopg()
     import psycopg
     from psycopg.conninfo import make_conninfo
 
@@ -106,6 +109,7 @@ def _postgres_throwaway(url: str) -> Iterator[Database]:
                             f"{error.message}") from None
         try:
             connection = _pg_connect(url, dbname=name)
+            connection.execute("SET statement_timeout = '120s'")  # never hang on a statement
             try:
                 yield PostgresDatabase(connection)
             finally:

@@ -28,10 +28,23 @@ def escape_property(value: str) -> str:
     return escape_data(value).replace(":", "%3A").replace(",", "%2C")
 
 
-def annotation(diagnostic: Diagnostic) -> str:
-    """`::error file=…,line=…,col=…,endLine=…,endColumn=…,title=rule::message`."""
+def full_message(diagnostic: Diagnostic) -> str:
+    """The message and, on its own line, the hint."""
+    if diagnostic.hint:
+        return f"{diagnostic.message}\nhint: {diagnostic.hint}"
+    return diagnostic.message
+
+
+def end_of(diagnostic: Diagnostic) -> tuple[int, int]:
+    """(end line, end column): a finding without an end ends where it starts."""
     end_line = diagnostic.end_line if diagnostic.end_line is not None else diagnostic.line
     end_column = diagnostic.end_column if diagnostic.end_column is not None else diagnostic.column
+    return end_line, end_column
+
+
+def annotation(diagnostic: Diagnostic) -> str:
+    """`::error file=…,line=…,col=…,endLine=…,endColumn=…,title=rule::message`."""
+    end_line, end_column = end_of(diagnostic)
     properties = {
         "file": diagnostic.path,
         "line": str(diagnostic.line),
@@ -44,10 +57,7 @@ def annotation(diagnostic: Diagnostic) -> str:
         # GitHub ignores columns on multi-line annotations; say so rather than send noise.
         del properties["col"], properties["endColumn"]
     joined = ",".join(f"{key}={escape_property(value)}" for key, value in properties.items())
-    message = diagnostic.message
-    if diagnostic.hint:
-        message += f"\nhint: {diagnostic.hint}"
-    return f"::{diagnostic.severity.value} {joined}::{escape_data(message)}"
+    return f"::{diagnostic.severity.value} {joined}::{escape_data(full_message(diagnostic))}"
 
 
 def render(result: Result, options: ReportOptions) -> str:
@@ -97,11 +107,8 @@ def step_summary(result: Result, options: ReportOptions, environ: Mapping[str, s
             file_cell = _code(path) if index == 0 else ""
             url = blob_url(environ, path, diagnostic.line)
             line_cell = f"[{diagnostic.line}]({url})" if url else str(diagnostic.line)
-            message = diagnostic.message
-            if diagnostic.hint:
-                message += f"\nhint: {diagnostic.hint}"
             lines.append(
                 f"| {file_cell} | {line_cell} | {diagnostic.severity.value} | "
-                f"{_code(diagnostic.rule)} | {_cell(message)} |"
+                f"{_code(diagnostic.rule)} | {_cell(full_message(diagnostic))} |"
             )
     return "\n".join(lines) + "\n\n"

@@ -16,6 +16,7 @@ from migration_gate.catalog import RuleDoc, all_rules
 from migration_gate.diagnostics import Diagnostic, Severity
 from migration_gate.pipeline import Result
 from migration_gate.report import ReportOptions
+from migration_gate.report.github import end_of, full_message
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 _LEVELS = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.OFF: "none"}
@@ -59,23 +60,19 @@ def artifact_uri(path: str) -> str:
 
 
 def sarif_result(diagnostic: Diagnostic, rule_index: int) -> dict[str, Any]:
-    end_line = diagnostic.end_line if diagnostic.end_line is not None else diagnostic.line
     # Our end column is the last character; SARIF's is the one after it.
-    last_column = diagnostic.end_column if diagnostic.end_column is not None else diagnostic.column
+    end_line, last_column = end_of(diagnostic)
     region = {
         "startLine": diagnostic.line,
         "startColumn": diagnostic.column,
         "endLine": end_line,
         "endColumn": last_column + 1,
     }
-    message = diagnostic.message
-    if diagnostic.hint:
-        message += f"\nhint: {diagnostic.hint}"
     return {
         "ruleId": diagnostic.rule,
         "ruleIndex": rule_index,
         "level": _LEVELS[diagnostic.severity],
-        "message": {"text": message},
+        "message": {"text": full_message(diagnostic)},
         "locations": [
             {
                 "physicalLocation": {

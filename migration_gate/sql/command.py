@@ -68,18 +68,20 @@ def _expand(files: tuple[Path, ...]) -> list[Path]:
 
 
 def _display(path: Path, cwd: Path) -> str:
-    absolute = path.resolve()
+    """The path as the user named it, relative to `cwd` when it is inside (no symlink lookups:
+    pre-commit passes thousands of relative paths)."""
+    if not path.is_absolute():
+        return os.path.normpath(path).replace(os.sep, "/")
     try:
-        return absolute.relative_to(cwd.resolve()).as_posix()
+        return path.relative_to(cwd).as_posix()
     except ValueError:
-        return os.path.relpath(absolute, cwd).replace(os.sep, "/") if not path.is_absolute() \
-            else absolute.as_posix()
+        return path.as_posix()
 
 
 def _excluded(path: Path, cwd: Path, project_dir: Path, patterns: tuple[str, ...]) -> bool:
     if not patterns:
         return False
-    candidates = {_display(path, cwd), _display(path, project_dir), path.as_posix()}
+    candidates = {_display(path, cwd), _display(path.absolute(), project_dir), path.as_posix()}
     return any(fnmatch.fnmatchcase(c, p) for c in candidates for p in patterns)
 
 

@@ -22,6 +22,8 @@ from migration_gate.diagnostics import Diagnostic, Severity
 #: Files over this many characters are linted from their tokens only (sqlglot would take
 #: minutes on a multi-megabyte data dump); a `syntax-error` finding says so.
 MAX_PARSED_CHARS = 2_000_000
+#: The cache file is emptied when it grows past this size.
+MAX_CACHE_BYTES = 64_000_000
 #: Below this much uncached text, starting worker processes costs more than it saves.
 PARALLEL_MIN_CHARS = 400_000
 
@@ -105,14 +107,23 @@ def _balanced_chunks(jobs: Sequence[LintJob], count: int) -> list[list[int]]:
 
 
 def _code_fingerprint() -> str:
-    import sqlglot
+    """This package's code and the installed sqlglot, identified without importing sqlglot
+    (a run whose files are all cached never pays for that import)."""
+    import importlib.util
 
     from migration_gate import __version__
 
-    parts = [__version__, getattr(sqlglot, "__version__", "?")]
-    for path in sorted(Path(__file__).parent.rglob("*.py")):
-        stat = path.stat()
-        parts.append(f"{path.name}:{stat.st_size}:{stat.st_mtime_ns}")
+    files = sorted(Path(__file__).parent.rglob("*.py"))
+    spec = importlib.util.find_spec("sqlglot")
+    if spec is not None and spec.submodule_search_locations:
+        files.append(Path(next(iter(spec.submodule_search_locations))) / "_version.py")
+    parts = [__version__]
+    for path in files:
+        try:
+            stat = path.stat()
+        except OSError:
+            continue
+        parts.append(f"{path}:{stat.st_size}:{stat.st_mtime_ns}")
     return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
 
 
@@ -164,7 +175,10 @@ class Cache:
         try:
             folder = cache_dir()
             folder.mkdir(parents=True, exist_ok=True)
-            connection = sqlite3.connect(folder / "lint-v1.sqlite", timeout=2)
+            database = folder / "lint-v1.sqlite"
+            if database.is_file() and database.stat().st_size > MAX_CACHE_BYTES:
+                database.unlink()  # start afresh rather than grow without bound
+            connection = sqlite3.connect(database, timeout=2)
             connection.execute(
                 "CREATE TABLE IF NOT EXISTS findings (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
             )

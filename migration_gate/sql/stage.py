@@ -16,9 +16,14 @@ from migration_gate.pipeline import CheckContext
 
 
 def _lintable(migration: MigrationFile) -> bool:
+    """A `.sql` migration with statements (misnamed files are not read by discovery)."""
     return is_sql_migration(migration) and migration.text is not None and has_statement(
         migration.text
     )
+
+
+def _version(migration: MigrationFile) -> float:
+    return migration.name.version if migration.name is not None else float("inf")
 
 
 def sql_stage(context: CheckContext) -> Iterator[Diagnostic]:
@@ -29,17 +34,16 @@ def sql_stage(context: CheckContext) -> Iterator[Diagnostic]:
     targets = [m for m in context.to_lint if _lintable(m)]
     if not targets:
         return
-    branch_tables: list[tuple[int, set[str]]] = []
+    branch_tables: list[tuple[float, set[str]]] = []
     if context.base is not None:
         for migration in context.added:
-            if _lintable(migration) and migration.name is not None and migration.text:
-                branch_tables.append(
-                    (migration.name.version, created_tables(migration.text, dialect))
-                )
+            if _lintable(migration) and migration.text:
+                branch_tables.append((_version(migration),
+                                      created_tables(migration.text, dialect)))
     jobs = []
     for migration in targets:
-        assert migration.text is not None and migration.name is not None
-        version = migration.name.version
+        assert migration.text is not None
+        version = _version(migration)
         new_tables = sorted({t for v, tables in branch_tables if v < version for t in tables})
         jobs.append(LintJob(migration.path, migration.text, dialect, tuple(new_tables),
                             context.config.postgres_version))

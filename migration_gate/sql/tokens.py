@@ -87,18 +87,25 @@ def warm_up(dialect: str) -> None:
     _tokenizer(dialect)
     _parser(dialect)
     _token_kinds(dialect)
+    import migration_gate.sql.ignores
+    import migration_gate.sql.lint
+    import migration_gate.sql.rules.checks  # noqa: F401
 
 
-def parse(text: str, offset: int, dialect: str) -> Parsed:
-    """Tokenize and parse one statement (`offset`: where it starts in the file). Never raises."""
+def parse(text: str, offset: int, dialect: str, *, words: bool = True) -> Parsed:
+    """Tokenize and parse one statement (`offset`: where it starts in the file). Never raises.
+
+    With `words=False` only sqlglot's verdict is wanted: no token view is built.
+    """
     from sqlglot.errors import SqlglotError
 
     try:
         tokens = _tokenizer(dialect).tokenize(text)
     except SqlglotError as token_error:
-        return Parsed(regex_words(text, offset), None, _first_line(token_error))
+        return Parsed(regex_words(text, offset) if words else (), None, _first_line(token_error))
     except Exception as crash:  # sqlglot bug on odd input: still lint from the words
-        return Parsed(regex_words(text, offset), None, f"tokenizer failed: {crash!r}")
+        return Parsed(regex_words(text, offset) if words else (), None,
+                      f"tokenizer failed: {crash!r}")
     strings, commands, identifier, number = _token_kinds(dialect)
     expression: Any = None
     problem: str | None = None
@@ -109,25 +116,30 @@ def parse(text: str, offset: int, dialect: str) -> Parsed:
         problem = _first_line(parse_error)
     except Exception as parser_crash:
         problem = f"parser failed: {parser_crash!r}"
+    if not words:
+        return Parsed((), expression, problem)
     if not tokens or tokens[0].token_type in commands:
         return Parsed(regex_words(text, offset), expression, problem)
-    words: list[Word] = []
+    view: list[Word] = []
+    append, new = view.append, Word._make
     for token in tokens:
-        start, end = offset + token.start, offset + token.end + 1
-        kind = token.token_type
+        start, end, text, kind = offset + token.start, offset + token.end + 1, token.text, \
+            token.token_type
         if kind in strings:
-            words.append(Word(STRING, token.text, start, end))
+            append(new((STRING, text, start, end)))
         elif kind is identifier:
-            words.append(Word(NAME, token.text, start, end))
+            append(new((NAME, text, start, end)))
         elif kind is number:
-            words.append(Word(NUMBER, token.text, start, end))
-        elif token.text[:1].isalpha() or token.text[:1] == "_":
-            parts = token.text.split()
-            for part in parts:
-                words.append(Word(WORD, part.upper(), start, end if len(parts) == 1 else start))
+            append(new((NUMBER, text, start, end)))
+        elif text[:1].isalpha() or text[:1] == "_":
+            if " " in text or "\n" in text or "\t" in text:  # PRIMARY KEY, ORDER BY...
+                for part in text.split():
+                    append(new((WORD, part.upper(), start, start)))
+            else:
+                append(new((WORD, text.upper(), start, end)))
         else:
-            words.append(Word(PUNCT, token.text, start, end))
-    return Parsed(tuple(words), expression, problem)
+            append(new((PUNCT, text, start, end)))
+    return Parsed(tuple(view), expression, problem)
 
 
 def _first_line(error: Exception) -> str:

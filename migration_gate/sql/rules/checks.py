@@ -59,24 +59,32 @@ _TABLE_CONSTRAINT_WORDS = frozenset({"CONSTRAINT", "PRIMARY", "UNIQUE", "CHECK",
 ACCESS_EXCLUSIVE, SHARE, SHARE_ROW_EXCLUSIVE = "ACCESS EXCLUSIVE", "SHARE", "SHARE ROW EXCLUSIVE"
 
 
-def _key(word: Word) -> str:
-    return word.text if word.kind in (WORD, PUNCT) else "\0" + word.kind
-
-
 class View:
     """A statement's words with helpers to match keyword sequences at paren depth 0."""
 
     def __init__(self, words: tuple[Word, ...]) -> None:
         self.words = words
-        self.keys = tuple(_key(w) for w in words)
-        depths, depth = [], 0
-        for key in self.keys:
-            if key == ")":
-                depth = max(0, depth - 1)
+        keys: list[str] = []
+        depths: list[int] = []
+        depth = 0
+        for kind, text, _start, _end in words:
+            key = text if kind is WORD or kind is PUNCT else "\0" + kind
+            if key == ")" and depth:
+                depth -= 1
+            keys.append(key)
             depths.append(depth)
             if key == "(":
                 depth += 1
+        self.keys = tuple(keys)
         self.depths = depths
+
+    @classmethod
+    def first_only(cls, first: str) -> View:
+        """A statement no rule reads: only its first word, for counting DDL statements."""
+        view = cls(())
+        view.keys = (first,) if first else ()
+        view.depths = [0] if first else []
+        return view
 
     def at(self, index: int, *keys: str) -> bool:
         return self.keys[index : index + len(keys)] == keys
@@ -131,6 +139,8 @@ def check_statement(view: View, state: FileState) -> Iterator[Finding]:
                           "a second DDL statement in this migration: MySQL commits each one, so "
                           "a failure after this point leaves the schema half-migrated and "
                           "unrecorded")
+    if not view.words:  # only its first word is known: no rule reads this statement
+        return
     handler = _HANDLERS.get(first)
     if handler is not None:
         yield from handler(view, state)
@@ -310,7 +320,7 @@ def _alter_action(view: View, state: FileState, table: str | None, new: bool, st
         if keys[index : index + 1] and keys[index] in ("CONSTRAINT", "PRIMARY", "INDEX", "KEY",
                                                         "FOREIGN", "CHECK"):
             if keys[index] == "PRIMARY" and not new:
-                yield from _mysql_copy(view, start, end, "DROP PRIMARY KEY")
+                yield from _mysql_copy(view, "DROP PRIMARY KEY")
             if keys[index] == "CONSTRAINT" and not view.at(index + 1, "IF", "EXISTS"):
                 yield Finding("prefer-robust-stmts",
                               "DROP CONSTRAINT without IF EXISTS fails when refinery re-runs the "
@@ -468,7 +478,7 @@ def _add_constraint(view: View, state: FileState, table: str | None, new: bool,
             yield Finding("adding-serial-primary-key-field",
                           f"adding a primary key builds its index under ACCESS EXCLUSIVE on "
                           f"{table}")
-        yield from _mysql_copy(view, index, end, "ADD PRIMARY KEY")
+        yield from _mysql_copy(view, "ADD PRIMARY KEY")
     return ACCESS_EXCLUSIVE
 
 
@@ -477,7 +487,7 @@ def _alter_column(view: View, state: FileState, table: str | None, new: bool, st
     verb = view.keys[start]
     if verb in ("MODIFY", "CHANGE"):
         if not new:
-            yield from _mysql_copy(view, start, end, f"{verb} COLUMN")
+            yield from _mysql_copy(view, f"{verb} COLUMN")
         return ACCESS_EXCLUSIVE
     yield Finding("sqlite-unsupported-alter", "SQLite has no ALTER TABLE ... ALTER COLUMN")
     index = view.skip(start + 1, "COLUMN")
@@ -510,9 +520,8 @@ def _alter_column(view: View, state: FileState, table: str | None, new: bool, st
     return ACCESS_EXCLUSIVE
 
 
-def _mysql_copy(view: View, start: int, end: int, what: str) -> Iterator[Finding]:
+def _mysql_copy(view: View, what: str) -> Iterator[Finding]:
     """mysql-lock-none-unsupported unless the whole statement asks for an online change."""
-    del start, end
     keys = view.keys
     online_algorithm = any(view.at(i, "ALGORITHM", "=") and i + 2 < len(keys)
                            and keys[i + 2] in ("INPLACE", "INSTANT") for i in range(len(keys)))

@@ -52,7 +52,8 @@ def build_repo(where: Path, sources: list[Path], base_count: int, added: int) ->
     folder.mkdir(parents=True)
     git(repo, "init", "-q", "-b", "main")
     for index, source in enumerate(sources[:base_count], start=1):
-        shutil.copyfile(source, folder / f"V{index:04d}__{source.stem.split('__')[-1][:40] or 'm'}.sql")
+        name = source.stem.split("__")[-1][:40] or "m"
+        shutil.copyfile(source, folder / f"V{index:04d}__{name}.sql")
     git(repo, "add", "-A")
     git(repo, "commit", "-q", "-m", "base")
     git(repo, "checkout", "-q", "-b", "feature")
@@ -85,18 +86,21 @@ def main() -> None:
         big = build_repo(Path(temp), sources, min(2000, len(sources)), 0)
         big_files = sorted(str(p) for p in (big / "migrations").glob("*.sql"))
         pre = [timed([*gate, "check", "--no-verify"], small) for _ in range(args.runs)]
-        print(f"precommit  500 base + 2 added, check --no-verify: median {statistics.median(pre):.3f} s"
-              f"  (min {min(pre):.3f}, max {max(pre):.3f}; target < 0.3 s)")
+        print(f"precommit  500 base + 2 added, check --no-verify: "
+              f"median {statistics.median(pre):.3f} s "
+              f"(min {min(pre):.3f}, max {max(pre):.3f}; target < 0.3 s)")
         ours: list[float] = []
         theirs: list[float] = []
         for _ in range(args.runs):
             ours.append(timed([*gate, "check", "--all", "--no-verify"], big))
             if os.path.exists(squawk):
                 theirs.append(timed([squawk, *big_files], big))
-        line = f"folder     {len(big_files)} files, check --all --no-verify: median {statistics.median(ours):.3f} s"
+        line = (f"folder     {len(big_files)} files, check --all --no-verify: "
+                f"median {statistics.median(ours):.3f} s")
         if theirs:
             ratio = statistics.median(ours) / statistics.median(theirs)
-            line += f"; squawk median {statistics.median(theirs):.3f} s; ratio {ratio:.2f}x (target <= 2x)"
+            line += (f"; squawk median {statistics.median(theirs):.3f} s; "
+                     f"ratio {ratio:.2f}x (target <= 2x)")
         print(line)
 
 

@@ -29,7 +29,7 @@ class Diagnostic:
     line: int = 1
     column: int = 1
     end_line: int | None = None
-    end_column: int | None = None
+    end_column: int | None = None  # inclusive: the column of the last character
     hint: str | None = None
 
     def with_severity(self, severity: Severity) -> Diagnostic:

@@ -224,3 +224,17 @@ def test_sqlglot_fallback_warnings_never_reach_the_terminal(tmp_path: Path) -> N
     assert ("V1__fallbacks.sql", 3, "require-concurrent-reindex", "warning") in found
     assert ("V1__fallbacks.sql", 5, "syntax-error", "warning") in found
     assert not any(line == 2 for _name, line, _rule, _sev in found)
+
+
+def test_ignoring_a_database_rule_is_not_reported_unused(tmp_path: Path) -> None:
+    """`lock-observed` is judged by the replay; the SQL stage cannot call its ignore unused."""
+    migration = tmp_path / "V1__alter.sql"
+    migration.write_text(
+        "-- migration-gate: ignore lock-observed, not-a-rule\n"
+        "ALTER TABLE IF EXISTS users ADD COLUMN IF NOT EXISTS bio text;\n"
+    )
+    done = run_gate("lint", "--format", "json", str(migration), cwd=tmp_path)
+    findings = json.loads(done.stdout)["diagnostics"]
+    unused = [d for d in findings if d["rule"] == "unused-ignore"]
+    assert len(unused) == 1, findings
+    assert "not-a-rule" in unused[0]["message"]

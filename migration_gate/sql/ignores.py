@@ -96,12 +96,16 @@ def apply_ignores(
     statement_starts: Sequence[int],
     findings: Sequence[tuple[int, str]],
     known_rules: Iterable[str],
+    judged_elsewhere: Iterable[str] = (),
 ) -> Suppression:
     """Which findings (statement index, rule) survive the ignores, and which ignores are unused.
 
-    A next-statement ignore covers the first statement starting after the comment.
+    A next-statement ignore covers the first statement starting after the comment. Rules in
+    `judged_elsewhere` are honoured by another stage (the database replay), so this one cannot
+    tell whether ignoring them suppresses anything.
     """
     known = set(known_rules)
+    elsewhere = set(judged_elsewhere)
     used: set[tuple[int, str]] = set()
     targets: list[int | None] = []
     for ignore in ignores:
@@ -128,7 +132,7 @@ def apply_ignores(
         for rule in ignore.rules:
             if rule not in known:
                 unused.append((ignore, rule, f"`{rule}` is not a rule id"))
-            elif (number, rule) not in used:
+            elif (number, rule) not in used and rule not in elsewhere:
                 scope = "this file" if ignore.whole_file else "the next statement"
                 unused.append((ignore, rule, f"ignoring `{rule}` suppresses nothing in {scope}"))
     return Suppression(tuple(kept), tuple(unused))

@@ -94,8 +94,11 @@ def lint_text(
     if ignores:
         from migration_gate.catalog import all_rules
 
+        catalogue = all_rules()
+        database_rules = [rule for rule, doc in catalogue.items() if doc.needs == "db"]
         outcome = apply_ignores(ignores, [s.start_offset for s in statements],
-                                [(index, rule) for index, rule, _ in raw], all_rules())
+                                [(index, rule) for index, rule, _ in raw], catalogue,
+                                judged_elsewhere=database_rules)
         kept = [raw[i] for i in outcome.kept]
         for ignore, _rule, message in outcome.unused:
             line, column = positions.at(ignore.start_offset)

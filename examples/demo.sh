@@ -1,9 +1,9 @@
 #!/bin/sh
-# Runs migration-gate on the example shop project the way it runs on a pull request.
+# Runs migration-gate on this example project the way it runs on a pull request.
 #
 # The gate compares a branch with its base, so this builds a throwaway git repository from
-# examples/shop: `main` holds V001..V008 (what production already ran), the branch
-# `feature/user-profiles` adds the files of examples/shop/branch (two of them risky, one
+# this folder: `main` holds migrations/ V001..V008 (what production already ran), the branch
+# `feature/user-profiles` adds the files of branch/ (some of them risky, one failing, one
 # misnamed). Then it runs `migration-gate check` there, with the embedded ephemeral
 # PostgreSQL unless --no-verify is given. Extra arguments go to `migration-gate check`.
 set -eu
@@ -26,13 +26,13 @@ git_quiet() {
 }
 
 mkdir "$work/shop"
-cp "$here/shop/refinery.toml" "$here/shop/.migration-gate.yaml" "$work/shop/"
-cp -R "$here/shop/migrations" "$work/shop/migrations"
+cp "$here/refinery.toml" "$here/.migration-gate.yaml" "$work/shop/"
+cp -R "$here/migrations" "$work/shop/migrations"
 git_quiet init -q -b main
 git_quiet add -A
 git_quiet commit -q -m "V001..V008: what production already ran"
 git_quiet checkout -q -b feature/user-profiles
-cp "$here/shop/branch/"* "$work/shop/migrations/"
+cp "$here/branch/"* "$work/shop/migrations/"
 git_quiet add -A
 git_quiet commit -q -m "Add user profiles"
 

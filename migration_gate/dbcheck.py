@@ -359,18 +359,12 @@ def _lock_diagnostics(tracer: Any) -> Iterator[Diagnostic]:
                   else "blocks writes to it")
         statement = seen.statement
         article = "an" if mode[0] in "AEIOU" else "a"
-        yield Diagnostic(
-            rule="lock-observed",
-            severity=W,
-            path=seen.step.path,
-            message=f"`{_statement_summary(statement.text)}` took {article} {mode} lock on "
+        yield _at_statement(
+            "lock-observed", seen.step.path, statement,
+            f"`{_statement_summary(statement.text)}` took {article} {mode} lock on "
             f"{kind_name(seen.relation)} {seen.relation.display} ({effect} until the "
             "migration commits)",
-            line=statement.line,
-            column=statement.column,
-            end_line=statement.end_line,
-            end_column=statement.end_column,
-            hint="set lock_timeout, or use an online variant of this change",
+            "set lock_timeout, or use an online variant of this change",
         )
 
 
@@ -380,16 +374,25 @@ def _rewrite_diagnostics(tracer: Any) -> Iterator[Diagnostic]:
     for seen in tracer.rewrites:
         statement = seen.statement
         indexes = f" and its indexes ({', '.join(seen.indexes)})" if seen.indexes else ""
-        yield Diagnostic(
-            rule="rewrite-observed",
-            severity=W,
-            path=seen.step.path,
-            message=f"`{_statement_summary(statement.text)}` rewrote {kind_name(seen.relation)} "
+        yield _at_statement(
+            "rewrite-observed", seen.step.path, statement,
+            f"`{_statement_summary(statement.text)}` rewrote {kind_name(seen.relation)} "
             f"{seen.relation.display}{indexes}: every row is copied under an ACCESS EXCLUSIVE "
             "lock",
-            line=statement.line,
-            column=statement.column,
-            end_line=statement.end_line,
-            end_column=statement.end_column,
-            hint="add a new column and backfill it in batches instead of rewriting in place",
+            "add a new column and backfill it in batches instead of rewriting in place",
         )
+
+
+def _at_statement(rule: str, path: str, statement: Any, message: str, hint: str) -> Diagnostic:
+    """A warning spanning the whole statement that caused it."""
+    return Diagnostic(
+        rule=rule,
+        severity=W,
+        path=path,
+        message=message,
+        line=statement.line,
+        column=statement.column,
+        end_line=statement.end_line,
+        end_column=statement.end_column,
+        hint=hint,
+    )

@@ -156,10 +156,12 @@ def finish(result: Any, *, fmt: str | None, output: Path | None, root: Path,
               help="Replay in an ephemeral database (default: when one can be had).")
 @click.option("--all", "lint_all", is_flag=True,
               help="Lint every migration, not only those added or changed versus the base.")
+@click.option("--database-url", metavar="URL",
+              help="Replay in a throwaway database on this server instead of an embedded one.")
 def check(
     dir_flag: str | None, base_flag: str | None, dialect: str | None, config_file: Path | None,
     fmt: str | None, output: Path | None, fail_on: str | None, verify: bool | None,
-    lint_all: bool,
+    lint_all: bool, database_url: str | None,
 ) -> None:
     """Run every rule on the migrations folder: names, history, SQL and the database replay."""
     from migration_gate.pipeline import Result, run_stages
@@ -167,7 +169,8 @@ def check(
 
     context = build_context(
         dir_flag=dir_flag, base_flag=base_flag, config_file=config_file,
-        overrides={"dialect": dialect, "fail_on": fail_on}, lint_all=lint_all, verify=verify,
+        overrides={"dialect": dialect, "fail_on": fail_on, "database_url": database_url},
+        lint_all=lint_all, verify=verify,
     )
     stages = [stage for spec in check_stages(verify) if (stage := load_optional(spec))]
     diagnostics = run_stages(context, stages)
@@ -252,6 +255,7 @@ def new(description: str, dir_flag: str | None, base_flag: str | None,
     from migration_gate import gitbase
     from migration_gate.pipeline import normalise_description, suggest_file_name
 
+    _start_folder(dir_flag, config_file)
     context = _local_context(dir_flag, base_flag, config_file)
     name = normalise_description(description)
     if not name:
@@ -278,6 +282,27 @@ def new(description: str, dir_flag: str | None, base_flag: str | None,
     except OSError as error:
         raise GateError(f"cannot create {target}: {error.strerror}") from None
     click.echo(os.path.relpath(target))
+
+
+def _start_folder(dir_flag: str | None, config_file: Path | None) -> None:
+    """`new` in a project without migrations yet creates the configured (or default) folder,
+    as `sqlx migrate add` and `dbmate new` do, instead of refusing the very first migration.
+    An explicit `--dir` that does not exist stays an error: it is more likely a typo."""
+    from migration_gate.workspace import load
+
+    if dir_flag:
+        return
+    config, _repo_root = load(config_file=config_file)
+    folder = config.migrations_path
+    if folder.exists() or folder.is_symlink():
+        return  # what is there (a file, a dangling link) is judged by the usual checks
+    try:
+        folder.mkdir(parents=True)
+    except OSError as error:
+        raise GateError(f"cannot create the migrations folder {folder}: {error.strerror}"
+                        ) from None
+    click.echo(f"migration-gate: created the migrations folder {os.path.relpath(folder)}",
+               err=True)
 
 
 @cli.command("list")

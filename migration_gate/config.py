@@ -42,6 +42,7 @@ class Config:
     # where things come from, for messages and for relative paths
     project_dir: Path = field(default_factory=Path.cwd, compare=False)
     sources: tuple[str, ...] = field(default=(), compare=False)
+    explicit_keys: frozenset[str] = field(default=frozenset(), compare=False)
     refinery_main: tuple[tuple[str, str], ...] = field(default=(), compare=False)
 
     @property
@@ -178,7 +179,12 @@ def apply_settings(config: Config, table: Mapping[str, Any], origin: str) -> Con
             raise GateError(f"{origin}: unknown configuration key `{written}`")
         field_name, validate = SCHEMA[key]
         changes[field_name] = validate(written, value, origin)
-    return replace(config, sources=(*config.sources, origin), **changes)
+    return replace(
+        config,
+        sources=(*config.sources, origin),
+        explicit_keys=config.explicit_keys | set(changes),
+        **changes,
+    )
 
 
 def _load_toml(path: Path) -> dict[str, Any]:
@@ -203,6 +209,12 @@ def _load_yaml(path: Path) -> dict[str, Any]:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as error:
         raise GateError(f"cannot read {path}: {error.strerror}") from None
+    except yaml.MarkedYAMLError as error:
+        # the first line alone ("while parsing a flow node") says neither what nor where
+        mark = error.problem_mark or error.context_mark
+        where = f":{mark.line + 1}:{mark.column + 1}" if mark is not None else ""
+        what = error.problem or error.context or "syntax error"
+        raise GateError(f"{path}{where}: invalid YAML: {what}") from None
     except (yaml.YAMLError, UnicodeDecodeError) as error:
         raise GateError(f"{path}: invalid YAML: {error}".splitlines()[0]) from None
     if data is None:
@@ -290,16 +302,37 @@ def load_config(
                 config = apply_settings(config, section, f"{pyproject} [tool.migration-gate]")
         for name in CONFIG_FILE_NAMES:
             candidate = project_dir / name
+            if candidate.is_dir():
+                raise GateError(f"{candidate} is a folder, not a configuration file: "
+                                "remove or rename it")
             if candidate.is_file():
                 config = apply_settings(config, _load_yaml(candidate), str(candidate))
                 break
     if overrides:
         given = {k: v for k, v in overrides.items() if v is not None}
         config = apply_settings(config, given, "command line") if given else config
+    if "dialect" not in config.explicit_keys and config.database_url:
+        inferred = dialect_of_url(config.database_url)
+        if inferred is not None:
+            config = replace(config, dialect=inferred)
     return config
 
 
+_URL_SCHEMES = {
+    "postgres": "postgres", "postgresql": "postgres", "mysql": "mysql", "mariadb": "mysql",
+    "sqlite": "sqlite", "mssql": "mssql", "sqlserver": "mssql",
+}
+
+
+def dialect_of_url(url: str) -> str | None:
+    """The dialect a database URL implies (`mysql://…` → mysql), used when none is configured."""
+    scheme = url.partition(":")[0].lower().split("+", 1)[0]
+    return _URL_SCHEMES.get(scheme)
+
+
 def _read_explicit(path: Path) -> dict[str, Any]:
+    if path.is_dir():
+        raise GateError(f"--config {path} is a folder: pass the configuration file itself")
     if not path.is_file():
         raise GateError(f"configuration file not found: {path}")
     if path.name == "pyproject.toml":

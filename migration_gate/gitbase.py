@@ -169,9 +169,11 @@ def resolve_base(root: Path, explicit: str | None, configured: str | None) -> Ba
                 f"`{failed_fetches[0]}` (or pass --base REF)"
             )
         if wanted:
+            # no `origin` to fetch from: suggesting `git fetch origin` would only fail again
+            hint = (f"try `git fetch origin {_branch_of(wanted)}`" if "origin" in _remotes(root)
+                    else "`git branch --all` lists the branches")
             raise GateError(
-                f"base `{wanted}` is not a branch, tag or commit in this repository "
-                f"(try `git fetch origin {_branch_of(wanted)}`)"
+                f"base `{wanted}` is not a branch, tag or commit in this repository ({hint})"
             )
         raise GateError(
             "no base branch found (tried " + ", ".join(candidates) + "); "

@@ -141,7 +141,8 @@ def build_context(
                 "not a git repository"
             )
             (note or _print_note)(
-                f"{reason}: running the folder rules only (no base to compare with)"
+                f"{reason}: no base to compare with, so the history rules are skipped "
+                "and every migration is checked as new"
             )
         else:
             try:

@@ -129,5 +129,6 @@ def gate_snapshot(tmp_path_factory: pytest.TempPathFactory) -> Repo:
     return snapshot_checkout(tmp_path_factory.mktemp("gate-snapshot") / "migration-gate")
 
 
-# PostgreSQL fixtures of the database tests (a session-scoped embedded cluster).
+# Database fixtures: a session-scoped embedded PostgreSQL cluster, a throwaway MariaDB server.
+from tests.mariadb_fixture import mariadb_binaries, mariadb_database, mariadb_server  # noqa: E402, F401
 from tests.pgserver_fixture import gate_cache, pg_binaries, pg_cluster, pg_db, pg_dbname  # noqa: E402, F401

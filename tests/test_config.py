@@ -190,3 +190,14 @@ def test_any_value_is_accepted_or_one_gate_error(key: str, value: object) -> Non
     except GateError as error:
         assert "test.yaml" in str(error)
         assert top.replace("_", "-") in str(error) or top in str(error) or sub in str(error)
+
+
+def test_a_database_url_implies_the_dialect_only_when_none_is_configured(tmp_path: Path) -> None:
+    from migration_gate.config import load_config
+
+    url = {"database_url": "mysql://gate@127.0.0.1/shop"}
+    assert load_config(tmp_path, stop=tmp_path, overrides=url).dialect == "mysql"
+    explicit = {**url, "dialect": "postgres"}
+    assert load_config(tmp_path, stop=tmp_path, overrides=explicit).dialect == "postgres"
+    (tmp_path / "refinery.toml").write_text('[main]\ndb_type = "Sqlite"\n')
+    assert load_config(tmp_path, stop=tmp_path, overrides=url).dialect == "sqlite"

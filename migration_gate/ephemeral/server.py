@@ -10,11 +10,12 @@ read-only transaction that is rolled back.
 from __future__ import annotations
 
 import contextlib
+import re
 import secrets
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from migration_gate.diagnostics import GateError
 from migration_gate.runner import Database, DbError
@@ -147,21 +148,56 @@ class MysqlDatabase:
                 cursor.execute(sql, tuple(params) if params else None)
                 return list(cursor.fetchall())
         except pymysql.MySQLError as error:
-            raise mysql_error(error) from None
+            raise mysql_error(error, sql if not params else None) from None
 
 
-def mysql_error(error: Exception) -> DbError:
+#: MySQL's syntax errors end with where the parser stopped, relative to the statement.
+_NEAR = re.compile(r"near '(.*)' at line (\d+)\Z", re.DOTALL)
+
+
+def mysql_error(error: Exception, statement: str | None = None) -> DbError:
+    """A `DbError` from PyMySQL's `(errno, message)`; errno is MySQL's error number (PyMySQL
+    drops the SQLSTATE), so it goes in the message. A syntax error's `near '...' at line N`
+    becomes a position in `statement`."""
     args: tuple[Any, ...] = tuple(getattr(error, "args", ()))
-    if len(args) >= 2:
-        return DbError(str(args[1]), sqlstate=str(args[0]))
-    return DbError(str(error))
+    if len(args) < 2:
+        return DbError(str(error) or type(error).__name__)
+    code, text = args[0], str(args[1])
+    if not text.strip():  # PyMySQL's `(0, '')`: the connection is gone
+        return DbError(f"the connection to the server was lost ({type(error).__name__})")
+    position = _near_position(statement, text) if statement is not None else None
+    return DbError(f"{text} (MySQL error {code})", position=position)
+
+
+def _near_position(statement: str, text: str) -> int | None:
+    """1-based character of `statement` where MySQL's `near '...' at line N` points."""
+    match = _NEAR.search(text)
+    if match is None:
+        return None
+    near, line = match.group(1), int(match.group(2))
+    lines = statement.split("\n")
+    if not 1 <= line <= len(lines):
+        return None
+    line_start = sum(len(part) + 1 for part in lines[: line - 1])
+    # `near` is the rest of the statement from the token (cut at 80 characters)
+    tail = statement.rstrip().rstrip(";").rstrip()
+    if near and tail.endswith(near) and len(tail) - len(near) >= line_start:
+        found = len(tail) - len(near)
+    else:
+        found = statement.find(near, line_start) if near else -1
+    return (found if found >= 0 else line_start) + 1
 
 
 def _mysql_params(url: str) -> dict[str, Any]:
+    """PyMySQL's arguments for a URL as refinery's mysql driver reads it (`?socket=` too)."""
     parts = urlsplit(url)
+    try:
+        port = parts.port or 3306
+    except ValueError:
+        raise GateError(f"invalid port in the database URL {redact(url)}") from None
     params: dict[str, Any] = {
         "host": parts.hostname or "localhost",
-        "port": parts.port or 3306,
+        "port": port,
         "user": unquote(parts.username or "root"),
         "password": unquote(parts.password or ""),
         "autocommit": True,
@@ -170,6 +206,9 @@ def _mysql_params(url: str) -> dict[str, Any]:
     database = parts.path.lstrip("/")
     if database:
         params["database"] = unquote(database)
+    socket_path = parse_qs(parts.query).get("socket")
+    if socket_path:
+        params["unix_socket"] = socket_path[-1]
     return params
 
 
@@ -184,7 +223,8 @@ def _mysql_connect(url: str, **changes: Any) -> Any:
     try:
         return pymysql.connect(**params)
     except pymysql.MySQLError as error:
-        raise GateError(f"cannot connect to {redact(url)}: {error}") from None
+        raise GateError(f"cannot connect to {redact(url)}: {mysql_error(error).message}"
+                        ) from None
 
 
 @contextlib.contextmanager
@@ -204,9 +244,21 @@ def _mysql_throwaway(url: str) -> Iterator[Database]:
         finally:
             with contextlib.suppress(DbError):
                 db.execute("ROLLBACK")
-            db.execute(f"DROP DATABASE IF EXISTS `{name}`")
+            _drop_mysql_database(db, url, name)
     finally:
         connection.close()
+
+
+def _drop_mysql_database(db: MysqlDatabase, url: str, name: str) -> None:
+    """Drop the throwaway database, on a new connection when a migration lost this one."""
+    try:
+        db.execute(f"DROP DATABASE IF EXISTS `{name}`")
+    except DbError:
+        fresh = MysqlDatabase(_mysql_connect(url, database=None))
+        try:
+            fresh.execute(f"DROP DATABASE IF EXISTS `{name}`")
+        finally:
+            fresh.connection.close()
 
 
 # --- read-only access for `status` ------------------------------------------------------------

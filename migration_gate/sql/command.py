@@ -1,6 +1,7 @@
 """`migration-gate lint FILE...`: the SQL rules alone, on files that need not be in git.
 
-This is what the pre-commit hook calls. Folders given are searched for `*.sql` files.
+This is what the pre-commit hook calls. Folders given are searched for `*.sql` files (not in
+hidden folders such as `.git` or `.venv`); `-` reads one file from standard input.
 Unreadable input is a finding (`non-utf8-migration`, `empty-migration`) or one clear line
 with exit code 2 (a missing path), never a traceback.
 """
@@ -9,12 +10,16 @@ from __future__ import annotations
 
 import fnmatch
 import os
+import sys
 from pathlib import Path
 
 import click
 
 from migration_gate.cli import finish, report_options
 from migration_gate.diagnostics import Diagnostic, GateError, Severity
+
+#: The FILE that means standard input (`cat V1__x.sql | migration-gate lint -`).
+STDIN = "-"
 
 
 @click.command()
@@ -28,7 +33,8 @@ from migration_gate.diagnostics import Diagnostic, GateError, Severity
 @click.option("--no-cache", is_flag=True, help="Do not read or write the findings cache.")
 def lint(files: tuple[Path, ...], dialect: str | None, config_file: Path | None,
          fmt: str | None, output: Path | None, fail_on: str | None, no_cache: bool) -> None:
-    """Lint SQL migration FILEs (or folders of them) with the SQL rules only."""
+    """Lint SQL migration FILEs (or folders of them; `-` for standard input) with the SQL
+    rules only."""
     from migration_gate.pipeline import Result, apply_config
     from migration_gate.sql.engine import LintJob, lint_many
     from migration_gate.workspace import load
@@ -58,13 +64,24 @@ def lint(files: tuple[Path, ...], dialect: str | None, config_file: Path | None,
 def _expand(files: tuple[Path, ...]) -> list[Path]:
     found: list[Path] = []
     for path in files:
-        if path.is_dir():
-            found.extend(sorted(p for p in path.rglob("*.sql") if p.is_file()))
-        elif path.exists():
+        if str(path) == STDIN:
             found.append(path)
+        elif path.is_dir():
+            found.extend(sorted(p for p in path.rglob("*.sql")
+                                if p.is_file() and not _hidden(p.relative_to(path))))
+        elif path.is_file():
+            found.append(path)
+        elif path.exists():
+            # a FIFO or a device would block the read forever
+            raise GateError(f"not a regular file: {path}")
         else:
             raise GateError(f"file not found: {path}")
     return found
+
+
+def _hidden(rel: Path) -> bool:
+    """Inside a folder given, files under `.git`, `.venv`, `.tox`... are not migrations."""
+    return any(part.startswith(".") for part in rel.parts[:-1])
 
 
 def _display(path: Path, cwd: Path) -> str:
@@ -90,7 +107,7 @@ def _read(path: Path, shown: str) -> tuple[str | None, Diagnostic | None]:
     from migration_gate.checks.folder import EMPTY_MIGRATION, NON_UTF8_MIGRATION, has_statement
 
     try:
-        content = path.read_bytes()
+        content = sys.stdin.buffer.read() if shown == STDIN else path.read_bytes()
     except OSError as error:
         raise GateError(f"cannot read {shown}: {error.strerror or error}") from None
     try:

@@ -718,6 +718,6 @@ HINTS: dict[str, str] = {
     "mysql-lock-none-unsupported": "add ALGORITHM=INPLACE, LOCK=NONE (MySQL then refuses a "
     "copy), or use an online schema change tool outside refinery",
     "sqlite-unsupported-alter": "rebuild the table: create the new table, copy, drop, rename",
-    "syntax-error": "fix the statement; if PostgreSQL accepts it, add "
+    "syntax-error": "fix the statement; if your database accepts it, add "
     "`-- migration-gate: ignore syntax-error` before it",
 }

@@ -1,0 +1,127 @@
+"""Regressions found by trying every command as a demanding new user would (QA pass).
+
+Each test runs the real command line in a real git repository (or a plain folder) and pins
+one problem that was found: a hang, a silent surprise, or a message that did not say what to do.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Repo, make_repo, run_gate, seed_migrations
+
+
+def one_line_error(done: subprocess.CompletedProcess[str], *needles: str) -> str:
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "Traceback" not in done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, lines
+    assert lines[0].startswith("migration-gate: error: ")
+    for needle in needles:
+        assert needle in lines[0], lines[0]
+    return lines[0]
+
+
+@pytest.fixture
+def seeded(repo: Repo) -> Repo:
+    seed_migrations(repo, count=3)
+    return repo
+
+
+# --- lint -------------------------------------------------------------------------------------
+
+
+def test_lint_of_a_fifo_is_an_error_not_a_hang(seeded: Repo) -> None:
+    # reading a FIFO blocks until a writer comes: `lint` used to wait forever
+    os.mkfifo(seeded.path / "pipe.sql")
+    one_line_error(seeded.gate("lint", "pipe.sql"), "not a regular file: pipe.sql")
+
+
+def test_lint_of_a_folder_skips_hidden_folders(seeded: Repo) -> None:
+    # `migration-gate lint .` used to lint every .sql of .venv (pgserver ships dozens) and .git
+    seeded.write(".venv/lib/share/extension.sql", "DROP TABLE sessions;\n")
+    seeded.write("migrations/V004__drop.sql", "DROP TABLE IF EXISTS table_1;\n")
+    done = seeded.gate("lint", "--format", "json", ".")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert ".venv" not in done.stdout
+    assert "migrations/V004__drop.sql" in done.stdout  # the real migrations are still linted
+    # a hidden file named explicitly is still the user's choice
+    named = seeded.gate("lint", ".venv/lib/share/extension.sql")
+    assert "ban-drop-table" in named.stdout, named.stdout + named.stderr
+
+
+def test_lint_reads_standard_input_for_a_dash(tmp_path: Path) -> None:
+    # `cat V8__x.sql | migration-gate lint -` used to say "file not found: -"
+    done = run_gate("lint", "-", cwd=tmp_path,
+                    input="CREATE INDEX CONCURRENTLY orders_idx ON orders (id);\n")
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "-:1:1 ban-concurrent-index-creation-in-transaction error" in done.stdout
+    empty = run_gate("lint", "-", cwd=tmp_path, input="")
+    assert empty.returncode == 0 and "empty-migration" in empty.stdout
+
+
+def test_syntax_error_hint_names_no_other_database(tmp_path: Path) -> None:
+    # a SQLite migration's syntax-error used to say "if PostgreSQL accepts it"
+    (tmp_path / "V1__x.sql").write_text("CREATE TABLE x (\n")
+    done = run_gate("lint", "--dialect", "sqlite", "V1__x.sql", cwd=tmp_path)
+    assert "syntax-error" in done.stdout, done.stdout + done.stderr
+    assert "PostgreSQL" not in done.stdout
+
+
+# --- configuration ----------------------------------------------------------------------------
+
+
+def test_yaml_syntax_error_says_where_and_what(seeded: Repo) -> None:
+    # used to stop at PyYAML's first line: "invalid YAML: while parsing a flow node"
+    seeded.write(".migration-gate.yaml", "fail-on: error\ndir: [\n")
+    line = one_line_error(seeded.gate("check", "--no-verify"), ".migration-gate.yaml:3:1:",
+                          "invalid YAML")
+    assert "expected the node content" in line
+
+
+def test_configuration_file_that_is_a_folder(seeded: Repo) -> None:
+    # a `.migration-gate.yaml` folder used to be ignored without a word
+    (seeded.path / ".migration-gate.yaml").mkdir()
+    one_line_error(seeded.gate("check", "--no-verify"), ".migration-gate.yaml is a folder")
+    one_line_error(seeded.gate("list", "--config", "migrations"), "is a folder")
+
+
+# --- base and git -----------------------------------------------------------------------------
+
+
+def test_unknown_base_without_origin_suggests_no_fetch(seeded: Repo) -> None:
+    # "try `git fetch origin nope`" in a repository without an `origin` only fails again
+    line = one_line_error(seeded.gate("check", "--no-verify", "--base", "nope"), "`nope`")
+    assert "git fetch" not in line and "git branch --all" in line
+
+
+def test_outside_git_the_note_says_what_still_runs(tmp_path: Path) -> None:
+    # the note used to claim "running the folder rules only" while the SQL rules ran too
+    (tmp_path / "migrations").mkdir()
+    (tmp_path / "migrations" / "V1__x.sql").write_text("ALTER TABLE users ADD COLUMN a int;\n")
+    done = run_gate("check", "--no-verify", cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "folder rules only" not in done.stderr
+    assert "history rules are skipped" in done.stderr
+    assert "prefer-robust-stmts" in done.stdout  # the SQL stage did run
+
+
+# --- new --------------------------------------------------------------------------------------
+
+
+def test_new_starts_the_migrations_folder_of_a_new_project(tmp_path: Path) -> None:
+    # the very first `migration-gate new` in a project used to fail: "folder not found"
+    project = make_repo(tmp_path / "project")
+    project.write(".migration-gate.yaml", "dir: db/migrations\n")
+    done = project.gate("new", "create users")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "db/migrations/V1__create_users.sql"
+    assert (project.path / "db/migrations/V1__create_users.sql").is_file()
+    assert "created the migrations folder db/migrations" in done.stderr
+    # an explicit --dir that does not exist is more likely a typo: still an error
+    one_line_error(project.gate("new", "x", "--dir", "db/migratoins"), "not found")
+    assert not (project.path / "db/migratoins").exists()

@@ -164,17 +164,22 @@ def check(
     lint_all: bool, database_url: str | None,
 ) -> None:
     """Run every rule on the migrations folder: names, history, SQL and the database replay."""
-    from migration_gate.pipeline import Result, run_stages
+    from migration_gate.pipeline import NoteCollector, Result, run_stages
     from migration_gate.workspace import build_context
+
+    if database_url and verify is None:
+        verify = True  # a server named on the command line is a replay asked for, not a maybe
+    note = NoteCollector()
 
     context = build_context(
         dir_flag=dir_flag, base_flag=base_flag, config_file=config_file,
         overrides={"dialect": dialect, "fail_on": fail_on, "database_url": database_url},
-        lint_all=lint_all, verify=verify,
+        lint_all=lint_all, verify=verify, note=note,
     )
     stages = [stage for spec in check_stages(verify) if (stage := load_optional(spec))]
     diagnostics = run_stages(context, stages)
-    result = Result(tuple(diagnostics), files_checked=len(context.local))
+    result = Result(tuple(diagnostics), files_checked=len(context.local),
+                    notes=tuple(note.notes))
     finish(result, fmt=fmt, output=output, root=context.root,
            fail_on=context.config.fail_on, command="check")
 

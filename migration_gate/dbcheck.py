@@ -167,7 +167,7 @@ def _replay(context: CheckContext, options: DbOptions) -> list[Diagnostic]:
     if dialect != "postgres":
         raise GateError(
             f"no throwaway {dialect} database to replay on: pass --database-url "
-            f"({dialect}://user:password@host/any_db) or use --no-verify"
+            f"({dialect}://user:password@host/any_db), or skip the replay with `check --no-verify`"
         )
     with _embedded_postgres(context, options, base_steps) as (db, base_done):
         return _check(db, context, options, base_steps, local_steps, base_done=base_done)
@@ -251,10 +251,13 @@ def _check(
             # Not this branch's fault (an extension the throwaway server lacks, SQL of
             # another dialect...): say so once, and judge nothing on a schema we lack.
             broken = base_report.failure
-            context.note(
-                f"database replay skipped: the base branch's {broken.step.display} does not "
-                f"apply here ({broken.step.path}:{broken.line}: {broken.error.message})"
+            reason = (
+                f"the base branch's {broken.step.display} does not apply here "
+                f"({broken.step.path}:{broken.line}: {broken.error.message})"
             )
+            if context.verify is True:  # asked for explicitly: a replay that cannot run fails
+                raise GateError(f"cannot replay the migrations: {reason}")
+            context.note(f"database replay skipped: {reason}")
             return []
     changed = {m.path for m in context.changed}
     tracer = LockTracer(lambda step: step.path in changed) if db.dialect == "postgres" else None

@@ -41,13 +41,14 @@ def verify(
     then the findings: failures, refinery's divergent/missing verification, locks and rewrites.
     """
     from migration_gate.dbcheck import DbOptions, run_database_check
-    from migration_gate.pipeline import Result, apply_config
+    from migration_gate.pipeline import NoteCollector, Result, apply_config
     from migration_gate.workspace import build_context
 
+    note = NoteCollector()
     context = build_context(
         dir_flag=dir_flag, base_flag=base_flag, config_file=config_file,
         overrides={"dialect": dialect, "fail_on": fail_on, "database_url": database_url},
-        verify=True,
+        verify=True, note=note,
     )
     to_stdout = default_format(fmt) == "text"
 
@@ -58,7 +59,8 @@ def verify(
     diagnostics = apply_config(run_database_check(context, options), context.config)
     if to_stdout:
         click.echo()
-    result = Result(tuple(diagnostics), files_checked=len(context.local))
+    result = Result(tuple(diagnostics), files_checked=len(context.local),
+                    notes=tuple(note.notes))
     finish(result, fmt=fmt, output=output, root=context.root,
            fail_on=context.config.fail_on, command="verify")
 

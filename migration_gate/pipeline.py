@@ -34,6 +34,17 @@ def _stderr_note(message: str) -> None:
     print(f"migration-gate: {message}", file=sys.stderr)
 
 
+class NoteCollector:
+    """A `note` that says each message on stderr at once and keeps it for the report."""
+
+    def __init__(self) -> None:
+        self.notes: list[str] = []
+
+    def __call__(self, message: str) -> None:
+        _stderr_note(message)
+        self.notes.append(message)
+
+
 @dataclass(frozen=True)
 class CheckContext:
     """Everything a stage may look at. Stages never write to it."""

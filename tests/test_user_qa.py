@@ -6,6 +6,7 @@ one problem that was found: a hang, a silent surprise, or a message that did not
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 from pathlib import Path
@@ -125,3 +126,61 @@ def test_new_starts_the_migrations_folder_of_a_new_project(tmp_path: Path) -> No
     # an explicit --dir that does not exist is more likely a typo: still an error
     one_line_error(project.gate("new", "x", "--dir", "db/migratoins"), "not found")
     assert not (project.path / "db/migratoins").exists()
+
+
+# --- notes ------------------------------------------------------------------------------------
+
+
+def test_json_report_carries_the_notes(tmp_path: Path) -> None:
+    # the JSON `notes` list stayed empty while notes (no git, replay skipped) went to stderr only
+    (tmp_path / "migrations").mkdir()
+    (tmp_path / "migrations" / "V1__x.sql").write_text("SELECT 1;\n")
+    done = run_gate("check", "--format", "json", "--dialect", "mssql", cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    notes = json.loads(done.stdout)["notes"]
+    assert any("history rules are skipped" in n for n in notes), notes
+    assert any(n.startswith("database replay skipped: ") for n in notes), notes
+    assert all(f"migration-gate: {n}" in done.stderr for n in notes)
+
+
+def test_check_with_an_explicit_database_url_does_not_skip_silently(seeded: Repo) -> None:
+    # a mistyped --database-url used to be "database replay skipped" and a green check
+    done = seeded.gate("check", "--base", "main", "--database-url", "postgress://localhost/app")
+    one_line_error(done, "unsupported database URL scheme 'postgress'")
+    # --no-verify still wins: the server is not needed then
+    assert seeded.gate("check", "--no-verify", "--database-url", "postgress://x/y").returncode == 0
+
+
+def test_lint_of_a_glob_that_matches_nothing(seeded: Repo) -> None:
+    # the shell hands an unmatched `db/*.sql` over as it is: "file not found: db/*.sql" read
+    # as if the file had that name
+    one_line_error(seeded.gate("lint", "migrations/*.mysql"), "no file matches migrations/*.mysql")
+    one_line_error(seeded.gate("lint", "nope.sql"), "file not found: nope.sql")
+
+
+def test_an_explicit_replay_that_cannot_apply_the_base_is_an_error(tmp_path: Path) -> None:
+    """`verify` must never go green without replaying: a base it cannot apply is exit 2."""
+    repo = make_repo(tmp_path / "repo")
+    repo.write("migrations/V1__pg_only.sql",
+               "CREATE TABLE t (id bigint GENERATED ALWAYS AS IDENTITY);\n")
+    repo.commit("base")
+    repo.git("checkout", "-q", "-b", "feature")
+    repo.write("migrations/V2__more.sql", "CREATE TABLE u (id int);\n")
+    repo.commit("feature")
+    explicit = repo.gate("verify", "--base", "main", "--dialect", "sqlite")
+    assert explicit.returncode == 2, explicit.stdout + explicit.stderr
+    assert "cannot replay the migrations" in explicit.stderr
+    assert "Traceback" not in explicit.stderr
+    automatic = repo.gate("check", "--base", "main", "--dialect", "sqlite")
+    assert automatic.returncode == 0, automatic.stdout + automatic.stderr
+    assert "database replay skipped" in automatic.stderr + automatic.stdout
+
+
+def test_verify_keeps_its_notes_in_the_json_report(tmp_path: Path) -> None:
+    folder = tmp_path / "project" / "migrations"
+    folder.mkdir(parents=True)
+    (folder / "V1__create.sql").write_text("CREATE TABLE t (id int);\n")
+    done = run_gate("verify", "--dialect", "sqlite", "--format", "json", cwd=folder.parent)
+    assert done.returncode == 0, done.stdout + done.stderr
+    notes = json.loads(done.stdout)["notes"]
+    assert any("not a git repository" in note for note in notes), notes

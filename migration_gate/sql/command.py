@@ -74,6 +74,9 @@ def _expand(files: tuple[Path, ...]) -> list[Path]:
         elif path.exists():
             # a FIFO or a device would block the read forever
             raise GateError(f"not a regular file: {path}")
+        elif any(char in str(path) for char in "*?["):
+            # the shell passes a pattern that matched nothing through as it is
+            raise GateError(f"no file matches {path}")
         else:
             raise GateError(f"file not found: {path}")
     return found

@@ -340,8 +340,13 @@ def test_a_base_that_does_not_replay_is_a_note(tmp_path: Path, gate_cache: Path,
     repo.commit("base needs an extension")
     repo.git("checkout", "-q", "-b", "feature")
     repo.write("migrations/V004__broken.sql", "SELEC 1;\n")
-    done = check(repo, gate_cache, "--verify")
+    done = check(repo, gate_cache)  # the replay is automatic: a note, and the gate goes on
     assert not of_rule(done, "migration-failed")
     (note,) = [line for line in done.stderr.splitlines() if "replay skipped" in line]
     assert "V3__postgis does not apply here" in note
     assert "migrations/V003__postgis.sql:1" in note
+    # asked for explicitly, a replay that cannot run is an error, never a silent green
+    explicit = check(repo, gate_cache, "--verify")
+    assert explicit.returncode == 2, explicit.stdout + explicit.stderr
+    assert "cannot replay the migrations" in explicit.stderr
+    assert "V3__postgis does not apply here" in explicit.stderr

@@ -140,7 +140,7 @@ def _modified(context: CheckContext, old: MigrationFile, new: MigrationFile) -> 
     fix = ""
     if name is not None:
         version = context.allocator.take(new.path)
-        fix = " in " + suggest_file_name(version, f"update_{name.name}", context.padding)
+        fix = ", " + suggest_file_name(version, f"update_{name.name}", context.padding)
     return Diagnostic(
         MODIFIED_MIGRATION.id, MODIFIED_MIGRATION.severity, new.path,
         f"{new.file_name} was merged on {context.base.base.ref} and has changed{change}: every "

@@ -74,6 +74,18 @@ def run_gate(*args: str, cwd: Path, env: dict[str, str] | None = None,
     )
 
 
+def one_line_error(done: subprocess.CompletedProcess[str], *needles: str) -> str:
+    """A user error: exit 2, no traceback, one `migration-gate: error:` line naming `needles`."""
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "Traceback" not in done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, lines
+    assert lines[0].startswith("migration-gate: error: ")
+    for needle in needles:
+        assert needle in lines[0], lines[0]
+    return lines[0]
+
+
 def make_repo(path: Path, branch: str = "main") -> Repo:
     path.mkdir(parents=True, exist_ok=True)
     repo = Repo(path)

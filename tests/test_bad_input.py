@@ -11,25 +11,14 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from migration_gate import refinery
-from tests.conftest import Repo, make_repo, run_gate, seed_migrations
+from tests.conftest import Repo, make_repo, one_line_error, run_gate, seed_migrations
 from tests.test_git_gate import GIT_RULES
-
-
-def one_line_error(done: subprocess.CompletedProcess[str], *needles: str) -> None:
-    assert done.returncode == 2, done.stdout + done.stderr
-    assert "Traceback" not in done.stderr
-    lines = done.stderr.strip().splitlines()
-    assert len(lines) == 1, lines
-    assert lines[0].startswith("migration-gate: error: ")
-    for needle in needles:
-        assert needle in lines[0]
 
 
 def check_json(cwd: Path, *args: str, env: dict[str, str] | None = None) -> tuple[int, Any, str]:

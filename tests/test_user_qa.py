@@ -8,23 +8,11 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import Repo, make_repo, run_gate, seed_migrations
-
-
-def one_line_error(done: subprocess.CompletedProcess[str], *needles: str) -> str:
-    assert done.returncode == 2, done.stdout + done.stderr
-    assert "Traceback" not in done.stderr
-    lines = done.stderr.strip().splitlines()
-    assert len(lines) == 1, lines
-    assert lines[0].startswith("migration-gate: error: ")
-    for needle in needles:
-        assert needle in lines[0], lines[0]
-    return lines[0]
+from tests.conftest import Repo, make_repo, one_line_error, run_gate, seed_migrations
 
 
 @pytest.fixture

@@ -75,7 +75,3 @@ def all_rules() -> dict[str, RuleDoc]:
                 found[doc.id] = doc
         _CATALOGUE = found
     return _CATALOGUE
-
-
-def get_rule(rule_id: str) -> RuleDoc | None:
-    return all_rules().get(rule_id)

@@ -342,10 +342,3 @@ def _read_explicit(path: Path) -> dict[str, Any]:
         section = data.get("tool", {}).get("migration-gate") if "tool" in data else None
         return section if isinstance(section, dict) else data
     return _load_yaml(path)
-
-
-def config_keys() -> list[str]:
-    """Every key a configuration file may set, for documentation."""
-    return [key.replace("_", "-") for key in SCHEMA]
-
-

@@ -121,10 +121,6 @@ def history_row(migration: Migration, applied_on: datetime | None = None) -> tup
     )
 
 
-def insert_history(db: Database, table: str, migration: Migration) -> None:
-    db.query(refinery.history_insert(table), history_row(migration))
-
-
 # --- observing statements (locks, rewrites) ---------------------------------------------------
 
 

@@ -36,17 +36,6 @@ class Statement:
 
 
 @dataclass(frozen=True)
-class Comment:
-    """A `--`, `#` or `/* */` comment (its full text, delimiters included)."""
-
-    text: str
-    start_offset: int
-    end_offset: int
-    line: int
-    column: int
-
-
-@dataclass(frozen=True)
 class _Lexicon:
     """What starts quoted text or a comment in one dialect."""
 
@@ -214,11 +203,3 @@ def to_statements(text: str, spans: list[Span], positions: Positions) -> list[St
             Statement(text[start:end], start, end, line, column, end_line, end_column)
         )
     return statements
-
-
-def to_comments(text: str, spans: list[Span], positions: Positions) -> list[Comment]:
-    comments = []
-    for start, end in spans:
-        line, column = positions.at(start)
-        comments.append(Comment(text[start:end], start, end, line, column))
-    return comments

@@ -224,48 +224,58 @@ def _local_context(dir_flag: str | None, base_flag: str | None, config_file: Pat
     )
 
 
-@cli.command("next-version")
-@click.argument("description", required=False)
-@click.option("--dir", "dir_flag", metavar="DIR", help="Migrations folder.")
-@click.option("--base", "base_flag", metavar="REF", help="Base branch (its versions count too).")
-@click.option("--config", "config_file", type=click.Path(path_type=Path))
-@click.option("--all-branches", is_flag=True,
-              help="Also count the versions on every remote-tracking branch.")
-def next_version(description: str | None, dir_flag: str | None, base_flag: str | None,
-                 config_file: Path | None, all_branches: bool) -> None:
-    """Print the next free version (V009), or with DESCRIPTION the whole file name."""
-    from migration_gate.pipeline import format_version, normalise_description, suggest_file_name
+def version_options(function: F) -> F:
+    """--dir, --base, --config and --all-branches: where the next version is looked for."""
+    for decorator in reversed(
+        (
+            click.option("--dir", "dir_flag", metavar="DIR", help="Migrations folder."),
+            click.option("--base", "base_flag", metavar="REF",
+                         help="Base branch (its versions count too)."),
+            click.option("--config", "config_file", type=click.Path(path_type=Path)),
+            click.option("--all-branches", is_flag=True,
+                         help="Also count the versions on every remote-tracking branch."),
+        )
+    ):
+        function = decorator(function)
+    return function
 
-    context = _local_context(dir_flag, base_flag, config_file)
-    version = _highest(context, all_branches) + 1
-    if description is None:
-        click.echo(format_version(version, context.padding))
-        return
+
+def _next_file_name(context: Any, description: str, all_branches: bool) -> str:
+    """`V009__add_profiles.sql` for "add profiles": the next free version, the folder's style."""
+    from migration_gate.pipeline import normalise_description, suggest_file_name
+
     name = normalise_description(description)
     if not name:
         raise GateError(f"the description {description!r} has no letters or digits")
-    click.echo(suggest_file_name(version, name, context.padding))
+    return suggest_file_name(_highest(context, all_branches) + 1, name, context.padding)
+
+
+@cli.command("next-version")
+@click.argument("description", required=False)
+@version_options
+def next_version(description: str | None, dir_flag: str | None, base_flag: str | None,
+                 config_file: Path | None, all_branches: bool) -> None:
+    """Print the next free version (V009), or with DESCRIPTION the whole file name."""
+    from migration_gate.pipeline import format_version
+
+    context = _local_context(dir_flag, base_flag, config_file)
+    if description is None:
+        click.echo(format_version(_highest(context, all_branches) + 1, context.padding))
+        return
+    click.echo(_next_file_name(context, description, all_branches))
 
 
 @cli.command()
 @click.argument("description")
-@click.option("--dir", "dir_flag", metavar="DIR", help="Migrations folder.")
-@click.option("--base", "base_flag", metavar="REF", help="Base branch (its versions count too).")
-@click.option("--config", "config_file", type=click.Path(path_type=Path))
-@click.option("--all-branches", is_flag=True,
-              help="Also count the versions on every remote-tracking branch.")
+@version_options
 def new(description: str, dir_flag: str | None, base_flag: str | None,
         config_file: Path | None, all_branches: bool) -> None:
     """Create the next migration file from a template and print its path."""
     from migration_gate import gitbase
-    from migration_gate.pipeline import normalise_description, suggest_file_name
 
     _start_folder(dir_flag, config_file)
     context = _local_context(dir_flag, base_flag, config_file)
-    name = normalise_description(description)
-    if not name:
-        raise GateError(f"the description {description!r} has no letters or digits")
-    file_name = suggest_file_name(_highest(context, all_branches) + 1, name, context.padding)
+    file_name = _next_file_name(context, description, all_branches)
     target = context.root / context.folder / file_name
     author = ""
     if context.repo_root is not None:

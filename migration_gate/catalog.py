@@ -63,12 +63,7 @@ def all_rules() -> dict[str, RuleDoc]:
     if _CATALOGUE is None:
         found: dict[str, RuleDoc] = {}
         for name in RULE_MODULES:
-            try:
-                module = importlib.import_module(name)
-            except ModuleNotFoundError as error:
-                if error.name != name:
-                    raise
-                continue
+            module = importlib.import_module(name)
             for doc in getattr(module, "RULES", ()):
                 if doc.id in found:
                     raise RuntimeError(f"rule {doc.id} declared twice")

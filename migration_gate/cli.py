@@ -45,16 +45,6 @@ def load_object(spec: str) -> Any:
     return getattr(importlib.import_module(module_name), attribute)
 
 
-def load_optional(spec: str) -> Any | None:
-    """`load_object`, or None when the module is not part of this build."""
-    try:
-        return load_object(spec)
-    except ModuleNotFoundError as error:
-        if error.name != spec.partition(":")[0]:
-            raise
-        return None
-
-
 class GateGroup(click.Group):
     """A group that loads commands lazily and turns user errors into one line and exit 2."""
 
@@ -63,7 +53,7 @@ class GateGroup(click.Group):
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name in LAZY_COMMANDS:
-            command: click.Command | None = load_optional(LAZY_COMMANDS[cmd_name])
+            command: click.Command = load_object(LAZY_COMMANDS[cmd_name])
             return command
         return super().get_command(ctx, cmd_name)
 
@@ -176,7 +166,7 @@ def check(
         overrides={"dialect": dialect, "fail_on": fail_on, "database_url": database_url},
         lint_all=lint_all, verify=verify, note=note,
     )
-    stages = [stage for spec in check_stages(verify) if (stage := load_optional(spec))]
+    stages = [load_object(spec) for spec in check_stages(verify)]
     diagnostics = run_stages(context, stages)
     result = Result(tuple(diagnostics), files_checked=len(context.local),
                     notes=tuple(note.notes))

@@ -133,7 +133,7 @@ def test_status_without_any_database_named(tmp_path: Path) -> None:
 
 
 def test_urls_from_refinery_toml_and_dotenv(tmp_path: Path) -> None:
-    from migration_gate.dbcommands import read_dotenv, refinery_toml_url
+    from migration_gate.commands.status import read_dotenv, refinery_toml_url
     from migration_gate.ephemeral.server import _mysql_params, parse_url, redact
 
     main = {"db_type": "Postgres", "db_host": "db.internal", "db_port": "5433",

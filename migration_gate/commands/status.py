@@ -1,4 +1,4 @@
-"""`verify` (the database stage alone, with refinery's run options) and `status` (read-only).
+"""`migration-gate status`: a live database's history, read-only.
 
 `status` compares a live history table with the folder the way refinery would before a run:
 current version, applied, pending, divergent, missing and out-of-order migrations. It opens a
@@ -11,61 +11,17 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import click
 
-from migration_gate.cli import default_format, finish, folder_options, report_options
 from migration_gate.diagnostics import GateError
 
-
-@click.command()
-@folder_options
-@report_options
-@click.option("--database-url", metavar="URL",
-              help="Replay in a throwaway database on this server instead of an embedded one.")
-@click.option("--fake", is_flag=True,
-              help="Only record the branch's migrations in the throwaway history, as refinery -f.")
-@click.option("--target", type=int, metavar="N", help="Apply the branch up to version N.")
-@click.option("--grouped", is_flag=True,
-              help="Apply the branch's migrations in one transaction, as refinery -g.")
-def verify(
-    dir_flag: str | None, base_flag: str | None, dialect: str | None, config_file: Path | None,
-    fmt: str | None, output: Path | None, fail_on: str | None, database_url: str | None,
-    fake: bool, target: int | None, grouped: bool,
-) -> None:
-    """Replay the base and the branch in a throwaway database, as refinery would run them.
-
-    Prints refinery's log of the branch's run (`current version: 7`, `applying migration: ...`),
-    then the findings: failures, refinery's divergent/missing verification, locks and rewrites.
-    """
-    from migration_gate.dbcheck import DbOptions, run_database_check
-    from migration_gate.pipeline import NoteCollector, Result, apply_config
-    from migration_gate.workspace import build_context
-
-    note = NoteCollector()
-    context = build_context(
-        dir_flag=dir_flag, base_flag=base_flag, config_file=config_file,
-        overrides={"dialect": dialect, "fail_on": fail_on, "database_url": database_url},
-        verify=True, note=note,
-    )
-    to_stdout = default_format(fmt) == "text"
-
-    def log(line: str) -> None:
-        click.echo(line, err=not to_stdout)
-
-    options = DbOptions(fake=fake, target=target, grouped=grouped, log=log)
-    diagnostics = apply_config(run_database_check(context, options), context.config)
-    if to_stdout:
-        click.echo()
-    result = Result(tuple(diagnostics), files_checked=len(context.local),
-                    notes=tuple(note.notes))
-    finish(result, fmt=fmt, output=output, root=context.root,
-           fail_on=context.config.fail_on, command="verify")
-
-
-# --- status -----------------------------------------------------------------------------------
+if TYPE_CHECKING:
+    from migration_gate.config import Config
+    from migration_gate.refinery import AppliedMigration, Plan
+    from migration_gate.runner import Runnable
 
 
 def read_dotenv(path: Path) -> dict[str, str]:
@@ -109,7 +65,7 @@ def refinery_toml_url(main: dict[str, str], project_dir: Path) -> str | None:
     return f"{scheme}://{credentials}{host}{port}/{quote(main.get('db_name', ''), safe='')}"
 
 
-def status_url(flag: str | None, config: Any) -> str:
+def status_url(flag: str | None, config: Config) -> str:
     """--database-url, else DATABASE_URL (environment, then `.env`), else refinery.toml."""
     if flag:
         return flag
@@ -175,8 +131,8 @@ def status(database_url: str | None, dir_flag: str | None, config_file: Path | N
     sys.exit(1 if bad else 0)
 
 
-def _status_summary(url: str, table: str, exists: bool, applied: list[Any], plan: Any,
-                    local: list[Any]) -> dict[str, Any]:
+def _status_summary(url: str, table: str, exists: bool, applied: list[AppliedMigration],
+                    plan: Plan, local: list[Runnable]) -> dict[str, Any]:
     from migration_gate.refinery import Verdict
 
     path_by_version = {step.migration.version: step.path for step in local}

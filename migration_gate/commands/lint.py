@@ -15,8 +15,10 @@ from pathlib import Path
 
 import click
 
-from migration_gate.cli import finish, report_options
+from migration_gate.commands._finish import finish
+from migration_gate.commands.options import dialect_option, report_options
 from migration_gate.diagnostics import Diagnostic, GateError, Severity
+from migration_gate.types import Dialect
 
 #: The FILE that means standard input (`cat V1__x.sql | migration-gate lint -`).
 STDIN = "-"
@@ -24,14 +26,13 @@ STDIN = "-"
 
 @click.command()
 @click.argument("files", nargs=-1, type=click.Path(path_type=Path))
-@click.option("--dialect", type=click.Choice(["postgres", "mysql", "sqlite", "mssql"]),
-              help="SQL dialect (default: configured, else refinery.toml's db_type, else "
-              "postgres).")
+@dialect_option("SQL dialect (default: configured, else refinery.toml's db_type, else "
+                "postgres).")
 @click.option("--config", "config_file", type=click.Path(path_type=Path),
               help="Configuration file (.migration-gate.yaml or a TOML file).")
 @report_options
 @click.option("--no-cache", is_flag=True, help="Do not read or write the findings cache.")
-def lint(files: tuple[Path, ...], dialect: str | None, config_file: Path | None,
+def lint(files: tuple[Path, ...], dialect: Dialect | None, config_file: Path | None,
          fmt: str | None, output: Path | None, fail_on: str | None, no_cache: bool) -> None:
     """Lint SQL migration FILEs (or folders of them; `-` for standard input) with the SQL
     rules only."""

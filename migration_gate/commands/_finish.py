@@ -1,0 +1,34 @@
+"""The end of every reporting command: the report in the chosen format, then exit 0 or 1.
+
+Exit codes: 0 clean, 1 findings at the failing severity (2, usage or environment errors, is
+the group's: see `migration_gate.cli`).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from migration_gate.diagnostics import Severity
+
+if TYPE_CHECKING:
+    from migration_gate.pipeline import Result
+
+
+def default_format(fmt: str | None) -> str:
+    """The format asked for, else `github` inside GitHub Actions, else `text`."""
+    if fmt:
+        return fmt
+    return "github" if os.environ.get("GITHUB_ACTIONS") == "true" else "text"
+
+
+def finish(result: Result, *, fmt: str | None, output: Path | None, root: Path,
+           fail_on: Severity, command: str) -> None:
+    """Report `result` and exit 0 or 1."""
+    from migration_gate.report import ReportOptions, emit, use_color
+
+    options = ReportOptions(root=root, color=use_color(sys.stdout), command=command)
+    emit(result, default_format(fmt), options, output)
+    sys.exit(1 if result.failed(fail_on) else 0)

@@ -1,0 +1,68 @@
+"""`migration-gate new`: the next migration file, created from a template."""
+
+from __future__ import annotations
+
+import os
+from datetime import date
+from pathlib import Path
+
+import click
+
+from migration_gate.commands.options import version_options
+from migration_gate.diagnostics import GateError
+
+
+@click.command()
+@click.argument("description")
+@version_options
+def new(description: str, dir_flag: str | None, base_flag: str | None,
+        config_file: Path | None, all_branches: bool) -> None:
+    """Create the next migration file from a template and print its path."""
+    from migration_gate import gitbase
+    from migration_gate.commands._versions import local_context, next_file_name
+
+    _start_folder(dir_flag, config_file)
+    context = local_context(dir_flag, base_flag, config_file)
+    file_name = next_file_name(context, description, all_branches)
+    target = context.root / context.folder / file_name
+    author = ""
+    if context.repo_root is not None:
+        user = gitbase.config_value(context.repo_root, "user.name")
+        email = gitbase.config_value(context.repo_root, "user.email")
+        author = " ".join(part for part in (user, f"<{email}>" if email else None) if part)
+    # one line whatever the description holds: a newline would turn the rest into SQL
+    # (and bytes that are not UTF-8, possible in arguments, become U+FFFD)
+    shown = " ".join(description.split()).encode("utf-8", "surrogateescape")
+    header = [f"-- {shown.decode('utf-8', 'replace')}"]
+    if author:
+        header.append(f"-- author: {author}")
+    header.append(f"-- date: {date.today().isoformat()}")
+    try:
+        with target.open("x", encoding="utf-8") as handle:
+            handle.write("\n".join(header) + "\n\n")
+    except FileExistsError:
+        raise GateError(f"{target} already exists") from None
+    except OSError as error:
+        raise GateError(f"cannot create {target}: {error.strerror}") from None
+    click.echo(os.path.relpath(target))
+
+
+def _start_folder(dir_flag: str | None, config_file: Path | None) -> None:
+    """`new` in a project without migrations yet creates the configured (or default) folder,
+    as `sqlx migrate add` and `dbmate new` do, instead of refusing the very first migration.
+    An explicit `--dir` that does not exist stays an error: it is more likely a typo."""
+    from migration_gate.workspace import load
+
+    if dir_flag:
+        return
+    config, _repo_root = load(config_file=config_file)
+    folder = config.migrations_path
+    if folder.exists() or folder.is_symlink():
+        return  # what is there (a file, a dangling link) is judged by the usual checks
+    try:
+        folder.mkdir(parents=True)
+    except OSError as error:
+        raise GateError(f"cannot create the migrations folder {folder}: {error.strerror}"
+                        ) from None
+    click.echo(f"migration-gate: created the migrations folder {os.path.relpath(folder)}",
+               err=True)

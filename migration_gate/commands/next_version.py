@@ -1,0 +1,25 @@
+"""`migration-gate next-version`: the next free version, or the whole next file name."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from migration_gate.commands.options import version_options
+
+
+@click.command("next-version")
+@click.argument("description", required=False)
+@version_options
+def next_version(description: str | None, dir_flag: str | None, base_flag: str | None,
+                 config_file: Path | None, all_branches: bool) -> None:
+    """Print the next free version (V009), or with DESCRIPTION the whole file name."""
+    from migration_gate.commands._versions import highest, local_context, next_file_name
+    from migration_gate.pipeline import format_version
+
+    context = local_context(dir_flag, base_flag, config_file)
+    if description is None:
+        click.echo(format_version(highest(context, all_branches) + 1, context.padding))
+        return
+    click.echo(next_file_name(context, description, all_branches))

@@ -1,0 +1,56 @@
+"""`migration-gate verify`: the database stage alone, with refinery's run options."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from migration_gate.commands._finish import default_format, finish
+from migration_gate.commands.options import folder_options, report_options
+from migration_gate.types import Dialect
+
+
+@click.command()
+@folder_options
+@report_options
+@click.option("--database-url", metavar="URL",
+              help="Replay in a throwaway database on this server instead of an embedded one.")
+@click.option("--fake", is_flag=True,
+              help="Only record the branch's migrations in the throwaway history, as refinery -f.")
+@click.option("--target", type=int, metavar="N", help="Apply the branch up to version N.")
+@click.option("--grouped", is_flag=True,
+              help="Apply the branch's migrations in one transaction, as refinery -g.")
+def verify(
+    dir_flag: str | None, base_flag: str | None, dialect: Dialect | None,
+    config_file: Path | None, fmt: str | None, output: Path | None, fail_on: str | None,
+    database_url: str | None, fake: bool, target: int | None, grouped: bool,
+) -> None:
+    """Replay the base and the branch in a throwaway database, as refinery would run them.
+
+    Prints refinery's log of the branch's run (`current version: 7`, `applying migration: ...`),
+    then the findings: failures, refinery's divergent/missing verification, locks and rewrites.
+    """
+    from migration_gate.dbcheck import DbOptions, run_database_check
+    from migration_gate.pipeline import NoteCollector, Result, apply_config
+    from migration_gate.workspace import build_context
+
+    note = NoteCollector()
+    context = build_context(
+        dir_flag=dir_flag, base_flag=base_flag, config_file=config_file,
+        overrides={"dialect": dialect, "fail_on": fail_on, "database_url": database_url},
+        verify=True, note=note,
+    )
+    to_stdout = default_format(fmt) == "text"
+
+    def log(line: str) -> None:
+        click.echo(line, err=not to_stdout)
+
+    options = DbOptions(fake=fake, target=target, grouped=grouped, log=log)
+    diagnostics = apply_config(run_database_check(context, options), context.config)
+    if to_stdout:
+        click.echo()
+    result = Result(tuple(diagnostics), files_checked=len(context.local),
+                    notes=tuple(note.notes))
+    finish(result, fmt=fmt, output=output, root=context.root,
+           fail_on=context.config.fail_on, command="verify")

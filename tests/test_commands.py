@@ -1,0 +1,90 @@
+"""The command registry and the stage registry: every command is where the registry says, the
+group lists exactly those, and what is lazy stays lazy (start-up time is paid on every commit)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+import pytest
+
+from migration_gate.commands import COMMANDS, load_command
+from migration_gate.stages import STAGES, check_stages
+from tests.conftest import Repo, clean_env, run_gate, seed_migrations
+
+#: Heavy third-party packages a bare start-up must not import.
+HEAVY = ("sqlglot", "psycopg", "yaml", "pymysql")
+
+
+def imported_modules(*args: str) -> set[str]:
+    """The modules a fresh interpreter imports for `migration-gate ARGS`."""
+    done = subprocess.run([sys.executable, "-X", "importtime", "-m", "migration_gate", *args],
+                          env=clean_env(), capture_output=True, text=True, timeout=120)
+    lines = [line for line in done.stderr.splitlines() if line.startswith("import time:")]
+    assert lines, done.stderr
+    return {line.rsplit("|", 1)[1].strip() for line in lines[1:]}
+
+
+@pytest.mark.parametrize("name", sorted(COMMANDS))
+def test_every_registered_command_loads_under_its_name(name: str) -> None:
+    command = load_command(name)
+    assert isinstance(command, click.Command)
+    assert command.name == name
+
+
+def test_help_lists_exactly_the_registered_commands(tmp_path: Path) -> None:
+    done = run_gate("--help", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    section = done.stdout.split("Commands:\n", 1)[1]
+    listed = [line.split()[0] for line in section.splitlines() if line.startswith("  ")
+              and not line.startswith("   ")]
+    assert listed == sorted(COMMANDS)
+
+
+def test_version_imports_no_command_and_nothing_heavy() -> None:
+    modules = imported_modules("--version")
+    assert "migration_gate.cli" in modules
+    assert not {m for m in modules if m.split(".")[0] in HEAVY}
+    assert not {m for m in modules if m.startswith("migration_gate.commands.")}
+
+
+@pytest.mark.parametrize("module", [
+    "migration_gate.cli", "migration_gate.stages", "migration_gate.types",
+    *(f"migration_gate.commands.{name}" for name in
+      ("_finish", "_versions", "options", *COMMANDS.values())),
+])
+def test_each_module_imports_on_its_own(module: str) -> None:
+    """Imported first in a fresh interpreter, a module of a cycle fails: this finds cycles."""
+    done = subprocess.run([sys.executable, "-c", f"import {module}"], env=clean_env(),
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+
+
+def test_stages_run_in_order_and_the_database_one_only_with_the_replay() -> None:
+    assert list(STAGES) == ["folder", "history", "sql", "database"]
+    assert check_stages(None) == ("folder", "history", "sql", "database")
+    assert check_stages(True) == ("folder", "history", "sql", "database")
+    assert check_stages(False) == ("folder", "history", "sql")
+
+
+def test_check_without_the_replay_never_imports_the_database_stage(repo: Repo) -> None:
+    seed_migrations(repo, count=2)
+    code = (
+        "import sys\n"
+        "from migration_gate.cli import cli\n"
+        "try:\n"
+        "    cli(['check', '--no-verify', '--format', 'json'], prog_name='migration-gate')\n"
+        "except SystemExit as done:\n"
+        "    assert done.code == 0, done.code\n"
+        "print(sorted(m for m in sys.modules if m.startswith('migration_gate.')))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=repo.path, env=clean_env(),
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    loaded = done.stdout.strip().splitlines()[-1]
+    assert "'migration_gate.checks.history'" in loaded  # the other stages did run
+    assert "'migration_gate.sql.stage'" in loaded
+    assert "migration_gate.dbcheck" not in loaded
+    assert "migration_gate.ephemeral" not in loaded

@@ -14,10 +14,12 @@ from pathlib import Path
 from typing import Any
 
 from migration_gate.diagnostics import GateError, Severity
+from migration_gate.types import DIALECTS, Dialect
 
-DIALECTS = ("postgres", "mysql", "sqlite", "mssql")
 FORMATS = ("text", "json", "github", "sarif")
-REFINERY_DB_TYPES = {"Postgres": "postgres", "Mysql": "mysql", "Sqlite": "sqlite", "Mssql": "mssql"}
+REFINERY_DB_TYPES: dict[str, Dialect] = {
+    "Postgres": "postgres", "Mysql": "mysql", "Sqlite": "sqlite", "Mssql": "mssql",
+}
 CONFIG_FILE_NAMES = (".migration-gate.yaml", ".migration-gate.yml")
 
 
@@ -27,7 +29,7 @@ class Config:
 
     dir: str = "migrations"
     base: str | None = None
-    dialect: str = "postgres"
+    dialect: Dialect = "postgres"
     fail_on: Severity = Severity.ERROR
     verify: bool | None = None  # None: replay when an ephemeral database can be had
     padding: int | None = None  # None: inferred from the existing files
@@ -318,13 +320,13 @@ def load_config(
     return config
 
 
-_URL_SCHEMES = {
+_URL_SCHEMES: dict[str, Dialect] = {
     "postgres": "postgres", "postgresql": "postgres", "mysql": "mysql", "mariadb": "mysql",
     "sqlite": "sqlite", "mssql": "mssql", "sqlserver": "mssql",
 }
 
 
-def dialect_of_url(url: str) -> str | None:
+def dialect_of_url(url: str) -> Dialect | None:
     """The dialect a database URL implies (`mysql://…` → mysql), used when none is configured."""
     scheme = url.partition(":")[0].lower().split("+", 1)[0]
     return _URL_SCHEMES.get(scheme)

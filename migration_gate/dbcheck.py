@@ -20,12 +20,20 @@ import hashlib
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
 
 from migration_gate.catalog import RuleDoc
 from migration_gate.diagnostics import Diagnostic, GateError, Severity
 from migration_gate.pipeline import CheckContext
 from migration_gate.refinery import Verdict
+
+if TYPE_CHECKING:
+    from migration_gate.refinery import VerificationIssue
+    from migration_gate.runner import Database, Failure, Runnable
+    from migration_gate.sql.ignores import Ignore
+    from migration_gate.sql.split import Statement
+    from migration_gate.trace import LockTracer
+    from migration_gate.types import Dialect
 
 E, W = Severity.ERROR, Severity.WARNING
 
@@ -173,7 +181,7 @@ def _replay(context: CheckContext, options: DbOptions) -> list[Diagnostic]:
         return _check(db, context, options, base_steps, local_steps, base_done=base_done)
 
 
-def base_cache_key(version: str, context: CheckContext, base_steps: Sequence[Any]) -> str:
+def base_cache_key(version: str, context: CheckContext, base_steps: Sequence[Runnable]) -> str:
     """What the replayed base schema depends on: server version, runner settings, every file."""
     digest = hashlib.sha256()
     config = context.config
@@ -187,8 +195,8 @@ def base_cache_key(version: str, context: CheckContext, base_steps: Sequence[Any
 
 @contextlib.contextmanager
 def _embedded_postgres(
-    context: CheckContext, options: DbOptions, base_steps: Sequence[Any]
-) -> Iterator[tuple[Any, bool]]:
+    context: CheckContext, options: DbOptions, base_steps: Sequence[Runnable]
+) -> Iterator[tuple[Database, bool]]:
     """The embedded cluster, started from the cached base schema when there is one; on a
     cache miss the base is replayed here and its data folder saved for the next run."""
     from migration_gate.ephemeral import postgres
@@ -207,7 +215,7 @@ def _embedded_postgres(
         connection = cluster.connect()
         saving = None
         try:
-            db: Any = postgres.PostgresDatabase(connection)
+            db: Database = postgres.PostgresDatabase(connection)
             if hit or not cacheable:
                 yield db, hit
                 return
@@ -232,11 +240,11 @@ def _embedded_postgres(
 
 
 def _check(
-    db: Any,
+    db: Database,
     context: CheckContext,
     options: DbOptions,
-    base_steps: Sequence[Any],
-    local_steps: Sequence[Any],
+    base_steps: Sequence[Runnable],
+    local_steps: Sequence[Runnable],
     *,
     base_done: bool,
 ) -> list[Diagnostic]:
@@ -286,11 +294,11 @@ class _Ignores:
     """The file's ignore comments (`-- migration-gate: ignore lock-observed`), as the SQL stage
     reads them, applied to the database's findings too."""
 
-    def __init__(self, dialect: str) -> None:
+    def __init__(self, dialect: Dialect) -> None:
         self.dialect = dialect
-        self._parsed: dict[str, tuple[list[Any], list[int]]] = {}
+        self._parsed: dict[str, tuple[list[Ignore], list[int]]] = {}
 
-    def covers(self, step: Any, offset: int | None, rule: str) -> bool:
+    def covers(self, step: Runnable, offset: int | None, rule: str) -> bool:
         from migration_gate.catalog import all_rules
         from migration_gate.sql.ignores import apply_ignores, find_ignores
         from migration_gate.sql.split import scan
@@ -308,7 +316,7 @@ class _Ignores:
         return not outcome.kept
 
 
-def _failure_diagnostic(failure: Any) -> Diagnostic:
+def _failure_diagnostic(failure: Failure) -> Diagnostic:
     error = failure.error
     code = f" (SQLSTATE {error.sqlstate})" if error.sqlstate else ""
     hint_parts = [part for part in (error.detail, error.hint) if part]
@@ -329,7 +337,8 @@ def _failure_diagnostic(failure: Any) -> Diagnostic:
 
 
 def _verification_diagnostics(
-    issues: Iterable[Any], base_steps: Sequence[Any], local_steps: Sequence[Any]
+    issues: Iterable[VerificationIssue], base_steps: Sequence[Runnable],
+    local_steps: Sequence[Runnable],
 ) -> Iterator[Diagnostic]:
     local_by_version = {s.migration.version: s for s in local_steps}
     base_by_version = {s.migration.version: s for s in base_steps}
@@ -353,7 +362,7 @@ def _statement_summary(text: str, limit: int = 48) -> str:
     return words if len(words) <= limit else words[: limit - 1].rstrip() + "…"
 
 
-def _lock_diagnostics(tracer: Any) -> Iterator[Diagnostic]:
+def _lock_diagnostics(tracer: LockTracer) -> Iterator[Diagnostic]:
     from migration_gate.trace import kind_name, mode_words
 
     for seen in tracer.locks:
@@ -371,7 +380,7 @@ def _lock_diagnostics(tracer: Any) -> Iterator[Diagnostic]:
         )
 
 
-def _rewrite_diagnostics(tracer: Any) -> Iterator[Diagnostic]:
+def _rewrite_diagnostics(tracer: LockTracer) -> Iterator[Diagnostic]:
     from migration_gate.trace import kind_name
 
     for seen in tracer.rewrites:
@@ -386,7 +395,8 @@ def _rewrite_diagnostics(tracer: Any) -> Iterator[Diagnostic]:
         )
 
 
-def _at_statement(rule: str, path: str, statement: Any, message: str, hint: str) -> Diagnostic:
+def _at_statement(rule: str, path: str, statement: Statement, message: str,
+                  hint: str) -> Diagnostic:
     """A warning spanning the whole statement that caused it."""
     return Diagnostic(
         rule=rule,

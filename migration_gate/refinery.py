@@ -14,6 +14,7 @@ from datetime import datetime, timezone
 from enum import Enum
 
 from migration_gate.siphash import siphash13_zero_key
+from migration_gate.types import Dialect
 
 INT32_MAX = 2**31 - 1
 INT64_MAX = 2**63 - 1
@@ -154,7 +155,7 @@ def is_valid_checksum_text(text: str) -> bool:
     return text.isascii() and text.isdigit() and int(text) <= 2**64 - 1
 
 
-def history_table_ddl(dialect: str, table: str = DEFAULT_TABLE, *, int8: bool = False) -> str:
+def history_table_ddl(dialect: Dialect, table: str = DEFAULT_TABLE, *, int8: bool = False) -> str:
     """The CREATE TABLE refinery runs before anything else (REFINERY.md §4)."""
     if dialect == "mssql":
         version_type = "BIGINT" if int8 else "INT"

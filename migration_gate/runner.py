@@ -18,11 +18,15 @@ import contextlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from migration_gate import refinery
 from migration_gate.migrations import MigrationFile
 from migration_gate.refinery import AppliedMigration, Migration, Plan
+from migration_gate.types import Dialect
+
+if TYPE_CHECKING:
+    from migration_gate.sql.split import Statement
 
 
 class DbError(Exception):
@@ -48,7 +52,7 @@ class DbError(Exception):
 class Database(Protocol):
     """A connection in autocommit mode; transactions are sent as SQL, as refinery does."""
 
-    dialect: str
+    dialect: Dialect
 
     def execute(self, sql: str) -> None:
         """Run one statement; raise `DbError` on failure."""
@@ -60,7 +64,7 @@ class Database(Protocol):
 _BEGIN = {"mysql": "START TRANSACTION", "mssql": "BEGIN TRANSACTION"}
 
 
-def begin_statement(dialect: str) -> str:
+def begin_statement(dialect: Dialect) -> str:
     return _BEGIN.get(dialect, "BEGIN")
 
 
@@ -131,7 +135,7 @@ class Observer(Protocol):
 
     def before_migration(self, db: Database, step: Runnable) -> None: ...
 
-    def after_statement(self, db: Database, step: Runnable, statement: Any) -> None: ...
+    def after_statement(self, db: Database, step: Runnable, statement: Statement) -> None: ...
 
 
 # --- running ----------------------------------------------------------------------------------

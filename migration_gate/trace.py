@@ -13,9 +13,12 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
 
 from migration_gate.runner import Database, Runnable
+
+if TYPE_CHECKING:
+    from migration_gate.sql.split import Statement
 
 #: Lock modes that block writes (SHARE and up), strongest last.
 BLOCKING_MODES = ("ShareLock", "ShareRowExclusiveLock", "ExclusiveLock", "AccessExclusiveLock")
@@ -65,7 +68,7 @@ class Relation:
 @dataclass(frozen=True)
 class LockSeen:
     step: Runnable
-    statement: Any  # migration_gate.sql.split.Statement
+    statement: Statement
     relation: Relation
     mode: str  # pg_locks' name, e.g. AccessExclusiveLock
 
@@ -73,7 +76,7 @@ class LockSeen:
 @dataclass(frozen=True)
 class RewriteSeen:
     step: Runnable
-    statement: Any
+    statement: Statement
     relation: Relation
     indexes: tuple[str, ...] = ()  # the relation's indexes rewritten with it
 
@@ -102,7 +105,7 @@ class LockTracer:
     def _current_locks(self, db: Database) -> set[tuple[int, str]]:
         return {(int(oid), str(mode)) for oid, mode in db.query(_LOCKS)}
 
-    def after_statement(self, db: Database, step: Runnable, statement: Any) -> None:
+    def after_statement(self, db: Database, step: Runnable, statement: Statement) -> None:
         if not self._relations:
             return
         current = self._current_locks(db)
@@ -110,7 +113,8 @@ class LockTracer:
         self._record_locks(step, statement, new)
         self._record_rewrites(db, step, statement)
 
-    def _record_locks(self, step: Runnable, statement: Any, new: set[tuple[int, str]]) -> None:
+    def _record_locks(self, step: Runnable, statement: Statement,
+                      new: set[tuple[int, str]]) -> None:
         strongest: dict[int, str] = {}
         for oid, mode in new:
             relation = self._relations.get(oid)
@@ -121,7 +125,7 @@ class LockTracer:
         for oid, mode in sorted(strongest.items(), key=lambda item: self._relations[item[0]].name):
             self.locks.append(LockSeen(step, statement, self._relations[oid], mode))
 
-    def _record_rewrites(self, db: Database, step: Runnable, statement: Any) -> None:
+    def _record_rewrites(self, db: Database, step: Runnable, statement: Statement) -> None:
         with_storage = [r.oid for r in self._relations.values()
                         if r.filenode is not None and r.kind in _STORAGE_KINDS]
         if not with_storage:

@@ -2,7 +2,7 @@
 
 They stay plain strings at run time (in the configuration, the JSON report, cache keys), so a
 `Literal` gives mypy the closed set without changing a byte of output. This module imports
-nothing: every other module may use it, at start-up too.
+only `typing`: every other module may use it, at start-up too.
 """
 
 from __future__ import annotations
@@ -13,11 +13,3 @@ from typing import Literal, get_args
 Dialect = Literal["postgres", "mysql", "sqlite", "mssql"]
 DIALECTS: tuple[Dialect, ...] = get_args(Dialect)
 
-
-def as_dialect(name: str) -> Dialect:
-    """`name` as a `Dialect`, for values already validated against `DIALECTS` (configuration,
-    click choices); anything else is a programming error."""
-    for dialect in DIALECTS:
-        if dialect == name:
-            return dialect
-    raise ValueError(f"not a dialect: {name!r}")

@@ -36,6 +36,7 @@ from typing import Any
 
 from migration_gate.diagnostics import GateError
 from migration_gate.runner import DbError
+from migration_gate.types import Dialect
 
 SUPERUSER = "postgres"
 PORT = 5432
@@ -550,7 +551,7 @@ class PostgresDatabase:
     """A psycopg connection in autocommit mode: statements go through the simple query protocol
     (as refinery's `batch_execute`), transactions are sent as SQL."""
 
-    dialect = "postgres"
+    dialect: Dialect = "postgres"
 
     def __init__(self, connection: Any) -> None:
         self.connection = connection

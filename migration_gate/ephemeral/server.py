@@ -14,13 +14,17 @@ import re
 import secrets
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from migration_gate.diagnostics import GateError
 from migration_gate.runner import Database, DbError
+from migration_gate.types import Dialect
 
-SCHEMES = {
+if TYPE_CHECKING:
+    from migration_gate.ephemeral.postgres import PostgresDatabase
+
+SCHEMES: dict[str, Dialect] = {
     "postgres": "postgres", "postgresql": "postgres", "mysql": "mysql", "mariadb": "mysql",
     "sqlite": "sqlite", "mssql": "mssql",
 }
@@ -29,7 +33,7 @@ SCHEMES = {
 @dataclass(frozen=True)
 class DatabaseUrl:
     url: str
-    dialect: str
+    dialect: Dialect
 
     @property
     def sqlite_path(self) -> str:
@@ -132,7 +136,7 @@ def drop_postgres_database(admin: Any, name: str) -> None:
 
 
 class MysqlDatabase:
-    dialect = "mysql"
+    dialect: Dialect = "mysql"
 
     def __init__(self, connection: Any) -> None:
         self.connection = connection
@@ -274,7 +278,7 @@ def read_only(url: str) -> Iterator[Database]:
         with read_only_file(parsed.sqlite_path) as sqlite_db:
             yield sqlite_db
         return
-    db: Any
+    db: MysqlDatabase | PostgresDatabase
     if parsed.dialect == "mysql":
         db = MysqlDatabase(_mysql_connect(url))
         begin = ["START TRANSACTION READ ONLY"]

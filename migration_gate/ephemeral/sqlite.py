@@ -8,6 +8,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from migration_gate.runner import DbError
+from migration_gate.types import Dialect
 
 _PLACEHOLDER = re.compile(r"%s")
 
@@ -16,7 +17,7 @@ class SqliteDatabase:
     """A `sqlite3` connection with Python's implicit transactions off: refinery's rusqlite
     driver sends BEGIN and COMMIT itself, and so does the runner."""
 
-    dialect = "sqlite"
+    dialect: Dialect = "sqlite"
 
     def __init__(self, connection: Any) -> None:
         self.connection = connection

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from migration_gate.diagnostics import Diagnostic, Severity
+from migration_gate.types import Dialect
 
 #: Files over this many characters are linted from their tokens only (sqlglot would take
 #: minutes on a multi-megabyte data dump); a `syntax-error` finding says so.
@@ -32,7 +33,7 @@ PARALLEL_MIN_CHARS = 400_000
 class LintJob:
     path: str
     text: str
-    dialect: str = "postgres"
+    dialect: Dialect = "postgres"
     new_tables: tuple[str, ...] = ()
     postgres_version: int | None = None
 

@@ -13,12 +13,13 @@ from collections.abc import Iterable
 from migration_gate.catalog import RuleDoc
 from migration_gate.diagnostics import Diagnostic
 from migration_gate.sql.split import Positions, Statement, scan, to_statements
+from migration_gate.types import Dialect
 
 
 def lint_text(
     text: str,
     path: str,
-    dialect: str = "postgres",
+    dialect: Dialect = "postgres",
     *,
     new_tables: Iterable[str] = (),
     postgres_version: int | None = None,
@@ -131,7 +132,7 @@ def _diagnostic(doc: RuleDoc, statement: Statement, path: str, message: str,
                       statement.end_line, statement.end_column, hint)
 
 
-def created_tables(text: str, dialect: str = "postgres") -> set[str]:
+def created_tables(text: str, dialect: Dialect = "postgres") -> set[str]:
     """Tables (and materialized views) a migration creates, read without sqlglot (cheap)."""
     from migration_gate.sql.rules.checks import FileState, View, check_statement
     from migration_gate.sql.tokens import regex_words

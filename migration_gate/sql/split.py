@@ -19,6 +19,8 @@ import re
 from bisect import bisect_right
 from dataclasses import dataclass
 
+from migration_gate.types import Dialect
+
 Span = tuple[int, int]
 
 
@@ -110,7 +112,7 @@ def _quoted_end(text: str, start: int, opener: str, lexicon: _Lexicon) -> int | 
     return None if match is None else match.end()
 
 
-def scan(text: str, dialect: str = "postgres") -> tuple[list[Span], list[Span]]:
+def scan(text: str, dialect: Dialect = "postgres") -> tuple[list[Span], list[Span]]:
     """Statement spans and comment spans, as (start, end) offsets, in order.
 
     Unterminated quoted text is not a quote (its opening character counts as an ordinary one)
@@ -188,7 +190,7 @@ class Positions:
         return index + 1, column
 
 
-def split_statements(text: str, dialect: str = "postgres") -> list[Statement]:
+def split_statements(text: str, dialect: Dialect = "postgres") -> list[Statement]:
     """Every non-empty statement of `text`, in order, with exact spans. Never raises."""
     spans, _comments = scan(text, dialect)
     return to_statements(text, spans, Positions(text))

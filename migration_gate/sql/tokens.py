@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any, NamedTuple
 
+from migration_gate.types import Dialect
+
 WORD, NAME, STRING, NUMBER, PUNCT = "word", "name", "string", "number", "punct"
 
 
@@ -82,7 +84,7 @@ def _token_kinds(name: str) -> tuple[frozenset[Any], frozenset[Any], Any, Any]:
     return strings, commands, TokenType.IDENTIFIER, TokenType.NUMBER
 
 
-def warm_up(dialect: str) -> None:
+def warm_up(dialect: Dialect) -> None:
     """Import sqlglot and build the dialect now (before forking workers)."""
     _tokenizer(dialect)
     _parser(dialect)
@@ -92,7 +94,7 @@ def warm_up(dialect: str) -> None:
     import migration_gate.sql.rules.checks  # noqa: F401
 
 
-def parse(text: str, offset: int, dialect: str, *, words: bool = True) -> Parsed:
+def parse(text: str, offset: int, dialect: Dialect, *, words: bool = True) -> Parsed:
     """Tokenize and parse one statement (`offset`: where it starts in the file). Never raises.
 
     With `words=False` only sqlglot's verdict is wanted: no token view is built.

@@ -11,6 +11,7 @@ import importlib
 from dataclasses import dataclass, field
 
 from migration_gate.diagnostics import Severity
+from migration_gate.types import DIALECTS, Dialect
 
 #: Modules that declare rules. A new family of rules adds its module here.
 RULE_MODULES: tuple[str, ...] = (
@@ -33,7 +34,7 @@ class RuleDoc:
     why: str = ""
     example: str = ""
     instead: str = ""
-    dialects: tuple[str, ...] = ("postgres", "mysql", "sqlite", "mssql")
+    dialects: tuple[Dialect, ...] = DIALECTS
     # Statements that must fire / must not fire the rule; executed by the tests.
     fires: tuple[str, ...] = field(default=(), compare=False)
     passes: tuple[str, ...] = field(default=(), compare=False)

@@ -11,11 +11,14 @@ import os
 import secrets
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import pytest
 
 from migration_gate.diagnostics import GateError
+
+if TYPE_CHECKING:
+    from migration_gate.ephemeral.postgres import Binaries, Cluster, PostgresDatabase
 
 
 def _in_ci() -> bool:
@@ -23,7 +26,7 @@ def _in_ci() -> bool:
 
 
 @pytest.fixture(scope="session")
-def pg_binaries() -> Any:
+def pg_binaries() -> Binaries:
     from migration_gate.ephemeral.postgres import find_binaries
 
     try:
@@ -41,7 +44,7 @@ def gate_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def pg_cluster(pg_binaries: Any, gate_cache: Path) -> Iterator[Any]:
+def pg_cluster(pg_binaries: Binaries, gate_cache: Path) -> Iterator[Cluster]:
     from migration_gate.ephemeral.postgres import running_cluster
 
     previous = os.environ.get("MIGRATION_GATE_CACHE_DIR")
@@ -56,13 +59,13 @@ def pg_cluster(pg_binaries: Any, gate_cache: Path) -> Iterator[Any]:
             os.environ["MIGRATION_GATE_CACHE_DIR"] = previous
 
 
-def pg_url(cluster: Any, dbname: str = "postgres") -> str:
+def pg_url(cluster: Cluster, dbname: str = "postgres") -> str:
     """A libpq URL reaching the cluster through its socket folder."""
     return f"postgresql://postgres@/{dbname}?host={cluster.socket_dir}&port=5432"
 
 
 @pytest.fixture
-def pg_dbname(pg_cluster: Any) -> Iterator[str]:
+def pg_dbname(pg_cluster: Cluster) -> Iterator[str]:
     """A fresh, empty database in the session cluster, dropped afterwards."""
     name = f"test_{secrets.token_hex(4)}"
     with pg_cluster.connect() as admin:
@@ -73,7 +76,7 @@ def pg_dbname(pg_cluster: Any) -> Iterator[str]:
 
 
 @pytest.fixture
-def pg_db(pg_cluster: Any, pg_dbname: str) -> Iterator[Any]:
+def pg_db(pg_cluster: Cluster, pg_dbname: str) -> Iterator[PostgresDatabase]:
     """The runner's view of that fresh database."""
     from migration_gate.ephemeral.postgres import PostgresDatabase
 

@@ -243,7 +243,7 @@ def git_in(path: Path, *args: str) -> subprocess.CompletedProcess[str]:
                           text=True)
 
 
-def annotations(log: str) -> list[tuple[str, dict[str, str], str]]:
+def workflow_annotations(log: str) -> list[tuple[str, dict[str, str], str]]:
     found = []
     for line in log.splitlines():
         match = re.fullmatch(r"::(error|warning) ([^:]*)::(.*)", line)
@@ -286,7 +286,7 @@ def test_bad_pull_request_fails_with_annotations_summary_and_sarif(
 
     assert run.exit_code == 1, run.log
     assert run.outputs["exit-code"] == "1"
-    found = {(p["file"], p["line"], p["title"]) for kind, p, _ in annotations(run.log)
+    found = {(p["file"], p["line"], p["title"]) for kind, p, _ in workflow_annotations(run.log)
              if kind == "error"}
     # V004 collides with the V004 merged on main since the branch started: only visible
     # because the base was fetched into the shallow clone.
@@ -324,7 +324,7 @@ def test_good_pull_request_passes(tmp_path: Path, action_dir: Path, runner_temp:
     run = run_action(action_dir, workspace, runner_temp, pull.event, {"verify": "false"})
     assert run.exit_code == 0, run.log
     assert run.outputs == {"exit-code": "0", "sarif-file": ""}
-    assert not annotations(run.log)
+    assert not workflow_annotations(run.log)
     assert ":white_check_mark: No findings in 5 files." in run.summary
 
 
@@ -346,7 +346,8 @@ def test_fail_on_warning_and_a_bad_verify_value(tmp_path: Path, action_dir: Path
     workspace = shallow_checkout(pull, tmp_path / "workspace")
     lenient = run_action(action_dir, workspace, runner_temp, pull.event, {"verify": "false"})
     assert lenient.exit_code == 0, lenient.log
-    assert ("warning", "version-gap") in {(k, p["title"]) for k, p, _ in annotations(lenient.log)}
+    found = workflow_annotations(lenient.log)
+    assert ("warning", "version-gap") in {(k, p["title"]) for k, p, _ in found}
     strict = run_action(action_dir, workspace, runner_temp, pull.event,
                         {"verify": "false", "fail-on": "warning"})
     assert strict.exit_code == 1
@@ -360,7 +361,7 @@ def test_fail_on_warning_and_a_bad_verify_value(tmp_path: Path, action_dir: Path
 
 def documented_workflow() -> str:
     text = (CHECKOUT / "docs" / "github-action.md").read_text(encoding="utf-8")
-    blocks = [block for block in re.findall(r"```yaml\n(.*?)```", text, flags=re.S)
+    blocks: list[str] = [block for block in re.findall(r"```yaml\n(.*?)```", text, flags=re.S)
               if "jobs:" in block]
     assert len(blocks) == 1
     return blocks[0]

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from migration_gate.ephemeral.postgres import Binaries, Cluster
 from tests.conftest import Repo, make_repo, run_gate, seed_migrations
 from tests.pgserver_fixture import gate_env, pg_url
 
@@ -53,7 +54,7 @@ RISKY = (
 
 @pytest.fixture(scope="module")
 def risky_run(tmp_path_factory: pytest.TempPathFactory, gate_cache: Path,
-              pg_binaries: Any) -> subprocess.CompletedProcess[str]:
+              pg_binaries: Binaries) -> subprocess.CompletedProcess[str]:
     repo = branch_repo(tmp_path_factory.mktemp("risky") / "repo",
                        {"migrations/V008__risky.sql": RISKY})
     return check(repo, gate_cache, "--verify")
@@ -95,7 +96,7 @@ def test_alter_column_type_is_a_rewrite(risky_run: subprocess.CompletedProcess[s
 
 
 def test_syntax_error_on_line_4_of_v003(tmp_path: Path, gate_cache: Path,
-                                         pg_binaries: Any) -> None:
+                                         pg_binaries: Binaries) -> None:
     repo = branch_repo(tmp_path / "repo", {
         "migrations/V003__broken.sql":
             "-- a comment\nCREATE TABLE ok (id int);\n\nCREATE TABEL nope (id int);\n",
@@ -110,7 +111,7 @@ def test_syntax_error_on_line_4_of_v003(tmp_path: Path, gate_cache: Path,
 
 
 def test_create_index_concurrently_fails_as_under_refinery(tmp_path: Path, gate_cache: Path,
-                                                          pg_binaries: Any) -> None:
+                                                          pg_binaries: Binaries) -> None:
     repo = branch_repo(tmp_path / "repo", {
         "migrations/V008__index.sql": "CREATE INDEX CONCURRENTLY t1_id ON table_1 (id);\n",
     })
@@ -123,7 +124,7 @@ def test_create_index_concurrently_fails_as_under_refinery(tmp_path: Path, gate_
 
 
 def test_refinery_verification_against_the_base_history(tmp_path: Path, gate_cache: Path,
-                                                        pg_binaries: Any) -> None:
+                                                        pg_binaries: Binaries) -> None:
     repo = branch_repo(tmp_path / "repo", {
         "migrations/V002__create_table_2.sql": "CREATE TABLE table_2 (id int);\n",  # edited
         "migrations/V004__renamed.sql": "SELECT 1;\n",
@@ -153,7 +154,7 @@ def test_refinery_verification_against_the_base_history(tmp_path: Path, gate_cac
 
 
 def test_verify_fake_prints_refinerys_preview(tmp_path: Path, gate_cache: Path,
-                                              pg_binaries: Any) -> None:
+                                              pg_binaries: Binaries) -> None:
     repo = branch_repo(tmp_path / "repo", {
         "migrations/V008__add_user_profile.sql": "SELEC this would fail;\n",
     })
@@ -169,7 +170,7 @@ def test_verify_fake_prints_refinerys_preview(tmp_path: Path, gate_cache: Path,
 
 
 def test_verify_target_stops_before_a_failing_migration(tmp_path: Path, gate_cache: Path,
-                                                         pg_binaries: Any) -> None:
+                                                         pg_binaries: Binaries) -> None:
     repo = branch_repo(tmp_path / "repo", {
         "migrations/V008__ok.sql": "CREATE TABLE eight (id int);\n",
         "migrations/V009__bad.sql": "SELEC 1;\n",
@@ -185,7 +186,7 @@ def test_verify_target_stops_before_a_failing_migration(tmp_path: Path, gate_cac
     assert [d["path"] for d in of_rule(full, "migration-failed")] == ["migrations/V009__bad.sql"]
 
 
-def test_base_schema_is_cached_by_content(tmp_path: Path, pg_binaries: Any) -> None:
+def test_base_schema_is_cached_by_content(tmp_path: Path, pg_binaries: Binaries) -> None:
     cache = tmp_path / "cache"
     repo = branch_repo(tmp_path / "repo", {"migrations/V008__x.sql": "ALTER TABLE table_7 "
                                            "ADD COLUMN x int;\n"})
@@ -211,7 +212,7 @@ def test_base_schema_is_cached_by_content(tmp_path: Path, pg_binaries: Any) -> N
 
 
 def test_without_git_every_migration_is_replayed(tmp_path: Path, gate_cache: Path,
-                                                 pg_binaries: Any) -> None:
+                                                 pg_binaries: Binaries) -> None:
     project = tmp_path / "project"
     (project / "migrations").mkdir(parents=True)
     (project / "migrations/V1__a.sql").write_text("CREATE TABLE a (id int);\n")
@@ -247,19 +248,19 @@ def test_sqlite_end_to_end(tmp_path: Path) -> None:
     assert not (repo.path / "app.db").exists()  # in memory: nothing written
 
 
-def databases(cluster: Any) -> set[str]:
+def databases(cluster: Cluster) -> set[str]:
     with cluster.connect() as connection:
         return {r[0] for r in connection.execute("SELECT datname FROM pg_database").fetchall()}
 
 
-def public_tables(cluster: Any, dbname: str) -> set[str]:
+def public_tables(cluster: Cluster, dbname: str) -> set[str]:
     with cluster.connect(dbname) as connection:
         rows = connection.execute(
             "SELECT tablename FROM pg_tables WHERE schemaname = 'public'").fetchall()
     return {r[0] for r in rows}
 
 
-def test_server_mode_leaves_no_database_behind(tmp_path: Path, pg_cluster: Any,
+def test_server_mode_leaves_no_database_behind(tmp_path: Path, pg_cluster: Cluster,
                                                pg_dbname: str) -> None:
     repo = branch_repo(tmp_path / "repo", {
         "migrations/V008__alter.sql": "ALTER TABLE table_1 ADD COLUMN x int;\nSELEC 1;\n",
@@ -321,7 +322,7 @@ def test_mysql_needs_a_server(tmp_path: Path) -> None:
 
 
 def test_ignore_comments_cover_database_findings(tmp_path: Path, gate_cache: Path,
-                                                 pg_binaries: Any) -> None:
+                                                 pg_binaries: Binaries) -> None:
     repo = branch_repo(tmp_path / "repo", {
         "migrations/V008__known.sql":
             "-- migration-gate: ignore lock-observed -- table_1 is tiny\n"
@@ -333,7 +334,7 @@ def test_ignore_comments_cover_database_findings(tmp_path: Path, gate_cache: Pat
 
 
 def test_a_base_that_does_not_replay_is_a_note(tmp_path: Path, gate_cache: Path,
-                                               pg_binaries: Any) -> None:
+                                               pg_binaries: Binaries) -> None:
     repo = make_repo(tmp_path / "repo")
     seed_migrations(repo, 2)
     repo.write("migrations/V003__postgis.sql", "CREATE EXTENSION IF NOT EXISTS no_such_ext;\n")

@@ -8,13 +8,14 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from migration_gate.diagnostics import GateError
 from migration_gate.ephemeral import postgres
+from migration_gate.ephemeral.postgres import Binaries, Cluster
 from tests.conftest import clean_env, make_repo, seed_migrations
 from tests.pgserver_fixture import gate_env
 
@@ -56,7 +57,7 @@ def still_running(pids: list[int]) -> list[int]:
     return alive
 
 
-def wait_for(condition: Any, timeout: float = 30.0) -> bool:
+def wait_for(condition: Callable[[], bool], timeout: float = 30.0) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if condition():
@@ -87,7 +88,7 @@ def start_slow_replay(tmp_path: Path, cache: Path) -> tuple[subprocess.Popen[byt
 
 
 def test_sigkill_of_the_gate_leaves_no_server(tmp_path: Path, gate_cache: Path,
-                                              pg_binaries: Any) -> None:
+                                              pg_binaries: Binaries) -> None:
     gate, marker = start_slow_replay(tmp_path, gate_cache)
     servers = server_processes(marker)
     assert len(servers) >= 3  # postmaster, the busy backend, background workers
@@ -102,7 +103,7 @@ def test_sigkill_of_the_gate_leaves_no_server(tmp_path: Path, gate_cache: Path,
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
 def test_sigterm_and_ctrl_c_stop_and_delete_the_cluster(
-    tmp_path: Path, gate_cache: Path, pg_binaries: Any, signum: int,
+    tmp_path: Path, gate_cache: Path, pg_binaries: Binaries, signum: int,
 ) -> None:
     gate, marker = start_slow_replay(tmp_path, gate_cache)
     servers = server_processes(marker)
@@ -118,7 +119,7 @@ def test_sigterm_and_ctrl_c_stop_and_delete_the_cluster(
     assert not [p for p in postgres.fast_temp_root().iterdir() if p.name.startswith(marker)]
 
 
-def test_success_leaves_nothing(tmp_path: Path, pg_binaries: Any, gate_cache: Path) -> None:
+def test_success_leaves_nothing(tmp_path: Path, pg_binaries: Binaries, gate_cache: Path) -> None:
     repo = make_repo(tmp_path / "repo")
     seed_migrations(repo, 2)
     done = subprocess.run(
@@ -139,9 +140,10 @@ def _owned_by_live_gate(pid: int) -> bool:
     return owner.isdigit() and Path(f"/proc/{owner}").exists()
 
 
-def test_server_runs_unprivileged_when_root(pg_cluster: Any) -> None:
+def test_server_runs_unprivileged_when_root(pg_cluster: Cluster) -> None:
     if os.geteuid() != 0:
         pytest.skip("only meaningful as root")
+    assert pg_cluster.process is not None
     status = Path(f"/proc/{pg_cluster.process.pid}/status").read_text()
     uid_line = next(line for line in status.splitlines() if line.startswith("Uid:"))
     assert all(int(uid) != 0 for uid in uid_line.split()[1:])

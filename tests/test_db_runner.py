@@ -13,10 +13,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from migration_gate import refinery
+from migration_gate.ephemeral.postgres import PostgresDatabase
 from migration_gate.ephemeral.sqlite import memory_database
 from migration_gate.migrations import MigrationFile
 from migration_gate.refinery import Prefix
 from migration_gate.runner import (
+    Database,
     Runnable,
     history_exists,
     read_history,
@@ -37,7 +39,7 @@ def step(version: int, name: str, sql: str, prefix: str = "V") -> Runnable:
     return found[0]
 
 
-def table_names(db: Any) -> set[str]:
+def table_names(db: Database) -> set[str]:
     if db.dialect == "sqlite":
         return {r[0] for r in db.query("SELECT name FROM sqlite_master WHERE type = 'table'")}
     return {r[0] for r in db.query(
@@ -47,7 +49,7 @@ def table_names(db: Any) -> set[str]:
 # --- the history table ------------------------------------------------------------------------
 
 
-def test_history_table_has_refinerys_columns_on_postgres(pg_db: Any) -> None:
+def test_history_table_has_refinerys_columns_on_postgres(pg_db: PostgresDatabase) -> None:
     run(pg_db, [])
     columns = pg_db.query(
         "SELECT column_name, data_type, character_maximum_length FROM information_schema.columns "
@@ -67,7 +69,7 @@ def test_history_table_has_refinerys_columns_on_postgres(pg_db: Any) -> None:
     assert primary == [("version",)]
 
 
-def test_int8_versions_and_custom_table_name(pg_db: Any) -> None:
+def test_int8_versions_and_custom_table_name(pg_db: PostgresDatabase) -> None:
     run(pg_db, [step(3_000_000_000 % 2**31, "big", "SELECT 1")], table="my_history", int8=True)
     kind = pg_db.query("SELECT data_type FROM information_schema.columns "
                        "WHERE table_name = 'my_history' AND column_name = 'version'")
@@ -75,7 +77,7 @@ def test_int8_versions_and_custom_table_name(pg_db: Any) -> None:
     assert "refinery_schema_history" not in table_names(pg_db)
 
 
-def test_checksums_and_applied_on_round_trip_on_postgres(pg_db: Any) -> None:
+def test_checksums_and_applied_on_round_trip_on_postgres(pg_db: PostgresDatabase) -> None:
     steps = [step(1, "create_users", "CREATE TABLE users (id bigint PRIMARY KEY);\n"),
              step(2, "add_email", "ALTER TABLE users ADD COLUMN email text;\n")]
     before = datetime.now(timezone.utc)
@@ -99,7 +101,8 @@ def test_checksums_and_applied_on_round_trip_on_postgres(pg_db: Any) -> None:
 
 @pytest.mark.parametrize("case", json.loads(GOLDEN.read_text())["vectors"],
                          ids=lambda case: case["name"])
-def test_golden_checksums_survive_the_history_table(pg_db: Any, case: dict[str, Any]) -> None:
+def test_golden_checksums_survive_the_history_table(pg_db: PostgresDatabase,
+                                                   case: dict[str, Any]) -> None:
     """Checksums that refinery itself produced, written and read back as decimal text."""
     version, name, sql = case["version"], case["name"], case["sql"]
     migration = step(version, name, sql)
@@ -131,7 +134,7 @@ def test_applied_on_round_trips_through_sqlite(moment: datetime) -> None:
 # --- transactions, modes ----------------------------------------------------------------------
 
 
-def test_failing_migration_is_rolled_back_and_unrecorded(pg_db: Any) -> None:
+def test_failing_migration_is_rolled_back_and_unrecorded(pg_db: PostgresDatabase) -> None:
     steps = [
         step(1, "one", "CREATE TABLE a (id int);"),
         step(2, "two", "CREATE TABLE b (id int);\nCREATE TABLE c (id int);\n\nSELEC oops;\n"),
@@ -146,7 +149,7 @@ def test_failing_migration_is_rolled_back_and_unrecorded(pg_db: Any) -> None:
     assert [a.version for a in read_history(pg_db, refinery.DEFAULT_TABLE)] == [1]
 
 
-def test_server_error_position_refines_the_column(pg_db: Any) -> None:
+def test_server_error_position_refines_the_column(pg_db: PostgresDatabase) -> None:
     sql = "CREATE TABLE t (\n    id bigint,\n    bad no_such_type\n);\n"
     report = run(pg_db, [step(1, "t", sql)])
     assert report.failure is not None
@@ -154,7 +157,7 @@ def test_server_error_position_refines_the_column(pg_db: Any) -> None:
     assert (report.failure.line, report.failure.column) == (3, 9)
 
 
-def test_create_index_concurrently_fails_like_under_refinery(pg_db: Any) -> None:
+def test_create_index_concurrently_fails_like_under_refinery(pg_db: PostgresDatabase) -> None:
     steps = [step(1, "t", "CREATE TABLE t (id int);"),
              step(2, "idx", "-- an index\nCREATE INDEX CONCURRENTLY t_id ON t (id);\n")]
     report = run(pg_db, steps)
@@ -164,7 +167,7 @@ def test_create_index_concurrently_fails_like_under_refinery(pg_db: Any) -> None
     assert (report.failure.line, report.failure.column) == (2, 1)
 
 
-def test_grouped_run_is_one_transaction(pg_db: Any) -> None:
+def test_grouped_run_is_one_transaction(pg_db: PostgresDatabase) -> None:
     steps = [step(1, "one", "CREATE TABLE a (id int);"),
              step(2, "two", "CREATE TABLE b (id int); SELEC 1;")]
     report = run(pg_db, steps, grouped=True)
@@ -174,7 +177,7 @@ def test_grouped_run_is_one_transaction(pg_db: Any) -> None:
     assert read_history(pg_db, refinery.DEFAULT_TABLE) == []
 
 
-def test_fake_records_history_without_running_sql(pg_db: Any) -> None:
+def test_fake_records_history_without_running_sql(pg_db: PostgresDatabase) -> None:
     steps = [step(1, "one", "CREATE TABLE a (id int);"), step(2, "two", "SELEC broken;")]
     report = run(pg_db, steps, fake=True)
     assert report.failure is None
@@ -189,7 +192,7 @@ def test_fake_records_history_without_running_sql(pg_db: Any) -> None:
                                                                                "V2__two"]
 
 
-def test_target_and_fake_up_to_version(pg_db: Any) -> None:
+def test_target_and_fake_up_to_version(pg_db: PostgresDatabase) -> None:
     steps = [step(v, f"m{v}", f"CREATE TABLE t{v} (id int);") for v in (1, 2, 3, 4)]
     run(pg_db, steps, target=2)
     assert table_names(pg_db) == {"t1", "t2", "refinery_schema_history"}
@@ -200,7 +203,7 @@ def test_target_and_fake_up_to_version(pg_db: Any) -> None:
     assert "t3" not in table_names(pg_db)  # faked, never run
 
 
-def test_divergent_and_missing_are_reported_and_never_applied(pg_db: Any) -> None:
+def test_divergent_and_missing_are_reported_and_never_applied(pg_db: PostgresDatabase) -> None:
     run(pg_db, [step(v, f"m{v}", f"CREATE TABLE t{v} (id int);") for v in (1, 2, 3, 5)])
     local = [
         step(1, "m1", "CREATE TABLE t1 (id int);"),
@@ -219,7 +222,7 @@ def test_divergent_and_missing_are_reported_and_never_applied(pg_db: Any) -> Non
     assert [s.display for s in report.applied] == ["V6__m6"]
 
 
-def test_unversioned_migration_below_current_runs_out_of_order(pg_db: Any) -> None:
+def test_unversioned_migration_below_current_runs_out_of_order(pg_db: PostgresDatabase) -> None:
     run(pg_db, [step(5, "five", "SELECT 1")])
     report = run(pg_db, [step(5, "five", "SELECT 1"), step(3, "repeatable", "SELECT 2", "U")])
     assert [s.display for s in report.applied] == ["U3__repeatable"]
@@ -243,7 +246,7 @@ def test_sqlite_runner_applies_and_records() -> None:
         assert [a.version for a in read_history(db, refinery.DEFAULT_TABLE)] == [1]
 
 
-def test_history_exists_on_postgres(pg_db: Any) -> None:
+def test_history_exists_on_postgres(pg_db: PostgresDatabase) -> None:
     assert not history_exists(pg_db, refinery.DEFAULT_TABLE)
     run(pg_db, [])
     assert history_exists(pg_db, refinery.DEFAULT_TABLE)
@@ -251,7 +254,8 @@ def test_history_exists_on_postgres(pg_db: Any) -> None:
 
 @pytest.mark.parametrize("bad", [("V1", "not-a-number", "2024-01-01T00:00:00Z"),
                                  ("V1", "12", "yesterday")])
-def test_unreadable_history_rows_are_refused(pg_db: Any, bad: tuple[str, str, str]) -> None:
+def test_unreadable_history_rows_are_refused(pg_db: PostgresDatabase,
+                                            bad: tuple[str, str, str]) -> None:
     from migration_gate.runner import HistoryRowError
 
     run(pg_db, [])
@@ -260,7 +264,7 @@ def test_unreadable_history_rows_are_refused(pg_db: Any, bad: tuple[str, str, st
         read_history(pg_db, refinery.DEFAULT_TABLE)
 
 
-def test_two_files_with_one_version_fail_on_the_history_key(pg_db: Any) -> None:
+def test_two_files_with_one_version_fail_on_the_history_key(pg_db: PostgresDatabase) -> None:
     """refinery runs both; the second one's SQL commits, then its history row fails."""
     report = run(pg_db, [step(1, "a", "CREATE TABLE a (id int);"),
                          step(1, "b", "CREATE TABLE b (id int);")])
@@ -271,7 +275,7 @@ def test_two_files_with_one_version_fail_on_the_history_key(pg_db: Any) -> None:
     assert [a.display for a in read_history(pg_db, refinery.DEFAULT_TABLE)] == ["V1__a"]
 
 
-def test_a_deferred_constraint_fails_the_migration_at_commit(pg_db: Any) -> None:
+def test_a_deferred_constraint_fails_the_migration_at_commit(pg_db: PostgresDatabase) -> None:
     sql = ("CREATE TABLE p (id int PRIMARY KEY);\n"
            "CREATE TABLE c (pid int REFERENCES p DEFERRABLE INITIALLY DEFERRED);\n"
            "INSERT INTO c VALUES (1);\n")

@@ -7,9 +7,10 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
+from migration_gate.ephemeral.postgres import Cluster, PostgresDatabase
 from migration_gate.ephemeral.sqlite import SqliteDatabase
 from migration_gate.migrations import MigrationFile
-from migration_gate.runner import run, runnables
+from migration_gate.runner import Runnable, run, runnables
 from tests.conftest import run_gate
 from tests.pgserver_fixture import pg_url
 
@@ -21,7 +22,7 @@ APPLIED = {
 }
 
 
-def steps(files: dict[str, str]) -> list[Any]:
+def steps(files: dict[str, str]) -> list[Runnable]:
     return runnables(MigrationFile(path=f"migrations/{n}", rel=n, content=c.encode())
                      for n, c in files.items())
 
@@ -45,13 +46,14 @@ def drifted(tmp_path: Path) -> Path:
     return project(tmp_path, files)
 
 
-def history_rows(db: Any) -> list[tuple[Any, ...]]:
+def history_rows(db: PostgresDatabase) -> list[tuple[Any, ...]]:
     return db.query("SELECT version, name, applied_on, checksum FROM refinery_schema_history "
                     "ORDER BY version")
 
 
-def test_status_reports_divergent_missing_and_pending(tmp_path: Path, pg_cluster: Any,
-                                                      pg_db: Any, pg_dbname: str) -> None:
+def test_status_reports_divergent_missing_and_pending(
+    tmp_path: Path, pg_cluster: Cluster, pg_db: PostgresDatabase, pg_dbname: str,
+) -> None:
     assert run(pg_db, steps(APPLIED)).failure is None
     before = history_rows(pg_db)
     root = drifted(tmp_path)
@@ -79,8 +81,9 @@ def test_status_reports_divergent_missing_and_pending(tmp_path: Path, pg_cluster
     assert history_rows(pg_db) == before  # read-only
 
 
-def test_status_in_sync_exits_0_and_creates_nothing(tmp_path: Path, pg_cluster: Any,
-                                                    pg_db: Any, pg_dbname: str) -> None:
+def test_status_in_sync_exits_0_and_creates_nothing(
+    tmp_path: Path, pg_cluster: Cluster, pg_db: PostgresDatabase, pg_dbname: str,
+) -> None:
     root = project(tmp_path, APPLIED)
     url = pg_url(pg_cluster, pg_dbname)
     empty = run_gate("status", "--database-url", url, "--format", "json", cwd=root)
@@ -96,7 +99,8 @@ def test_status_in_sync_exits_0_and_creates_nothing(tmp_path: Path, pg_cluster: 
     assert "4 applied, 0 pending, 0 divergent, 0 missing" in synced.stdout
 
 
-def test_status_refuses_to_write(pg_cluster: Any, pg_db: Any, pg_dbname: str) -> None:
+def test_status_refuses_to_write(pg_cluster: Cluster, pg_db: PostgresDatabase,
+                                 pg_dbname: str) -> None:
     """The transaction `status` uses is read-only: a write in it fails."""
     from migration_gate.ephemeral.server import read_only
     from migration_gate.runner import DbError

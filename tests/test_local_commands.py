@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 from datetime import date, datetime, timezone
 from pathlib import Path
 
@@ -14,10 +15,10 @@ from tests.conftest import Repo, make_repo, run_gate, seed_migrations
 from tests.test_refinery import VECTORS
 
 
-def ok(done: object) -> str:
-    assert getattr(done, "returncode") == 0, getattr(done, "stderr")  # noqa: B009
-    assert "Traceback" not in getattr(done, "stderr")  # noqa: B009
-    return str(getattr(done, "stdout")).strip()  # noqa: B009
+def ok(done: subprocess.CompletedProcess[str]) -> str:
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr
+    return done.stdout.strip()
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ import pytest
 from migration_gate.diagnostics import Diagnostic
 from migration_gate.sql.engine import LintJob, lint_many
 from migration_gate.sql.split import split_statements
+from migration_gate.types import Dialect
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 if not (CORPUS / "MANIFEST.json").is_file():
@@ -25,6 +26,7 @@ def corpus_jobs() -> list[LintJob]:
     for project in json.loads((CORPUS / "MANIFEST.json").read_text(encoding="utf-8")):
         base = CORPUS / "repos" / project["repo"].replace("/", "__")
         for folder in project["migration_dir"]:
+            dialect: Dialect
             if "sqlite" in folder or project["dialect"] == "sqlite":
                 dialect = "sqlite"
             elif "mysql" in folder or project["dialect"] == "mysql":

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from migration_gate.cli import cli
 from migration_gate.sql.lint import lint_text
+from migration_gate.types import Dialect
 
 TOKENS = [
     "CREATE", "INDEX", "CONCURRENTLY", "TABLE", "ALTER", "ADD", "COLUMN", "CONSTRAINT", "DROP",
@@ -27,7 +28,7 @@ DIALECTS = st.sampled_from(["postgres", "mysql", "sqlite", "mssql"])
 
 @settings(max_examples=300, deadline=None)
 @given(SOUP, DIALECTS)
-def test_token_soups_never_crash_the_linter(sql: str, dialect: str) -> None:
+def test_token_soups_never_crash_the_linter(sql: str, dialect: Dialect) -> None:
     for diagnostic in lint_text(sql, "V1__soup.sql", dialect):
         assert diagnostic.line >= 1 and diagnostic.column >= 1
         assert diagnostic.end_line is not None and diagnostic.end_line >= diagnostic.line

@@ -9,6 +9,7 @@ from migration_gate.diagnostics import Severity
 from migration_gate.sql import ignores
 from migration_gate.sql.lint import lint_text
 from migration_gate.sql.rules import HINTS, RULES
+from migration_gate.types import Dialect
 
 SQL_RULES: tuple[RuleDoc, ...] = (*RULES, *ignores.RULES)
 
@@ -30,7 +31,7 @@ OPT_IN = {"prefer-text-field", "prefer-bigint-over-int", "prefer-identity",
           "prefer-timestamptz", "ban-char-field"}
 
 
-def fired(sql: str, dialect: str) -> set[str]:
+def fired(sql: str, dialect: Dialect) -> set[str]:
     return {d.rule for d in lint_text(sql, "V1__example.sql", dialect)}
 
 

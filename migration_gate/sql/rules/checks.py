@@ -12,6 +12,7 @@ from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 
 from migration_gate.sql.tokens import NAME, PUNCT, STRING, WORD, Word
+from migration_gate.types import Dialect
 
 
 @dataclass(frozen=True)
@@ -24,7 +25,7 @@ class Finding:
 class FileState:
     """What the statements before the current one established."""
 
-    dialect: str = "postgres"
+    dialect: Dialect = "postgres"
     postgres_version: int | None = None
     new_tables: set[str] = field(default_factory=set)
     new_indexes: set[str] = field(default_factory=set)

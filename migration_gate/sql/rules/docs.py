@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from migration_gate.catalog import RuleDoc
 from migration_gate.diagnostics import Severity
+from migration_gate.types import Dialect
 
 E, W, OFF = Severity.ERROR, Severity.WARNING, Severity.OFF
-PG = ("postgres",)
-PORTABLE = ("postgres", "mysql", "sqlite")
+PG: tuple[Dialect, ...] = ("postgres",)
+PORTABLE: tuple[Dialect, ...] = ("postgres", "mysql", "sqlite")
 
 _OUTSIDE = (
     "refinery runs every migration inside a transaction, so the CONCURRENTLY form cannot be "

@@ -1,4 +1,4 @@
-"""The plain git hooks (`hooks/pre-commit`, `hooks/pre-push`) and `migration-gate install-hooks`,
+"""The plain git hooks (`migration_gate/githooks/`) and `migration-gate install-hooks`,
 run by real `git commit` and `git push` to a local bare remote."""
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ import pytest
 from tests.conftest import CHECKOUT, Repo, clean_env, make_repo, run_gate, seed_migrations
 
 HOOKS = ("pre-commit", "pre-push")
+#: The hooks' one copy, shipped in the package for `install-hooks`.
+HOOK_SOURCES = CHECKOUT / "migration_gate" / "githooks"
 #: The hooks find `migration-gate` on PATH, as on a developer's machine.
 GATE_BIN = str(Path(sys.executable).parent)
 
@@ -38,11 +40,12 @@ def output(done: subprocess.CompletedProcess[str]) -> str:
 
 
 def with_hooks_folder(repo: Repo) -> Repo:
-    """The repository's own `hooks/` folder used in place (`git config core.hooksPath hooks`)."""
+    """The scripts copied into a `hooks/` folder of the repository (`git config core.hooksPath
+    hooks`), as a team that commits its hooks does."""
     for name in HOOKS:
         target = repo.path / "hooks" / name
         target.parent.mkdir(exist_ok=True)
-        shutil.copy2(CHECKOUT / "hooks" / name, target)
+        shutil.copy2(HOOK_SOURCES / name, target)
     repo.git("config", "core.hooksPath", "hooks")
     return repo
 
@@ -51,12 +54,11 @@ def with_hooks_folder(repo: Repo) -> Repo:
 
 
 @pytest.mark.parametrize("name", HOOKS)
-def test_scripts_are_executable_posix_sh_and_shipped_in_the_package(name: str) -> None:
-    script = CHECKOUT / "hooks" / name
+def test_scripts_are_executable_posix_sh(name: str) -> None:
+    script = HOOK_SOURCES / name
     assert script.stat().st_mode & stat.S_IXUSR
     text = script.read_text(encoding="utf-8")
     assert text.startswith("#!/bin/sh\n")
-    assert (CHECKOUT / "migration_gate" / "githooks" / name).read_text(encoding="utf-8") == text
     for shell in ("sh", "dash", "bash"):
         if shutil.which(shell):
             done = subprocess.run([shell, "-n", str(script)], capture_output=True, text=True)
@@ -223,7 +225,7 @@ def test_install_hooks_into_dot_git_hooks_and_reinstall(repo: Repo) -> None:
     assert done.returncode == 0, done.stderr
     for name in HOOKS:
         installed = repo.path / ".git" / "hooks" / name
-        assert installed.read_bytes() == (CHECKOUT / "hooks" / name).read_bytes()
+        assert installed.read_bytes() == (HOOK_SOURCES / name).read_bytes()
         assert installed.stat().st_mode & stat.S_IXUSR
         assert f"{installed}: installed" in done.stdout
     again = install(repo)

@@ -1,10 +1,9 @@
 """`migration-gate install-hooks`: the plain git hooks, for teams without the pre-commit framework.
 
-The scripts are the repository's `hooks/pre-commit` and `hooks/pre-push`, shipped inside the
-package (`migration_gate/githooks/`) so that an installed gate can install them. They go where
-git looks for hooks (`core.hooksPath` when set, else `.git/hooks`), and a hook already there is
-never overwritten: the install is refused, or with `--chain` the old hook is kept as
-`<hook>.previous` and the gate's hook runs it first.
+The scripts live in the package (`migration_gate/githooks/`, their one copy) so that an
+installed gate can install them. They go where git looks for hooks (`core.hooksPath` when set,
+else `.git/hooks`), and a hook already there is never overwritten: the install is refused, or
+with `--chain` the old hook is kept as `<hook>.previous` and the gate's hook runs it first.
 """
 
 from __future__ import annotations

@@ -108,7 +108,8 @@ def report_options(function: F) -> F:
     """--format, --output and --fail-on."""
     for decorator in reversed(
         (
-            click.option("--format", "fmt", type=click.Choice(["text", "json", "github", "sarif"]),
+            click.option("--format", "fmt",
+                         type=click.Choice(["text", "json", "github", "sarif", "gitlab"]),
                          help="Report format (default: text; github inside GitHub Actions)."),
             click.option("--output", type=click.Path(path_type=Path), metavar="FILE",
                          help="Write the report to FILE; the terminal still shows the text view."),

@@ -1,4 +1,4 @@
-"""Reporters: they turn a `Result` into text for a terminal, JSON, GitHub or SARIF.
+"""Reporters: they turn a `Result` into text for a terminal, JSON, GitHub, SARIF or GitLab.
 
 Each reporter module has `render(result: Result, options: ReportOptions) -> str`.
 """
@@ -14,6 +14,9 @@ from typing import TextIO
 
 from migration_gate.diagnostics import GateError
 from migration_gate.pipeline import Result
+
+#: Every `--format`, each the name of a module of this package (cli.py's choices list them too).
+FORMATS = ("text", "json", "github", "sarif", "gitlab")
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ LAZY_COMMANDS: dict[str, str] = {
     "verify": "migration_gate.dbcommands:verify",
     "status": "migration_gate.dbcommands:status",
     "install-hooks": "migration_gate.hookinstall:install_hooks",
+    "comment": "migration_gate.commands.comment:comment",
 }
 
 #: The stages of `check`, in order: folder, history, SQL, database.

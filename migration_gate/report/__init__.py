@@ -18,6 +18,10 @@ from migration_gate.pipeline import Result
 #: Every `--format`, each the name of a module of this package (cli.py's choices list them too).
 FORMATS = ("text", "json", "github", "sarif", "gitlab")
 
+#: A second copy of the report as JSON, whatever `--format` says: the GitHub Action reads it to
+#: keep its pull-request comment up to date while `--format` serves annotations or SARIF.
+JSON_COPY_ENV = "MIGRATION_GATE_JSON_REPORT"
+
 
 @dataclass(frozen=True)
 class ReportOptions:
@@ -48,17 +52,35 @@ def emit(result: Result, fmt: str, options: ReportOptions, output: Path | None) 
     if output is None:
         terminal_fmt = fmt
     else:
-        file_options = ReportOptions(root=options.root, color=False, command=options.command)
-        try:
-            output.parent.mkdir(parents=True, exist_ok=True)
-            output.write_text(render(result, fmt, file_options), encoding="utf-8")
-        except OSError as error:
-            raise GateError(f"cannot write {output}: {error.strerror}") from None
+        write_report(result, fmt, options, output)
         in_actions = os.environ.get("GITHUB_ACTIONS") == "true"
         terminal_fmt = "github" if fmt == "github" or in_actions else "text"
     sys.stdout.write(render(result, terminal_fmt, options))
     if terminal_fmt == "github":
         append_step_summary(result, options)
+    write_json_copy(result, options)
+
+
+def write_report(result: Result, fmt: str, options: ReportOptions, output: Path) -> None:
+    """The report in `fmt`, without colour, in the file `output` (its folder created)."""
+    file_options = ReportOptions(root=options.root, color=False, command=options.command)
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(render(result, fmt, file_options), encoding="utf-8")
+    except OSError as error:
+        raise GateError(f"cannot write {output}: {error.strerror}") from None
+
+
+def write_json_copy(result: Result, options: ReportOptions) -> None:
+    """The JSON copy `$MIGRATION_GATE_JSON_REPORT` asks for. Like the step summary it serves a
+    later step, so failing to write it is said and the exit code stays the findings' own."""
+    target = os.environ.get(JSON_COPY_ENV)
+    if not target:
+        return
+    try:
+        write_report(result, "json", options, Path(target))
+    except GateError as error:
+        print(f"migration-gate: {error}", file=sys.stderr)
 
 
 def append_step_summary(result: Result, options: ReportOptions) -> None:

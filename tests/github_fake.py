@@ -42,6 +42,8 @@ class FakeGitHub:
     tokens: dict[str, str] = field(default_factory=lambda: {WRITE_TOKEN: "write",
                                                             READ_TOKEN: "read"})
     requests: list[Recorded] = field(default_factory=list)
+    #: where the `Link` header's page URLs point (GitHub: the API itself; a test: elsewhere)
+    link_base: str = ""
     violations: list[str] = field(default_factory=list)
     next_id: int = 1_000_001
 
@@ -194,7 +196,8 @@ class _Handler(BaseHTTPRequestHandler):
         per_page = min(int(query.get("per_page", ["30"])[0]), 100)
         page = int(query.get("page", ["1"])[0])
         last = max(1, -(-len(comments) // per_page))
-        base = f"{self.fake.url}/repos/{key[0]}/{key[1]}/issues/{key[2]}/comments"
+        base = (f"{self.fake.link_base or self.fake.url}/repos/{key[0]}/{key[1]}/issues/"
+                f"{key[2]}/comments")
         links = []
         if page < last:
             links.append(f'<{base}?per_page={per_page}&page={page + 1}>; rel="next"')

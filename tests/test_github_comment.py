@@ -245,7 +245,8 @@ def test_two_runs_leave_one_comment_edited_in_place(tmp_path: Path) -> None:
         assert len(marked(fake)) == 1 and "`version-gap`" in marked(fake)[0]
 
         done = comment(tmp_path, second, comment_env(fake, tmp_path))  # nothing new
-        assert "unchanged" in done.stdout and fake.calls()[-1][0] == "GET"
+        assert "comment https://github.com/octo/shop/pull/7#issuecomment-" in done.stdout
+        assert "is up to date" in done.stdout and fake.calls()[-1][0] == "GET"
         assert fake.violations == []
 
 
@@ -288,6 +289,18 @@ def test_the_marker_on_the_second_page_is_found(tmp_path: Path) -> None:
         (body,) = marked(fake)
         assert "`invalid-filename`" in body and "old findings" not in body
         assert fake.violations == []
+
+
+def test_a_next_page_on_another_host_is_not_sent_the_token(tmp_path: Path) -> None:
+    with fake_github() as fake, fake_github() as elsewhere:
+        elsewhere.open_issue(OWNER, REPO, NUMBER)
+        fake.link_base = elsewhere.url  # same address, another port: another origin
+        for n in range(101):
+            fake.add_comment(OWNER, REPO, NUMBER, f"discussion {n}")
+        done = comment(tmp_path, write_report(tmp_path / "r.json", finding()),
+                       comment_env(fake, tmp_path, actions=False))
+        one_line_error(done, "another host")
+        assert elsewhere.requests == [] and len(fake.requests) == 1
 
 
 def test_a_fork_gets_one_notice_and_exit_0(tmp_path: Path) -> None:

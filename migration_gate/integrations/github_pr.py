@@ -79,11 +79,13 @@ class Outcome:
     removed: int = 0
 
     def describe(self) -> str:
+        if self.action == "none":
+            return "no findings and no earlier comment: nothing to post"
         where = f" {self.url}" if self.url else ""
         extra = f" (and removed {self.removed} duplicate{'s' * (self.removed != 1)})" \
             if self.removed else ""
-        if self.action == "none":
-            return "no findings and no earlier comment: nothing to post"
+        if self.action == "unchanged":
+            return f"the pull-request comment{where} is up to date{extra}"
         return f"{self.action} the pull-request comment{where}{extra}"
 
 

@@ -13,3 +13,6 @@ from typing import Literal, get_args
 Dialect = Literal["postgres", "mysql", "sqlite", "mssql"]
 DIALECTS: tuple[Dialect, ...] = get_args(Dialect)
 
+
+#: Every `--format`, each the name of a module of `migration_gate.report`.
+FORMATS: tuple[str, ...] = ("text", "json", "github", "sarif", "gitlab")

@@ -15,7 +15,9 @@ from typing import Any
 import pytest
 import yaml
 
+from migration_gate.integrations.github_comment import is_marked
 from tests.conftest import CHECKOUT, Repo, clean_env, make_repo, seed_migrations
+from tests.github_fake import READ_TOKEN, WRITE_TOKEN, fake_github
 
 ACTION = yaml.safe_load((CHECKOUT / "action.yml").read_text(encoding="utf-8"))
 STEPS: list[dict[str, Any]] = ACTION["runs"]["steps"]
@@ -52,10 +54,23 @@ def test_no_expression_inside_any_run_script() -> None:
         assert "${{" not in script, script
 
 
+def test_only_the_comment_step_sees_the_token() -> None:
+    """The check replays the pull request's SQL: nothing it starts may read the token."""
+    holders = [step["name"] for step in STEPS
+               if any("token" in str(value) for value in step.get("env", {}).values())]
+    assert holders == ["Comment on the pull request"]
+    comment = next(step for step in STEPS if step.get("name") == "Comment on the pull request")
+    assert comment["env"]["GITHUB_TOKEN"] == "${{ inputs.github-token }}"
+    assert "GITHUB_TOKEN" not in json.dumps([step.get("run", "") for step in STEPS])
+
+
 def test_inputs_and_pinned_setup_python() -> None:
     inputs = ACTION["inputs"]
-    for name in ("migrations-dir", "dialect", "verify", "fail-on", "config", "sarif-file"):
+    for name in ("migrations-dir", "dialect", "verify", "fail-on", "config", "sarif-file",
+                 "comment", "github-token"):
         assert name in inputs and inputs[name]["description"]
+    assert inputs["comment"]["default"] == "false"
+    assert inputs["github-token"]["default"] == "${{ github.token }}"
     assert ACTION["runs"]["using"] == "composite"
     uses = [step["uses"] for step in STEPS if "uses" in step]
     assert uses and all(re.fullmatch(r"actions/setup-python@[0-9a-f]{40}", u) for u in uses)
@@ -108,20 +123,23 @@ class Run:
 
 
 def run_action(action_dir: Path, workspace: Path, runner_temp: Path, event: dict[str, Any],
-               inputs: dict[str, str], only: set[str] | None = None) -> Run:
-    given = {name: spec.get("default", "") for name, spec in ACTION["inputs"].items()}
-    given.update(inputs)
+               inputs: dict[str, str], only: set[str] | None = None, token: str = "",
+               api_url: str = "", run_id: str = "4242") -> Run:
     work = runner_temp / "runner"
     work.mkdir(parents=True, exist_ok=True)
     event_path = work / "event.json"
     event_path.write_text(json.dumps(event), encoding="utf-8")
     context: dict[str, Any] = {
-        "inputs": given,
         "github": {"action_path": str(action_dir), "workspace": str(workspace), "event": event,
-                   "base_ref": event["pull_request"]["base"]["ref"]},
+                   "base_ref": event["pull_request"]["base"]["ref"], "token": token},
         "runner": {"temp": str(runner_temp)},
         "steps": {},
     }
+    # input defaults may be expressions (`${{ github.token }}`): the runner evaluates them
+    given = {name: evaluate(str(spec.get("default", "")), context)
+             for name, spec in ACTION["inputs"].items()}
+    given.update(inputs)
+    context["inputs"] = given
     base_env = clean_env({
         "CI": "true", "GITHUB_ACTIONS": "true", "GITHUB_EVENT_NAME": "pull_request",
         "GITHUB_EVENT_PATH": str(event_path), "GITHUB_WORKSPACE": str(workspace),
@@ -129,7 +147,8 @@ def run_action(action_dir: Path, workspace: Path, runner_temp: Path, event: dict
         "GITHUB_HEAD_REF": event["pull_request"]["head"]["ref"],
         "GITHUB_ACTION_PATH": str(action_dir), "RUNNER_TEMP": str(runner_temp),
         "RUNNER_OS": "Linux", "GITHUB_REPOSITORY": "octo/shop",
-        "GITHUB_SERVER_URL": "https://github.com",
+        "GITHUB_SERVER_URL": "https://github.com", "GITHUB_RUN_ID": run_id,
+        **({"GITHUB_API_URL": api_url} if api_url else {}),
         # for pull_request events, the test merge commit actions/checkout checked out
         "GITHUB_SHA": git_in(workspace, "rev-parse", "HEAD").stdout.strip(),
     })
@@ -354,6 +373,90 @@ def test_fail_on_warning_and_a_bad_verify_value(tmp_path: Path, action_dir: Path
     wrong = run_action(action_dir, workspace, runner_temp, pull.event, {"verify": "sometimes"})
     assert wrong.exit_code == 2
     assert "::error title=migration-gate::input verify must be true, false or auto" in wrong.log
+
+
+# --- the pull-request comment (against a local GitHub) --------------------------------------
+
+
+def test_comment_is_created_then_edited_and_the_exit_code_stays_the_gates(
+    tmp_path: Path, action_dir: Path, runner_temp: Path
+) -> None:
+    pull = open_pull_request(tmp_path, BAD_FILES)
+    workspace = shallow_checkout(pull, tmp_path / "workspace")
+    inputs = {"verify": "false", "comment": "true", "sarif-file": "gate.sarif"}
+    with fake_github() as fake:
+        fake.add_comment("octo", "shop", 1, "Looks good apart from the gate")
+        first = run_action(action_dir, workspace, runner_temp, pull.event, inputs,
+                           token=WRITE_TOKEN, api_url=fake.url, run_id="101")
+        assert first.exit_code == 1, first.log
+        assert first.outputs["exit-code"] == "1"
+        assert "created the pull-request comment" in first.log
+        assert first.steps_run[-2:] == ["Comment on the pull request",
+                                        "Report the gate's exit code"]
+        (body,) = [b for b in fake.bodies("octo", "shop", 1) if is_marked(b)]
+        assert "`duplicate-version`" in body and "`invalid-filename`" in body
+        link = f"https://github.com/octo/shop/blob/{pull.head_sha}/migrations/v005__misnamed.sql#L1"
+        assert f"[line 1]({link})" in body  # the head commit, not the test merge
+        assert "https://github.com/octo/shop/actions/runs/101" in body
+        assert (workspace / "gate.sarif").is_file()  # SARIF and the comment together
+
+        second = run_action(action_dir, workspace, runner_temp, pull.event, inputs,
+                            token=WRITE_TOKEN, api_url=fake.url, run_id="102")
+        assert second.exit_code == 1, second.log
+        assert "updated the pull-request comment" in second.log
+        bodies = fake.bodies("octo", "shop", 1)
+        assert len(bodies) == 2 and bodies[0] == "Looks good apart from the gate"
+        assert is_marked(bodies[1]) and "actions/runs/102" in bodies[1]
+        assert [method for method, _ in fake.calls()] == ["GET", "POST", "GET", "PATCH"]
+        assert fake.violations == []
+
+
+def test_a_fork_gets_the_summary_and_one_notice(tmp_path: Path, action_dir: Path,
+                                                runner_temp: Path) -> None:
+    pull = open_pull_request(tmp_path, BAD_FILES)
+    pull.event["pull_request"]["head"]["repo"] = {"full_name": "someone/shop"}
+    pull.event["pull_request"]["base"]["repo"] = {"full_name": "octo/shop"}
+    workspace = shallow_checkout(pull, tmp_path / "workspace")
+    with fake_github() as fake:
+        fake.open_issue("octo", "shop", 1)
+        run = run_action(action_dir, workspace, runner_temp, pull.event,
+                         {"verify": "false", "comment": "true"}, token=READ_TOKEN,
+                         api_url=fake.url)
+        assert run.exit_code == 1, run.log  # the gate's own
+        notices = [line for line in run.log.splitlines() if line.startswith("::notice")]
+        assert len(notices) == 1 and "fork" in notices[0], run.log
+        assert "| `migrations/v005__misnamed.sql` | " in run.summary
+        assert fake.bodies("octo", "shop", 1) == []
+        assert fake.calls()[-1][0] == "POST"  # tried, and GitHub answered 403
+        assert fake.violations == []
+
+
+def test_a_clean_pull_request_gets_no_comment_and_a_broken_api_changes_nothing(
+    tmp_path: Path, action_dir: Path, runner_temp: Path
+) -> None:
+    pull = open_pull_request(tmp_path, {
+        "migrations/V005__create_orders.sql": "CREATE TABLE IF NOT EXISTS orders (id bigint);\n",
+    })
+    workspace = shallow_checkout(pull, tmp_path / "workspace")
+    inputs = {"verify": "false", "comment": "true"}
+    with fake_github() as fake:
+        fake.open_issue("octo", "shop", 1)
+        run = run_action(action_dir, workspace, runner_temp, pull.event, inputs,
+                         token=WRITE_TOKEN, api_url=fake.url)
+        assert run.exit_code == 0, run.log
+        assert "nothing to post" in run.log
+        assert fake.bodies("octo", "shop", 1) == [] and fake.calls() == [
+            ("GET", "/repos/octo/shop/issues/1/comments")]
+    # the server is gone: the comment step says so in one line, the gate stays green
+    broken = run_action(action_dir, workspace, runner_temp, pull.event, inputs,
+                        token=WRITE_TOKEN, api_url=fake.url)
+    assert broken.exit_code == 0, broken.log
+    warnings = [line for line in broken.log.splitlines() if line.startswith("::warning")]
+    assert len(warnings) == 1 and "cannot reach 127.0.0.1" in warnings[0]
+    wrong = run_action(action_dir, workspace, runner_temp, pull.event,
+                       {"verify": "false", "comment": "yes"})
+    assert wrong.exit_code == 2
+    assert "::error title=migration-gate::input comment must be true or false" in wrong.log
 
 
 # --- the documented workflow ------------------------------------------------------------------

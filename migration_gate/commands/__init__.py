@@ -24,6 +24,7 @@ COMMANDS: dict[str, str] = {
     "list": "list_",
     "rules": "rules",
     "install-hooks": "install_hooks",
+    "comment": "comment",
 }
 
 

@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 
 import click
 
-from migration_gate.types import DIALECTS
+from migration_gate.types import DIALECTS, FORMATS
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -42,7 +42,8 @@ def folder_options(function: F) -> F:
 def report_options(function: F) -> F:
     """--format, --output and --fail-on."""
     return _apply(function, (
-        click.option("--format", "fmt", type=click.Choice(["text", "json", "github", "sarif"]),
+        click.option("--format", "fmt",
+                     type=click.Choice(list(FORMATS)),
                      help="Report format (default: text; github inside GitHub Actions)."),
         click.option("--output", type=click.Path(path_type=Path), metavar="FILE",
                      help="Write the report to FILE; the terminal still shows the text view."),

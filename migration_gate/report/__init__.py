@@ -1,4 +1,4 @@
-"""Reporters: they turn a `Result` into text for a terminal, JSON, GitHub or SARIF.
+"""Reporters: they turn a `Result` into text for a terminal, JSON, GitHub, SARIF or GitLab.
 
 Each reporter module has `render(result: Result, options: ReportOptions) -> str`.
 """
@@ -14,6 +14,11 @@ from typing import TextIO
 
 from migration_gate.diagnostics import GateError
 from migration_gate.pipeline import Result
+from migration_gate.types import FORMATS as FORMATS
+
+#: A second copy of the report as JSON, whatever `--format` says: the GitHub Action reads it to
+#: keep its pull-request comment up to date while `--format` serves annotations or SARIF.
+JSON_COPY_ENV = "MIGRATION_GATE_JSON_REPORT"
 
 
 @dataclass(frozen=True)
@@ -45,17 +50,35 @@ def emit(result: Result, fmt: str, options: ReportOptions, output: Path | None) 
     if output is None:
         terminal_fmt = fmt
     else:
-        file_options = ReportOptions(root=options.root, color=False, command=options.command)
-        try:
-            output.parent.mkdir(parents=True, exist_ok=True)
-            output.write_text(render(result, fmt, file_options), encoding="utf-8")
-        except OSError as error:
-            raise GateError(f"cannot write {output}: {error.strerror}") from None
+        write_report(result, fmt, options, output)
         in_actions = os.environ.get("GITHUB_ACTIONS") == "true"
         terminal_fmt = "github" if fmt == "github" or in_actions else "text"
     sys.stdout.write(render(result, terminal_fmt, options))
     if terminal_fmt == "github":
         append_step_summary(result, options)
+    write_json_copy(result, options)
+
+
+def write_report(result: Result, fmt: str, options: ReportOptions, output: Path) -> None:
+    """The report in `fmt`, without colour, in the file `output` (its folder created)."""
+    file_options = ReportOptions(root=options.root, color=False, command=options.command)
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(render(result, fmt, file_options), encoding="utf-8")
+    except OSError as error:
+        raise GateError(f"cannot write {output}: {error.strerror}") from None
+
+
+def write_json_copy(result: Result, options: ReportOptions) -> None:
+    """The JSON copy `$MIGRATION_GATE_JSON_REPORT` asks for. Like the step summary it serves a
+    later step, so failing to write it is said and the exit code stays the findings' own."""
+    target = os.environ.get(JSON_COPY_ENV)
+    if not target:
+        return
+    try:
+        write_report(result, "json", options, Path(target))
+    except GateError as error:
+        print(f"migration-gate: {error}", file=sys.stderr)
 
 
 def append_step_summary(result: Result, options: ReportOptions) -> None:

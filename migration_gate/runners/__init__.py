@@ -1,6 +1,6 @@
 """The migration runners the gate knows, behind one interface (`Runner`, in `model`).
 
-    from migration_gate.runners import RUNNERS
+    from migration_gate.runners import RUNNERS, detect_runner
     runner = RUNNERS["flyway"]               # Flyway's defaults
     runner = FlywayRunner(FlywaySettings(sql_migration_prefix="M"))   # a configured one
     runner.parse_name("V1.1__add users.sql") # ParsedMigration | NameProblem
@@ -10,6 +10,7 @@ Everything here is pure: no file system, no git, no clock (`now` is passed), no 
 
 from __future__ import annotations
 
+from migration_gate.runners.detect import detect_runner
 from migration_gate.runners.flyway import FlywayRunner
 from migration_gate.runners.flyway_settings import FlywaySettings
 from migration_gate.runners.model import (
@@ -67,4 +68,5 @@ __all__ = [
     "ScriptTransaction",
     "ScriptVerdict",
     "Version",
+    "detect_runner",
 ]

@@ -1,7 +1,9 @@
 """Flyway as a `Runner`: its grammar, versions, checksum, history table, transactions and
 placeholders, each read off Flyway's own source (docs/flyway.md names the files).
 
-The pieces live in `flyway_*` modules; this one binds them to one `FlywaySettings`.
+The pieces live in `flyway_*` modules; this one binds them to one `FlywaySettings`. They are
+imported on first use: the registry builds a `FlywayRunner` on every run, refinery projects
+included, and the gate's start-up time is paid on every commit.
 """
 
 from __future__ import annotations
@@ -10,14 +12,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from migration_gate.runners import (
-    flyway_checksum,
-    flyway_history,
-    flyway_names,
-    flyway_placeholders,
-    flyway_transactions,
-    flyway_version,
-)
 from migration_gate.runners.flyway_settings import FlywaySettings
 from migration_gate.runners.model import (
     ContentProblem,
@@ -75,18 +69,28 @@ class FlywayRunner:
 
     @property
     def history(self) -> HistoryTable:
+        from migration_gate.runners import flyway_history
+
         return flyway_history.HISTORY_TABLE
 
     def parse_name(self, file_name: str) -> ParsedMigration | NameProblem:
+        from migration_gate.runners import flyway_names
+
         return flyway_names.parse_file_name(file_name, self.settings)
 
     def parse_version(self, text: str) -> Version | None:
+        from migration_gate.runners import flyway_version
+
         return flyway_version.parse_version(text)
 
     def next_version(self, versions: Iterable[Version], now: datetime) -> Version:
+        from migration_gate.runners import flyway_version
+
         return flyway_version.next_version(versions, now)
 
     def file_name(self, kind: Kind, version: Version | None, description: str) -> str:
+        from migration_gate.runners import flyway_names
+
         if kind is Kind.UNVERSIONED:
             kind = Kind.VERSIONED  # Flyway has no refinery-style `U`: a versioned migration
         text = version.text if version is not None else None
@@ -95,6 +99,8 @@ class FlywayRunner:
     def checksum(self, migration: ParsedMigration, content: bytes) -> int | ContentProblem:
         """The raw file's checksum. A repeatable's recorded checksum is taken after placeholder
         replacement: use `repeatable_checksum` for those."""
+        from migration_gate.runners import flyway_checksum
+
         return flyway_checksum.checksum(content, self.settings.encoding)
 
     def repeatable_checksum(
@@ -103,6 +109,8 @@ class FlywayRunner:
         """`SqlMigrationResolver.getChecksumForLoadableResource`: a repeatable migration with
         placeholder replacement is checksummed after replacement (so `${flyway:timestamp}`
         re-runs it every time); anything else as written."""
+        from migration_gate.runners import flyway_checksum, flyway_placeholders
+
         text = flyway_checksum.decode(content, self.settings.encoding)
         if isinstance(text, ContentProblem):
             return text
@@ -111,12 +119,16 @@ class FlywayRunner:
         return flyway_checksum.checksum_text(text)
 
     def history_ddl(self, dialect: str, table: str | None = None) -> str:
+        from migration_gate.runners import flyway_history
+
         return flyway_history.history_ddl(dialect, table or self.settings.table,
                                           self.settings.default_schema_name())
 
     def script_transaction(
         self, statements: Sequence[str], dialect: str = "postgres"
     ) -> ScriptTransaction:
+        from migration_gate.runners import flyway_transactions
+
         return flyway_transactions.flyway_script_transaction(
             statements,
             dialect=dialect,
@@ -131,6 +143,8 @@ class FlywayRunner:
         """`values` are what only a database knows, keyed by built-in name (`user`,
         `database`, `current_schema`, `working_directory`); without them Flyway's own
         replacement for a value it cannot get (nothing) is used."""
+        from migration_gate.runners import flyway_placeholders
+
         known = dict(values or {})
         builtins = flyway_placeholders.builtin_placeholders(
             self.settings,

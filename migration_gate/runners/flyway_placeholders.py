@@ -19,7 +19,6 @@ from datetime import datetime
 
 from migration_gate.runners.flyway_settings import FlywaySettings
 from migration_gate.runners.model import PlaceholderIssue, PlaceholderProblem, PlaceholderResult
-from migration_gate.sql.split import Positions
 
 #: `ParsingContext`'s default placeholders, `flyway:<name>` with the placeholder separator.
 BUILTIN_NAMES = (
@@ -108,6 +107,8 @@ def replace_placeholders(
         out.append(values[name.lower()] or "")
     if not problems:
         return PlaceholderResult("".join(out))
+    from migration_gate.sql.split import Positions  # only when there is something to place
+
     positions = Positions(text)
     return PlaceholderResult(
         "".join(out),

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from migration_gate import refinery
-from migration_gate.runners import transactions
 from migration_gate.runners.model import (
     ContentProblem,
     ExecutionModel,
@@ -166,6 +165,8 @@ class RefineryRunner:
     ) -> ScriptTransaction:
         """refinery detects nothing and runs everything in the transaction; on PostgreSQL the
         statements that cannot run there fail with 25001."""
+        from migration_gate.runners import transactions
+
         refused = (
             transactions.refusals(statements, self.postgres_major) if dialect == "postgres" else ()
         )

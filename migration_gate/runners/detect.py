@@ -1,0 +1,101 @@
+"""Which runner a project uses, told from its files: pure, the caller lists and reads them.
+
+In order: an explicit setting wins; `refinery.toml` means refinery; `flyway.conf`,
+`flyway.toml`, `spring.flyway.*` in a Spring `application*.yml|yaml|properties`, an `R__`
+file or a dotted version (`V1.1__x.sql`, `V1_1__x.sql`) mean Flyway; otherwise refinery (the
+gate's original runner). The reason is one line a user can check ("flyway.conf at services/x").
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from pathlib import PurePosixPath
+
+from migration_gate.runners.model import RunnerName
+
+_SPRING = re.compile(r"^application(-[^/]*)?\.(ya?ml|properties)$")
+_PROPERTY = re.compile(r"^[ \t]*spring\.flyway\.([A-Za-z0-9_.\-\[\]]+)[ \t]*[=:]?[ \t]*(.*)$",
+                       re.MULTILINE)
+_REPEATABLE = re.compile(r"R__.+\.sql", re.IGNORECASE | re.DOTALL)
+_DOTTED = re.compile(r"V[0-9]+(?:[._][0-9]+)+__.+\.sql", re.IGNORECASE | re.DOTALL)
+
+
+def _show(text: object) -> str:
+    """A path fit for a one-line reason (control characters escaped)."""
+    shown = str(text)
+    return shown if shown.isprintable() else repr(shown)
+
+
+def _where(path: PurePosixPath) -> str:
+    folder = str(path.parent)
+    return "at the repository root" if folder in ("", ".") else f"at {_show(folder)}"
+
+
+def _ordered(paths: Iterable[str]) -> list[PurePosixPath]:
+    """Shallowest first, then by name, so the answer does not depend on listing order."""
+    return sorted((PurePosixPath(p) for p in paths), key=lambda p: (len(p.parts), str(p)))
+
+
+def spring_flyway(file_name: str, text: str) -> bool:
+    """Whether a Spring configuration sets `spring.flyway.*` (an explicit
+    `spring.flyway.enabled: false` turns Flyway off, so it does not count)."""
+    if file_name.endswith(".properties"):
+        found = _PROPERTY.findall(text)
+        return bool(found) and not any(
+            key == "enabled" and value.strip().lower() == "false" for key, value in found)
+    return _yaml_spring_flyway(text)
+
+
+def _yaml_spring_flyway(text: str) -> bool:
+    import yaml  # only when a Spring YAML file is there
+
+    try:
+        documents = [d for d in yaml.safe_load_all(text) if isinstance(d, dict)]
+    except Exception:  # broken YAML (PyYAML also raises ValueError on bad dates): read the text
+        return bool(re.search(r"(?m)^spring\.flyway\.|^[ \t]+flyway:", text))
+    for document in documents:
+        flat = {str(k): v for k, v in document.items()}
+        spring = flat.get("spring")
+        settings = spring.get("flyway") if isinstance(spring, dict) else None
+        if settings is None and any(k.startswith("spring.flyway.") for k in flat):
+            settings = {k[len("spring.flyway."):]: v for k, v in flat.items()
+                        if k.startswith("spring.flyway.")}
+        if settings is None:
+            continue
+        if isinstance(settings, dict) and settings.get("enabled") is False:
+            continue
+        return True
+    return False
+
+
+def detect_runner(
+    paths: Iterable[str],
+    config_texts: Mapping[str, str],
+    *,
+    explicit: RunnerName | None = None,
+    explicit_source: str = "the configuration",
+) -> tuple[RunnerName, str]:
+    """The runner and why, from repository-relative POSIX `paths` (every file of the project)
+    and the text of its configuration files (`config_texts`, keyed by path; Spring files
+    whose text is not given are not looked into)."""
+    if explicit is not None:
+        return explicit, f"runner {explicit} set by {explicit_source}"
+    ordered = _ordered(paths)
+    for path in ordered:
+        if path.name == "refinery.toml":
+            return "refinery", f"refinery.toml {_where(path)}"
+    for path in ordered:
+        if path.name in ("flyway.conf", "flyway.toml"):
+            return "flyway", f"{path.name} {_where(path)}"
+    for key in sorted(config_texts, key=lambda k: (len(PurePosixPath(k).parts), k)):
+        path = PurePosixPath(key)
+        if _SPRING.match(path.name) and spring_flyway(path.name, config_texts[key]):
+            return "flyway", f"spring.flyway settings in {_show(path)}"
+    for path in ordered:
+        if _REPEATABLE.fullmatch(path.name):
+            return "flyway", f"{_show(path.name)} is a Flyway repeatable migration ({_show(path)})"
+    for path in ordered:
+        if _DOTTED.fullmatch(path.name):
+            return "flyway", f"{_show(path.name)} has a dotted Flyway version ({_show(path)})"
+    return "refinery", "no refinery.toml and no sign of Flyway: refinery, the default"

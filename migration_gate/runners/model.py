@@ -1,0 +1,274 @@
+"""The shape every runner has: what the gate asks a migration runner, whatever it is.
+
+A runner (refinery, Flyway) decides which files are migrations and in which order, how their
+content is checksummed and recorded, which transaction a migration runs in and what it does
+with SQL that cannot run in one, and how the text is rewritten before it runs (placeholders).
+The rules and commands ask a `Runner` instead of knowing one: everything here is pure (no file
+system, no git, no clock, no database), so it can be tested exhaustively and used anywhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from enum import Enum
+from typing import Literal, Protocol
+
+RunnerName = Literal["refinery", "flyway"]
+RUNNER_NAMES: tuple[RunnerName, ...] = ("refinery", "flyway")
+
+
+class Kind(str, Enum):
+    """What a file is to its runner."""
+
+    VERSIONED = "versioned"  # runs once, in version order (`V`)
+    REPEATABLE = "repeatable"  # Flyway `R__`: re-runs whenever its checksum changes
+    UNDO = "undo"  # Flyway `U` (Teams edition): reverts the versioned migration it names
+    BASELINE = "baseline"  # Flyway `B`: replaces every migration up to its version on empty DBs
+    UNVERSIONED = "unversioned"  # refinery `U`: applied even below the current version
+    CALLBACK = "callback"  # Flyway `beforeMigrate.sql`...: a hook, not a migration
+
+
+@dataclass(frozen=True, eq=False)
+class Version:
+    """A migration version: comparable and hashable the way its runner compares versions.
+
+    `parts` are the numbers compared part by part, a missing part counting as zero, so trailing
+    zero parts are dropped (Flyway's `1.0` equals `1`; refinery versions have one part).
+    `text` is the version as written in the file name (`008`, `1_1`, `2024.01.15.1`), which a
+    suggested name keeps the shape of; `display` is how the runner shows and records it
+    (refinery `8`, Flyway `1.1`).
+    """
+
+    parts: tuple[int, ...]
+    text: str
+    display: str
+
+    def _compare(self, other: Version) -> int:
+        width = max(len(self.parts), len(other.parts))
+        mine = self.parts + (0,) * (width - len(self.parts))
+        theirs = other.parts + (0,) * (width - len(other.parts))
+        return (mine > theirs) - (mine < theirs)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Version) and self.parts == other.parts
+
+    def __hash__(self) -> int:
+        return hash(self.parts)
+
+    def __lt__(self, other: Version) -> bool:
+        return self._compare(other) < 0
+
+    def __le__(self, other: Version) -> bool:
+        return self._compare(other) <= 0
+
+    def __gt__(self, other: Version) -> bool:
+        return self._compare(other) > 0
+
+    def __ge__(self, other: Version) -> bool:
+        return self._compare(other) >= 0
+
+    def __repr__(self) -> str:
+        return f"Version({self.text!r})"
+
+
+@dataclass(frozen=True)
+class ParsedMigration:
+    """A file name the runner accepts, split into its parts.
+
+    `description` is what the runner records (Flyway turns `_` into spaces; refinery keeps
+    its name as is); `raw_description` is the part as written in the file name.
+    """
+
+    kind: Kind
+    version: Version | None  # None for repeatables and callbacks
+    description: str
+    raw_description: str
+    prefix: str
+    suffix: str
+    file_name: str
+
+    @property
+    def display(self) -> str:
+        """How the runner names the migration in its messages."""
+        version = self.version.display if self.version is not None else ""
+        return f"{self.prefix}{version}__{self.raw_description}"
+
+
+class NameIssue(str, Enum):
+    NOT_A_MIGRATION = "not-a-migration"  # the runner does not see the file as a migration
+    INVALID_VERSION = "invalid-version"  # a version the runner cannot read
+    MISSING_VERSION = "missing-version"  # `V__x.sql`
+    UNEXPECTED_VERSION = "unexpected-version"  # `R1__x.sql`: repeatables have no version
+    RESERVED_VERSION = "reserved-version"  # Flyway `Vcurrent__x`: a marker, not a version
+    MISSING_DESCRIPTION = "missing-description"  # `V3.sql`: Flyway runs it, nameless
+    PIPE_PREFIX = "pipe-prefix"  # refinery `|1__x.sql`: matches `[U|V]`, then panics
+
+
+@dataclass(frozen=True)
+class NameFix:
+    """The clean name a misnamed file should have; `version` None means "the next free one"
+    (the caller allocates it, so that one run suggests distinct versions)."""
+
+    kind: Kind
+    version: Version | None
+    description: str
+
+
+@dataclass(frozen=True)
+class NameProblem:
+    """Why a file name is wrong for its runner, and the name it should have.
+
+    `runner_fails`: the runner refuses the whole run because of this file (refinery's invalid
+    versions; Flyway with `validateMigrationNaming`), rather than silently skipping it.
+    `accepted_as`: the migration the runner runs anyway (Flyway runs `V3.sql`).
+    `runner_message`: the runner's own words, when it has any.
+    """
+
+    issue: NameIssue
+    reason: str
+    fix: NameFix
+    suggestion: str | None = None  # the fixed file name, when `fix.version` is known
+    runner_fails: bool = False
+    accepted_as: ParsedMigration | None = None
+    runner_message: str | None = None
+
+
+@dataclass(frozen=True)
+class ContentProblem:
+    """The runner cannot read the file's content (it stops the run)."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class HistoryColumn:
+    name: str
+    sql_type: str  # PostgreSQL spelling
+    nullable: bool
+    meaning: str
+
+
+@dataclass(frozen=True)
+class HistoryTable:
+    """The table a runner records applied migrations in."""
+
+    default_name: str
+    columns: tuple[HistoryColumn, ...]
+    checksum_type: str  # how the checksum is stored: "u64 decimal text", "int32"
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        return tuple(column.name for column in self.columns)
+
+
+class HistoryRowPlacement(str, Enum):
+    """Where the history row of a migration is written, relative to its SQL."""
+
+    SAME_TRANSACTION = "same-transaction"  # a crash leaves neither
+    SEPARATE_TRANSACTION = "separate-transaction"  # a crash in between re-runs the migration
+
+
+class NonTransactionalPolicy(str, Enum):
+    """What the runner does with a statement that cannot run inside a transaction."""
+
+    FAILS = "fails"  # refinery: it runs it in the transaction anyway; the database says 25001
+    RUNS_WITHOUT_TRANSACTION = "runs-without-transaction"  # Flyway: the whole script, if detected
+
+
+@dataclass(frozen=True)
+class ExecutionModel:
+    transaction_per_file: bool
+    history_row: HistoryRowPlacement
+    non_transactional: NonTransactionalPolicy
+    notes: str
+
+
+class ScriptVerdict(str, Enum):
+    TRANSACTIONAL = "transactional"
+    NON_TRANSACTIONAL = "non-transactional"
+    MIXED = "mixed"
+
+
+@dataclass(frozen=True)
+class ScriptTransaction:
+    """How a runner runs one script, given its statements.
+
+    `verdict` is the runner's own view (Flyway: what its parser detects; refinery, which detects
+    nothing: what the database refuses). `failing` are the statements the database will refuse
+    with 25001 because they run inside a transaction anyway; `error` is the runner refusing the
+    script before running it (Flyway: mixed statements without `mixed`).
+    """
+
+    verdict: ScriptVerdict
+    in_transaction: bool
+    non_transactional: tuple[int, ...]  # indexes the runner detects as non-transactional
+    failing: tuple[tuple[int, str], ...]  # (index, why PostgreSQL refuses it in a transaction)
+    error: str | None = None
+    offending: int | None = None  # the statement `error` is about
+
+
+class PlaceholderIssue(str, Enum):
+    UNDEFINED = "undefined"
+    UNCLOSED = "unclosed"
+
+
+@dataclass(frozen=True)
+class PlaceholderProblem:
+    issue: PlaceholderIssue
+    name: str
+    line: int  # 1-based, of the placeholder's prefix
+    column: int
+    message: str  # the runner's own words
+    hint: str
+
+
+@dataclass(frozen=True)
+class PlaceholderResult:
+    text: str
+    problems: tuple[PlaceholderProblem, ...] = ()
+
+
+class Runner(Protocol):
+    """Everything the gate asks of a migration runner; implementations are pure and frozen."""
+
+    @property
+    def name(self) -> RunnerName: ...
+
+    @property
+    def kinds(self) -> frozenset[Kind]: ...
+
+    @property
+    def execution(self) -> ExecutionModel: ...
+
+    @property
+    def history(self) -> HistoryTable: ...
+
+    def parse_name(self, file_name: str) -> ParsedMigration | NameProblem:
+        """The file name split as the runner reads it, or why it is wrong. Never raises."""
+
+    def parse_version(self, text: str) -> Version | None:
+        """A version as written after the prefix (`008`, `1.1`), or None if not one."""
+
+    def next_version(self, versions: Iterable[Version], now: datetime) -> Version:
+        """The version after every one of `versions`, in their shape (`now` for timestamps)."""
+
+    def file_name(self, kind: Kind, version: Version | None, description: str) -> str:
+        """A clean file name in the runner's grammar (`V9__add_users.sql`, `R__views.sql`)."""
+
+    def checksum(self, migration: ParsedMigration, content: bytes) -> int | ContentProblem:
+        """The checksum the runner records for this file, as the integer it stores."""
+
+    def history_ddl(self, dialect: str, table: str | None = None) -> str:
+        """The DDL the runner runs to create its history table."""
+
+    def script_transaction(
+        self, statements: Sequence[str], dialect: str = "postgres"
+    ) -> ScriptTransaction:
+        """Which transaction the runner runs these statements in, and what fails because of it."""
+
+    def replace_placeholders(
+        self, text: str, file_name: str, now: datetime, values: Mapping[str, str] | None = None
+    ) -> PlaceholderResult:
+        """The text the runner actually sends to the database, and its placeholder problems."""

@@ -1,0 +1,181 @@
+"""refinery as a `Runner`: a thin adapter over `migration_gate.refinery`.
+
+Every answer is the existing module's (REFINERY.md): the same parse results, checksums and
+DDL, byte for byte; this file only translates them into the runner model's types. The fixes
+it suggests are the ones the folder rules already give (`checks.folder.corrected_name`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from migration_gate import refinery
+from migration_gate.runners.model import (
+    ContentProblem,
+    ExecutionModel,
+    HistoryColumn,
+    HistoryRowPlacement,
+    HistoryTable,
+    Kind,
+    NameFix,
+    NameIssue,
+    NameProblem,
+    NonTransactionalPolicy,
+    ParsedMigration,
+    PlaceholderResult,
+    RunnerName,
+    ScriptTransaction,
+    Version,
+)
+
+_ISSUES = {
+    refinery.NameIssue.NO_MATCH: NameIssue.NOT_A_MIGRATION,
+    refinery.NameIssue.INVALID_VERSION: NameIssue.INVALID_VERSION,
+    refinery.NameIssue.PIPE_PREFIX: NameIssue.PIPE_PREFIX,
+}
+_KINDS = {refinery.Prefix.VERSIONED: Kind.VERSIONED, refinery.Prefix.UNVERSIONED: Kind.UNVERSIONED}
+HISTORY_TABLE = HistoryTable(
+    refinery.DEFAULT_TABLE,
+    (
+        HistoryColumn("version", "int4", False, "the version (int8 with int8-versions)"),
+        HistoryColumn("name", "VARCHAR(255)", True, "the name after `__`"),
+        HistoryColumn("applied_on", "VARCHAR(255)", True, "UTC RFC 3339 text"),
+        HistoryColumn("checksum", "VARCHAR(255)", True, "SipHash-1-3, u64 as decimal text"),
+    ),
+    "u64 as decimal text",
+)
+EXECUTION = ExecutionModel(
+    transaction_per_file=True,
+    history_row=HistoryRowPlacement.SEPARATE_TRANSACTION,
+    non_transactional=NonTransactionalPolicy.FAILS,
+    notes=(
+        "The sync drivers (postgres, rusqlite, mysql; the CLI) commit a migration's SQL, then "
+        "insert its history row in a second transaction: a crash in between re-runs it, which "
+        "is why non-defensive DDL matters (prefer-robust-stmts). Async drivers and grouped "
+        "mode use one transaction. Nothing runs outside a transaction (REFINERY.md §6)."
+    ),
+)
+
+
+def refinery_version(number: int, text: str | None = None) -> Version:
+    """refinery's version `number`, written `text` in the file name (`008`)."""
+    return Version((number,), text if text is not None else str(number), str(number))
+
+
+@dataclass(frozen=True)
+class RefineryRunner:
+    int8_versions: bool = False
+    #: `("sql",)` for the CLI and `load_sql_migrations`, `("rs", "sql")` for `embed_migrations!`
+    extensions: tuple[str, ...] = ("sql",)
+    #: the target server's major version: `ALTER TYPE ... ADD VALUE` fails in a transaction
+    #: before PostgreSQL 12
+    postgres_major: int = 16
+
+    @property
+    def name(self) -> RunnerName:
+        return "refinery"
+
+    @property
+    def kinds(self) -> frozenset[Kind]:
+        return frozenset({Kind.VERSIONED, Kind.UNVERSIONED})
+
+    @property
+    def execution(self) -> ExecutionModel:
+        return EXECUTION
+
+    @property
+    def history(self) -> HistoryTable:
+        return HISTORY_TABLE
+
+    def parse_name(self, file_name: str) -> ParsedMigration | NameProblem:
+        parsed = refinery.parse_file_name(
+            file_name, extensions=self.extensions, int8_versions=self.int8_versions
+        )
+        if isinstance(parsed, refinery.MigrationName):
+            return ParsedMigration(
+                kind=_KINDS[parsed.prefix],
+                version=refinery_version(parsed.version, parsed.version_text),
+                description=parsed.name,
+                raw_description=parsed.name,
+                prefix=parsed.prefix.value,
+                suffix=f".{parsed.extension}",
+                file_name=file_name,
+            )
+        return self._problem(file_name, parsed)
+
+    def _problem(self, file_name: str, parsed: refinery.NameProblem) -> NameProblem:
+        from migration_gate.checks.folder import corrected_name
+
+        # the folder rules' fix with a stand-in version; the caller allocates the real one
+        fixed = corrected_name(file_name, 1, 0)
+        kind = Kind.UNVERSIONED if fixed.startswith("U") else Kind.VERSIONED
+        description = fixed.split("__", 1)[1][: -len(".sql")]
+        fails = parsed.issue is not refinery.NameIssue.NO_MATCH
+        message = "migration version must be a valid integer" if (
+            parsed.issue is refinery.NameIssue.INVALID_VERSION) else None
+        return NameProblem(
+            _ISSUES[parsed.issue], parsed.reason, NameFix(kind, None, description),
+            runner_fails=fails, runner_message=message,
+        )
+
+    def parse_version(self, text: str) -> Version | None:
+        limit = refinery.INT64_MAX if self.int8_versions else refinery.INT32_MAX
+        if not (text.isascii() and text.isdigit()) or int(text) > limit:
+            return None
+        return refinery_version(int(text), text)
+
+    def next_version(self, versions: Iterable[Version], now: datetime) -> Version:
+        """The highest version + 1, zero-padded like it (`V008` -> `009`). `now` is unused:
+        refinery versions are plain integers."""
+        highest = max(versions, default=None)
+        if highest is None:
+            return refinery_version(1)
+        number = highest.parts[0] + 1
+        width = len(highest.text) if highest.text.startswith("0") else 0
+        return refinery_version(number, f"{number:0{width}d}")
+
+    def file_name(self, kind: Kind, version: Version | None, description: str) -> str:
+        from migration_gate.pipeline import normalise_description
+
+        if kind not in (Kind.VERSIONED, Kind.UNVERSIONED):
+            raise ValueError(f"refinery has no {kind.value} migrations")
+        if version is None:
+            raise ValueError(f"a {kind.value} migration needs a version")
+        prefix = "U" if kind is Kind.UNVERSIONED else "V"
+        name = normalise_description(description) or "migration"
+        return f"{prefix}{version.text}__{name}.sql"
+
+    def checksum(self, migration: ParsedMigration, content: bytes) -> int | ContentProblem:
+        if migration.version is None:
+            return ContentProblem("a refinery migration always has a version")
+        return refinery.checksum(
+            migration.raw_description, migration.version.parts[0], content,
+            int8_versions=self.int8_versions,
+        )
+
+    def history_ddl(self, dialect: str, table: str | None = None) -> str:
+        return refinery.history_table_ddl(
+            dialect, table or refinery.DEFAULT_TABLE, int8=self.int8_versions
+        )
+
+    def script_transaction(
+        self, statements: Sequence[str], dialect: str = "postgres"
+    ) -> ScriptTransaction:
+        """refinery detects nothing and runs everything in the transaction; on PostgreSQL the
+        statements that cannot run there fail with 25001."""
+        from migration_gate.runners import transactions
+
+        refused = (
+            transactions.refusals(statements, self.postgres_major) if dialect == "postgres" else ()
+        )
+        indexes = {index for index, _ in refused}
+        verdict = transactions.verdict_of([i in indexes for i in range(len(statements))])
+        return ScriptTransaction(verdict, True, (), refused)
+
+    def replace_placeholders(
+        self, text: str, file_name: str, now: datetime, values: Mapping[str, str] | None = None
+    ) -> PlaceholderResult:
+        """refinery has no placeholders: the text runs as written."""
+        return PlaceholderResult(text)

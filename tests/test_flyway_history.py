@@ -19,8 +19,8 @@ from migration_gate.runners.flyway_history import (
     insert_statement,
     next_installed_rank,
 )
-from migration_gate.runners.flyway_plan import AppliedRow, LocalMigration, State
-from migration_gate.runners.flyway_validate import Verdict, plan_run
+from migration_gate.runners.flyway_plan import AppliedRow, LocalMigration, State, Verdict
+from migration_gate.runners.flyway_validate import plan_run
 from migration_gate.runners.flyway_version import parse_version
 
 FLYWAY = RUNNERS["flyway"]

@@ -18,8 +18,10 @@ from migration_gate.runners import (
     ParsedMigration,
     PlaceholderResult,
     Runner,
+    RunnerName,
     ScriptTransaction,
 )
+from migration_gate.types import Dialect
 
 NOW = datetime(2024, 3, 9, 14, 5, 7)
 runners = st.sampled_from([RUNNERS[name] for name in RUNNER_NAMES])
@@ -70,7 +72,7 @@ def test_next_version_and_file_name(runner: Runner, numbers: list[int], descript
 @given(runners, st.lists(st.text(max_size=40), max_size=4),
        st.sampled_from(["postgres", "mysql", "sqlite", "mssql"]))
 def test_script_transaction_never_raises(runner: Runner, statements: list[str],
-                                         dialect: str) -> None:
+                                         dialect: Dialect) -> None:
     script = runner.script_transaction(statements, dialect)
     assert isinstance(script, ScriptTransaction)
     assert all(0 <= index < len(statements) for index, _ in script.failing)
@@ -87,7 +89,7 @@ def test_placeholders_and_checksums_never_raise(runner: Runner, text: str, data:
 
 
 @pytest.mark.parametrize("name", RUNNER_NAMES)
-def test_history_ddl_names_the_table(name: str) -> None:
+def test_history_ddl_names_the_table(name: RunnerName) -> None:
     runner = RUNNERS[name]
     for dialect in ("postgres", "mysql", "sqlite", "mssql"):
         assert runner.history.default_name in runner.history_ddl(dialect)

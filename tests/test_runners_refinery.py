@@ -27,6 +27,7 @@ from migration_gate.runners import (
     ScriptVerdict,
 )
 from migration_gate.runners.refinery import refinery_version
+from migration_gate.types import Dialect
 from tests.test_names_property import file_names, name_chars
 
 #: the golden vectors of tests/test_refinery.py (refinery's own test suite and real deployments),
@@ -86,7 +87,7 @@ def test_int8_checksum_vectors_unchanged(vector: dict[str, Any]) -> None:
 
 @pytest.mark.parametrize("dialect", ["postgres", "mysql", "sqlite", "mssql"])
 @pytest.mark.parametrize("int8", [False, True])
-def test_history_ddl_is_refinerys(dialect: str, int8: bool) -> None:
+def test_history_ddl_is_refinerys(dialect: Dialect, int8: bool) -> None:
     runner = RefineryRunner(int8_versions=int8)
     assert runner.history_ddl(dialect) == refinery.history_table_ddl(dialect, int8=int8)
     assert runner.history_ddl(dialect, "hist") == refinery.history_table_ddl(

@@ -27,6 +27,7 @@ from migration_gate.runners.model import (
     ScriptTransaction,
     Version,
 )
+from migration_gate.types import Dialect
 
 _KINDS = frozenset({Kind.VERSIONED, Kind.REPEATABLE, Kind.UNDO, Kind.BASELINE, Kind.CALLBACK})
 
@@ -118,14 +119,14 @@ class FlywayRunner:
             text = flyway_placeholders.replace_placeholders(text, self.settings, builtins).text
         return flyway_checksum.checksum_text(text)
 
-    def history_ddl(self, dialect: str, table: str | None = None) -> str:
+    def history_ddl(self, dialect: Dialect, table: str | None = None) -> str:
         from migration_gate.runners import flyway_history
 
         return flyway_history.history_ddl(dialect, table or self.settings.table,
                                           self.settings.default_schema_name())
 
     def script_transaction(
-        self, statements: Sequence[str], dialect: str = "postgres"
+        self, statements: Sequence[str], dialect: Dialect = "postgres"
     ) -> ScriptTransaction:
         from migration_gate.runners import flyway_transactions
 

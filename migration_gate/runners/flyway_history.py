@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from migration_gate.runners.flyway_settings import DEFAULT_TABLE
 from migration_gate.runners.model import HistoryColumn, HistoryTable, Kind, ParsedMigration
+from migration_gate.types import Dialect
 
 COLUMNS = (
     HistoryColumn("installed_rank", "INT", False, "order of execution, 1 for the first row"),
@@ -45,7 +46,7 @@ MIGRATION_TYPES = {
 }
 
 
-def quote(dialect: str, *identifiers: str) -> str:
+def quote(dialect: Dialect, *identifiers: str) -> str:
     """`Database.quote`: each part quoted, the closing quote doubled inside."""
     opening, closing = _QUOTES.get(dialect, ('"', '"'))
     return ".".join(
@@ -53,13 +54,13 @@ def quote(dialect: str, *identifiers: str) -> str:
     )
 
 
-def qualified(dialect: str, table: str, schema: str | None) -> str:
+def qualified(dialect: Dialect, table: str, schema: str | None) -> str:
     """The table as Flyway writes it: `"public"."flyway_schema_history"`."""
     schema = schema if schema is not None else DEFAULT_SCHEMAS.get(dialect)
     return quote(dialect, schema, table) if schema else quote(dialect, table)
 
 
-def history_ddl(dialect: str, table: str = DEFAULT_TABLE, schema: str | None = None) -> str:
+def history_ddl(dialect: Dialect, table: str = DEFAULT_TABLE, schema: str | None = None) -> str:
     """What Flyway runs to create its history table (no baseline row, no tablespace)."""
     name = qualified(dialect, table, schema)
     if dialect == "mysql":
@@ -133,7 +134,9 @@ def history_ddl(dialect: str, table: str = DEFAULT_TABLE, schema: str | None = N
     )
 
 
-def insert_statement(dialect: str, table: str = DEFAULT_TABLE, schema: str | None = None) -> str:
+def insert_statement(
+    dialect: Dialect, table: str = DEFAULT_TABLE, schema: str | None = None
+) -> str:
     """`Database.getInsertStatement` with DB-API `%s` placeholders, in `INSERT_COLUMNS` order."""
     columns = ", ".join(quote(dialect, column) for column in INSERT_COLUMNS)
     values = ", ".join("%s" for _ in INSERT_COLUMNS)

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 
 from migration_gate.runners.model import ScriptTransaction, ScriptVerdict
 from migration_gate.runners.transactions import refusals, tokens, verdict_of
+from migration_gate.types import Dialect
 
 CUTOFF = 10  # `Parser.getTransactionalDetectionCutoff()`
 
@@ -34,7 +35,7 @@ _PG_FLYWAY = tuple(
 _PG_FLYWAY_BEFORE_12 = re.compile(r"ALTER TYPE( .*)? ADD VALUE")
 
 
-def flyway_in_transaction(statement: str, dialect: str = "postgres", postgres_major: int = 16
+def flyway_in_transaction(statement: str, dialect: Dialect = "postgres", postgres_major: int = 16
                           ) -> bool:
     """Whether Flyway's parser lets this statement run inside a transaction."""
     if dialect not in ("postgres", "sqlite"):
@@ -53,7 +54,7 @@ def flyway_in_transaction(statement: str, dialect: str = "postgres", postgres_ma
     return True
 
 
-def _flyway_refuses(simplified: str, dialect: str, postgres_major: int) -> bool:
+def _flyway_refuses(simplified: str, dialect: Dialect, postgres_major: int) -> bool:
     if dialect == "sqlite":
         return simplified == "PRAGMA FOREIGN_KEYS"  # `SQLiteParser`
     if any(pattern.fullmatch(simplified) for pattern in _PG_FLYWAY):
@@ -64,7 +65,7 @@ def _flyway_refuses(simplified: str, dialect: str, postgres_major: int) -> bool:
 def flyway_script_transaction(
     statements: Sequence[str],
     *,
-    dialect: str = "postgres",
+    dialect: Dialect = "postgres",
     mixed: bool = False,
     execute_in_transaction: bool = True,
     script_override: bool | None = None,

@@ -15,6 +15,8 @@ from datetime import datetime
 from enum import Enum
 from typing import Literal, Protocol
 
+from migration_gate.types import Dialect
+
 RunnerName = Literal["refinery", "flyway"]
 RUNNER_NAMES: tuple[RunnerName, ...] = ("refinery", "flyway")
 
@@ -260,11 +262,11 @@ class Runner(Protocol):
     def checksum(self, migration: ParsedMigration, content: bytes) -> int | ContentProblem:
         """The checksum the runner records for this file, as the integer it stores."""
 
-    def history_ddl(self, dialect: str, table: str | None = None) -> str:
+    def history_ddl(self, dialect: Dialect, table: str | None = None) -> str:
         """The DDL the runner runs to create its history table."""
 
     def script_transaction(
-        self, statements: Sequence[str], dialect: str = "postgres"
+        self, statements: Sequence[str], dialect: Dialect = "postgres"
     ) -> ScriptTransaction:
         """Which transaction the runner runs these statements in, and what fails because of it."""
 

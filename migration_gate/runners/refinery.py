@@ -29,6 +29,7 @@ from migration_gate.runners.model import (
     ScriptTransaction,
     Version,
 )
+from migration_gate.types import Dialect
 
 _ISSUES = {
     refinery.NameIssue.NO_MATCH: NameIssue.NOT_A_MIGRATION,
@@ -155,13 +156,13 @@ class RefineryRunner:
             int8_versions=self.int8_versions,
         )
 
-    def history_ddl(self, dialect: str, table: str | None = None) -> str:
+    def history_ddl(self, dialect: Dialect, table: str | None = None) -> str:
         return refinery.history_table_ddl(
             dialect, table or refinery.DEFAULT_TABLE, int8=self.int8_versions
         )
 
     def script_transaction(
-        self, statements: Sequence[str], dialect: str = "postgres"
+        self, statements: Sequence[str], dialect: Dialect = "postgres"
     ) -> ScriptTransaction:
         """refinery detects nothing and runs everything in the transaction; on PostgreSQL the
         statements that cannot run there fail with 25001."""

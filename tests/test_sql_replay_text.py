@@ -185,6 +185,27 @@ def test_comment_on_constraint_of_a_real_migration_replays_and_parses(
     assert done.returncode == 0, done.stdout + done.stderr
 
 
+def test_a_begin_atomic_body_is_one_statement(
+    tmp_path: Path, gate_cache: Path, pg_binaries: Any,
+) -> None:
+    """PostgreSQL 15 applies a SQL-standard function body (`BEGIN ATOMIC ... END`, PG 14+) as
+    one statement; the gate used to cut it at its first `;` (the replay then failed, and the
+    `END;` was a transaction-nesting error)."""
+    repo = branch(tmp_path / "repo", {
+        "migrations/V008__count.sql": (
+            b"CREATE OR REPLACE FUNCTION table_1_count() RETURNS bigint LANGUAGE sql\n"
+            b"BEGIN ATOMIC\n"
+            b"  SELECT CASE WHEN count(*) > 0 THEN count(*) ELSE 0 END FROM table_1;\n"
+            b"END;\n"
+            b"SELECT table_1_count();\n"
+        ),
+    })
+    done = check(repo, gate_cache)
+    assert not findings(done, "migration-failed", "transaction-nesting", "syntax-error"), (
+        done.stdout + done.stderr)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
 # --- SQLite: trigger bodies, and a mark SQLite skips -------------------------------------------
 
 

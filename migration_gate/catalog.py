@@ -20,6 +20,7 @@ RULE_MODULES: tuple[str, ...] = (
     "migration_gate.sql.rules",
     "migration_gate.dbcheck",
     "migration_gate.sql.ignores",
+    "migration_gate.sql.hazards",
 )
 
 

@@ -287,24 +287,43 @@ def _rollback(db: Database) -> None:
 
 
 def _run_statements(db: Database, step: Runnable, observer: Observer | None) -> Failure | None:
-    from migration_gate.sql.split import Positions, split_statements
+    """Send the migration piece by piece, each piece being a statement with the text before
+    it (`split.replay_pieces`): joined, the pieces are the text refinery sends in one go, so
+    the server sees a byte-order mark, a stray `DELIMITER` line or an unterminated comment
+    exactly as it would under refinery."""
+    from migration_gate.sql.split import Positions, replay_pieces
 
+    nul = step.sql.find("\0")
+    if nul >= 0:
+        return _nul_failure(step, nul)
     watching = observer is not None and observer.wants(step)
     if watching and observer is not None:
         observer.before_migration(db, step)
-    for statement in split_statements(step.sql, db.dialect):
+    for piece in replay_pieces(step.sql, db.dialect):
+        statement, sent = piece.statement, step.sql[piece.start : piece.end]
         try:
-            db.execute(statement.text)
+            db.execute(sent)
         except DbError as error:
             line, column = statement.line, statement.column
-            if error.position is not None and 0 < error.position <= len(statement.text):
-                positions = Positions(step.sql)
-                line, column = positions.at(statement.start_offset + error.position - 1)
+            if error.position is not None and 0 < error.position <= len(sent):
+                line, column = Positions(step.sql).at(piece.start + error.position - 1)
             return Failure(step, error, line, column, statement.end_line, statement.end_column,
                            statement.text, statement.start_offset)
         if watching and observer is not None:
             observer.after_statement(db, step, statement)
     return None
+
+
+def _nul_failure(step: Runnable, offset: int) -> Failure:
+    """A file with a NUL character: refinery's PostgreSQL driver refuses to send it, and what
+    the other drivers send stops at it; the replay sends nothing and fails at the NUL (Python's
+    drivers would silently cut the text there)."""
+    from migration_gate.sql.split import Positions
+
+    line, column = Positions(step.sql).at(offset)
+    error = DbError("the migration contains a NUL character (U+0000): refinery's PostgreSQL "
+                    "driver refuses to send it, and no database reads SQL text past it")
+    return Failure(step, error, line, column, line, column)
 
 
 def history_exists(db: Database, table: str) -> bool:

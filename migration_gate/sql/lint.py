@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from migration_gate.catalog import RuleDoc
 from migration_gate.diagnostics import Diagnostic
-from migration_gate.sql.split import Positions, Statement, scan, to_statements
+from migration_gate.sql.split import Positions, Span, Statement, scan, scan_text, to_statements
 from migration_gate.types import Dialect
+
+if TYPE_CHECKING:
+    from migration_gate.sql.tokens import Parsed
 
 
 def lint_text(
@@ -30,6 +34,7 @@ def lint_text(
     With `parse_statements=False` (huge files) the rules run on the tokens alone and one
     `syntax-error` finding says that sqlglot did not parse the file.
     """
+    from migration_gate.sql import hazards
     from migration_gate.sql.ignores import UNUSED_IGNORE, apply_ignores, find_ignores
     from migration_gate.sql.rules.checks import (
         DDL_STARTS,
@@ -43,9 +48,11 @@ def lint_text(
     from migration_gate.sql.rules.docs import BY_ID, HINTS
     from migration_gate.sql.tokens import Parsed, parse, regex_words
 
-    spans, comment_spans = scan(text, dialect)
+    found = scan_text(text, dialect)
+    comment_spans = found.comments
     positions = Positions(text)
-    statements = to_statements(text, spans, positions)
+    statements = to_statements(text, list(found.statements), positions)
+    muted = _statements_within(statements, hazards.muted_spans(text, found))
     # Only statements some rule reads get the token view (a third of a corpus is INSERTs,
     # COMMENTs and UPDATEs in migrations without DDL); the others keep their first word.
     firsts = [_first_word(s.text) for s in statements]
@@ -67,7 +74,8 @@ def lint_text(
                       new_tables=set(new_tables))
     state.has_ddl = has_ddl
 
-    raw: list[tuple[int, str, str]] = []  # (statement index, rule, message)
+    # (statement index, rule, message, the span it points at if not its statement's)
+    raw: list[tuple[int, str, str, Span | None]] = []
     for index, (result, view) in enumerate(zip(parsed, views, strict=True)):
         state.index = index
         seen: set[str] = set()
@@ -75,19 +83,24 @@ def lint_text(
             if finding.rule in seen or dialect not in BY_ID[finding.rule].dialects:
                 continue
             seen.add(finding.rule)
-            raw.append((index, finding.rule, finding.message))
-        if result.error is not None and not (view.keys and view.keys[0] in TOKEN_UNDERSTOOD):
-            raw.append((index, "syntax-error",
-                        f"sqlglot cannot parse this statement ({dialect}): {result.error}"))
+            raw.append((index, finding.rule, finding.message, None))
+        if (result.error is not None and index not in muted
+                and not (view.keys and view.keys[0] in TOKEN_UNDERSTOOD)
+                and not _engine_accepts(statements[index].text, dialect)):
+            raw.append((index, "syntax-error", _syntax_message(result, dialect, positions),
+                        None))
     if dialect in BY_ID["session-setting-leak"].dialects:
         for index, name in session_leaks(state).items():
             raw.append((index, "session-setting-leak",
                         f"SET {name} without SET LOCAL or a later RESET {name}: the setting "
-                        "leaks into the session that runs the next migrations"))
+                        "leaks into the session that runs the next migrations", None))
     if not parse_statements and statements:
         raw.append((0, "syntax-error",
                     f"not parsed with sqlglot: the file has {len(text):,} characters; the rules "
-                    "ran on its tokens only"))
+                    "ran on its tokens only", None))
+    for located in hazards.text_findings(text, found, dialect):
+        raw.append((_statement_at(statements, located.start), located.rule, located.message,
+                    (located.start, located.end)))
     raw.sort(key=lambda item: item[0])
 
     ignores = find_ignores(text, comment_spans)
@@ -98,7 +111,7 @@ def lint_text(
         catalogue = all_rules()
         database_rules = [rule for rule, doc in catalogue.items() if doc.needs == "db"]
         outcome = apply_ignores(ignores, [s.start_offset for s in statements],
-                                [(index, rule) for index, rule, _ in raw], catalogue,
+                                [(item[0], item[1]) for item in raw], catalogue,
                                 judged_elsewhere=database_rules)
         kept = [raw[i] for i in outcome.kept]
         for ignore, _rule, message in outcome.unused:
@@ -110,9 +123,13 @@ def lint_text(
             ))
     else:
         kept = raw
-    for index, rule, message in kept:
-        diagnostics.append(_diagnostic(BY_ID[rule], statements[index], path, message,
-                                       HINTS.get(rule)))
+    for index, rule, message, span in kept:
+        if span is not None:
+            diagnostics.append(_located(hazards.BY_ID[rule], span, positions, path, message,
+                                        hazards.HINTS[rule]))
+        else:
+            diagnostics.append(_diagnostic(BY_ID[rule], statements[index], path, message,
+                                           HINTS.get(rule)))
     diagnostics.sort(key=lambda d: (d.line, d.column, d.rule))
     return diagnostics
 
@@ -130,6 +147,47 @@ def _diagnostic(doc: RuleDoc, statement: Statement, path: str, message: str,
                 hint: str | None) -> Diagnostic:
     return Diagnostic(doc.id, doc.severity, path, message, statement.line, statement.column,
                       statement.end_line, statement.end_column, hint)
+
+
+def _located(doc: RuleDoc, span: Span, positions: Positions, path: str, message: str,
+             hint: str) -> Diagnostic:
+    line, column = positions.at(span[0])
+    end_line, end_column = positions.at(max(span[0], span[1] - 1))
+    return Diagnostic(doc.id, doc.severity, path, message, line, column, end_line, end_column,
+                      hint)
+
+
+def _statement_at(statements: list[Statement], offset: int) -> int:
+    """The statement containing `offset`, else the next one (ignores then apply as to it),
+    else `len(statements)` (only file-wide ignores apply)."""
+    for index, statement in enumerate(statements):
+        if statement.end_offset > offset:
+            return index
+    return len(statements)
+
+
+def _statements_within(statements: list[Statement], spans: list[Span]) -> set[int]:
+    """Indexes of the statements overlapping any of `spans`."""
+    return {index for index, s in enumerate(statements)
+            for start, end in spans if s.start_offset < end and start < s.end_offset}
+
+
+def _engine_accepts(text: str, dialect: Dialect) -> bool:
+    from migration_gate.sql.forms import engine_accepts
+    from migration_gate.sql.tokens import reparse
+
+    return engine_accepts(text, dialect, lambda sql: reparse(sql, dialect))
+
+
+def _syntax_message(result: Parsed, dialect: Dialect, positions: Positions) -> str:
+    from migration_gate.sql.forms import DIALECT_NAMES
+
+    where = ""
+    if result.error_offset is not None:
+        line, column = positions.at(result.error_offset)
+        where = f" (line {line}, column {column})"
+    return (f"cannot parse this statement as {DIALECT_NAMES.get(dialect, dialect)}: "
+            f"{result.error}{where}")
 
 
 def created_tables(text: str, dialect: Dialect = "postgres") -> set[str]:

@@ -39,11 +39,13 @@ class Word(NamedTuple):
 
 @dataclass(frozen=True)
 class Parsed:
-    """A statement's words, sqlglot's expression (or None) and sqlglot's error (or None)."""
+    """A statement's words, sqlglot's expression (or None), and why sqlglot could not parse it
+    (or None): in plain words, with the absolute offset it points at when it says one."""
 
     words: tuple[Word, ...]
     expression: Any
     error: str | None
+    error_offset: int | None = None
 
 
 _SQLGLOT_DIALECTS = {"postgres": "postgres", "mysql": "mysql", "sqlite": "sqlite",
@@ -104,24 +106,26 @@ def parse(text: str, offset: int, dialect: Dialect, *, words: bool = True) -> Pa
     try:
         tokens = _tokenizer(dialect).tokenize(text)
     except SqlglotError as token_error:
-        return Parsed(regex_words(text, offset) if words else (), None, _first_line(token_error))
-    except Exception as crash:  # sqlglot bug on odd input: still lint from the words
+        return _failed(text, offset, words, token_error)
+    except Exception:  # sqlglot bug on odd input: still lint from the words
         return Parsed(regex_words(text, offset) if words else (), None,
-                      f"tokenizer failed: {crash!r}")
+                      "the SQL tokenizer cannot read this statement")
     strings, commands, identifier, number = _token_kinds(dialect)
     expression: Any = None
     problem: str | None = None
+    problem_at: int | None = None
     try:
         expressions = _parser(dialect).parse(tokens, text)
         expression = expressions[0] if expressions else None
     except SqlglotError as parse_error:
-        problem = _first_line(parse_error)
-    except Exception as parser_crash:
-        problem = f"parser failed: {parser_crash!r}"
+        failed = _failed(text, offset, False, parse_error)
+        problem, problem_at = failed.error, failed.error_offset
+    except Exception:
+        problem = "the SQL parser cannot read this statement"
     if not words:
-        return Parsed((), expression, problem)
+        return Parsed((), expression, problem, problem_at)
     if not tokens or tokens[0].token_type in commands:
-        return Parsed(regex_words(text, offset), expression, problem)
+        return Parsed(regex_words(text, offset), expression, problem, problem_at)
     view: list[Word] = []
     append, new = view.append, Word._make
     for token in tokens:
@@ -141,12 +145,21 @@ def parse(text: str, offset: int, dialect: Dialect, *, words: bool = True) -> Pa
                 append(new((WORD, text.upper(), start, end)))
         else:
             append(new((PUNCT, text, start, end)))
-    return Parsed(tuple(view), expression, problem)
+    return Parsed(tuple(view), expression, problem, problem_at)
 
 
-def _first_line(error: Exception) -> str:
-    text = str(error).strip().splitlines()
-    return re.sub(r"\x1b\[[0-9;]*m", "", text[0]) if text else type(error).__name__
+def _failed(text: str, offset: int, words: bool, error: Exception) -> Parsed:
+    """A statement sqlglot rejected: its words from the fallback lexer, the error in words."""
+    from migration_gate.sql.forms import describe
+
+    problem = describe(error, text)
+    at = None if problem.offset is None else offset + problem.offset
+    return Parsed(regex_words(text, offset) if words else (), None, problem.message, at)
+
+
+def reparse(text: str, dialect: Dialect) -> str | None:
+    """sqlglot's verdict on `text` alone: its error in words, or None when it parses."""
+    return parse(text, 0, dialect, words=False).error
 
 
 _LEXER = re.compile(

@@ -15,11 +15,11 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.conftest import CHECKOUT, Repo, clean_env, make_repo, seed_migrations
+from tests.conftest import CHECKOUT, DATA, Repo, clean_env, make_repo, seed_migrations
 
 ACTION = yaml.safe_load((CHECKOUT / "action.yml").read_text(encoding="utf-8"))
 STEPS: list[dict[str, Any]] = ACTION["runs"]["steps"]
-SCHEMA_PATH = Path(__file__).parents[2] / "shared" / "schemas" / "sarif-schema-2.1.0.json"
+SCHEMA_PATH = DATA / "sarif-schema-2.1.0.json"
 
 
 # --- static checks ----------------------------------------------------------------------------

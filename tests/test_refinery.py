@@ -8,7 +8,6 @@ import random
 import subprocess
 import sys
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,13 +24,11 @@ from migration_gate.refinery import (
     is_valid_applied_on,
     plan_run,
 )
-
-#: CI runs a fresh clone with `shared/` beside it, as here (`/work/main`, `/work/shared`).
-SHARED = Path(__file__).resolve().parents[2] / "shared"
+from tests.conftest import DATA
 
 
 def _vectors() -> dict[str, Any]:
-    data: dict[str, Any] = json.loads((SHARED / "refinery-checksums.json").read_text("utf-8"))
+    data: dict[str, Any] = json.loads((DATA / "refinery-checksums.json").read_text("utf-8"))
     return data
 
 

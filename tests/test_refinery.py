@@ -1,4 +1,4 @@
-"""refinery's semantics (REFINERY.md): checksum vectors, SipHash paths, applied_on, plan_run."""
+"""refinery's semantics (docs/refinery.md): checksum vectors, SipHash, applied_on, plan_run."""
 
 from __future__ import annotations
 
@@ -137,7 +137,7 @@ def test_checksum_text_validation() -> None:
     assert not refinery.is_valid_checksum_text("")
 
 
-# --- plan_run (REFINERY.md §5) ------------------------------------------------------------------
+# --- plan_run (docs/refinery.md#how-a-run-decides) ---------------------------------------------
 
 
 def v(version: int, name: str, digest: int = 1, prefix: Prefix = Prefix.VERSIONED) -> Migration:

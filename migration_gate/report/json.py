@@ -1,4 +1,7 @@
-"""Machine-readable output: `{"tool", "version", "diagnostics", "summary"}` (DESIGN.md)."""
+"""Machine-readable output: `{"tool", "version", "diagnostics", "summary"}`.
+
+The contract users parse is documented in README.md#output-formats.
+"""
 
 from __future__ import annotations
 

@@ -52,6 +52,7 @@ def run_watching_servers(command: list[str], env: dict[str, str], folder: Path,
             seen)
 
 
+@pytest.mark.slow
 @pytest.mark.postgres
 def test_demo_reports_every_planted_problem_and_leaves_no_server(
     server_tmpdir: Path, tmp_path: Path, pg_binaries: Any,

@@ -33,7 +33,8 @@ def _root(kind: str) -> Path:
     return SAMPLE if kind == "sample" else full_corpus()
 
 
-@pytest.fixture(scope="module", params=["sample", "corpus"])
+@pytest.fixture(scope="module",
+                params=["sample", pytest.param("corpus", marks=pytest.mark.slow)])
 def linted(request: pytest.FixtureRequest) -> Linted:
     root = _root(request.param)
     jobs = [LintJob(f.rel, f.text(), f.dialect) for f in corpus_files(root)]

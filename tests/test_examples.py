@@ -44,7 +44,7 @@ def run_watching_servers(command: list[str], env: dict[str, str], folder: Path,
         deadline = time.monotonic() + 300
         while process.poll() is None and time.monotonic() < deadline:
             seen.update(server_processes(str(folder)))
-            time.sleep(0.02)
+            time.sleep(0.05)
         if process.poll() is None:
             process.kill()
         process.wait()

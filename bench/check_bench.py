@@ -1,12 +1,13 @@
 """Benchmark `migration-gate check` the way it runs on every commit and pull request.
 
-Scenarios (DESIGN.md's performance targets):
+Scenarios (the targets of the README's Performance section):
   precommit  a repository of 500 real migrations whose branch adds 2 files:
              `check --no-verify` (target: under 0.3 s)
   folder     `check --all --no-verify` on a folder of 2,000 real migrations with a base,
              side by side with squawk on the same files (target: within 2x of squawk)
 
-The migrations are real files from ../shared/corpus (PostgreSQL projects), renamed
+The migrations are real files from the corpus named by MIGRATION_GATE_CORPUS (its
+PostgreSQL projects), renamed
 V0001..V2000 so that they form one refinery folder. Runs alternate between tools; medians
 are printed. Usage: python bench/check_bench.py [--runs N]
 """
@@ -25,16 +26,26 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-CORPUS = ROOT.parent / "shared" / "corpus"
+#: The real-world corpus (MANIFEST.json and repos/): not part of the repository, named by the
+#: environment variable MIGRATION_GATE_CORPUS, as for the corpus-wide tests.
+CORPUS_ENV = "MIGRATION_GATE_CORPUS"
 
 
-def postgres_files() -> list[Path]:
-    manifest = json.loads((CORPUS / "MANIFEST.json").read_text())
+def corpus_root() -> Path:
+    root = Path(os.environ.get(CORPUS_ENV, "").strip() or "/nonexistent")
+    if not (root / "MANIFEST.json").is_file():
+        raise SystemExit(f"set {CORPUS_ENV} to the real-world corpus (a folder with "
+                         "MANIFEST.json and repos/)")
+    return root
+
+
+def postgres_files(corpus: Path) -> list[Path]:
+    manifest = json.loads((corpus / "MANIFEST.json").read_text())
     files: list[Path] = []
     for project in manifest:
         if project["dialect"] != "postgres":
             continue
-        folder = CORPUS / "repos" / project["repo"].replace("/", "__")
+        folder = corpus / "repos" / project["repo"].replace("/", "__")
         files.extend(sorted(folder.rglob("*.sql")))
     return files
 
@@ -83,8 +94,9 @@ def main() -> None:
     args = parser.parse_args()
     gate = [sys.executable, "-m", "migration_gate"]
     squawk = shutil.which("squawk") or str(Path(sys.executable).parent / "squawk")
-    sources = postgres_files()
-    print(f"corpus: {len(sources)} PostgreSQL migration files from {CORPUS}")
+    corpus = corpus_root()
+    sources = postgres_files(corpus)
+    print(f"corpus: {len(sources)} PostgreSQL migration files from {corpus}")
     with tempfile.TemporaryDirectory() as temp:
         small = build_repo(Path(temp), sources, 500, 2)
         big = build_repo(Path(temp), sources, min(2000, len(sources)), 0)

@@ -1,9 +1,9 @@
 """Benchmark `migration-gate check` WITH the ephemeral database on a pull request.
 
-Scenario (DESIGN.md): a repository whose `main` holds 300 migrations (a schema that grows the
-usual way: tables, columns, indexes, foreign keys, views, seed rows) and whose branch adds 2
-(one risky ALTER on a base table, one new table). Each run is the real command line in a child
-process, `check --verify --format json`, timed from start to exit:
+Scenario (README.md, Performance): a repository whose `main` holds 300 migrations (a schema
+that grows the usual way: tables, columns, indexes, foreign keys, views, seed rows) and whose
+branch adds 2 (one risky ALTER on a base table, one new table). Each run is the real command
+line in a child process, `check --verify --format json`, timed from start to exit:
 
   cold      an empty cache folder: initdb, replay of the 300 base migrations, the branch
             (and the base schema saved for the next run)

@@ -1,7 +1,8 @@
 """Benchmark `migration-gate lint` against squawk on the corpus's PostgreSQL migrations.
 
-The files: every `.sql` file of the PostgreSQL projects of ../shared/corpus (MANIFEST.json
-dialect `postgres`: 2,758 files from 23 projects), linted as one folder by both tools.
+The files: every `.sql` file of the PostgreSQL projects of the corpus named by
+MIGRATION_GATE_CORPUS (MANIFEST.json dialect `postgres`: 2,758 files from 23 projects), linted
+as one folder by both tools.
 Runs alternate (squawk, migration-gate cold, migration-gate warm, ...) so that both see the
 same machine state; medians are printed, with the ratio to squawk and migration-gate's time
 for a single file (start-up included).
@@ -28,17 +29,28 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-CORPUS = ROOT.parent / "shared" / "corpus"
 BIN = Path(sys.executable).parent
 
+#: The real-world corpus (MANIFEST.json and repos/): not part of the repository, named by the
+#: environment variable MIGRATION_GATE_CORPUS, as for the corpus-wide tests.
+CORPUS_ENV = "MIGRATION_GATE_CORPUS"
 
-def postgres_files() -> list[Path]:
-    manifest = json.loads((CORPUS / "MANIFEST.json").read_text(encoding="utf-8"))
+
+def corpus_root() -> Path:
+    root = Path(os.environ.get(CORPUS_ENV, "").strip() or "/nonexistent")
+    if not (root / "MANIFEST.json").is_file():
+        raise SystemExit(f"set {CORPUS_ENV} to the real-world corpus (a folder with "
+                         "MANIFEST.json and repos/)")
+    return root
+
+
+def postgres_files(corpus: Path) -> list[Path]:
+    manifest = json.loads((corpus / "MANIFEST.json").read_text(encoding="utf-8"))
     files: list[Path] = []
     for project in manifest:
         if project["dialect"] != "postgres":
             continue
-        base = CORPUS / "repos" / project["repo"].replace("/", "__")
+        base = corpus / "repos" / project["repo"].replace("/", "__")
         for folder in project["migration_dir"]:
             files.extend(sorted((base / folder).rglob("*.sql")))
     return files
@@ -63,11 +75,12 @@ def main() -> None:
     gate = shutil.which("migration-gate", path=str(BIN)) or shutil.which("migration-gate")
     if squawk is None or gate is None:
         raise SystemExit("needs squawk and migration-gate: pip install -e '.[bench]'")
-    files = postgres_files()
+    corpus = corpus_root()
+    files = postgres_files(corpus)
     if not files:
-        raise SystemExit(f"no corpus at {CORPUS}")
-    paths = [str(p.relative_to(CORPUS / "repos")) for p in files]
-    cwd = CORPUS / "repos"
+        raise SystemExit(f"no PostgreSQL migrations in {corpus}")
+    paths = [str(p.relative_to(corpus / "repos")) for p in files]
+    cwd = corpus / "repos"
     size = sum(p.stat().st_size for p in files)
     with tempfile.TemporaryDirectory() as cache:
         env = {**os.environ, "MIGRATION_GATE_CACHE_DIR": cache, "NO_COLOR": "1"}
@@ -89,7 +102,7 @@ def main() -> None:
             results["single"].append(timed(single_cmd, env, cwd))
             results["single-warm"].append(timed(single_warm_cmd, env, cwd))
     median = {name: statistics.median(times) for name, times in results.items()}
-    print(f"files: {len(files)} PostgreSQL migrations of {CORPUS} ({size / 1e6:.1f} MB); "
+    print(f"files: {len(files)} PostgreSQL migrations of {corpus} ({size / 1e6:.1f} MB); "
           f"{args.runs} alternating runs; {os.cpu_count()} cores; load average before: "
           f"{load_before}")
     version = subprocess.run([squawk, "--version"], capture_output=True, text=True).stdout

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from migration_gate.diagnostics import GateError
 
-#: The order in which a base is looked for when none is configured (DESIGN.md).
+#: The order in which a base is looked for when none is configured (README.md#check-the-whole-gate).
 FALLBACK_BASES = ("origin/HEAD", "origin/main", "main", "origin/master", "master")
 _DEEPEN_STEPS = (50, 500)
 
@@ -89,8 +89,8 @@ class Base:
 
 
 def base_candidates(configured: str | None, environ: dict[str, str] | None = None) -> list[str]:
-    """Where to look for the base, in order (DESIGN.md): configuration, GITHUB_BASE_REF,
-    fallbacks."""
+    """Where to look for the base, in order (README.md#check-the-whole-gate): configuration,
+    GITHUB_BASE_REF, fallbacks."""
     env = os.environ if environ is None else environ
     candidates = []
     if configured:

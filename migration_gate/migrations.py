@@ -2,8 +2,8 @@
 
 Both sources yield the same `MigrationFile`s: a folder is walked recursively and unsorted,
 hidden sub-folders are entered, symlinked folders are not followed, symlinked files are read
-(REFINERY.md §1). Reading never raises: a file that cannot be read or decoded carries the
-reason, so that the rules can report it as a finding.
+(docs/refinery.md#file-names). Reading never raises: a file that cannot be read or decoded
+carries the reason, so that the rules can report it as a finding.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""refinery's semantics, pure and free of I/O (see ../shared/REFINERY.md).
+"""refinery's semantics, pure and free of I/O (see docs/refinery.md).
 
 File-name parsing, the checksum, the history table's DDL and `applied_on` format, and the
 divergent / missing verification a refinery run performs, with refinery's own message texts.
@@ -89,7 +89,7 @@ def is_rust_word_char(char: str) -> bool:
 def parse_file_name(
     file_name: str, *, extensions: Sequence[str] = ("sql",), int8_versions: bool = False
 ) -> MigrationName | NameProblem:
-    """Parse a file name exactly as refinery does (REFINERY.md §1).
+    """Parse a file name exactly as refinery does (docs/refinery.md#file-names).
 
     `extensions` is `("sql",)` for the CLI and `load_sql_migrations`, `("rs", "sql")` for
     `embed_migrations!`.
@@ -156,7 +156,7 @@ def is_valid_checksum_text(text: str) -> bool:
 
 
 def history_table_ddl(dialect: Dialect, table: str = DEFAULT_TABLE, *, int8: bool = False) -> str:
-    """The CREATE TABLE refinery runs before anything else (REFINERY.md §4)."""
+    """The CREATE TABLE refinery runs before anything else (docs/refinery.md#history-table)."""
     if dialect == "mssql":
         version_type = "BIGINT" if int8 else "INT"
         return (
@@ -185,7 +185,7 @@ def history_insert(table: str = DEFAULT_TABLE) -> str:
     return f"INSERT INTO {table} (version, name, applied_on, checksum) VALUES (%s, %s, %s, %s)"
 
 
-# --- verification (REFINERY.md §5) ----------------------------------------------------------
+# --- verification (docs/refinery.md#how-a-run-decides) -----------------------------------------
 
 
 @dataclass(frozen=True)

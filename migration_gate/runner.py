@@ -1,9 +1,9 @@
 """A refinery-compatible runner: the history table, apply, fake, target and grouped modes.
 
-It does what a refinery run does (REFINERY.md §4-6) on any `Database`, with one difference
-that only adds information: each migration is sent statement by statement inside the very
-transaction refinery would use, so that an error (and, with an `Observer`, a lock) maps to one
-statement and one line of the file.
+It does what a refinery run does (docs/refinery.md#history-table, #how-a-run-decides and
+#transactions) on any `Database`, with one difference that only adds information: each
+migration is sent statement by statement inside the very transaction refinery would use, so
+that an error (and, with an `Observer`, a lock) maps to one statement and one line of the file.
 
 - default (the sync drivers): per migration, its SQL in one transaction, then the history row
   in a second one;

@@ -1,4 +1,6 @@
-"""SipHash-1-3 with a 64-bit result: the hash behind refinery's checksums (REFINERY.md §3).
+"""SipHash-1-3 with a 64-bit result: the hash behind refinery's checksums.
+
+The checksum itself is described in docs/refinery.md#checksum.
 
 No maintained PyPI package implements the 1-3 variant, so this is a small, direct
 implementation. CPython itself uses SipHash-1-3 for `hash(bytes)` (3.11+), and with

@@ -111,6 +111,10 @@ def seed_migrations(repo: Repo, count: int = 7, folder: str = "migrations") -> N
 #: The migration-gate checkout these tests run from.
 CHECKOUT = Path(__file__).resolve().parents[1]
 
+#: Everything the tests read: inside the checkout, so that a clone runs its tests alone
+#: (tests/data/README.md says where each file comes from).
+DATA = Path(__file__).resolve().parent / "data"
+
 
 def snapshot_checkout(dest: Path) -> Repo:
     """The checkout's files (tracked and not ignored) committed in a fresh repository.

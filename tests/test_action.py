@@ -16,12 +16,12 @@ import pytest
 import yaml
 
 from migration_gate.integrations.github_comment import is_marked
-from tests.conftest import CHECKOUT, Repo, clean_env, make_repo, seed_migrations
+from tests.conftest import CHECKOUT, DATA, Repo, clean_env, make_repo, seed_migrations
 from tests.github_fake import READ_TOKEN, WRITE_TOKEN, fake_github
 
 ACTION = yaml.safe_load((CHECKOUT / "action.yml").read_text(encoding="utf-8"))
 STEPS: list[dict[str, Any]] = ACTION["runs"]["steps"]
-SCHEMA_PATH = Path(__file__).parents[2] / "shared" / "schemas" / "sarif-schema-2.1.0.json"
+SCHEMA_PATH = DATA / "sarif-schema-2.1.0.json"
 
 
 # --- static checks ----------------------------------------------------------------------------
@@ -291,6 +291,7 @@ def test_fetch_step_makes_the_base_reachable_in_a_shallow_clone(tmp_path: Path, 
     assert merge_base.stdout.strip() == pull.base_sha  # the test merge's first parent
 
 
+@pytest.mark.slow
 def test_bad_pull_request_fails_with_annotations_summary_and_sarif(
     tmp_path: Path, action_dir: Path, runner_temp: Path
 ) -> None:
@@ -335,6 +336,7 @@ def test_bad_pull_request_fails_with_annotations_summary_and_sarif(
     assert not list(workspace.rglob("INJECTED"))
 
 
+@pytest.mark.slow
 def test_good_pull_request_passes(tmp_path: Path, action_dir: Path, runner_temp: Path) -> None:
     pull = open_pull_request(tmp_path, {
         "migrations/V005__create_orders.sql": "CREATE TABLE IF NOT EXISTS orders (id bigint);\n",
@@ -347,6 +349,7 @@ def test_good_pull_request_passes(tmp_path: Path, action_dir: Path, runner_temp:
     assert ":white_check_mark: No findings in 5 files." in run.summary
 
 
+@pytest.mark.slow
 def test_inputs_are_data_not_code(tmp_path: Path, action_dir: Path, runner_temp: Path) -> None:
     pull = open_pull_request(tmp_path, {"migrations/V005__ok.sql": "SELECT 1;\n"})
     workspace = shallow_checkout(pull, tmp_path / "workspace")
@@ -359,6 +362,7 @@ def test_inputs_are_data_not_code(tmp_path: Path, action_dir: Path, runner_temp:
     assert run.outputs["exit-code"] == "2"
 
 
+@pytest.mark.slow
 def test_fail_on_warning_and_a_bad_verify_value(tmp_path: Path, action_dir: Path,
                                                 runner_temp: Path) -> None:
     pull = open_pull_request(tmp_path, {"migrations/V006__skips_v005.sql": "SELECT 1;\n"})

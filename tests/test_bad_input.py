@@ -139,6 +139,7 @@ def test_non_utf8_on_the_base_and_edited(seeded: Repo) -> None:
     assert "modified-migration" in rules_by_path(document)["migrations/V004__latin1.sql"]
 
 
+@pytest.mark.slow
 def test_twenty_megabyte_file(seeded: Repo) -> None:
     line = "-- " + "x" * 76 + "\n"
     content = (line * (20 * 1024 * 1024 // len(line)) + "SELECT 1;\n").encode()

@@ -216,7 +216,7 @@ def test_history_table_and_rows_round_trip(mariadb_server: MariaDbServer, mariad
         started = datetime.now(timezone.utc)
         report = run(db, steps(APPLIED), table="custom_history", int8=int8)
         assert report.failure is None and len(report.applied) == 4
-        # exactly the DDL of REFINERY.md §4, as MariaDB stores it
+        # exactly the DDL of docs/refinery.md#history-table, as MariaDB stores it
         version_type = "int8" if int8 else "int4"
         mariadb_server.query(
             "CREATE TABLE reference_history(\n"

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,8 +24,9 @@ from migration_gate.runner import (
     run,
     runnables,
 )
+from tests.conftest import DATA
 
-GOLDEN = Path("/work/shared/refinery-checksums.json")
+GOLDEN = DATA / "refinery-checksums.json"
 
 
 def step(version: int, name: str, sql: str, prefix: str = "V") -> Runnable:

@@ -3,33 +3,66 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
+import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tests.conftest import clean_env, run_gate
+from tests.test_db_cluster import server_processes, still_running
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
 
 
-def _postgres_processes() -> int:
-    done = subprocess.run(["pgrep", "-c", "-x", "postgres"], capture_output=True, text=True)
-    return int(done.stdout.strip() or 0)
+@pytest.fixture
+def server_tmpdir() -> Iterator[Path]:
+    """A TMPDIR of the test's own, where the gate makes its cluster folder: the servers this
+    test starts are exactly those whose command line names it, whatever other PostgreSQL runs
+    on the machine. Under the system's temporary folder and traversable, because as root the
+    server runs as an unprivileged user (pytest's tmp_path is private to its owner)."""
+    folder = Path(tempfile.mkdtemp(prefix="mg-demo-"))
+    folder.chmod(0o755)
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
+def run_watching_servers(command: list[str], env: dict[str, str], folder: Path,
+                         logs: Path) -> tuple[int, str, str, set[int]]:
+    """Run `command` to the end; also return every server process seen serving `folder`."""
+    seen: set[int] = set()
+    with (logs / "stdout").open("w") as out, (logs / "stderr").open("w") as err:
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=err, text=True)
+        deadline = time.monotonic() + 300
+        while process.poll() is None and time.monotonic() < deadline:
+            seen.update(server_processes(str(folder)))
+            time.sleep(0.05)
+        if process.poll() is None:
+            process.kill()
+        process.wait()
+    return (process.returncode, (logs / "stdout").read_text(), (logs / "stderr").read_text(),
+            seen)
+
+
+@pytest.mark.slow
 @pytest.mark.postgres
-def test_demo_reports_every_planted_problem_and_leaves_no_server() -> None:
-    before = _postgres_processes()
+def test_demo_reports_every_planted_problem_and_leaves_no_server(
+    server_tmpdir: Path, tmp_path: Path, pg_binaries: Any,
+) -> None:
     env = clean_env({"PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
-                     "NO_COLOR": "1"})
-    done = subprocess.run(["sh", str(EXAMPLES / "demo.sh")], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=300)
-    out = done.stdout
-    assert done.returncode == 1, done.stderr
-    assert "Traceback" not in done.stderr
+                     "NO_COLOR": "1", "TMPDIR": str(server_tmpdir)})
+    returncode, out, err, servers = run_watching_servers(
+        ["sh", str(EXAMPLES / "demo.sh")], env, server_tmpdir, tmp_path)
+    assert returncode == 1, err
+    assert "Traceback" not in err
     # the folder rule, with the fix
     assert "migrations/V13-add-audit-log.sql:1:1 invalid-filename error" in out
     assert "rename to V013__add_audit_log.sql" in out
@@ -44,7 +77,12 @@ def test_demo_reports_every_planted_problem_and_leaves_no_server() -> None:
     assert "V011__widen_order_status.sql:4:1 rewrite-observed" in out
     # the clean migration adds no SQL-rule finding
     assert "V009__create_user_profiles.sql:2:1 prefer-robust-stmts" not in out
-    assert _postgres_processes() == before
+    # the replay's server ran in the test's folder, and nothing of it is left: no process,
+    # no folder (nor the demo's repository)
+    assert servers, "no PostgreSQL server was seen in the test's TMPDIR"
+    assert not still_running(sorted(servers))
+    assert not server_processes(str(server_tmpdir))
+    assert list(server_tmpdir.iterdir()) == []
 
 
 def test_check_in_the_example_project_is_clean() -> None:

@@ -1,6 +1,6 @@
 """Property tests: `refinery.parse_file_name` agrees with refinery's own pattern.
 
-The reference below is built from the specification alone (REFINERY.md §1):
+The reference below is built from the specification alone (docs/refinery.md#file-names):
 
     ^([U|V])(\\d+(?:\\.\\d+)?)__(\\w+)\\.(rs|sql)$        (Rust `regex` crate, Unicode mode)
 

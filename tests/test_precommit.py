@@ -81,6 +81,7 @@ def test_hook_definitions() -> None:
 # --- the framework ----------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_try_repo_check_refuses_a_misnamed_migration(tmp_path: Path, gate_snapshot: Repo,
                                                      pre_commit_home: Path) -> None:
     repo = project(tmp_path / "project")
@@ -94,6 +95,7 @@ def test_try_repo_check_refuses_a_misnamed_migration(tmp_path: Path, gate_snapsh
     assert "rename to V004__lower_case_prefix.sql" in done.stdout
 
 
+@pytest.mark.slow
 def test_try_repo_check_passes_a_good_migration(tmp_path: Path, gate_snapshot: Repo,
                                                 pre_commit_home: Path) -> None:
     repo = project(tmp_path / "project")
@@ -105,6 +107,7 @@ def test_try_repo_check_passes_a_good_migration(tmp_path: Path, gate_snapshot: R
     assert re.search(r"migration-gate check\.+Passed", done.stdout), done.stdout
 
 
+@pytest.mark.slow
 def test_installed_hook_refuses_a_duplicate_version_then_accepts_the_fix(
     tmp_path: Path, gate_snapshot: Repo, pre_commit_home: Path
 ) -> None:
@@ -137,6 +140,7 @@ def test_installed_hook_refuses_a_duplicate_version_then_accepts_the_fix(
     assert "(no files to check)Skipped" in skipped.stdout + skipped.stderr
 
 
+@pytest.mark.slow
 def test_folder_is_configurable_through_args(tmp_path: Path, gate_snapshot: Repo,
                                              pre_commit_home: Path) -> None:
     repo = make_repo(tmp_path / "project")
@@ -152,6 +156,7 @@ def test_folder_is_configurable_through_args(tmp_path: Path, gate_snapshot: Repo
     assert "db/migrations/V002__again.sql:1:1 duplicate-version error" in done.stdout
 
 
+@pytest.mark.slow
 def test_lint_hook_refuses_create_index_concurrently(tmp_path: Path, gate_snapshot: Repo,
                                                      pre_commit_home: Path) -> None:
     repo = project(tmp_path / "project")
@@ -176,6 +181,7 @@ def test_lint_hook_refuses_create_index_concurrently(tmp_path: Path, gate_snapsh
     assert re.search(r"migration-gate lint\.+Passed", accepted.stdout + accepted.stderr)
 
 
+@pytest.mark.slow
 def test_try_repo_lint_reports_only_the_staged_files(tmp_path: Path, gate_snapshot: Repo,
                                                      pre_commit_home: Path) -> None:
     repo = project(tmp_path / "project")

@@ -1,4 +1,4 @@
-"""refinery's semantics (REFINERY.md): checksum vectors, SipHash paths, applied_on, plan_run."""
+"""refinery's semantics (docs/refinery.md): checksum vectors, SipHash, applied_on, plan_run."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ import random
 import subprocess
 import sys
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,13 +24,11 @@ from migration_gate.refinery import (
     is_valid_applied_on,
     plan_run,
 )
-
-#: CI runs a fresh clone with `shared/` beside it, as here (`/work/main`, `/work/shared`).
-SHARED = Path(__file__).resolve().parents[2] / "shared"
+from tests.conftest import DATA
 
 
 def _vectors() -> dict[str, Any]:
-    data: dict[str, Any] = json.loads((SHARED / "refinery-checksums.json").read_text("utf-8"))
+    data: dict[str, Any] = json.loads((DATA / "refinery-checksums.json").read_text("utf-8"))
     return data
 
 
@@ -140,7 +137,7 @@ def test_checksum_text_validation() -> None:
     assert not refinery.is_valid_checksum_text("")
 
 
-# --- plan_run (REFINERY.md §5) ------------------------------------------------------------------
+# --- plan_run (docs/refinery.md#how-a-run-decides) ---------------------------------------------
 
 
 def v(version: int, name: str, digest: int = 1, prefix: Prefix = Prefix.VERSIONED) -> Migration:

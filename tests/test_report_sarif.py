@@ -15,10 +15,10 @@ from migration_gate.diagnostics import Diagnostic, Severity
 from migration_gate.pipeline import Result
 from migration_gate.report import ReportOptions
 from migration_gate.report.sarif import render
-from tests.conftest import Repo, seed_migrations
+from tests.conftest import DATA, Repo, seed_migrations
 
-#: ../shared beside the repository (CI runs a fresh clone with shared/ next to it).
-SCHEMA_PATH = Path(__file__).parents[2] / "shared" / "schemas" / "sarif-schema-2.1.0.json"
+#: The official schema, kept in the repository (tests/data/README.md).
+SCHEMA_PATH = DATA / "sarif-schema-2.1.0.json"
 
 
 @pytest.fixture(scope="module")

@@ -198,6 +198,7 @@ def test_missing_path_is_one_line_and_exit_2(tmp_path: Path) -> None:
     assert gate(tmp_path, "lint").returncode == 2
 
 
+@pytest.mark.slow
 def test_a_20_mb_file_is_linted_without_hanging(tmp_path: Path) -> None:
     dump = "INSERT INTO events (id, payload) VALUES (1, 'x;y');\n" * 400_000
     text = "CREATE INDEX CONCURRENTLY i ON events (id);\n" + dump

@@ -2,7 +2,7 @@
 
 Every database that ran the base has its migrations recorded with their checksums; a change to
 one of them makes refinery abort as divergent, a deletion as missing, and a new version at or
-below the base's highest is refused or skipped (REFINERY.md §5).
+below the base's highest is refused or skipped (docs/refinery.md#how-a-run-decides).
 """
 
 from __future__ import annotations

@@ -1,6 +1,9 @@
-"""Machine-readable output: `{"tool", "version", "diagnostics", "summary"}` (DESIGN.md), and the
-way back from that document to a `Result` for the steps that run after the gate (the
-pull-request comment)."""
+"""Machine-readable output: `{"tool", "version", "diagnostics", "summary"}`, and the way back
+from that document to a `Result` for the steps that run after the gate (the pull-request
+comment).
+
+The contract users parse is documented in README.md#output-formats.
+"""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """refinery as a `Runner`: a thin adapter over `migration_gate.refinery`.
 
-Every answer is the existing module's (REFINERY.md): the same parse results, checksums and
+Every answer is the existing module's (docs/refinery.md): the same parse results, checksums and
 DDL, byte for byte; this file only translates them into the runner model's types. The fixes
 it suggests are the ones the folder rules already give (`checks.folder.corrected_name`).
 """
@@ -55,7 +55,7 @@ EXECUTION = ExecutionModel(
         "The sync drivers (postgres, rusqlite, mysql; the CLI) commit a migration's SQL, then "
         "insert its history row in a second transaction: a crash in between re-runs it, which "
         "is why non-defensive DDL matters (prefer-robust-stmts). Async drivers and grouped "
-        "mode use one transaction. Nothing runs outside a transaction (REFINERY.md §6)."
+        "mode use one transaction. Nothing runs outside a transaction (docs/refinery.md#transactions)."
     ),
 )
 

@@ -55,7 +55,8 @@ EXECUTION = ExecutionModel(
         "The sync drivers (postgres, rusqlite, mysql; the CLI) commit a migration's SQL, then "
         "insert its history row in a second transaction: a crash in between re-runs it, which "
         "is why non-defensive DDL matters (prefer-robust-stmts). Async drivers and grouped "
-        "mode use one transaction. Nothing runs outside a transaction (docs/refinery.md#transactions)."
+        "mode use one transaction. Nothing runs outside a transaction "
+        "(docs/refinery.md#transactions)."
     ),
 )
 

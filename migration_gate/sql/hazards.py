@@ -1,6 +1,7 @@
 """Findings about the file's text as a whole, before any statement is parsed.
 
-refinery sends a migration's exact text to the database in one piece (docs/refinery.md#checksum, #transactions), so
+refinery sends a migration's exact text to the database in one piece
+(docs/refinery.md#checksum, docs/refinery.md#transactions), so
 what the server does with a byte-order mark, a NUL character, a comment or string left open, a
 mysql-client `DELIMITER` line or a git conflict marker decides the migration's fate. Each is
 one finding at its position (one per file), declared here with its documentation; the

@@ -103,19 +103,21 @@ def resolve_commits(root: Path, names: Sequence[str]) -> dict[str, str | None]:
     `rev-parse --verify`."""
     ref_names = [name for name in names if is_ref_name(name) and not _PSEUDO_REF.fullmatch(name)]
     patterns = sorted({ref for name in ref_names for ref in dwim_refs(name)})
-    found: dict[str, str | None] = {}
+    found: dict[str, str | None] = {}  # None: a tag of a tag, peeled by rev-parse below
     if patterns:
         fmt = "%(refname)%00%(objecttype)%00%(objectname)%00%(*objecttype)%00%(*objectname)"
         output = run_git(["for-each-ref", f"--format={fmt}", *patterns], root)
         for line in output.decode("utf-8", "surrogateescape").splitlines():
             refname, kind, obj, peeled_kind, peeled = line.split("\0")
-            peeled_commit = peeled if peeled_kind == "commit" else None
-            found[refname] = obj if kind == "commit" else peeled_commit
+            if kind == "commit" or peeled_kind == "commit":
+                found[refname] = obj if kind == "commit" else peeled
+            elif peeled_kind == "tag":
+                found[refname] = None
     result: dict[str, str | None] = {}
     for name in names:
         matches = [ref for ref in dwim_refs(name) if ref in found] if name in ref_names else []
         if matches:
-            result[name] = found[matches[0]]
+            result[name] = found[matches[0]] or _rev_parse_commit(root, matches[0])
         elif name not in ref_names or _MAYBE_ID.fullmatch(name):
             result[name] = _rev_parse_commit(root, name)
         else:

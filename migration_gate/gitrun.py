@@ -126,7 +126,7 @@ def _repair(stderr: str) -> str:
         return (f"this partial clone fetches missing objects from its remote and that failed "
                 f"({fetch}): restore access to the remote (`git remote -v`), or clone without "
                 "--filter")
-    if "config" in stderr and ("bad config" in stderr or "line" in stderr):
+    if re.search(r"\bbad (numeric )?config\b|config file", stderr):
         return "fix the configuration file git names (it cannot be read)"
     if "repository extension" in stderr or "repository version" in stderr.lower():
         return "a newer git wrote this repository (upgrade git), or its config is damaged"

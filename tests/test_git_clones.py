@@ -129,3 +129,7 @@ def test_a_full_clone_needs_no_network(upstream: Repo, tmp_path: Path) -> None:
     done = check(repo.path)
     assert done.returncode == 1, done.stderr
     assert modified(done) == {"V002__t2.sql", "V004__t4.sql"}
+    repo.git("tag", "-a", "v1.0-again", "v1.0", "-m", "a tag of a tag")
+    done = check(repo.path, "--base", "v1.0-again")
+    assert done.returncode == 1, done.stderr
+    assert modified(done) == {"V002__t2.sql"}

@@ -158,6 +158,29 @@ def test_missing_object_of_the_base_is_exit_2(tmp_path: Path) -> None:
     one_line_error(check(repo.path), "migrations/V002__t2.sql", "missing from the git object")
 
 
+def test_base_ref_to_a_missing_commit_does_not_fall_through_to_a_stale_fallback(
+    tmp_path: Path
+) -> None:
+    """main's tip is gone; master, an older fallback, lacks V002: comparing with it would
+    take the edited V002 for a new file and pass."""
+    repo = make_repo(tmp_path / "repo")
+    repo.write("migrations/V001__t1.sql", "SELECT 1;\n")
+    repo.commit("V001")
+    repo.git("branch", "master")
+    repo.write("migrations/V002__t2.sql", "SELECT 2;\n")
+    repo.commit("V002")
+    repo.git("checkout", "-q", "-b", "feature")
+    repo.write("migrations/V002__t2.sql", "SELECT 22;\n")
+    repo.commit("edit V002")
+    repo.git("checkout", "-q", "main")
+    repo.write("docs.txt", "main moves on\n")
+    tip = repo.commit("docs")
+    repo.git("checkout", "-q", "feature")
+    finds_the_edit(check(repo.path))
+    (repo.path / ".git" / "objects" / tip[:2] / tip[2:]).unlink()
+    one_line_error(check(repo.path), "missing object", "refs/heads/main")
+
+
 def test_partial_clone_whose_remote_is_gone_is_exit_2(tmp_path: Path) -> None:
     upstream = edited_repo(tmp_path / "upstream")
     upstream.git("config", "uploadpack.allowFilter", "true")

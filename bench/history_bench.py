@@ -1,9 +1,10 @@
 """Does the length of the history change what `check` costs? (issue 16.3)
 
 Two repositories, built with `git fast-import` (seconds, not minutes): the first commit adds 20
-migrations, then `main` gets N-1 more commits (a docs file changes in each, a migration is added
-every 50th), and the checked-out `feature` branch forks at the FIRST commit and adds 2 migrations
--- the worst case for a merge-base walk: git must walk all of main back to its root.
+migrations, then `main` gets N-1 more commits (a docs file changes in each; the last one adds 2
+migrations, so that both tips hold the same folder), and the checked-out `feature` branch forks
+at the FIRST commit and adds 2 migrations -- the worst case for a merge-base walk: git must walk
+all of main back to its root.
 
 For N = 100 and N = 10,000 it prints the median wall time of `check --no-verify --base main`
 and of the `git merge-base` the gate runs, in three states:
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -53,15 +55,14 @@ def fast_import_stream(commits: int) -> Iterator[bytes]:
     for version in range(1, BASE_MIGRATIONS + 1):
         path = f"migrations/V{version:05d}__t{version}.sql".encode()
         yield b"M 100644 inline " + path + b"\n" + _data(_migration(version))
-    version = BASE_MIGRATIONS
     for number in range(2, commits + 1):
         yield (b"commit refs/heads/main\nmark :%d\ncommitter " % number + IDENTITY + b"\n"
                + _data(b"change %d\n" % number))
         yield b"M 100644 inline docs/log.txt\n" + _data(b"%d\n" % number)
-        if number % 50 == 0:
-            version += 1
-            path = f"migrations/V{version:05d}__t{version}.sql".encode()
-            yield b"M 100644 inline " + path + b"\n" + _data(_migration(version))
+        if number == commits:  # the same folder at the tip whatever the length
+            for version in (BASE_MIGRATIONS + 1, BASE_MIGRATIONS + 2):
+                path = f"migrations/V{version:05d}__t{version}.sql".encode()
+                yield b"M 100644 inline " + path + b"\n" + _data(_migration(version))
     yield b"commit refs/heads/feature\ncommitter " + IDENTITY + b"\n" + _data(b"feature\n")
     yield b"from :1\n"
     for offset in (1, 2):
@@ -85,13 +86,18 @@ def build(where: Path, commits: int) -> Path:
     return repo
 
 
-def timed(command: list[str], cwd: Path, env: dict[str, str]) -> float:
+def timed(command: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, float]:
+    """(wall time, CPU time of the process and its children): on a shared machine the CPU
+    time is the steadier of the two."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     done = subprocess.run(command, cwd=cwd, env=env, capture_output=True)
     elapsed = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode not in (0, 1):
         raise SystemExit(f"{' '.join(command)} failed in {cwd}: {done.stderr.decode()}")
-    return elapsed
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return elapsed, cpu
 
 
 GATE = [sys.executable, "-m", "migration_gate", "check", "--no-verify", "--base", "main"]
@@ -105,18 +111,21 @@ def has_graph(repo: Path) -> bool:
 
 
 def measure(repos: dict[int, Path], runs: int, label: str, env: dict[str, str]) -> None:
-    times: dict[int, list[float]] = {n: [] for n in repos}
-    merge_base: dict[int, list[float]] = {n: [] for n in repos}
+    checks: dict[int, list[tuple[float, float]]] = {n: [] for n in repos}
+    walks: dict[int, list[float]] = {n: [] for n in repos}
     for _ in range(runs):
         for commits, repo in repos.items():
-            times[commits].append(timed(GATE, repo, env))
-            merge_base[commits].append(timed(["git", "merge-base", "HEAD", "main"], repo, env))
+            checks[commits].append(timed(GATE, repo, env))
+            walks[commits].append(timed(["git", "merge-base", "HEAD", "main"], repo, env)[0])
     smallest = min(repos)
+    base_wall = statistics.median(w for w, _ in checks[smallest])
+    base_cpu = statistics.median(c for _, c in checks[smallest])
     for commits in repos:
-        check, walk = statistics.median(times[commits]), statistics.median(merge_base[commits])
-        ratio = check / statistics.median(times[smallest])
-        print(f"{label:<13} {commits:>6} commits: check median {check * 1000:6.1f} ms "
-              f"({ratio:.2f}x of {smallest}); git merge-base median {walk * 1000:5.1f} ms")
+        wall = statistics.median(w for w, _ in checks[commits])
+        cpu = statistics.median(c for _, c in checks[commits])
+        print(f"{label:<13} {commits:>6} commits: check wall {wall * 1000:6.1f} ms "
+              f"({wall / base_wall:.2f}x), cpu {cpu * 1000:6.1f} ms ({cpu / base_cpu:.2f}x); "
+              f"git merge-base wall {statistics.median(walks[commits]) * 1000:5.1f} ms")
 
 
 def main() -> None:
@@ -131,8 +140,8 @@ def main() -> None:
         print(f"built {', '.join(map(str, sizes))}-commit repositories in "
               f"{time.perf_counter() - start:.1f} s (git {git(Path(temp), 'version')[12:]})")
         for commits, repo in repos.items():
-            first = timed(GATE, repo, ENV)
-            print(f"first run     {commits:>6} commits: check {first * 1000:6.1f} ms; "
+            first, _ = timed(GATE, repo, ENV)
+            print(f"first run     {commits:>6} commits: check wall {first * 1000:6.1f} ms; "
                   f"commit-graph written: {'yes' if has_graph(repo) else 'no'}")
         measure(repos, args.runs, "no graph", NO_GRAPH)
         for repo in repos.values():

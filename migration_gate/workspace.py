@@ -71,7 +71,9 @@ def read_base(
     in_repo = relative_to(folder.resolve(), repo_root)
     if in_repo.startswith(".."):
         raise GateError(f"the migrations folder {folder} is outside the repository {repo_root}")
-    tree = gitbase.GitTree(repo_root, base.merge_base, in_repo)
+    # a base file identical to a working-tree file is not read: its bytes are at hand
+    known = tuple(m.content for m in local if m.content is not None)
+    tree = gitbase.GitTree(repo_root, base.merge_base, in_repo, known=known)
     files = discover(
         tree, folder_path=in_repo, exclude=config.exclude, int8_versions=config.int8_versions
     )
@@ -148,7 +150,9 @@ def build_context(
             try:
                 base = gitbase.resolve_base(repo_root, base_flag, config.base)
             except GateError as error:
-                if base_flag or config.base or not base_optional:
+                if isinstance(error, gitbase.GitError) or base_flag or config.base or (
+                    not base_optional
+                ):
                     raise
                 _print_note(f"{error}; counting the working tree only")
             else:

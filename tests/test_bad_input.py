@@ -169,6 +169,8 @@ def test_bom_and_crlf_are_not_empty(seeded: Repo) -> None:
 
 
 def test_no_git_binary_on_path(tmp_path: Path) -> None:
+    """In a repository, git missing is exit 2 (the history rules cannot run: issue 13.1);
+    where there is no repository at all, the folder rules run and say so."""
     repo = make_repo(tmp_path / "repo")
     seed_migrations(repo, count=2)
     repo.write("migrations/v3__bad.sql", "SELECT 1;\n")
@@ -176,13 +178,17 @@ def test_no_git_binary_on_path(tmp_path: Path) -> None:
     bare_bin.mkdir()
     env = {"PATH": str(bare_bin)}
     assert shutil.which("git", path=env["PATH"]) is None
+    one_line_error(run_gate("check", "--no-verify", cwd=repo.path, env=env),
+                   "git is not installed", "is a git repository")
+    one_line_error(run_gate("check", "--no-verify", "--base", "main", cwd=repo.path, env=env),
+                   "git is not installed")
+    one_line_error(run_gate("next-version", "--all-branches", cwd=repo.path, env=env))
+    one_line_error(run_gate("next-version", cwd=repo.path, env=env), "git is not installed")
+    shutil.rmtree(repo.path / ".git")
     code, document, stderr = check_json(repo.path, env=env)
     assert code == 1
     assert [d["rule"] for d in document["diagnostics"]] == ["invalid-filename"]
     assert "git is not installed" in stderr
-    one_line_error(run_gate("check", "--no-verify", "--base", "main", cwd=repo.path, env=env),
-                   "git is not installed")
-    one_line_error(run_gate("next-version", "--all-branches", cwd=repo.path, env=env))
     assert run_gate("next-version", cwd=repo.path, env=env).stdout.strip() == "V003"
 
 

@@ -1,0 +1,155 @@
+"""The migrations folder as it is in a commit: names from one `ls-tree`, contents only where
+they are not already at hand.
+
+A base file whose blob id equals the git hash of a working-tree file has that file's bytes:
+it need not be read (nor, in a partial clone, fetched). Only the files that differ -- edited,
+deleted, renamed -- go through one `cat-file --batch`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import posixpath
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+from migration_gate.gitrun import GitError, call_git, git_says, run_git
+
+SYMLINK_MODE = "120000"
+
+
+def blob_id(content: bytes, *, sha256: bool = False) -> str:
+    """The id git gives a blob of `content` (`git hash-object`)."""
+    digest = hashlib.sha256() if sha256 else hashlib.sha1()
+    digest.update(b"blob %d\0" % len(content))
+    digest.update(content)
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class GitTree:
+    """The migrations folder as it is in a commit (the base)."""
+
+    root: Path
+    commit: str
+    folder: str  # repository-relative, POSIX
+    #: Contents already at hand (the working tree's files): a blob among them is not read.
+    known: tuple[bytes, ...] = ()
+
+    @cached_property
+    def _prefix(self) -> str:
+        return "" if self.folder in ("", ".") else self.folder.rstrip("/") + "/"
+
+    @cached_property
+    def _entries(self) -> dict[str, tuple[str, str]]:
+        """relative path → (blob id, mode), blobs only."""
+        prefix = self._prefix
+        output = run_git(
+            ["ls-tree", "-r", "-z", "--full-tree", self.commit, "--", prefix or "."], self.root
+        )
+        entries = {}
+        for record in output.split(b"\0"):
+            if not record:
+                continue
+            meta, _, path_bytes = record.partition(b"\t")
+            mode, kind, obj = meta.decode().split()
+            path = path_bytes.decode("utf-8", "surrogateescape")
+            if kind == "blob" and path.startswith(prefix):
+                entries[path[len(prefix):]] = (obj, mode)
+        return entries
+
+    @cached_property
+    def _known_by_id(self) -> dict[str, bytes]:
+        sha256 = any(len(obj) == 64 for obj, _ in self._entries.values())
+        return {blob_id(content, sha256=sha256): content for content in self.known}
+
+    def list_files(self) -> list[str]:
+        return list(self._entries)
+
+    def read_many(self, rels: Sequence[str]) -> dict[str, bytes | str]:
+        """Blob contents; a symbolic link is followed inside the commit, as refinery reads a
+        symlinked file's target (an unresolvable link gets a reason instead of content).
+
+        A blob missing from the object database raises `GitError`: unlike a broken link, it
+        says nothing about the file and everything about the clone."""
+        entries = {rel: self._entries[rel] for rel in rels if rel in self._entries}
+        result: dict[str, bytes | str] = {}
+        to_read = []
+        for rel, (obj, mode) in entries.items():
+            if mode != SYMLINK_MODE and obj in self._known_by_id:
+                result[rel] = self._known_by_id[obj]
+            else:
+                to_read.append(rel)
+        if not to_read:
+            return result
+        contents, complaint = _cat_blobs(self.root, [entries[rel][0] for rel in to_read])
+        links: dict[str, str] = {}
+        for rel, data in zip(to_read, contents, strict=True):
+            if data is None:
+                state = f"cannot be read ({complaint})" if complaint else "is missing"
+                raise GitError(
+                    f"{self._prefix}{rel} of commit {self.commit[:12]} (blob "
+                    f"{entries[rel][0][:12]}) {state} from the git object database; repair "
+                    "the clone (`git fsck` names the damage) or work in a fresh one"
+                )
+            if entries[rel][1] == SYMLINK_MODE:
+                target = self._link_target(rel, data)
+                if target is None:
+                    result[rel] = "a symbolic link that leaves the repository"
+                else:
+                    links[rel] = target
+            else:
+                result[rel] = data
+        if links:
+            targets = cat_blobs(self.root, [f"{self.commit}:{path}" for path in links.values()])
+            for rel, data in zip(links, targets, strict=True):
+                result[rel] = data if data is not None else "a broken symbolic link"
+        return result
+
+    def read_checked_out(self, rel: str) -> bytes | None:
+        """The content as a checkout writes it: `.gitattributes` end-of-line conversion and
+        filters applied. One git call per file (`cat-file --batch --filters` misreports sizes
+        in git 2.39), so it is only asked for files whose raw content differs. None for a
+        symbolic link (its blob is the link, not the content refinery reads)."""
+        entry = self._entries.get(rel)
+        if entry is None or entry[1] == SYMLINK_MODE:
+            return None
+        return run_git(["cat-file", "--filters", f"{self.commit}:{self._prefix}{rel}"],
+                       self.root)
+
+    def _link_target(self, rel: str, data: bytes) -> str | None:
+        target = data.decode("utf-8", "surrogateescape")
+        joined = posixpath.normpath(posixpath.join(posixpath.dirname(self._prefix + rel), target))
+        if target.startswith("/") or joined.startswith("..") or "\n" in joined:
+            return None
+        return joined
+
+
+def cat_blobs(root: Path, names: Sequence[str]) -> list[bytes | None]:
+    """The contents of many blobs in one `git cat-file --batch`; None for a missing object or
+    one that is not a blob (a link to a folder)."""
+    return _cat_blobs(root, names)[0]
+
+
+def _cat_blobs(root: Path, names: Sequence[str]) -> tuple[list[bytes | None], str]:
+    """`cat_blobs` and git's complaint: a corrupt object is reported `missing`, its damage is
+    only told on stderr."""
+    data = "".join(name + "\n" for name in names).encode("utf-8", "surrogateescape")
+    done = call_git(["cat-file", "--batch"], root, input=data)
+    output = done.stdout
+    result: list[bytes | None] = []
+    offset = 0
+    for _ in names:
+        header_end = output.index(b"\n", offset)
+        header = output[offset:header_end].split()
+        offset = header_end + 1
+        # `<name> missing` (a name may hold spaces) or `<oid> <type> <size>`
+        if header[-1] in (b"missing", b"ambiguous") or len(header) != 3:
+            result.append(None)
+            continue
+        size = int(header[2])
+        result.append(output[offset : offset + size] if header[1] == b"blob" else None)
+        offset += size + 1
+    return result, git_says(done.stderr, 0) if done.stderr.strip() else ""

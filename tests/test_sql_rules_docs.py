@@ -44,6 +44,7 @@ def test_every_sql_rule_is_documented(rule: Rule) -> None:
     assert set(rule.dialects) <= set(catalog.ALL_DIALECTS) and rule.dialects
     # opt-in rules say so in their one-line summary, and only they do
     assert (rule.severity is Severity.OFF) == ("(opt-in)" in rule.summary), rule.id
+    assert "REFINERY.md" not in rule.render()  # users have docs/refinery.md, not our notes
 
 
 def test_every_rule_declared_in_the_rules_package_is_registered() -> None:

@@ -29,10 +29,10 @@ PREFER_ROBUST_STMTS = Rule(
     "EXISTS`; `DROP ...` or `DROP COLUMN` without `IF EXISTS`.",
     needs="stmt", dialects=PG,
     why="With refinery's sync drivers the migration's SQL commits in one transaction and its "
-    "history row is inserted in a second one (REFINERY.md §6): a crash in between leaves the "
-    "migration applied but unrecorded, so it runs again on the next start and fails on "
-    "\"already exists\" / \"does not exist\", blocking every later migration until someone "
-    "repairs the database by hand.",
+    "history row is inserted in a second one (docs/refinery.md#transactions): a crash in "
+    "between leaves the migration applied but unrecorded, so it runs again on the next start "
+    "and fails on \"already exists\" / \"does not exist\", blocking every later migration "
+    "until someone repairs the database by hand.",
     example="ALTER TABLE users ADD COLUMN phone VARCHAR(20);",
     instead="ALTER TABLE users ADD COLUMN IF NOT EXISTS phone VARCHAR(20);",
     hint="use IF NOT EXISTS / IF EXISTS so that a re-run after a crash between "

@@ -22,10 +22,11 @@ BAN_CONCURRENT_IN_TRANSACTION = Rule(
     "ban-concurrent-index-creation-in-transaction", E,
     "A `CONCURRENTLY` operation in a refinery migration: it cannot run inside a transaction.",
     needs="stmt", dialects=PG,
-    why="refinery wraps every migration in a transaction (REFINERY.md §6). `CREATE INDEX "
-    "CONCURRENTLY`, `DROP INDEX CONCURRENTLY`, `REINDEX ... CONCURRENTLY` and `DETACH PARTITION "
-    "... CONCURRENTLY` refuse to run there: the migration fails with SQLSTATE 25001 \"cannot "
-    "run inside a transaction block\" (refinery issue #277) and the deploy stops.",
+    why="refinery wraps every migration in a transaction (docs/refinery.md#transactions). "
+    "`CREATE INDEX CONCURRENTLY`, `DROP INDEX CONCURRENTLY`, `REINDEX ... CONCURRENTLY` and "
+    "`DETACH PARTITION ... CONCURRENTLY` refuse to run there: the migration fails with "
+    "SQLSTATE 25001 \"cannot run inside a transaction block\" (refinery issue #277) and the "
+    "deploy stops.",
     example="CREATE INDEX CONCURRENTLY users_email_idx ON users (email);",
     instead="-- operations step, outside refinery:\n"
     "CREATE INDEX CONCURRENTLY IF NOT EXISTS users_email_idx ON users (email);\n"

@@ -2,7 +2,7 @@
 
 The text, the dialect and the tables new on the branch, but also the configuration that
 concerns linting (rule severities, PostgreSQL version), the code of the whole package (not only
-the SQL modules), the rule catalogue and sqlglot's version.
+the SQL modules; the rule catalogue is declared in it) and sqlglot's version.
 """
 
 from __future__ import annotations
@@ -55,7 +55,15 @@ def test_touching_any_module_of_the_package_changes_the_fingerprint(tmp_path: Pa
     assert second != first
     with (package / "checks" / "folder.py").open("a", encoding="utf-8") as module:
         module.write("# a comment\n")
-    assert code_fingerprint(package) not in (first, second)
+    third = code_fingerprint(package)
+    assert third not in (first, second)
+    # the rule catalogue is declared in the package: a changed declaration is a new key
+    family = package / "sql" / "rules" / "compatibility.py"
+    declaration = family.read_text(encoding="utf-8")
+    assert '"ban-drop-column", W,' in declaration
+    family.write_text(declaration.replace('"ban-drop-column", W,', '"ban-drop-column", E,'),
+                      encoding="utf-8")
+    assert code_fingerprint(package) not in (first, second, third)
 
 
 def test_the_cli_caches_one_entry_per_configuration(tmp_path: Path) -> None:

@@ -3,10 +3,10 @@
 A migration's findings depend only on its text, the dialect, the tables other migrations of
 the branch create and the configured PostgreSQL version, so they are cached under a hash of
 exactly those, plus everything else that can change a lint result: the code of the whole
-package, the rule catalogue, sqlglot's version, and the configured rule severities (applied
-after the lint today, keyed anyway so that a rule disabled in the configuration may one day be
-skipped by the lint itself). The cache is one SQLite file in the user's cache folder; any
-problem with it only disables it.
+package (the rule catalogue included), sqlglot's version, and the configured rule severities
+(applied after the lint today, keyed anyway so that a rule disabled in the configuration may
+one day be skipped by the lint itself). The cache is one SQLite file in the user's cache
+folder; any problem with it only disables it.
 """
 
 from __future__ import annotations
@@ -123,16 +123,20 @@ def _balanced_chunks(jobs: Sequence[LintJob], count: int) -> list[list[int]]:
 
 
 def code_fingerprint(package: Path = Path(__file__).parents[1]) -> str:
-    """The package's code (every `*.py` under `package`), the rule catalogue and the installed
-    sqlglot, identified without importing sqlglot (a run whose files are all cached never pays
-    for that import). Files are identified by (path, size, mtime): cheap, and any edit or
-    reinstall changes them."""
+    """The package's code (every `*.py` under `package`) and the installed sqlglot's version,
+    identified without importing sqlglot (a run whose files are all cached never pays for that
+    import). Files are identified by (path, size, mtime): cheap, and any edit or reinstall
+    changes them.
+
+    The rule catalogue is covered by the same stamps: every rule (SQL, folder, history,
+    database, ignore) is declared in a module of the package. Importing the catalogue to hash
+    it would instead cost every cached run (a pre-commit hook's usual case) its import time.
+    """
     import importlib.util
 
     from migration_gate import __version__
-    from migration_gate.catalog import all_rules
 
-    parts = [__version__, _digest(repr(tuple(all_rules().values())))]
+    parts = [__version__]
     for path in sorted(package.rglob("*.py")):
         try:
             stat = path.stat()

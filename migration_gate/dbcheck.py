@@ -324,11 +324,9 @@ def _failure_diagnostic(failure: Failure) -> Diagnostic:
     if error.sqlstate == "25001":
         hint_parts.append("refinery runs every migration inside a transaction; this statement "
                           "can never run under refinery (issue #277)")
-    return Diagnostic(
-        rule="migration-failed",
-        severity=E,
-        path=failure.step.path,
-        message=f"{failure.step.display} fails: {error.message}{code}",
+    return MIGRATION_FAILED.diagnostic(
+        failure.step.path,
+        f"{failure.step.display} fails: {error.message}{code}",
         line=failure.line,
         column=failure.column,
         end_line=failure.end_line,
@@ -347,15 +345,15 @@ def _verification_diagnostics(
         step = local_by_version.get(issue.version) or base_by_version.get(issue.version)
         path = step.path if step is not None else ""
         if issue.verdict is Verdict.DIVERGENT:
-            yield Diagnostic("refinery-divergent", E, path, issue.message,
-                             hint="every database that ran the base aborts on this file "
-                             "(or, without -d, never applies the change)")
+            yield REFINERY_DIVERGENT.diagnostic(
+                path, issue.message, hint="every database that ran the base aborts on this file "
+                "(or, without -d, never applies the change)")
         else:
             hint = ("applied on the base but no longer in the folder"
                     if issue.verdict is Verdict.MISSING
                     else "its version is at or below the base's current version: refinery "
                     "skips it for ever (or aborts with -m)")
-            yield Diagnostic("refinery-missing", E, path, issue.message, hint=hint)
+            yield REFINERY_MISSING.diagnostic(path, issue.message, hint=hint)
 
 
 def _statement_summary(text: str, limit: int = 48) -> str:
@@ -373,7 +371,7 @@ def _lock_diagnostics(tracer: LockTracer) -> Iterator[Diagnostic]:
         statement = seen.statement
         article = "an" if mode[0] in "AEIOU" else "a"
         yield _at_statement(
-            "lock-observed", seen.step.path, statement,
+            LOCK_OBSERVED, seen.step.path, statement,
             f"`{_statement_summary(statement.text)}` took {article} {mode} lock on "
             f"{kind_name(seen.relation)} {seen.relation.display} ({effect} until the "
             "migration commits)",
@@ -388,7 +386,7 @@ def _rewrite_diagnostics(tracer: LockTracer) -> Iterator[Diagnostic]:
         statement = seen.statement
         indexes = f" and its indexes ({', '.join(seen.indexes)})" if seen.indexes else ""
         yield _at_statement(
-            "rewrite-observed", seen.step.path, statement,
+            REWRITE_OBSERVED, seen.step.path, statement,
             f"`{_statement_summary(statement.text)}` rewrote {kind_name(seen.relation)} "
             f"{seen.relation.display}{indexes}: every row is copied under an ACCESS EXCLUSIVE "
             "lock",
@@ -396,14 +394,12 @@ def _rewrite_diagnostics(tracer: LockTracer) -> Iterator[Diagnostic]:
         )
 
 
-def _at_statement(rule: str, path: str, statement: Statement, message: str,
+def _at_statement(rule: RuleDoc, path: str, statement: Statement, message: str,
                   hint: str) -> Diagnostic:
-    """A warning spanning the whole statement that caused it."""
-    return Diagnostic(
-        rule=rule,
-        severity=W,
-        path=path,
-        message=message,
+    """A finding spanning the whole statement that caused it."""
+    return rule.diagnostic(
+        path,
+        message,
         line=statement.line,
         column=statement.column,
         end_line=statement.end_line,

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from migration_gate import refinery
+from migration_gate.catalog import all_rules
 from tests.conftest import Repo, make_repo, run_gate, seed_migrations
 from tests.test_refinery import VECTORS
 
@@ -208,7 +209,7 @@ def test_list_empty_folder(tmp_path: Path) -> None:
 
 def test_rules_catalogue_and_one_rule(tmp_path: Path) -> None:
     listing = ok(run_gate("rules", cwd=tmp_path))
-    for rule in ("invalid-filename", "duplicate-version", "modified-migration", "version-gap"):
+    for rule in all_rules():
         assert rule in listing
     one = ok(run_gate("rules", "version-not-after-base", cwd=tmp_path))
     assert "version-not-after-base" in one and "missing" in one

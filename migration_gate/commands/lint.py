@@ -55,7 +55,7 @@ def lint(files: tuple[Path, ...], dialect: Dialect | None, config_file: Path | N
         if problem is not None:
             diagnostics.append(problem)
         elif text is not None:
-            jobs.append(LintJob(shown, text, config.dialect, (), config.postgres_version))
+            jobs.append(LintJob.for_config(shown, text, config))
     for found in lint_many(jobs, use_cache=not no_cache):
         diagnostics.extend(found)
     result = Result(tuple(apply_config(diagnostics, config)), files_checked=len(paths))

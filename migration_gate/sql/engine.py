@@ -2,8 +2,11 @@
 
 A migration's findings depend only on its text, the dialect, the tables other migrations of
 the branch create and the configured PostgreSQL version, so they are cached under a hash of
-exactly those (plus a fingerprint of this package's code and sqlglot's version). The cache is
-one SQLite file in the user's cache folder; any problem with it only disables it.
+exactly those, plus everything else that can change a lint result: the code of the whole
+package (the rule catalogue included), sqlglot's version, and the configured rule severities
+(applied after the lint today, keyed anyway so that a rule disabled in the configuration may
+one day be skipped by the lint itself). The cache is one SQLite file in the user's cache
+folder; any problem with it only disables it.
 """
 
 from __future__ import annotations
@@ -16,9 +19,13 @@ from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from migration_gate.diagnostics import Diagnostic, Severity
 from migration_gate.types import Dialect
+
+if TYPE_CHECKING:
+    from migration_gate.config import Config
 
 #: Files over this many characters are linted from their tokens only (sqlglot would take
 #: minutes on a multi-megabyte data dump); a `syntax-error` finding says so.
@@ -36,6 +43,15 @@ class LintJob:
     dialect: Dialect = "postgres"
     new_tables: tuple[str, ...] = ()
     postgres_version: int | None = None
+    rules: tuple[tuple[str, Severity], ...] = ()  # the configured severities (cache key only)
+
+    @classmethod
+    def for_config(cls, path: str, text: str, config: Config,
+                   new_tables: tuple[str, ...] = ()) -> LintJob:
+        """A job with every setting of `config` that affects linting: a new such setting is
+        added here, and so reaches every caller and the cache key."""
+        return cls(path, text, config.dialect, new_tables, config.postgres_version,
+                   config.rules)
 
 
 def lint_job(job: LintJob) -> list[Diagnostic]:
@@ -54,7 +70,7 @@ def lint_many(jobs: Sequence[LintJob], *, use_cache: bool = True,
               workers: int | None = None) -> list[list[Diagnostic]]:
     """The findings of every job, in order."""
     cache = Cache.open() if use_cache and not os.environ.get("MIGRATION_GATE_NO_CACHE") else None
-    keys = [_key(job) for job in jobs]
+    keys = [cache_key(job) for job in jobs] if cache is not None else []
     results: list[list[Diagnostic] | None] = [None] * len(jobs)
     if cache is not None:
         for index, found in cache.get_many(keys).items():
@@ -107,37 +123,52 @@ def _balanced_chunks(jobs: Sequence[LintJob], count: int) -> list[list[int]]:
     return [sorted(g) for g in groups if g]
 
 
-def _code_fingerprint() -> str:
-    """This package's code and the installed sqlglot, identified without importing sqlglot
-    (a run whose files are all cached never pays for that import)."""
+def code_fingerprint(package: Path = Path(__file__).parents[1]) -> str:
+    """The package's code (every `*.py` under `package`) and the installed sqlglot's version,
+    identified without importing sqlglot (a run whose files are all cached never pays for that
+    import). Files are identified by (path, size, mtime): cheap, and any edit or reinstall
+    changes them.
+
+    The rule catalogue is covered by the same stamps: every rule (SQL, folder, history,
+    database, ignore) is declared in a module of the package. Importing the catalogue to hash
+    it would instead cost every cached run (a pre-commit hook's usual case) its import time.
+    """
     import importlib.util
 
     from migration_gate import __version__
 
-    files = sorted(Path(__file__).parent.rglob("*.py"))
-    spec = importlib.util.find_spec("sqlglot")
-    if spec is not None and spec.submodule_search_locations:
-        files.append(Path(next(iter(spec.submodule_search_locations))) / "_version.py")
     parts = [__version__]
-    for path in files:
+    for path in sorted(package.rglob("*.py")):
         try:
             stat = path.stat()
         except OSError:
             continue
         parts.append(f"{path}:{stat.st_size}:{stat.st_mtime_ns}")
-    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
+    spec = importlib.util.find_spec("sqlglot")
+    if spec is not None and spec.submodule_search_locations:
+        version_file = Path(next(iter(spec.submodule_search_locations))) / "_version.py"
+        try:
+            parts.append(_digest(version_file.read_text(encoding="utf-8")))
+        except (OSError, ValueError):
+            parts.append("sqlglot version unknown")
+    return _digest("|".join(parts))[:16]
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 _FINGERPRINT: str | None = None
 
 
-def _key(job: LintJob) -> str:
+def cache_key(job: LintJob) -> str:
+    """The cache key of a job: its text and every input that can change its findings."""
     global _FINGERPRINT
     if _FINGERPRINT is None:
-        _FINGERPRINT = _code_fingerprint()
+        _FINGERPRINT = code_fingerprint()
     digest = hashlib.sha256()
     header = json.dumps([_FINGERPRINT, job.dialect, sorted(job.new_tables),
-                         job.postgres_version])
+                         job.postgres_version, [[rule, level.value] for rule, level in job.rules]])
     digest.update(header.encode())
     digest.update(b"\0")
     digest.update(job.text.encode("utf-8", "surrogatepass"))

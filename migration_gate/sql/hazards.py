@@ -27,7 +27,18 @@ from migration_gate.sql.split import (
 from migration_gate.types import Dialect
 
 E = Severity.ERROR
-ALL = ("postgres", "mysql", "sqlite", "mssql")
+ALL: tuple[Dialect, ...] = ("postgres", "mysql", "sqlite", "mssql")
+
+HINTS = {
+    "bom-in-migration": "save the file as UTF-8 without a byte-order mark",
+    "nul-byte": "delete the NUL character (look at the file with `cat -A` or a hex viewer)",
+    "unterminated-comment": "close the comment with */ (PostgreSQL comments nest: close each "
+    "/*)",
+    "unterminated-string": "close the quote; write an apostrophe inside a string as ''",
+    "mysql-delimiter": "delete the DELIMITER lines and end each statement with ; (the server "
+    "reads BEGIN ... END bodies whole)",
+    "merge-conflict-marker": "resolve the conflict: keep one side, delete the marker lines",
+}
 
 BOM_IN_MIGRATION = RuleDoc(
     "bom-in-migration", E,
@@ -41,6 +52,7 @@ BOM_IN_MIGRATION = RuleDoc(
     "skips a byte-order mark: no finding there.)",
     example="\ufeffCREATE TABLE IF NOT EXISTS users (id bigint);  -- saved as \"UTF-8 with BOM\"",
     instead="CREATE TABLE IF NOT EXISTS users (id bigint);  -- saved as plain UTF-8",
+    hint=HINTS["bom-in-migration"],
     fires=("\ufeffSELECT 1;", "\ufeff-- header\nCREATE TABLE IF NOT EXISTS t (a int);",
            "\ufeff\nSELECT 1;"),
     passes=("SELECT 1;", "SELECT '\ufeff';", "-- \ufeff in a comment\nSELECT 1;"),
@@ -55,6 +67,7 @@ NUL_BYTE = RuleDoc(
     "from a binary file or a file saved as UTF-16.",
     example="CREATE TABLE IF NOT EXISTS t (a int);\x00\nCREATE INDEX IF NOT EXISTS t_a ON t (a);",
     instead="CREATE TABLE IF NOT EXISTS t (a int);\nCREATE INDEX IF NOT EXISTS t_a ON t (a);",
+    hint=HINTS["nul-byte"],
     fires=("SELECT 1;\x00", "\x00SELECT 1;", "SELECT '\x00';"),
     passes=("SELECT 1;", "SELECT '\\0';", "SELECT chr(0);"),
 )
@@ -68,6 +81,7 @@ UNTERMINATED_COMMENT_RULE = RuleDoc(
     "are not linted (they do not run).",
     example="/* disabled for now\nALTER TABLE users DROP COLUMN IF EXISTS legacy;",
     instead="/* disabled for now */\nALTER TABLE users DROP COLUMN IF EXISTS legacy;",
+    hint=HINTS["unterminated-comment"],
     fires=("SELECT 1;\n/* oops\nSELECT 2;", "SELECT 1 /* unfinished", "/* a /* b */ SELECT 1;"),
     passes=("/* a /* b */ */ SELECT 1;", "SELECT '/*';", "-- /* in a line comment\nSELECT 1;"),
 )
@@ -82,6 +96,7 @@ UNTERMINATED_STRING = RuleDoc(
     "closing `$$`. The statements after the opening quote are not linted (they are text).",
     example="INSERT INTO notes (body) VALUES ('it's done');\nSELECT 1;",
     instead="INSERT INTO notes (body) VALUES ('it''s done');\nSELECT 1;",
+    hint=HINTS["unterminated-string"],
     fires=("SELECT 'abc;", "DO $$ BEGIN PERFORM 1; END;", 'SELECT 1 AS "open;'),
     passes=("SELECT 'it''s';", "SELECT $$a'b$$;", "SELECT 'C:\\';"),
 )
@@ -97,6 +112,7 @@ MYSQL_DELIMITER = RuleDoc(
     example="DELIMITER $$\nCREATE PROCEDURE touch()\nBEGIN\n  UPDATE t SET n = n + 1;\nEND$$\n"
     "DELIMITER ;",
     instead="CREATE PROCEDURE touch()\nBEGIN\n  UPDATE t SET n = n + 1;\nEND;",
+    hint=HINTS["mysql-delimiter"],
     fires=("DELIMITER //\nCREATE PROCEDURE p() BEGIN SELECT 1; END//\nDELIMITER ;",
            "delimiter $$\nSELECT 1$$", "SELECT 1;\nDELIMITER ;;\nSELECT 2;;"),
     passes=("CREATE PROCEDURE p() BEGIN SELECT 1; END;", "SELECT 'DELIMITER $$';",
@@ -112,6 +128,7 @@ MERGE_CONFLICT_MARKER = RuleDoc(
     example="<<<<<<< HEAD\nALTER TABLE users ADD COLUMN IF NOT EXISTS phone text;\n=======\n"
     "ALTER TABLE users ADD COLUMN IF NOT EXISTS mobile text;\n>>>>>>> feature",
     instead="ALTER TABLE users ADD COLUMN IF NOT EXISTS phone text;",
+    hint=HINTS["merge-conflict-marker"],
     fires=("<<<<<<< HEAD\nSELECT 1;\n=======\nSELECT 2;\n>>>>>>> main\n",
            "SELECT 1;\n>>>>>>> theirs\n", "<<<<<<< ours\r\nSELECT 1;\r\n"),
     passes=("SELECT 1 << 2;", "-- =======\nSELECT 1;",
@@ -120,16 +137,6 @@ MERGE_CONFLICT_MARKER = RuleDoc(
 RULES = (BOM_IN_MIGRATION, NUL_BYTE, UNTERMINATED_COMMENT_RULE, UNTERMINATED_STRING,
          MYSQL_DELIMITER, MERGE_CONFLICT_MARKER)
 BY_ID = {doc.id: doc for doc in RULES}
-HINTS = {
-    "bom-in-migration": "save the file as UTF-8 without a byte-order mark",
-    "nul-byte": "delete the NUL character (look at the file with `cat -A` or a hex viewer)",
-    "unterminated-comment": "close the comment with */ (PostgreSQL comments nest: close each "
-    "/*)",
-    "unterminated-string": "close the quote; write an apostrophe inside a string as ''",
-    "mysql-delimiter": "delete the DELIMITER lines and end each statement with ; (the server "
-    "reads BEGIN ... END bodies whole)",
-    "merge-conflict-marker": "resolve the conflict: keep one side, delete the marker lines",
-}
 
 _MARKER = re.compile(r"^(<{7}|={7}|>{7}|\|{7})(?:[ \t][^\r\n]*)?\r?$", re.MULTILINE)
 _QUOTES = {"'": "string", '"': "quoted name", "`": "quoted name", "[": "quoted name",

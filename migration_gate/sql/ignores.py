@@ -12,10 +12,10 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from migration_gate.catalog import RuleDoc
+from migration_gate.catalog import Rule
 from migration_gate.diagnostics import Severity
 
-UNUSED_IGNORE = RuleDoc(
+UNUSED_IGNORE = Rule(
     "unused-ignore", Severity.WARNING,
     "An ignore comment names an unknown rule, or suppresses nothing.",
     needs="stmt",
@@ -26,6 +26,7 @@ UNUSED_IGNORE = RuleDoc(
     "legacy;",
     instead="-- migration-gate: ignore ban-drop-column -- legacy column, unused since v2.3\n"
     "ALTER TABLE users DROP COLUMN IF EXISTS legacy;",
+    hint="fix the rule id or remove the ignore comment",
     fires=(
         "-- migration-gate: ignore ban-drop-colum\nALTER TABLE u DROP COLUMN IF EXISTS x;",
         "-- migration-gate: ignore ban-drop-table\nSELECT 1;",

@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from migration_gate.catalog import RuleDoc
+from migration_gate.catalog import Rule
 from migration_gate.diagnostics import Diagnostic
 from migration_gate.sql.split import Positions, Span, Statement, scan, scan_text, to_statements
 from migration_gate.types import Dialect
@@ -36,16 +36,11 @@ def lint_text(
     """
     from migration_gate.sql import hazards
     from migration_gate.sql.ignores import UNUSED_IGNORE, apply_ignores, find_ignores
-    from migration_gate.sql.rules.checks import (
-        DDL_STARTS,
-        HANDLED,
-        TOKEN_UNDERSTOOD,
-        FileState,
-        View,
-        check_statement,
-        session_leaks,
-    )
-    from migration_gate.sql.rules.docs import BY_ID, HINTS
+    from migration_gate.sql.rules import registry
+    from migration_gate.sql.rules.base import DDL_STARTS, FileState, View
+    from migration_gate.sql.rules.context import OBSERVED, observe
+    from migration_gate.sql.rules.robustness import SYNTAX_ERROR
+    from migration_gate.sql.rules.statements import Stmt
     from migration_gate.sql.tokens import Parsed, parse, regex_words
 
     found = scan_text(text, dialect)
@@ -57,50 +52,46 @@ def lint_text(
     # COMMENTs and UPDATEs in migrations without DDL); the others keep their first word.
     firsts = [_first_word(s.text) for s in statements]
     has_ddl = any(first in DDL_STARTS for first in firsts)
-    wanted = [
-        (first in HANDLED and (has_ddl or first not in ("UPDATE", "DELETE")))
-        or _SET_CONFIG.search(s.text) is not None
-        for first, s in zip(firsts, statements, strict=True)
-    ]
+    read = registry.read_words(has_ddl) | OBSERVED
+    wanted = [first in read or _SET_CONFIG.search(s.text) is not None
+              for first, s in zip(firsts, statements, strict=True)]
     if parse_statements:
         parsed = [parse(s.text, s.start_offset, dialect, words=want)
                   for s, want in zip(statements, wanted, strict=True)]
     else:  # a data dump: tokens only, and only where a rule reads them
         parsed = [Parsed(regex_words(s.text, s.start_offset) if want else (), None, None)
                   for s, want in zip(statements, wanted, strict=True)]
-    views = [View(p.words) if p.words else View.first_only(first)
-             for p, first in zip(parsed, firsts, strict=True)]
     state = FileState(dialect=dialect, postgres_version=postgres_version,
-                      new_tables=set(new_tables))
-    state.has_ddl = has_ddl
+                      new_tables=set(new_tables), has_ddl=has_ddl, parsed=parse_statements,
+                      chars=len(text), statements=len(statements))
+    checks = registry.for_dialect(dialect)
 
     # (statement index, rule, message, the span it points at if not its statement's)
-    raw: list[tuple[int, str, str, Span | None]] = []
-    for index, (result, view) in enumerate(zip(parsed, views, strict=True)):
+    raw: list[tuple[int, Rule, str, Span | None]] = []
+    for index, (result, first) in enumerate(zip(parsed, firsts, strict=True)):
         state.index = index
+        stmt = Stmt(View(result.words) if result.words else View.first_only(first), result.error)
         seen: set[str] = set()
-        for finding in check_statement(view, state):
-            if finding.rule in seen or dialect not in BY_ID[finding.rule].dialects:
-                continue
-            seen.add(finding.rule)
-            raw.append((index, finding.rule, finding.message, None))
-        if (result.error is not None and index not in muted
-                and not (view.keys and view.keys[0] in TOKEN_UNDERSTOOD)
-                and not _engine_accepts(statements[index].text, dialect)):
-            raw.append((index, "syntax-error", _syntax_message(result, dialect, positions),
-                        None))
-    if dialect in BY_ID["session-setting-leak"].dialects:
-        for index, name in session_leaks(state).items():
-            raw.append((index, "session-setting-leak",
-                        f"SET {name} without SET LOCAL or a later RESET {name}: the setting "
-                        "leaks into the session that runs the next migrations", None))
-    if not parse_statements and statements:
-        raw.append((0, "syntax-error",
-                    f"not parsed with sqlglot: the file has {len(text):,} characters; the rules "
-                    "ran on its tokens only", None))
+        for check in checks.for_statement(stmt):
+            for finding in check(stmt, state):
+                rule = finding.rule
+                if rule.id in seen or dialect not in rule.dialects:
+                    continue
+                if rule is SYNTAX_ERROR:
+                    # text hazards explain their statements; forms sqlglot lacks are accepted
+                    if index in muted or _engine_accepts(statements[index].text, dialect):
+                        continue
+                    message = _syntax_message(result, dialect, positions)
+                else:
+                    message = finding.message
+                seen.add(rule.id)
+                raw.append((index, rule, message, None))
+        observe(stmt, state)
+    for index, finding in checks.file(state):
+        raw.append((index, finding.rule, finding.message, None))
     for located in hazards.text_findings(text, found, dialect):
-        raw.append((_statement_at(statements, located.start), located.rule, located.message,
-                    (located.start, located.end)))
+        raw.append((_statement_at(statements, located.start), hazards.BY_ID[located.rule],
+                    located.message, (located.start, located.end)))
     raw.sort(key=lambda item: item[0])
 
     ignores = find_ignores(text, comment_spans)
@@ -111,25 +102,23 @@ def lint_text(
         catalogue = all_rules()
         database_rules = [rule for rule, doc in catalogue.items() if doc.needs == "db"]
         outcome = apply_ignores(ignores, [s.start_offset for s in statements],
-                                [(item[0], item[1]) for item in raw], catalogue,
+                                [(item[0], item[1].id) for item in raw], catalogue,
                                 judged_elsewhere=database_rules)
         kept = [raw[i] for i in outcome.kept]
         for ignore, _rule, message in outcome.unused:
             line, column = positions.at(ignore.start_offset)
             end_line, end_column = positions.at(max(ignore.start_offset, ignore.end_offset - 1))
-            diagnostics.append(Diagnostic(
-                UNUSED_IGNORE.id, UNUSED_IGNORE.severity, path, message, line, column,
-                end_line, end_column, hint="fix the rule id or remove the ignore comment",
+            diagnostics.append(UNUSED_IGNORE.diagnostic(
+                path, message, line=line, column=column, end_line=end_line,
+                end_column=end_column, hint=UNUSED_IGNORE.hint,
             ))
     else:
         kept = raw
     for index, rule, message, span in kept:
         if span is not None:
-            diagnostics.append(_located(hazards.BY_ID[rule], span, positions, path, message,
-                                        hazards.HINTS[rule]))
+            diagnostics.append(_located(rule, span, positions, path, message))
         else:
-            diagnostics.append(_diagnostic(BY_ID[rule], statements[index], path, message,
-                                           HINTS.get(rule)))
+            diagnostics.append(_diagnostic(rule, statements[index], path, message))
     diagnostics.sort(key=lambda d: (d.line, d.column, d.rule))
     return diagnostics
 
@@ -143,18 +132,18 @@ _FIRST_WORD = re.compile(r"([A-Za-z_]+)")
 _SET_CONFIG = re.compile(r"set_config", re.IGNORECASE)
 
 
-def _diagnostic(doc: RuleDoc, statement: Statement, path: str, message: str,
-                hint: str | None) -> Diagnostic:
-    return Diagnostic(doc.id, doc.severity, path, message, statement.line, statement.column,
-                      statement.end_line, statement.end_column, hint)
+def _diagnostic(rule: Rule, statement: Statement, path: str, message: str) -> Diagnostic:
+    return rule.diagnostic(path, message, line=statement.line, column=statement.column,
+                           end_line=statement.end_line, end_column=statement.end_column,
+                           hint=rule.hint)
 
 
-def _located(doc: RuleDoc, span: Span, positions: Positions, path: str, message: str,
-             hint: str) -> Diagnostic:
+def _located(rule: Rule, span: Span, positions: Positions, path: str,
+             message: str) -> Diagnostic:
     line, column = positions.at(span[0])
     end_line, end_column = positions.at(max(span[0], span[1] - 1))
-    return Diagnostic(doc.id, doc.severity, path, message, line, column, end_line, end_column,
-                      hint)
+    return rule.diagnostic(path, message, line=line, column=column, end_line=end_line,
+                           end_column=end_column, hint=rule.hint)
 
 
 def _statement_at(statements: list[Statement], offset: int) -> int:
@@ -192,7 +181,9 @@ def _syntax_message(result: Parsed, dialect: Dialect, positions: Positions) -> s
 
 def created_tables(text: str, dialect: Dialect = "postgres") -> set[str]:
     """Tables (and materialized views) a migration creates, read without sqlglot (cheap)."""
-    from migration_gate.sql.rules.checks import FileState, View, check_statement
+    from migration_gate.sql.rules.base import FileState, View
+    from migration_gate.sql.rules.context import observe
+    from migration_gate.sql.rules.statements import Stmt
     from migration_gate.sql.tokens import regex_words
 
     spans, _ = scan(text, dialect)
@@ -200,6 +191,5 @@ def created_tables(text: str, dialect: Dialect = "postgres") -> set[str]:
     for start, end in spans:
         if text[start : start + 6].upper() != "CREATE":
             continue
-        for _finding in check_statement(View(regex_words(text[start:end], start)), state):
-            pass
+        observe(Stmt(View(regex_words(text[start:end], start))), state)
     return state.new_tables

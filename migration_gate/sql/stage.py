@@ -45,7 +45,7 @@ def sql_stage(context: CheckContext) -> Iterator[Diagnostic]:
         assert migration.text is not None
         version = _version(migration)
         new_tables = sorted({t for v, tables in branch_tables if v < version for t in tables})
-        jobs.append(LintJob(migration.path, migration.text, dialect, tuple(new_tables),
-                            context.config.postgres_version))
+        jobs.append(LintJob.for_config(migration.path, migration.text, context.config,
+                                       tuple(new_tables)))
     for diagnostics in lint_many(jobs):
         yield from diagnostics

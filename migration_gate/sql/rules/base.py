@@ -1,0 +1,135 @@
+"""What every SQL rule family shares: the token view, the per-file state, the finding, lock modes.
+
+Every rule works from the token view (`tokens.Word`), so it applies equally to statements
+sqlglot parsed, folded into a `Command`, or could not parse. One pass per file: a `FileState`
+carries the context (tables created so far, `lock_timeout`, pending session settings,
+constraints added `NOT VALID`) from one statement to the next.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from migration_gate.catalog import Rule
+from migration_gate.sql.tokens import NAME, PUNCT, WORD, Word
+from migration_gate.types import Dialect
+
+ACCESS_EXCLUSIVE, SHARE, SHARE_ROW_EXCLUSIVE = "ACCESS EXCLUSIVE", "SHARE", "SHARE ROW EXCLUSIVE"
+#: The first words of DDL statements (MySQL commits each of them implicitly).
+DDL_STARTS = frozenset({"CREATE", "ALTER", "DROP", "TRUNCATE", "RENAME", "COMMENT", "GRANT",
+                        "REVOKE"})
+PG: tuple[Dialect, ...] = ("postgres",)
+PORTABLE: tuple[Dialect, ...] = ("postgres", "mysql", "sqlite")
+SERIALS = frozenset({"SERIAL", "SERIAL4", "BIGSERIAL", "SERIAL8", "SMALLSERIAL", "SERIAL2"})
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One rule firing on one statement. It holds the `Rule` itself, not its id, so that a
+    misspelt rule is a NameError at import and a mypy error, never a lookup failing at run time.
+    """
+
+    rule: Rule
+    message: str
+
+
+@dataclass
+class FileState:
+    """What the statements before the current one established (`context.observe` keeps it).
+
+    The checks of a statement see the state as it was before that statement.
+    """
+
+    dialect: Dialect = "postgres"
+    postgres_version: int | None = None
+    new_tables: set[str] = field(default_factory=set)
+    new_indexes: set[str] = field(default_factory=set)
+    not_valid: set[str] = field(default_factory=set)
+    pending_settings: dict[str, int] = field(default_factory=dict)  # name -> statement index
+    lock_timeout: bool = False
+    has_ddl: bool = False  # whether any statement of the file is DDL
+    ddl_count: int = 0  # DDL statements before the current one
+    index: int = 0  # of the current statement
+    parsed: bool = True  # False: a huge file linted from its tokens, sqlglot never ran
+    chars: int = 0  # the file's length
+    statements: int = 0  # how many statements the file has
+    reported: set[str] = field(default_factory=set)  # rules that report once per file and did
+
+    def is_new(self, table: str | None) -> bool:
+        """Whether `table` was created earlier in this migration (or on this branch)."""
+        return table is not None and table in self.new_tables
+
+
+class View:
+    """A statement's words with helpers to match keyword sequences at paren depth 0."""
+
+    def __init__(self, words: tuple[Word, ...]) -> None:
+        self.words = words
+        keys: list[str] = []
+        depths: list[int] = []
+        depth = 0
+        for kind, text, _start, _end in words:
+            key = text if kind is WORD or kind is PUNCT else "\0" + kind
+            if key == ")" and depth:
+                depth -= 1
+            keys.append(key)
+            depths.append(depth)
+            if key == "(":
+                depth += 1
+        self.keys = tuple(keys)
+        self.depths = depths
+
+    @classmethod
+    def first_only(cls, first: str) -> View:
+        """A statement no rule reads: only its first word, for counting DDL statements."""
+        view = cls(())
+        view.keys = (first,) if first else ()
+        view.depths = [0] if first else []
+        return view
+
+    def at(self, index: int, *keys: str) -> bool:
+        return self.keys[index : index + len(keys)] == keys
+
+    def skip(self, index: int, *keys: str) -> int:
+        return index + len(keys) if self.at(index, *keys) else index
+
+    def find(self, start: int, end: int, *keys: str) -> int:
+        """Index of `keys` at the depth of `start`, within [start, end), or -1."""
+        base = self.depths[start] if start < len(self.depths) else 0
+        for index in range(start, end):
+            if self.depths[index] == base and self.at(index, *keys):
+                return index
+        return -1
+
+    def has(self, start: int, end: int, *keys: str) -> bool:
+        return self.find(start, end, *keys) >= 0
+
+    def name_at(self, index: int) -> tuple[str | None, int]:
+        """A possibly qualified name at `index`: its last part (folded), and the index after."""
+        if index >= len(self.words) or self.words[index].kind not in (WORD, NAME):
+            return None, index
+        name = self.words[index].name
+        index += 1
+        while self.at(index, ".") and index + 1 < len(self.words):
+            name = self.words[index + 1].name
+            index += 2
+        return name, index
+
+    def split(self, start: int, end: int) -> list[tuple[int, int]]:
+        """Ranges separated by commas at the depth of `start`."""
+        base = self.depths[start] if start < len(self.depths) else 0
+        parts, begin = [], start
+        for index in range(start, end):
+            if self.keys[index] == "," and self.depths[index] == base:
+                parts.append((begin, index))
+                begin = index + 1
+        parts.append((begin, end))
+        return [(a, b) for a, b in parts if a < b]
+
+    def closing(self, open_index: int) -> int:
+        """The index of the `)` matching the `(` at `open_index` (the end when unclosed)."""
+        depth = self.depths[open_index]
+        for index in range(open_index + 1, len(self.keys)):
+            if self.keys[index] == ")" and self.depths[index] == depth:
+                return index
+        return len(self.keys)

@@ -1,0 +1,124 @@
+"""Rules about what MySQL and SQLite do differently from PostgreSQL under refinery.
+
+MySQL commits every DDL statement on its own and copies tables for many ALTERs; SQLite's
+ALTER TABLE can do very little. These rules only run on migrations of their dialect.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from migration_gate.catalog import Rule
+from migration_gate.diagnostics import Severity
+from migration_gate.sql.rules.base import DDL_STARTS, FileState, Finding, View
+from migration_gate.sql.rules.registry import check
+from migration_gate.sql.rules.statements import Stmt, existing_table_actions
+
+E, W = Severity.ERROR, Severity.WARNING
+
+
+MYSQL_NON_TRANSACTIONAL_DDL = Rule(
+    "mysql-non-transactional-ddl", W,
+    "A MySQL migration with several DDL statements.",
+    needs="context", dialects=("mysql",),
+    why="MySQL commits each DDL statement implicitly: refinery's transaction cannot undo the "
+    "first statements when a later one fails, so the schema is left half-migrated and the "
+    "history table does not record the migration; running it again then fails on what was "
+    "already done.",
+    example="CREATE TABLE a (id int);\nALTER TABLE b ADD COLUMN c int;",
+    instead="-- one DDL statement per migration file:\n-- V010__create_a.sql, V011__alter_b.sql",
+    hint="put each DDL statement in its own migration file",
+    fires=("CREATE TABLE a (id int); ALTER TABLE b ADD COLUMN c int;",
+           "DROP TABLE IF EXISTS x; CREATE TABLE x (id int);",
+           "ALTER TABLE a ADD COLUMN b int; ALTER TABLE a ADD COLUMN c int;"),
+    passes=("CREATE TABLE a (id int);", "ALTER TABLE a ADD COLUMN b int; INSERT INTO a VALUES (1);",
+            "INSERT INTO a VALUES (1); UPDATE a SET b = 2 WHERE id = 1;"),
+)
+
+
+@check(MYSQL_NON_TRANSACTIONAL_DDL)
+def _second_ddl(stmt: Stmt, state: FileState) -> Iterator[Finding]:
+    if stmt.keys and stmt.keys[0] in DDL_STARTS and state.ddl_count == 1:
+        yield Finding(MYSQL_NON_TRANSACTIONAL_DDL,
+                      "a second DDL statement in this migration: MySQL commits each one, so a "
+                      "failure after this point leaves the schema half-migrated and unrecorded")
+
+
+MYSQL_LOCK_NONE_UNSUPPORTED = Rule(
+    "mysql-lock-none-unsupported", W,
+    "A MySQL `ALTER TABLE` that copies the table without `ALGORITHM=INPLACE/INSTANT, LOCK=NONE`.",
+    needs="context", dialects=("mysql",),
+    why="Changing a column's type (`MODIFY`/`CHANGE`) or the primary key makes MySQL copy the "
+    "whole table, blocking writes for the duration. Asking for `ALGORITHM=INPLACE, LOCK=NONE` "
+    "makes MySQL refuse such a copy up front instead of silently locking.",
+    example="ALTER TABLE users MODIFY COLUMN name varchar(500);",
+    instead="ALTER TABLE users MODIFY COLUMN name varchar(500), ALGORITHM=INPLACE, LOCK=NONE;\n"
+    "-- or an online schema change tool (gh-ost, pt-online-schema-change) outside refinery",
+    hint="add ALGORITHM=INPLACE, LOCK=NONE (MySQL then refuses a "
+    "copy), or use an online schema change tool outside refinery",
+    fires=("ALTER TABLE users MODIFY COLUMN name varchar(500);",
+           "ALTER TABLE users CHANGE name full_name text;",
+           "ALTER TABLE users DROP PRIMARY KEY, ADD PRIMARY KEY (id, tenant);"),
+    passes=("ALTER TABLE users MODIFY COLUMN name varchar(500), ALGORITHM=INPLACE, LOCK=NONE;",
+            "ALTER TABLE users ADD COLUMN age int;",
+            "CREATE TABLE t (a int); ALTER TABLE t MODIFY a bigint;"),
+)
+
+
+def _online(view: View) -> bool:
+    """Whether the statement asks for ALGORITHM=INPLACE/INSTANT and LOCK=NONE."""
+    keys = view.keys
+    online_algorithm = any(view.at(i, "ALGORITHM", "=") and i + 2 < len(keys)
+                           and keys[i + 2] in ("INPLACE", "INSTANT") for i in range(len(keys)))
+    return online_algorithm and any(view.at(i, "LOCK", "=", "NONE") for i in range(len(keys)))
+
+
+@check(MYSQL_LOCK_NONE_UNSUPPORTED, "ALTER")
+def _table_copy(stmt: Stmt, state: FileState) -> Iterator[Finding]:
+    for _table, action in existing_table_actions(stmt, state, "ADD CONSTRAINT", "DROP CONSTRAINT",
+                                                 "MODIFY", "CHANGE"):
+        if action.kind in ("MODIFY", "CHANGE"):
+            what = f"{action.kind} COLUMN"
+        elif action.word == "PRIMARY":
+            what = "ADD PRIMARY KEY" if action.kind == "ADD CONSTRAINT" else "DROP PRIMARY KEY"
+        else:
+            continue
+        if not _online(stmt.view):
+            yield Finding(MYSQL_LOCK_NONE_UNSUPPORTED,
+                          f"{what} makes MySQL copy the table, blocking writes; without "
+                          "ALGORITHM=INPLACE, LOCK=NONE it does so silently")
+
+
+SQLITE_UNSUPPORTED_ALTER = Rule(
+    "sqlite-unsupported-alter", E,
+    "An `ALTER TABLE` form SQLite cannot do: `ALTER COLUMN`, `ADD CONSTRAINT`, or `DROP COLUMN` "
+    "(before SQLite 3.35).",
+    needs="stmt", dialects=("sqlite",),
+    why="SQLite's ALTER TABLE only renames tables and columns, adds columns and (since 3.35) "
+    "drops columns: anything else is a syntax error and the migration fails on every database.",
+    example="ALTER TABLE users ALTER COLUMN name SET NOT NULL;",
+    instead="-- the 12-step rebuild: CREATE TABLE users_new (...); INSERT INTO users_new "
+    "SELECT ... FROM users;\n-- DROP TABLE users; ALTER TABLE users_new RENAME TO users;",
+    hint="rebuild the table: create the new table, copy, drop, rename",
+    fires=("ALTER TABLE users ALTER COLUMN name SET NOT NULL;",
+           "ALTER TABLE users ADD CONSTRAINT c CHECK (a > 0);",
+           "ALTER TABLE users DROP COLUMN legacy;"),
+    passes=("ALTER TABLE users ADD COLUMN age integer;",
+            "ALTER TABLE users RENAME COLUMN a TO b;", "ALTER TABLE users RENAME TO people;"),
+)
+
+
+@check(SQLITE_UNSUPPORTED_ALTER, "ALTER")
+def _sqlite_alter(stmt: Stmt, state: FileState) -> Iterator[Finding]:
+    """Also on tables created in this migration: SQLite refuses the statement itself."""
+    alter = stmt.alter_table
+    for action in alter.actions if alter is not None else ():
+        if action.kind == "ADD CONSTRAINT":
+            yield Finding(SQLITE_UNSUPPORTED_ALTER,
+                          "SQLite cannot add a constraint to an existing table")
+        elif action.kind == "ALTER COLUMN":
+            yield Finding(SQLITE_UNSUPPORTED_ALTER, "SQLite has no ALTER TABLE ... ALTER COLUMN")
+        elif action.kind == "DROP COLUMN":
+            yield Finding(SQLITE_UNSUPPORTED_ALTER,
+                          "DROP COLUMN needs SQLite 3.35 or later (2021); older SQLite cannot do "
+                          "it")

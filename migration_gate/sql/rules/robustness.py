@@ -1,0 +1,107 @@
+"""Rules about migrations that must survive a second run, and statements nobody could read.
+
+With refinery's sync drivers a migration's SQL commits in one transaction and its history row
+in a second one (docs/refinery.md#transactions): a crash in between runs the migration again
+on the next start, so every DDL statement must be written to succeed a second time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from migration_gate.catalog import Rule
+from migration_gate.diagnostics import Severity
+from migration_gate.sql.rules.base import PG, FileState, Finding
+from migration_gate.sql.rules.registry import at_end, check
+from migration_gate.sql.rules.statements import Stmt
+
+W = Severity.WARNING
+
+_RERUN = "fails when refinery re-runs the migration after a crash between its two commits"
+# Statement forms the rules understand from their words alone, even when sqlglot cannot parse.
+TOKEN_UNDERSTOOD = frozenset({"REINDEX", "VACUUM", "CLUSTER", "LOCK", "BEGIN", "START", "COMMIT",
+                              "ROLLBACK", "END", "ABORT", "SET", "RESET", "DO"})
+
+
+PREFER_ROBUST_STMTS = Rule(
+    "prefer-robust-stmts", W,
+    "Non-defensive DDL: `CREATE TABLE/INDEX/SCHEMA/SEQUENCE` or `ADD COLUMN` without `IF NOT "
+    "EXISTS`; `DROP ...` or `DROP COLUMN` without `IF EXISTS`.",
+    needs="stmt", dialects=PG,
+    why="With refinery's sync drivers the migration's SQL commits in one transaction and its "
+    "history row is inserted in a second one (docs/refinery.md#transactions): a crash in "
+    "between leaves the migration applied but unrecorded, so it runs again on the next start "
+    "and fails on \"already exists\" / \"does not exist\", blocking every later migration "
+    "until someone repairs the database by hand.",
+    example="ALTER TABLE users ADD COLUMN phone VARCHAR(20);",
+    instead="ALTER TABLE users ADD COLUMN IF NOT EXISTS phone VARCHAR(20);",
+    hint="use IF NOT EXISTS / IF EXISTS so that a re-run after a crash between "
+    "refinery's two commits succeeds",
+    fires=("ALTER TABLE users ADD COLUMN phone VARCHAR(20);", "CREATE TABLE t (a int);",
+           "DROP INDEX CONCURRENTLY i;", "ALTER TABLE users DROP COLUMN legacy;"),
+    passes=("ALTER TABLE users ADD COLUMN IF NOT EXISTS phone VARCHAR(20);",
+            "CREATE TABLE IF NOT EXISTS t (a int);", "DROP SCHEMA IF EXISTS s CASCADE;"),
+)
+
+
+@check(PREFER_ROBUST_STMTS, "CREATE", "DROP", "ALTER")
+def _robust(stmt: Stmt, state: FileState) -> Iterator[Finding]:
+    create, drop, alter = stmt.create, stmt.drop, stmt.alter_table
+    if create is not None:
+        if create.defensive:
+            return
+        if create.kind == "TABLE":
+            yield Finding(PREFER_ROBUST_STMTS,
+                          f"CREATE TABLE {create.name or ''} without IF NOT EXISTS {_RERUN}")
+        elif create.kind in ("INDEX", "SCHEMA", "SEQUENCE"):
+            yield Finding(PREFER_ROBUST_STMTS,
+                          f"CREATE {create.kind} without IF NOT EXISTS {_RERUN}")
+    elif drop is not None:
+        if not drop.defensive and drop.kind.isupper():
+            yield Finding(PREFER_ROBUST_STMTS, f"DROP {drop.kind} without IF EXISTS {_RERUN}")
+    elif alter is not None:
+        for action in alter.actions:
+            if action.defensive:
+                continue
+            if action.kind == "ADD COLUMN":
+                yield Finding(PREFER_ROBUST_STMTS,
+                              f"ADD COLUMN {action.name or ''} without IF NOT EXISTS {_RERUN}")
+            elif action.kind == "DROP CONSTRAINT" and action.word == "CONSTRAINT":
+                yield Finding(PREFER_ROBUST_STMTS, f"DROP CONSTRAINT without IF EXISTS {_RERUN}")
+            elif action.kind == "DROP COLUMN":
+                yield Finding(PREFER_ROBUST_STMTS,
+                              f"DROP COLUMN {action.name or ''} without IF EXISTS {_RERUN}")
+
+
+SYNTAX_ERROR = Rule(
+    "syntax-error", W,
+    "sqlglot cannot parse a statement (it is reported, never skipped).",
+    needs="stmt",
+    why="A statement the parser does not understand cannot be checked by the statement rules, "
+    "and it may simply be wrong. Statements that sqlglot only passes through (`DO`, `REINDEX`, "
+    "`VACUUM`, `LOCK`, `CLUSTER`...) are still checked from their tokens and are not reported. "
+    "The ephemeral database run (`check --verify`) says whether PostgreSQL accepts it.",
+    example="SELECT * FROM WHERE id = 1;",
+    instead="fix the statement, or `-- migration-gate: ignore syntax-error` before a statement "
+    "that PostgreSQL accepts",
+    hint="fix the statement; if your database accepts it, add "
+    "`-- migration-gate: ignore syntax-error` before it",
+    instead_passes=False,
+    fires=("SELECT * FROM WHERE id = 1;", "CREATE TABLE (;", "UPDATE SET x = 1;"),
+    passes=("SELECT 1;", "VACUUM FULL users;", "CLUSTER users USING users_pkey;"),
+)
+
+
+@check(SYNTAX_ERROR)
+def _unparsed_statement(stmt: Stmt, state: FileState) -> Iterator[Finding]:
+    if stmt.error is not None and not (stmt.keys and stmt.keys[0] in TOKEN_UNDERSTOOD):
+        yield Finding(SYNTAX_ERROR,
+                      f"sqlglot cannot parse this statement ({state.dialect}): {stmt.error}")
+
+
+@at_end(SYNTAX_ERROR)
+def _unparsed_file(state: FileState) -> Iterator[tuple[int, Finding]]:
+    if not state.parsed and state.statements:
+        yield 0, Finding(SYNTAX_ERROR,
+                         f"not parsed with sqlglot: the file has {state.chars:,} characters; the "
+                         "rules ran on its tokens only")

@@ -12,11 +12,15 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from migration_gate.config import Config
 from migration_gate.diagnostics import Diagnostic, Severity
 from migration_gate.gitbase import Base
 from migration_gate.migrations import MigrationFile, infer_padding, max_version
+
+if TYPE_CHECKING:
+    from migration_gate.runners.model import Runner, RunnerChoice
 
 
 @dataclass(frozen=True)
@@ -58,6 +62,19 @@ class CheckContext:
     lint_all: bool = False  # lint every migration, not only the added and changed ones
     verify: bool | None = None  # None: when an ephemeral database can be had
     note: Callable[[str], None] = field(default=_stderr_note, compare=False)
+    #: the runner and why it was chosen; None: refinery, the gate's original runner
+    runner_choice: RunnerChoice | None = field(default=None, compare=False)
+
+    @property
+    def runner(self) -> Runner:
+        from migration_gate.runners import RUNNERS
+
+        return self.runner_choice.runner if self.runner_choice else RUNNERS["refinery"]
+
+    @property
+    def is_refinery(self) -> bool:
+        """Whether the refinery rules apply (their behaviour predates the runner model)."""
+        return self.runner.name == "refinery"
 
     @cached_property
     def base_by_rel(self) -> dict[str, MigrationFile]:
@@ -172,6 +189,8 @@ class Result:
     diagnostics: tuple[Diagnostic, ...]
     files_checked: int
     notes: tuple[str, ...] = ()
+    #: (runner name, why it was chosen), shown by the reports; None where no folder was read
+    runner: tuple[str, str] | None = None
 
     def failed(self, fail_on: Severity) -> bool:
         return any(d.severity.rank >= fail_on.rank for d in self.diagnostics)

@@ -13,6 +13,7 @@ from migration_gate.config import Config, load_config
 from migration_gate.diagnostics import GateError
 from migration_gate.migrations import MigrationFile, NamesOnly, WorkingTree, discover
 from migration_gate.pipeline import BaseSnapshot, CheckContext
+from migration_gate.runners.model import Runner, RunnerChoice, RunnerName
 
 
 def load(
@@ -48,12 +49,15 @@ def relative_to(path: Path, root: Path) -> str:
         return os.path.relpath(path, root).replace(os.sep, "/")
 
 
-def read_folder(folder: Path, root: Path, config: Config) -> tuple[MigrationFile, ...]:
+def read_folder(folder: Path, root: Path, config: Config, runner: Runner | None = None
+                ) -> tuple[MigrationFile, ...]:
+    """The working tree's folder; `runner` when the project's runner is not refinery."""
     files = discover(
         WorkingTree(folder),
         folder_path=relative_to(folder, root),
         exclude=config.exclude,
         int8_versions=config.int8_versions,
+        runner=runner,
     )
     for migration in files:
         if migration.read_error is not None:
@@ -64,23 +68,39 @@ def read_folder(folder: Path, root: Path, config: Config) -> tuple[MigrationFile
     return files
 
 
+def choose_runner(folder: Path, top: Path, config: Config, flag: RunnerName | None
+                  ) -> RunnerChoice:
+    """The project's runner: `--runner`, the configured `runner`, else detected from the
+    files around the folder (listed once here, names only)."""
+    from migration_gate.choose_runner import choose
+
+    rels = discover(NamesOnly(WorkingTree(folder)), folder_path=".", exclude=config.exclude)
+    return choose(folder, top, [m.rel for m in rels], configured=config.runner, flag=flag)
+
+
+def non_refinery(choice: RunnerChoice) -> Runner | None:
+    """The runner discovery hands to each file: None keeps refinery's original path."""
+    return None if choice.runner.name == "refinery" else choice.runner
+
+
 def read_base(
     repo_root: Path, folder: Path, config: Config, base: gitbase.Base,
-    local: tuple[MigrationFile, ...] = (),
+    local: tuple[MigrationFile, ...] = (), runner: Runner | None = None,
 ) -> BaseSnapshot:
     in_repo = relative_to(folder.resolve(), repo_root)
     if in_repo.startswith(".."):
         raise GateError(f"the migrations folder {folder} is outside the repository {repo_root}")
     tree = gitbase.GitTree(repo_root, base.merge_base, in_repo)
     files = discover(
-        tree, folder_path=in_repo, exclude=config.exclude, int8_versions=config.int8_versions
+        tree, folder_path=in_repo, exclude=config.exclude, int8_versions=config.int8_versions,
+        runner=runner,
     )
     files = as_checked_out(tree, files, local)
     tip_files: tuple[MigrationFile, ...] = ()
     if base.tip != base.merge_base:
         tip_files = discover(
             NamesOnly(gitbase.GitTree(repo_root, base.tip, in_repo)), folder_path=in_repo,
-            exclude=config.exclude, int8_versions=config.int8_versions,
+            exclude=config.exclude, int8_versions=config.int8_versions, runner=runner,
         )
     return BaseSnapshot(base=base, files=files, tip_files=tip_files)
 
@@ -114,6 +134,7 @@ def build_context(
     use_base: bool = True,
     note: Callable[[str], None] | None = None,
     base_optional: bool = False,
+    runner_flag: RunnerName | None = None,
 ) -> CheckContext:
     """Everything `check` and `verify` need, read once.
 
@@ -127,7 +148,9 @@ def build_context(
         # another one: a submodule, a sibling checkout)
         repo_root = gitbase.repository_root(folder)
     root = repo_root or config.project_dir
-    local = read_folder(folder, root, config)
+    choice = choose_runner(folder, root, config, runner_flag)
+    runner = non_refinery(choice)
+    local = read_folder(folder, root, config, runner)
     extra: dict[str, Any] = {"note": note} if note else {}
     snapshot = None
     if use_base:
@@ -155,7 +178,7 @@ def build_context(
                 if base is None:
                     (note or _print_note)("no commit yet: every migration is new")
                 else:
-                    snapshot = read_base(repo_root, folder, config, base, local)
+                    snapshot = read_base(repo_root, folder, config, base, local, runner)
     return CheckContext(
         config=config,
         root=root,
@@ -165,6 +188,7 @@ def build_context(
         base=snapshot,
         lint_all=lint_all,
         verify=verify,
+        runner_choice=choice,
         **extra,
     )
 

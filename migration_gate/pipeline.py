@@ -20,7 +20,9 @@ from migration_gate.gitbase import Base
 from migration_gate.migrations import MigrationFile, infer_padding, max_version
 
 if TYPE_CHECKING:
-    from migration_gate.runners.model import Runner, RunnerChoice
+    from datetime import datetime
+
+    from migration_gate.runners.model import Runner, RunnerChoice, Version
 
 
 @dataclass(frozen=True)
@@ -120,6 +122,15 @@ class CheckContext:
         return VersionAllocator(self.highest_version)
 
     @cached_property
+    def runner_allocator(self) -> RunnerVersionAllocator:
+        """The allocator of a non-refinery runner: versions in the project's own scheme."""
+        from datetime import datetime
+
+        taken = [m.runs_as.version for m in (*self.local, *self.base_files)
+                 if m.runs_as is not None and m.runs_as.version is not None]
+        return RunnerVersionAllocator(self.runner, taken, datetime.now())
+
+    @cached_property
     def highest_version(self) -> int:
         return max(max_version(self.local), max_version(self.base_files))
 
@@ -181,6 +192,22 @@ class VersionAllocator:
         if path not in self._given:
             self._given[path] = self._next
             self._next += 1
+        return self._given[path]
+
+
+class RunnerVersionAllocator:
+    """`VersionAllocator` for any runner: the next versions in the folder's own scheme
+    (`V3`, `V1.3`, a timestamp), one per file, each after the one handed out before."""
+
+    def __init__(self, runner: Runner, taken: Iterable[Version], now: datetime) -> None:
+        self._runner, self._now = runner, now
+        self._next = runner.next_version(taken, now)
+        self._given: dict[str, Version] = {}
+
+    def take(self, path: str) -> Version:
+        if path not in self._given:
+            self._given[path] = self._next
+            self._next = self._runner.next_version([self._next], self._now)
         return self._given[path]
 
 

@@ -11,7 +11,7 @@ from typing import Any
 from migration_gate import gitbase
 from migration_gate.config import Config, load_config
 from migration_gate.diagnostics import GateError
-from migration_gate.migrations import MigrationFile, NamesOnly, WorkingTree, discover
+from migration_gate.migrations import MigrationFile, NamesOnly, Source, WorkingTree, discover
 from migration_gate.pipeline import BaseSnapshot, CheckContext
 from migration_gate.runners.model import Runner, RunnerChoice, RunnerName
 
@@ -68,13 +68,23 @@ def read_folder(folder: Path, root: Path, config: Config, runner: Runner | None 
     return files
 
 
-def choose_runner(folder: Path, top: Path, config: Config, flag: RunnerName | None
-                  ) -> RunnerChoice:
+def choose_runner(
+    folder: Path, top: Path, config: Config, flag: RunnerName | None,
+    repo_root: Path | None = None, base: gitbase.Base | None = None,
+) -> RunnerChoice:
     """The project's runner: `--runner`, the configured `runner`, else detected from the
-    files around the folder (listed once here, names only)."""
+    files around the folder, names only. With a base, the folder's names there decide: what
+    was merged is the project, and a misnamed file a branch adds (`V1.5__x.sql` in a refinery
+    project) must be judged by the project's runner, not turn the project into another."""
     from migration_gate.choose_runner import choose
 
-    rels = discover(NamesOnly(WorkingTree(folder)), folder_path=".", exclude=config.exclude)
+    source: Source = WorkingTree(folder)
+    if base is not None and repo_root is not None:
+        in_repo = relative_to(folder.resolve(), repo_root)
+        tree = gitbase.GitTree(repo_root, base.merge_base, in_repo)
+        if not in_repo.startswith("..") and tree.list_files():
+            source = tree
+    rels = discover(NamesOnly(source), folder_path=".", exclude=config.exclude)
     return choose(folder, top, [m.rel for m in rels], configured=config.runner, flag=flag)
 
 
@@ -148,11 +158,8 @@ def build_context(
         # another one: a submodule, a sibling checkout)
         repo_root = gitbase.repository_root(folder)
     root = repo_root or config.project_dir
-    choice = choose_runner(folder, root, config, runner_flag)
-    runner = non_refinery(choice)
-    local = read_folder(folder, root, config, runner)
     extra: dict[str, Any] = {"note": note} if note else {}
-    snapshot = None
+    found: gitbase.Base | None = None
     if use_base:
         if repo_root is None:
             if base_flag:
@@ -169,16 +176,20 @@ def build_context(
             )
         else:
             try:
-                base = gitbase.resolve_base(repo_root, base_flag, config.base)
+                found = gitbase.resolve_base(repo_root, base_flag, config.base)
             except GateError as error:
                 if base_flag or config.base or not base_optional:
                     raise
                 _print_note(f"{error}; counting the working tree only")
             else:
-                if base is None:
+                if found is None:
                     (note or _print_note)("no commit yet: every migration is new")
-                else:
-                    snapshot = read_base(repo_root, folder, config, base, local, runner)
+    choice = choose_runner(folder, root, config, runner_flag, repo_root, found)
+    runner = non_refinery(choice)
+    local = read_folder(folder, root, config, runner)
+    snapshot = None
+    if found is not None and repo_root is not None:
+        snapshot = read_base(repo_root, folder, config, found, local, runner)
     return CheckContext(
         config=config,
         root=root,

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from migration_gate.diagnostics import Diagnostic, Severity
+from migration_gate.runners.model import RunnerName
 from migration_gate.types import Dialect
 
 #: Files over this many characters are linted from their tokens only (sqlglot would take
@@ -36,6 +37,9 @@ class LintJob:
     dialect: Dialect = "postgres"
     new_tables: tuple[str, ...] = ()
     postgres_version: int | None = None
+    #: the runner that applies the file: rules whose verdict depends on it (its transaction
+    #: handling, its crash window) read it here, as they read `dialect`
+    runner: RunnerName = "refinery"
 
 
 def lint_job(job: LintJob) -> list[Diagnostic]:
@@ -136,8 +140,11 @@ def _key(job: LintJob) -> str:
     if _FINGERPRINT is None:
         _FINGERPRINT = _code_fingerprint()
     digest = hashlib.sha256()
-    header = json.dumps([_FINGERPRINT, job.dialect, sorted(job.new_tables),
-                         job.postgres_version])
+    parts: list[object] = [_FINGERPRINT, job.dialect, sorted(job.new_tables),
+                           job.postgres_version]
+    if job.runner != "refinery":  # refinery's cache keys stay what they were
+        parts.append(job.runner)
+    header = json.dumps(parts)
     digest.update(header.encode())
     digest.update(b"\0")
     digest.update(job.text.encode("utf-8", "surrogatepass"))

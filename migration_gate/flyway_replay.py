@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from migration_gate.migrations import MigrationFile
     from migration_gate.pipeline import CheckContext
     from migration_gate.runner import Database, DbError
+    from migration_gate.runners.model import Runner
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,10 @@ class FlywayStep:
 
 def steps(context: CheckContext, files: Sequence[MigrationFile]) -> list[FlywayStep]:
     """Flyway's order: versioned migrations by version, then repeatables by description."""
+    return runner_steps(context.runner, files)
+
+
+def runner_steps(runner: Runner, files: Sequence[MigrationFile]) -> list[FlywayStep]:
     now = datetime.now()
     found = []
     for file in files:
@@ -51,7 +56,7 @@ def steps(context: CheckContext, files: Sequence[MigrationFile]) -> list[FlywayS
             continue
         if file.text is None:
             continue
-        sql = context.runner.replace_placeholders(file.text, file.file_name, now).text
+        sql = runner.replace_placeholders(file.text, file.file_name, now).text
         found.append(FlywayStep(file, parsed, sql, file.rel))
     found.sort(key=lambda s: (s.parsed.version is None, s.parsed.version or 0,
                               s.parsed.description))
@@ -67,7 +72,7 @@ def replay(context: CheckContext, options: DbOptions) -> list[Diagnostic]:
         from migration_gate.ephemeral.server import throwaway_database
 
         with throwaway_database(url) as db:
-            return _check(db, context, options, base, local)
+            return replay_on(db, context, options, base, local)
     if context.config.dialect != "postgres":
         raise GateError(f"no throwaway {context.config.dialect} database to replay a Flyway "
                         "project on: pass --database-url, or skip it with --no-verify")
@@ -78,7 +83,7 @@ def replay(context: CheckContext, options: DbOptions) -> list[Diagnostic]:
     with postgres.running_cluster(binaries) as cluster:
         connection = cluster.connect()
         try:
-            return _check(postgres.PostgresDatabase(connection), context, options, base, local)
+            return replay_on(postgres.PostgresDatabase(connection), context, options, base, local)
         finally:
             connection.close()
 
@@ -88,7 +93,7 @@ def _table(context: CheckContext) -> str:
     return str(getattr(settings, "table", context.runner.history.default_name))
 
 
-def _check(db: Database, context: CheckContext, options: DbOptions,
+def replay_on(db: Database, context: CheckContext, options: DbOptions,
            base: list[FlywayStep], local: list[FlywayStep]) -> list[Diagnostic]:
     table = _table(context)
     db.execute(context.runner.history_ddl(db.dialect, table))
@@ -118,11 +123,10 @@ def applied_rows(db: Database, table: str) -> list[tuple[int, str | None, str, i
     return [(int(r[0]), r[1], str(r[2]), None if r[3] is None else int(r[3])) for r in rows]
 
 
-def pending(context: CheckContext, todo: list[FlywayStep],
+def pending(runner: Runner, todo: list[FlywayStep],
             rows: list[tuple[int, str | None, str, int | None]]) -> Iterator[FlywayStep]:
     """What `migrate` runs: versions above the highest applied one (every unapplied one with
     `outOfOrder`), and repeatables never applied or whose latest checksum differs."""
-    runner = context.runner
     parsed = (runner.parse_version(v) for _, v, _, _ in rows if v is not None)
     applied = {v for v in parsed if v is not None}
     highest = max(applied, default=None)
@@ -154,7 +158,7 @@ def _migrate(db: Database, context: CheckContext, todo: list[FlywayStep], table:
     rows = applied_rows(db, table)
     ranks = [rank for rank, _, _, _ in rows]
     user = str(db.query("SELECT current_user")[0][0]) if db.dialect == "postgres" else "gate"
-    for step in list(pending(context, todo, rows)):
+    for step in list(pending(context.runner, todo, rows)):
         if not fake:
             failed = _run(db, context, step)
             if failed is not None:

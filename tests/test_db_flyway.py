@@ -4,16 +4,18 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
 from migration_gate.dbcheck import DbOptions
-from migration_gate.ephemeral.postgres import PostgresDatabase
-from migration_gate.flyway_replay import _check, steps
+from migration_gate.ephemeral.postgres import Cluster, PostgresDatabase
+from migration_gate.flyway_replay import replay_on, steps
 from migration_gate.pipeline import CheckContext
 from migration_gate.workspace import build_context
-from tests.conftest import Repo, make_repo
+from tests.conftest import Repo, make_repo, run_gate
+from tests.pgserver_fixture import pg_url
 from tests.test_flyway_e2e import MAIN, flyway_crc32
 
 EMAIL = "ALTER TABLE person ADD COLUMN IF NOT EXISTS email text;\n"
@@ -47,7 +49,7 @@ def history(db: PostgresDatabase) -> list[tuple[object, ...]]:
 def test_the_replay_writes_flyways_rows(project: Repo, pg_db: PostgresDatabase) -> None:
     context = context_of()
     assert context.runner.name == "flyway"
-    assert _check(pg_db, context, DbOptions(), steps(context, context.base.files
+    assert replay_on(pg_db, context, DbOptions(), steps(context, context.base.files
                                                      if context.base else ()),
                   steps(context, context.local)) == []
     assert history(pg_db) == [
@@ -68,7 +70,8 @@ def test_the_replay_writes_flyways_rows(project: Repo, pg_db: PostgresDatabase) 
 def test_fake_mode_records_without_running(project: Repo, pg_db: PostgresDatabase) -> None:
     context = context_of()
     base = steps(context, context.base.files if context.base else ())
-    assert _check(pg_db, context, DbOptions(fake=True), base, steps(context, context.local)) == []
+    local = steps(context, context.local)
+    assert replay_on(pg_db, context, DbOptions(fake=True), base, local) == []
     assert [r[1] for r in history(pg_db)] == ["1", "1.1", "2", None, "3", None]
     columns = {r[0] for r in pg_db.query(
         "SELECT column_name FROM information_schema.columns WHERE table_name = 'person'")}
@@ -82,7 +85,7 @@ def test_a_failing_branch_migration_is_located(project: Repo, pg_db: PostgresDat
     project.commit("bad")
     context = context_of()
     base = steps(context, context.base.files if context.base else ())
-    (failure,) = _check(pg_db, context, DbOptions(), base, steps(context, context.local))
+    (failure,) = replay_on(pg_db, context, DbOptions(), base, steps(context, context.local))
     assert failure.rule == "migration-failed"
     assert failure.path == "migrations/V4__bad.sql" and failure.line == 2
     assert "nope" in failure.message
@@ -96,7 +99,28 @@ def test_placeholders_are_replaced_before_the_sql_is_sent(
     project.commit("copy")
     context = context_of()
     base = steps(context, context.base.files if context.base else ())
-    assert _check(pg_db, context, DbOptions(), base, steps(context, context.local)) == []
+    assert replay_on(pg_db, context, DbOptions(), base, steps(context, context.local)) == []
     tables = {r[0] for r in pg_db.query(
         "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")}
     assert "flyway_schema_history_copy" in tables
+
+
+def test_status_reads_flyway_schema_history(
+        project: Repo, pg_cluster: Cluster, pg_db: PostgresDatabase, pg_dbname: str) -> None:
+    project.git("checkout", "-q", "main")
+    context = context_of()
+    assert replay_on(pg_db, context, DbOptions(), [], steps(context, context.local)) == []
+    project.git("checkout", "-q", "feature")  # adds V3, edits R__views: pending, not errors
+    url = pg_url(pg_cluster, pg_dbname)
+    done = run_gate("status", "--database-url", url, "--format", "json", cwd=project.path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    summary = json.loads(done.stdout)
+    assert summary["table"] == "flyway_schema_history" and summary["current_version"] == "2"
+    assert [row["version"] for row in summary["applied"]] == ["1", "1.1", "2", None]
+    assert [row["display"] for row in summary["pending"]] == ["V3__add-email", "R__views"]
+    assert summary["divergent"] == [] and summary["missing"] == []
+    project.write("migrations/V1.1__add-name.sql", "SELECT 'changed';\n")
+    changed = run_gate("status", "--database-url", url, cwd=project.path)
+    assert changed.returncode == 1
+    assert "runner: flyway" in changed.stdout
+    assert "Migration checksum mismatch for migration version 1.1" in changed.stdout

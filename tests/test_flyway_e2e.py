@@ -127,6 +127,8 @@ def test_bad_flyway_names_are_one_finding_each_with_a_fix(flyway: Repo) -> None:
     for name in ("V1..2__x.sql", "V__x.sql", "V3.sql", "R1__y.sql"):
         flyway.write(f"migrations/{name}", "SELECT 1;\n")
     flyway.write("migrations/V4__p.sql", "SELECT '${undefined_one}';\n")
+    flyway.write("migrations/V5__u.sql", "SELECT '${oops';\n")
+    flyway.write("migrations/U9__backfill.sql", "UPDATE person SET name = 'x';\n")
     flyway.commit("bad")
     code, document = check_json(flyway)
     assert code == 1
@@ -143,6 +145,11 @@ def test_bad_flyway_names_are_one_finding_each_with_a_fix(flyway: Repo) -> None:
     (placeholder,) = by_file["V4__p.sql"]
     assert placeholder["rule"] == "flyway-undefined-placeholder"
     assert placeholder["severity"] == "error"
+    (unclosed,) = by_file["V5__u.sql"]
+    assert unclosed["rule"] == "flyway-unclosed-placeholder" and unclosed["column"] == 9
+    (mixed,) = by_file["U9__backfill.sql"]
+    assert mixed["rule"] == "mixed-runners"
+    assert str(mixed["hint"]).startswith("rename to V") and "__backfill.sql" in str(mixed["hint"])
 
 
 def test_runner_flag_and_configuration_key(tmp_path: Path) -> None:

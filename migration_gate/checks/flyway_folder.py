@@ -54,7 +54,17 @@ UNCLOSED_PLACEHOLDER = RuleDoc(
     example="INSERT INTO t VALUES ('${');",
     instead="close the placeholder, or turn placeholder replacement off for literal `${`",
 )
-RULES = (UNDEFINED_PLACEHOLDER, UNCLOSED_PLACEHOLDER)
+MIXED_RUNNERS = RuleDoc(
+    "mixed-runners", E,
+    "A Flyway folder holds a refinery-style `U` migration: an undo with nothing to undo.",
+    needs="git",
+    why="refinery's `U5__x.sql` is an unversioned migration that runs; Flyway reads the same "
+    "name as the undo of `V5` (Teams edition only) and never applies it forward: in a folder "
+    "Flyway runs, the change it holds is silently lost.",
+    example="U5__backfill_names.sql   (no V5__*.sql next to it)",
+    instead="V12__backfill_names.sql",
+)
+RULES = (UNDEFINED_PLACEHOLDER, UNCLOSED_PLACEHOLDER, MIXED_RUNNERS)
 
 _VERSIONED = (Kind.VERSIONED, Kind.UNDO, Kind.BASELINE)
 
@@ -153,6 +163,24 @@ def check_duplicates(context: CheckContext) -> Iterator[Diagnostic]:
             yield _diagnostic(DUPLICATE_VERSION, migration, message, hint)
 
 
+def check_mixed(context: CheckContext) -> Iterator[Diagnostic]:
+    """`U` files whose version no versioned migration has: refinery's, not Flyway's."""
+    versions = {m.runs_as.version for m in (*context.local, *context.base_files)
+                if m.runs_as is not None and m.runs_as.kind is Kind.VERSIONED}
+    for migration in context.to_lint:
+        parsed = migration.runs_as
+        if parsed is None or parsed.kind is not Kind.UNDO or parsed.version in versions:
+            continue
+        version = context.runner_allocator.take(migration.path)
+        fix = context.runner.file_name(Kind.VERSIONED, version, parsed.raw_description)
+        yield _diagnostic(
+            MIXED_RUNNERS, migration,
+            f"{migration.file_name}: Flyway reads this as the undo of version "
+            f"{parsed.version.display if parsed.version else '?'}, which no migration has: a "
+            "refinery unversioned migration in a Flyway folder never runs",
+            f"rename to {fix}")
+
+
 def check_contents(context: CheckContext) -> Iterator[Diagnostic]:
     """Encodings, empty files and placeholders of the added and changed migrations."""
     now = datetime.now()
@@ -188,5 +216,5 @@ def _decode(context: CheckContext, content: bytes) -> str | ContentProblem:
 
 def check_folder(context: CheckContext) -> Iterator[Diagnostic]:
     """The folder stage of a Flyway project."""
-    for check in (check_names, check_duplicates, check_contents):
+    for check in (check_names, check_duplicates, check_mixed, check_contents):
         yield from check(context)

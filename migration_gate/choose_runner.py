@@ -61,7 +61,7 @@ def detect(
     explicit: RunnerName | None = None, explicit_source: str = "the configuration",
 ) -> tuple[RunnerName, str, Path | None]:
     """The runner, why, and the Flyway configuration file to read (None when there is none)."""
-    from migration_gate.runners.detect import detect_runner
+    from migration_gate.runners.detect import DEFAULT_REASON, detect_runner, weak_flyway_sign
 
     folder, top = folder.resolve(), top.resolve()
     configs, spring = project_files(folder, top)
@@ -76,6 +76,10 @@ def detect(
     paths.extend(rel if prefix in ("", ".") else f"{prefix}/{rel}" for rel in rels)
     name, reason = detect_runner(paths, texts, explicit=explicit,
                                  explicit_source=explicit_source)
+    if reason == DEFAULT_REASON:
+        sign = weak_flyway_sign(paths)
+        if sign is not None:
+            name, reason = "flyway", sign
     conf = next((p for p in configs if p.name in _FLYWAY_CONFIGS), None)
     return name, reason, conf if name == "flyway" else None
 

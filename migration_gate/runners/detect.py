@@ -100,13 +100,26 @@ def detect_runner(
     for path in ordered:
         if _DOTTED.fullmatch(path.name):
             return "flyway", f"{_show(path.name)} has a dotted Flyway version ({_show(path)})"
+    return "refinery", DEFAULT_REASON
+
+
+DEFAULT_REASON = "no refinery.toml and no sign of Flyway: refinery, the default"
+
+
+def weak_flyway_sign(paths: Iterable[str]) -> str | None:
+    """Why a project `detect_runner` left to the default looks like Flyway's after all, or
+    None: its SQL lives under `db/migration` (Flyway's and Spring Boot's default location), or
+    a versioned name only Flyway reads (`V417__ny-egenskap.sql`). Weaker than the signals of
+    `detect_runner` (a misnamed refinery file looks the same), so the edge asks only when
+    nothing else spoke, and only about the files already merged."""
+    ordered = _ordered(paths)
     for path in ordered:
         if path.suffix == ".sql" and _in_flyway_location(path):
-            return "flyway", f"migrations in {_show(path.parent)}, Flyway's default location"
+            return f"migrations in {_show(path.parent)}, Flyway's default location"
     for path in ordered:
         if _only_flyway_reads(path.name):
-            return "flyway", f"{_show(path.name)} is a name only Flyway reads ({_show(path)})"
-    return "refinery", "no refinery.toml and no sign of Flyway: refinery, the default"
+            return f"{_show(path.name)} is a name only Flyway reads ({_show(path)})"
+    return None
 
 
 def _in_flyway_location(path: PurePosixPath) -> bool:

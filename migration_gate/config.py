@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from migration_gate.diagnostics import GateError, Severity
+from migration_gate.runners.model import RUNNER_NAMES, RunnerName
 from migration_gate.types import DIALECTS, Dialect
 
 FORMATS = ("text", "json", "github", "sarif")
@@ -41,6 +42,7 @@ class Config:
     postgres_bin_dir: str | None = None
     postgres_version: int | None = None  # the target server's major version, for rules
     database_url: str | None = None
+    runner: RunnerName | None = None  # None: detected from the project (runners.detect_runner)
     # where things come from, for messages and for relative paths
     project_dir: Path = field(default_factory=Path.cwd, compare=False)
     sources: tuple[str, ...] = field(default=(), compare=False)
@@ -148,6 +150,7 @@ SCHEMA: dict[str, tuple[str, _Validator]] = {
     "table_name": ("table_name", _as_str),
     "int8_versions": ("int8_versions", _as_bool),
     "database_url": ("database_url", _as_str),
+    "runner": ("runner", _as_choice(RUNNER_NAMES)),
     "postgres.bin_dir": ("postgres_bin_dir", _as_str),
     "postgres.version": ("postgres_version", _as_major_version),
 }

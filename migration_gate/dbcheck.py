@@ -158,6 +158,10 @@ def _guarded_replay(context: CheckContext, options: DbOptions) -> list[Diagnosti
 def _replay(context: CheckContext, options: DbOptions) -> list[Diagnostic]:
     from migration_gate.runner import runnables
 
+    if not context.is_refinery:  # Flyway: its own history table, order and rows
+        from migration_gate.flyway_replay import replay
+
+        return replay(context, options)
     base_steps = runnables(context.base.files) if context.base is not None else []
     local_steps = runnables(context.local)
     url = options.database_url or context.config.database_url

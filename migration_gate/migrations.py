@@ -15,10 +15,14 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path, PurePosixPath
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from migration_gate import refinery
 from migration_gate.refinery import MigrationName, NameProblem, Prefix
+
+if TYPE_CHECKING:
+    from migration_gate.runners.model import NameProblem as RunnerNameProblem
+    from migration_gate.runners.model import ParsedMigration, Runner
 
 #: refinery's `embed_migrations!` also accepts `.rs`; the CLI reads `.sql` only.
 EXTENSIONS = ("rs", "sql")
@@ -33,10 +37,36 @@ class MigrationFile:
     content: bytes | None = field(repr=False)
     read_error: str | None = None
     int8_versions: bool = False
+    #: the project's runner when it is not refinery (the refinery fields above stay refinery's)
+    runner: Runner | None = field(default=None, repr=False, compare=False)
 
     @property
     def file_name(self) -> str:
         return PurePosixPath(self.rel).name
+
+    @cached_property
+    def runner_parsed(self) -> ParsedMigration | RunnerNameProblem | None:
+        """The name as the project's runner reads it (None: refinery, see `parsed`)."""
+        return None if self.runner is None else self.runner.parse_name(self.file_name)
+
+    @property
+    def runs_as(self) -> ParsedMigration | None:
+        """The migration the runner runs for this file, misnamed or not (Flyway runs `V3.sql`)."""
+        from migration_gate.runners.model import ParsedMigration
+
+        parsed = self.runner_parsed
+        if isinstance(parsed, ParsedMigration):
+            return parsed
+        return parsed.accepted_as if parsed is not None else None
+
+    @cached_property
+    def runner_checksum(self) -> int | None:
+        """The checksum the runner records (Flyway's signed CRC32), or None."""
+        migration = self.runs_as
+        if self.runner is None or migration is None or self.content is None:
+            return None
+        value = self.runner.checksum(migration, self.content)
+        return value if isinstance(value, int) else None
 
     @cached_property
     def parsed(self) -> MigrationName | NameProblem:
@@ -149,23 +179,29 @@ def discover(
     folder_path: str,
     exclude: Iterable[str] = (),
     int8_versions: bool = False,
+    runner: Runner | None = None,
 ) -> tuple[MigrationFile, ...]:
     """Every file of the folder, sorted by path; the content is read for migration names.
 
     `folder_path` is the folder relative to the reporting root, used to build `path`.
+    `runner`: the project's runner when it is not refinery; its migrations are read, the
+    misnamed ones it would still run (or that the rules suggest a fix for) included.
     """
     patterns = tuple(exclude)
     rels = sorted(rel for rel in source.list_files() if not _excluded(rel, folder_path, patterns))
-    wanted = [
-        rel
-        for rel in rels
-        if isinstance(
-            refinery.parse_file_name(
-                PurePosixPath(rel).name, extensions=EXTENSIONS, int8_versions=int8_versions
-            ),
-            MigrationName,
-        )
-    ]
+    if runner is not None:
+        wanted = [rel for rel in rels if _runner_reads(runner, PurePosixPath(rel).name)]
+    else:
+        wanted = [
+            rel
+            for rel in rels
+            if isinstance(
+                refinery.parse_file_name(
+                    PurePosixPath(rel).name, extensions=EXTENSIONS, int8_versions=int8_versions
+                ),
+                MigrationName,
+            )
+        ]
     contents = source.read_many(wanted) if wanted else {}
     files = []
     for rel in rels:
@@ -177,9 +213,18 @@ def discover(
                 content=data if isinstance(data, bytes) else None,
                 read_error=data if isinstance(data, str) else None,
                 int8_versions=int8_versions,
+                runner=runner,
             )
         )
     return tuple(files)
+
+
+def _runner_reads(runner: Runner, file_name: str) -> bool:
+    """Whether a file is worth reading for `runner`: a name it accepts, or an SQL file."""
+    from migration_gate.runners.model import ParsedMigration
+
+    return isinstance(runner.parse_name(file_name), ParsedMigration) or (
+        file_name.lower().endswith(".sql"))
 
 
 def _join(folder_path: str, rel: str) -> str:

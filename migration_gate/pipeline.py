@@ -12,11 +12,17 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from migration_gate.config import Config
 from migration_gate.diagnostics import Diagnostic, Severity
 from migration_gate.gitbase import Base
 from migration_gate.migrations import MigrationFile, infer_padding, max_version
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from migration_gate.runners.model import Runner, RunnerChoice, Version
 
 
 @dataclass(frozen=True)
@@ -58,6 +64,19 @@ class CheckContext:
     lint_all: bool = False  # lint every migration, not only the added and changed ones
     verify: bool | None = None  # None: when an ephemeral database can be had
     note: Callable[[str], None] = field(default=_stderr_note, compare=False)
+    #: the runner and why it was chosen; None: refinery, the gate's original runner
+    runner_choice: RunnerChoice | None = field(default=None, compare=False)
+
+    @property
+    def runner(self) -> Runner:
+        from migration_gate.runners import RUNNERS
+
+        return self.runner_choice.runner if self.runner_choice else RUNNERS["refinery"]
+
+    @property
+    def is_refinery(self) -> bool:
+        """Whether the refinery rules apply (their behaviour predates the runner model)."""
+        return self.runner.name == "refinery"
 
     @cached_property
     def base_by_rel(self) -> dict[str, MigrationFile]:
@@ -101,6 +120,15 @@ class CheckContext:
     def allocator(self) -> VersionAllocator:
         """Shared by the stages of one run (the one piece of state they share)."""
         return VersionAllocator(self.highest_version)
+
+    @cached_property
+    def runner_allocator(self) -> RunnerVersionAllocator:
+        """The allocator of a non-refinery runner: versions in the project's own scheme."""
+        from datetime import datetime
+
+        taken = [m.runs_as.version for m in (*self.local, *self.base_files)
+                 if m.runs_as is not None and m.runs_as.version is not None]
+        return RunnerVersionAllocator(self.runner, taken, datetime.now())
 
     @cached_property
     def highest_version(self) -> int:
@@ -167,11 +195,29 @@ class VersionAllocator:
         return self._given[path]
 
 
+class RunnerVersionAllocator:
+    """`VersionAllocator` for any runner: the next versions in the folder's own scheme
+    (`V3`, `V1.3`, a timestamp), one per file, each after the one handed out before."""
+
+    def __init__(self, runner: Runner, taken: Iterable[Version], now: datetime) -> None:
+        self._runner, self._now = runner, now
+        self._next = runner.next_version(taken, now)
+        self._given: dict[str, Version] = {}
+
+    def take(self, path: str) -> Version:
+        if path not in self._given:
+            self._given[path] = self._next
+            self._next = self._runner.next_version([self._next], self._now)
+        return self._given[path]
+
+
 @dataclass(frozen=True)
 class Result:
     diagnostics: tuple[Diagnostic, ...]
     files_checked: int
     notes: tuple[str, ...] = ()
+    #: (runner name, why it was chosen), shown by the reports; None where no folder was read
+    runner: tuple[str, str] | None = None
 
     def failed(self, fail_on: Severity) -> bool:
         return any(d.severity.rank >= fail_on.rank for d in self.diagnostics)

@@ -11,8 +11,9 @@ from typing import Any
 from migration_gate import gitbase
 from migration_gate.config import Config, load_config
 from migration_gate.diagnostics import GateError
-from migration_gate.migrations import MigrationFile, NamesOnly, WorkingTree, discover
+from migration_gate.migrations import MigrationFile, NamesOnly, Source, WorkingTree, discover
 from migration_gate.pipeline import BaseSnapshot, CheckContext
+from migration_gate.runners.model import Runner, RunnerChoice, RunnerName
 
 
 def load(
@@ -48,12 +49,15 @@ def relative_to(path: Path, root: Path) -> str:
         return os.path.relpath(path, root).replace(os.sep, "/")
 
 
-def read_folder(folder: Path, root: Path, config: Config) -> tuple[MigrationFile, ...]:
+def read_folder(folder: Path, root: Path, config: Config, runner: Runner | None = None
+                ) -> tuple[MigrationFile, ...]:
+    """The working tree's folder; `runner` when the project's runner is not refinery."""
     files = discover(
         WorkingTree(folder),
         folder_path=relative_to(folder, root),
         exclude=config.exclude,
         int8_versions=config.int8_versions,
+        runner=runner,
     )
     for migration in files:
         if migration.read_error is not None:
@@ -64,9 +68,34 @@ def read_folder(folder: Path, root: Path, config: Config) -> tuple[MigrationFile
     return files
 
 
+def choose_runner(
+    folder: Path, top: Path, config: Config, flag: RunnerName | None,
+    repo_root: Path | None = None, base: gitbase.Base | None = None,
+) -> RunnerChoice:
+    """The project's runner: `--runner`, the configured `runner`, else detected from the
+    files around the folder, names only. With a base, the folder's names there decide: what
+    was merged is the project, and a misnamed file a branch adds (`V1.5__x.sql` in a refinery
+    project) must be judged by the project's runner, not turn the project into another."""
+    from migration_gate.choose_runner import choose
+
+    source: Source = WorkingTree(folder)
+    if base is not None and repo_root is not None:
+        in_repo = relative_to(folder.resolve(), repo_root)
+        tree = gitbase.GitTree(repo_root, base.merge_base, in_repo)
+        if not in_repo.startswith("..") and tree.list_files():
+            source = tree
+    rels = discover(NamesOnly(source), folder_path=".", exclude=config.exclude)
+    return choose(folder, top, [m.rel for m in rels], configured=config.runner, flag=flag)
+
+
+def non_refinery(choice: RunnerChoice) -> Runner | None:
+    """The runner discovery hands to each file: None keeps refinery's original path."""
+    return None if choice.runner.name == "refinery" else choice.runner
+
+
 def read_base(
     repo_root: Path, folder: Path, config: Config, base: gitbase.Base,
-    local: tuple[MigrationFile, ...] = (),
+    local: tuple[MigrationFile, ...] = (), runner: Runner | None = None,
 ) -> BaseSnapshot:
     in_repo = relative_to(folder.resolve(), repo_root)
     if in_repo.startswith(".."):
@@ -75,14 +104,15 @@ def read_base(
     known = tuple(m.content for m in local if m.content is not None)
     tree = gitbase.GitTree(repo_root, base.merge_base, in_repo, known=known)
     files = discover(
-        tree, folder_path=in_repo, exclude=config.exclude, int8_versions=config.int8_versions
+        tree, folder_path=in_repo, exclude=config.exclude, int8_versions=config.int8_versions,
+        runner=runner,
     )
     files = as_checked_out(tree, files, local)
     tip_files: tuple[MigrationFile, ...] = ()
     if base.tip != base.merge_base:
         tip_files = discover(
             NamesOnly(gitbase.GitTree(repo_root, base.tip, in_repo)), folder_path=in_repo,
-            exclude=config.exclude, int8_versions=config.int8_versions,
+            exclude=config.exclude, int8_versions=config.int8_versions, runner=runner,
         )
     return BaseSnapshot(base=base, files=files, tip_files=tip_files)
 
@@ -116,6 +146,7 @@ def build_context(
     use_base: bool = True,
     note: Callable[[str], None] | None = None,
     base_optional: bool = False,
+    runner_flag: RunnerName | None = None,
 ) -> CheckContext:
     """Everything `check` and `verify` need, read once.
 
@@ -129,9 +160,8 @@ def build_context(
         # another one: a submodule, a sibling checkout)
         repo_root = gitbase.repository_root(folder)
     root = repo_root or config.project_dir
-    local = read_folder(folder, root, config)
     extra: dict[str, Any] = {"note": note} if note else {}
-    snapshot = None
+    found: gitbase.Base | None = None
     if use_base:
         if repo_root is None:
             if base_flag:
@@ -148,7 +178,7 @@ def build_context(
             )
         else:
             try:
-                base = gitbase.resolve_base(repo_root, base_flag, config.base)
+                found = gitbase.resolve_base(repo_root, base_flag, config.base)
             except GateError as error:
                 if isinstance(error, gitbase.GitError) or base_flag or config.base or (
                     not base_optional
@@ -156,10 +186,14 @@ def build_context(
                     raise
                 _print_note(f"{error}; counting the working tree only")
             else:
-                if base is None:
+                if found is None:
                     (note or _print_note)("no commit yet: every migration is new")
-                else:
-                    snapshot = read_base(repo_root, folder, config, base, local)
+    choice = choose_runner(folder, root, config, runner_flag, repo_root, found)
+    runner = non_refinery(choice)
+    local = read_folder(folder, root, config, runner)
+    snapshot = None
+    if found is not None and repo_root is not None:
+        snapshot = read_base(repo_root, folder, config, found, local, runner)
     return CheckContext(
         config=config,
         root=root,
@@ -169,6 +203,7 @@ def build_context(
         base=snapshot,
         lint_all=lint_all,
         verify=verify,
+        runner_choice=choice,
         **extra,
     )
 

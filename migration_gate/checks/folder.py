@@ -329,7 +329,12 @@ def has_statement(text: str) -> bool:
 
 
 def check_folder(context: CheckContext) -> Iterator[Diagnostic]:
-    """The folder stage: every rule of this module."""
+    """The folder stage: every rule of this module (a Flyway project's have their module)."""
+    if not context.is_refinery:
+        from migration_gate.checks.flyway_folder import check_folder as check_flyway
+
+        yield from check_flyway(context)
+        return
     allocator = context.allocator
     for check in (check_names, check_duplicates, check_kinds, check_style):
         yield from check(context, allocator)

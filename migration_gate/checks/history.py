@@ -86,6 +86,11 @@ def check_history(context: CheckContext) -> Iterator[Diagnostic]:
     """The history stage; it needs a base, and says nothing without one."""
     if context.base is None:
         return
+    if not context.is_refinery:
+        from migration_gate.checks.flyway_history import check_history as check_flyway
+
+        yield from check_flyway(context)
+        return
     base_files = [m for m in context.base.files if m.name is not None]
     local_by_rel = {m.rel: m for m in context.local}
     added = [m for m in context.added if m.name is not None]

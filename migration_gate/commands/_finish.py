@@ -14,7 +14,13 @@ from typing import TYPE_CHECKING
 from migration_gate.diagnostics import Severity
 
 if TYPE_CHECKING:
-    from migration_gate.pipeline import Result
+    from migration_gate.pipeline import CheckContext, Result
+
+
+def runner_shown(context: CheckContext) -> tuple[str, str] | None:
+    """The runner line the reports carry: (name, why)."""
+    choice = context.runner_choice
+    return (choice.name, choice.reason) if choice is not None else None
 
 
 def default_format(fmt: str | None) -> str:

@@ -3,17 +3,21 @@ version taken, and the next file name in the folder's style."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from migration_gate.diagnostics import GateError
 
 if TYPE_CHECKING:
+    from migration_gate.migrations import MigrationFile
     from migration_gate.pipeline import CheckContext
+    from migration_gate.runners.model import RunnerName, Version
 
 
 def local_context(dir_flag: str | None, base_flag: str | None,
-                  config_file: Path | None) -> CheckContext:
+                  config_file: Path | None, runner_flag: RunnerName | None = None
+                  ) -> CheckContext:
     """The folder and, when one is found, the base; quietly, since these commands print a name
     that scripts read."""
     from migration_gate.workspace import build_context
@@ -23,7 +27,7 @@ def local_context(dir_flag: str | None, base_flag: str | None,
 
     return build_context(
         dir_flag=dir_flag, base_flag=base_flag, config_file=config_file, overrides={},
-        note=quiet, base_optional=True,
+        note=quiet, base_optional=True, runner_flag=runner_flag,
     )
 
 
@@ -48,9 +52,56 @@ def highest(context: CheckContext, all_branches: bool) -> int:
 
 def next_file_name(context: CheckContext, description: str, all_branches: bool) -> str:
     """`V009__add_profiles.sql` for "add profiles": the next free version, the folder's style."""
+    if not context.is_refinery:
+        return runner_file_name(context, description, all_branches)
     from migration_gate.pipeline import normalise_description, suggest_file_name
 
     name = normalise_description(description)
     if not name:
         raise GateError(f"the description {description!r} has no letters or digits")
     return suggest_file_name(highest(context, all_branches) + 1, name, context.padding)
+
+
+def _taken(files: Iterable[MigrationFile]) -> list[Version]:
+    return [m.runs_as.version for m in files
+            if m.runs_as is not None and m.runs_as.version is not None]
+
+
+def runner_next_version(context: CheckContext, all_branches: bool) -> Version:
+    """A non-refinery runner's next version, in the project's own scheme (`3`, `1.3`, a
+    timestamp), after every version here, on the base (and on every remote-tracking branch)."""
+    from datetime import datetime
+
+    from migration_gate import gitbase
+    from migration_gate.migrations import NamesOnly, discover
+    from migration_gate.workspace import relative_to
+
+    taken = _taken((*context.local, *context.base_files))
+    if all_branches:
+        if context.repo_root is None:
+            raise GateError("--all-branches needs a git repository")
+        folder = relative_to(context.root / context.folder, context.repo_root)
+        for ref in gitbase.remote_tracking_refs(context.repo_root):
+            tree = gitbase.GitTree(context.repo_root, ref, folder)
+            taken += _taken(discover(NamesOnly(tree), folder_path=folder,
+                                     exclude=context.config.exclude, runner=context.runner))
+    return context.runner.next_version(taken, datetime.now())
+
+
+def runner_version_label(context: CheckContext, version: Version) -> str:
+    """`V3`: the versioned prefix as the project's runner writes it, and the version."""
+    from migration_gate.runners.model import Kind, ParsedMigration
+
+    sample = context.runner.parse_name(context.runner.file_name(Kind.VERSIONED, version, "x"))
+    prefix = sample.prefix if isinstance(sample, ParsedMigration) else "V"
+    return f"{prefix}{version.text}"
+
+
+def runner_file_name(context: CheckContext, description: str, all_branches: bool) -> str:
+    """`V3__add-email.sql` for "add-email", in the runner's grammar."""
+    from migration_gate.runners.model import Kind
+
+    if not any(c.isalnum() for c in description):
+        raise GateError(f"the description {description!r} has no letters or digits")
+    version = runner_next_version(context, all_branches)
+    return context.runner.file_name(Kind.VERSIONED, version, description)

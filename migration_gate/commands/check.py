@@ -6,8 +6,9 @@ from pathlib import Path
 
 import click
 
-from migration_gate.commands._finish import finish
+from migration_gate.commands._finish import finish, runner_shown
 from migration_gate.commands.options import folder_options, report_options
+from migration_gate.runners.model import RunnerName
 from migration_gate.types import Dialect
 
 
@@ -22,7 +23,8 @@ from migration_gate.types import Dialect
               help="Replay in a throwaway database on this server instead of an embedded one.")
 def check(
     dir_flag: str | None, base_flag: str | None, dialect: Dialect | None,
-    config_file: Path | None, fmt: str | None, output: Path | None, fail_on: str | None,
+    runner_flag: RunnerName | None, config_file: Path | None, fmt: str | None,
+    output: Path | None, fail_on: str | None,
     verify: bool | None, lint_all: bool, database_url: str | None,
 ) -> None:
     """Run every rule on the migrations folder: names, history, SQL and the database replay."""
@@ -37,10 +39,11 @@ def check(
     context = build_context(
         dir_flag=dir_flag, base_flag=base_flag, config_file=config_file,
         overrides={"dialect": dialect, "fail_on": fail_on, "database_url": database_url},
+        runner_flag=runner_flag,
         lint_all=lint_all, verify=verify, note=note,
     )
     diagnostics = run_stages(context, stages_named(check_stages(verify)))
     result = Result(tuple(diagnostics), files_checked=len(context.local),
-                    notes=tuple(note.notes))
+                    notes=tuple(note.notes), runner=runner_shown(context))
     finish(result, fmt=fmt, output=output, root=context.root,
            fail_on=context.config.fail_on, command="check")

@@ -10,19 +10,20 @@ import click
 
 from migration_gate.commands.options import version_options
 from migration_gate.diagnostics import GateError
+from migration_gate.runners.model import RunnerName
 
 
 @click.command()
 @click.argument("description")
 @version_options
 def new(description: str, dir_flag: str | None, base_flag: str | None,
-        config_file: Path | None, all_branches: bool) -> None:
+        config_file: Path | None, runner_flag: RunnerName | None, all_branches: bool) -> None:
     """Create the next migration file from a template and print its path."""
     from migration_gate import gitbase
     from migration_gate.commands._versions import local_context, next_file_name
 
     _start_folder(dir_flag, config_file)
-    context = local_context(dir_flag, base_flag, config_file)
+    context = local_context(dir_flag, base_flag, config_file, runner_flag)
     file_name = next_file_name(context, description, all_branches)
     target = context.root / context.folder / file_name
     author = ""

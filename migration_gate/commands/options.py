@@ -26,14 +26,26 @@ def dialect_option(help_text: str) -> Callable[[F], F]:
     return click.option("--dialect", type=click.Choice(list(DIALECTS)), help=help_text)
 
 
+def runner_option(function: F) -> F:
+    """--runner: which migration runner applies the folder (default: detected)."""
+    from migration_gate.runners.model import RUNNER_NAMES
+
+    return click.option(
+        "--runner", "runner_flag", type=click.Choice(list(RUNNER_NAMES)),
+        help="Migration runner (default: configured `runner`, else detected from the project).",
+    )(function)
+
+
 def folder_options(function: F) -> F:
-    """--dir, --base, --dialect and --config: where the migrations are and what to compare with."""
+    """--dir, --base, --dialect, --runner and --config: where the migrations are, what applies
+    them and what to compare with."""
     return _apply(function, (
         click.option("--dir", "dir_flag", metavar="DIR",
                      help="Migrations folder (default: configured `dir`, else `migrations`)."),
         click.option("--base", "base_flag", metavar="REF",
                      help="Base branch or commit; compared at the merge-base with HEAD."),
         dialect_option("SQL dialect (default: refinery.toml's db_type, else postgres)."),
+        runner_option,
         click.option("--config", "config_file", type=click.Path(path_type=Path),
                      help="Configuration file (.migration-gate.yaml or a TOML file)."),
     ))
@@ -59,6 +71,7 @@ def version_options(function: F) -> F:
         click.option("--base", "base_flag", metavar="REF",
                      help="Base branch (its versions count too)."),
         click.option("--config", "config_file", type=click.Path(path_type=Path)),
+        runner_option,
         click.option("--all-branches", is_flag=True,
                      help="Also count the versions on every remote-tracking branch."),
     ))

@@ -16,12 +16,15 @@ from urllib.parse import quote
 
 import click
 
+from migration_gate.commands.options import runner_option
 from migration_gate.diagnostics import GateError
+from migration_gate.runners.model import RunnerName
 
 if TYPE_CHECKING:
     from migration_gate.config import Config
     from migration_gate.refinery import AppliedMigration, Plan
     from migration_gate.runner import Runnable
+    from migration_gate.runners.model import RunnerChoice
 
 
 def read_dotenv(path: Path) -> dict[str, str]:
@@ -93,8 +96,9 @@ def status_url(flag: str | None, config: Config) -> str:
 @click.option("--config", "config_file", type=click.Path(path_type=Path))
 @click.option("--table-name", metavar="NAME", help="History table (default: configured).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@runner_option
 def status(database_url: str | None, dir_flag: str | None, config_file: Path | None,
-           table_name: str | None, fmt: str) -> None:
+           table_name: str | None, fmt: str, runner_flag: RunnerName | None) -> None:
     """Compare a live history table with the folder (read-only): applied, pending, divergent,
     missing. Exits 1 when refinery would report a divergent or missing migration."""
     import sys
@@ -102,12 +106,17 @@ def status(database_url: str | None, dir_flag: str | None, config_file: Path | N
     from migration_gate import refinery
     from migration_gate.ephemeral.server import read_only, redact
     from migration_gate.runner import HistoryRowError, history_exists, read_history, runnables
-    from migration_gate.workspace import load, migrations_folder, read_folder
+    from migration_gate.workspace import choose_runner, load, migrations_folder, read_folder
 
     config, repo_root = load(config_file=config_file,
                              overrides={"table_name": table_name} if table_name else None)
     url = status_url(database_url, config)
     folder = migrations_folder(config, dir_flag)
+    choice = choose_runner(folder, repo_root or config.project_dir, config, runner_flag)
+    if choice.name != "refinery":
+        _runner_status(url, table_name, folder, repo_root or config.project_dir, config, choice,
+                       fmt)
+        return
     local = runnables(read_folder(folder, repo_root or config.project_dir, config))
     table = config.table_name
     from migration_gate.runner import DbError
@@ -129,6 +138,28 @@ def status(database_url: str | None, dir_flag: str | None, config_file: Path | N
         click.echo(_status_text(summary))
     bad = summary["divergent"] or summary["missing"] or summary["out_of_order"]
     sys.exit(1 if bad else 0)
+
+
+def _runner_status(url: str, table_name: str | None, folder: Path, root: Path, config: Config,
+                   choice: RunnerChoice, fmt: str) -> None:
+    """`status` for a Flyway project: its own history table and verdicts."""
+    import sys
+
+    from migration_gate.commands._flyway_status import flyway_status
+    from migration_gate.ephemeral.server import redact
+    from migration_gate.workspace import non_refinery, read_folder
+
+    runner = choice.runner
+    settings = getattr(runner, "settings", None)
+    table = table_name or str(getattr(settings, "table", runner.history.default_name))
+    files = read_folder(folder, root, config, non_refinery(choice))
+    summary = flyway_status(url, redact(url), table, runner, files)
+    if fmt == "json":
+        click.echo(json.dumps(summary, indent=2))
+    else:
+        click.echo(f"runner: {choice.name} ({choice.reason})")
+        click.echo(_status_text(summary))
+    sys.exit(1 if summary["divergent"] or summary["missing"] else 0)
 
 
 def _status_summary(url: str, table: str, exists: bool, applied: list[AppliedMigration],

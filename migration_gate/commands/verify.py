@@ -6,8 +6,9 @@ from pathlib import Path
 
 import click
 
-from migration_gate.commands._finish import default_format, finish
+from migration_gate.commands._finish import default_format, finish, runner_shown
 from migration_gate.commands.options import folder_options, report_options
+from migration_gate.runners.model import RunnerName
 from migration_gate.types import Dialect
 
 
@@ -23,7 +24,8 @@ from migration_gate.types import Dialect
               help="Apply the branch's migrations in one transaction, as refinery -g.")
 def verify(
     dir_flag: str | None, base_flag: str | None, dialect: Dialect | None,
-    config_file: Path | None, fmt: str | None, output: Path | None, fail_on: str | None,
+    runner_flag: RunnerName | None, config_file: Path | None, fmt: str | None,
+    output: Path | None, fail_on: str | None,
     database_url: str | None, fake: bool, target: int | None, grouped: bool,
 ) -> None:
     """Replay the base and the branch in a throwaway database, as refinery would run them.
@@ -39,6 +41,7 @@ def verify(
     context = build_context(
         dir_flag=dir_flag, base_flag=base_flag, config_file=config_file,
         overrides={"dialect": dialect, "fail_on": fail_on, "database_url": database_url},
+        runner_flag=runner_flag,
         verify=True, note=note,
     )
     to_stdout = default_format(fmt) == "text"
@@ -51,6 +54,6 @@ def verify(
     if to_stdout:
         click.echo()
     result = Result(tuple(diagnostics), files_checked=len(context.local),
-                    notes=tuple(note.notes))
+                    notes=tuple(note.notes), runner=runner_shown(context))
     finish(result, fmt=fmt, output=output, root=context.root,
            fail_on=context.config.fail_on, command="verify")

@@ -17,7 +17,7 @@ from migration_gate.report import ReportOptions
 
 
 def render(result: Result, options: ReportOptions) -> str:
-    document = {
+    document: dict[str, object] = {
         "tool": "migration-gate",
         "version": __version__,
         "command": options.command,
@@ -25,6 +25,8 @@ def render(result: Result, options: ReportOptions) -> str:
         "summary": result.counts(),
         "notes": list(result.notes),
     }
+    if result.runner is not None:
+        document["runner"] = {"name": result.runner[0], "reason": result.runner[1]}
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 
 

@@ -30,6 +30,8 @@ def render(result: Result, options: ReportOptions) -> str:
             if diagnostic.hint:
                 lines.append(_paint(f"  hint: {diagnostic.hint}", "dim", color))
         lines.append("")
+    if result.runner is not None:
+        lines.append(f"runner: {result.runner[0]} ({result.runner[1]})")
     lines.append(summary_line(result))
     return "\n".join(lines) + "\n"
 

@@ -19,6 +19,8 @@ _PROPERTY = re.compile(r"^[ \t]*spring\.flyway\.([A-Za-z0-9_.\-\[\]]+)[ \t]*[=:]
                        re.MULTILINE)
 _REPEATABLE = re.compile(r"R__.+\.sql", re.IGNORECASE | re.DOTALL)
 _DOTTED = re.compile(r"V[0-9]+(?:[._][0-9]+)+__.+\.sql", re.IGNORECASE | re.DOTALL)
+#: Flyway's default location (`classpath:db/migration`), as laid out by Maven and Gradle
+_FLYWAY_LOCATION = ("db", "migration")
 
 
 def _show(text: object) -> str:
@@ -98,4 +100,44 @@ def detect_runner(
     for path in ordered:
         if _DOTTED.fullmatch(path.name):
             return "flyway", f"{_show(path.name)} has a dotted Flyway version ({_show(path)})"
-    return "refinery", "no refinery.toml and no sign of Flyway: refinery, the default"
+    return "refinery", DEFAULT_REASON
+
+
+DEFAULT_REASON = "no refinery.toml and no sign of Flyway: refinery, the default"
+
+
+def weak_flyway_sign(paths: Iterable[str]) -> str | None:
+    """Why a project `detect_runner` left to the default looks like Flyway's after all, or
+    None: its SQL lives under `db/migration` (Flyway's and Spring Boot's default location), or
+    a versioned name only Flyway reads (`V417__ny-egenskap.sql`). Weaker than the signals of
+    `detect_runner` (a misnamed refinery file looks the same), so the edge asks only when
+    nothing else spoke, and only about the files already merged."""
+    ordered = _ordered(paths)
+    for path in ordered:
+        if path.suffix == ".sql" and _in_flyway_location(path):
+            return f"migrations in {_show(path.parent)}, Flyway's default location"
+    for path in ordered:
+        if _only_flyway_reads(path.name):
+            return f"{_show(path.name)} is a name only Flyway reads ({_show(path)})"
+    return None
+
+
+def _in_flyway_location(path: PurePosixPath) -> bool:
+    """Under `db/migration` (`src/main/resources/db/migration/V1__x.sql`, or a vendor folder
+    below it): where Spring Boot and Flyway's Java API look by default."""
+    parts = path.parent.parts
+    return any(parts[i:i + 2] == _FLYWAY_LOCATION for i in range(len(parts) - 1))
+
+
+def _only_flyway_reads(file_name: str) -> bool:
+    """`V417__ny-egenskap.sql`: a versioned name Flyway runs and refinery skips."""
+    from migration_gate import refinery
+    from migration_gate.runners.flyway_names import parse_file_name
+    from migration_gate.runners.flyway_settings import FlywaySettings
+    from migration_gate.runners.model import ParsedMigration
+
+    if not file_name.startswith("V") or not file_name.endswith(".sql"):
+        return False
+    if isinstance(refinery.parse_file_name(file_name), refinery.MigrationName):
+        return False
+    return isinstance(parse_file_name(file_name, FlywaySettings()), ParsedMigration)

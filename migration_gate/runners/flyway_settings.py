@@ -50,6 +50,8 @@ class FlywaySettings:
     #: on a second connection, outside the migration's transaction.
     postgresql_transactional_lock: bool = True
     postgres_major: int = DEFAULT_POSTGRES_MAJOR
+    #: `flyway.locations`: where Flyway looks for migrations (the CLI's default)
+    locations: tuple[str, ...] = ("filesystem:sql",)
 
     def placeholder_map(self) -> dict[str, str]:
         """User placeholders keyed in lower case, as Flyway's `CaseInsensitiveMap` holds them."""

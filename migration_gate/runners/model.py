@@ -274,3 +274,19 @@ class Runner(Protocol):
         self, text: str, file_name: str, now: datetime, values: Mapping[str, str] | None = None
     ) -> PlaceholderResult:
         """The text the runner actually sends to the database, and its placeholder problems."""
+
+
+@dataclass(frozen=True)
+class RunnerChoice:
+    """The runner a run uses and why, in one line a user can check (`flyway.conf at the
+    repository root`); reports show it, so that a wrong guess is seen at once."""
+
+    runner: Runner
+    reason: str
+
+    @property
+    def name(self) -> RunnerName:
+        return self.runner.name
+
+    def as_dict(self) -> dict[str, str]:
+        return {"name": self.runner.name, "reason": self.reason}

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from migration_gate.diagnostics import Diagnostic, Severity
+from migration_gate.runners.model import RunnerName
 from migration_gate.types import Dialect
 
 if TYPE_CHECKING:
@@ -44,14 +45,17 @@ class LintJob:
     new_tables: tuple[str, ...] = ()
     postgres_version: int | None = None
     rules: tuple[tuple[str, Severity], ...] = ()  # the configured severities (cache key only)
+    #: the runner that applies the file: rules whose verdict depends on it (its transaction
+    #: handling, its crash window) read it here, as they read `dialect`
+    runner: RunnerName = "refinery"
 
     @classmethod
     def for_config(cls, path: str, text: str, config: Config,
-                   new_tables: tuple[str, ...] = ()) -> LintJob:
+                   new_tables: tuple[str, ...] = (), runner: RunnerName = "refinery") -> LintJob:
         """A job with every setting of `config` that affects linting: a new such setting is
         added here, and so reaches every caller and the cache key."""
         return cls(path, text, config.dialect, new_tables, config.postgres_version,
-                   config.rules)
+                   config.rules, runner)
 
 
 def lint_job(job: LintJob) -> list[Diagnostic]:
@@ -167,8 +171,11 @@ def cache_key(job: LintJob) -> str:
     if _FINGERPRINT is None:
         _FINGERPRINT = code_fingerprint()
     digest = hashlib.sha256()
-    header = json.dumps([_FINGERPRINT, job.dialect, sorted(job.new_tables),
-                         job.postgres_version, [[rule, level.value] for rule, level in job.rules]])
+    parts: list[object] = [_FINGERPRINT, job.dialect, sorted(job.new_tables),
+                           job.postgres_version, [[rule, level.value] for rule, level in job.rules]]
+    if job.runner != "refinery":
+        parts.append(job.runner)
+    header = json.dumps(parts)
     digest.update(header.encode())
     digest.update(b"\0")
     digest.update(job.text.encode("utf-8", "surrogatepass"))

@@ -1,0 +1,124 @@
+"""The I/O edge of runner detection: which files are looked at, read, and handed to the pure
+`runners.detect_runner`; a Flyway project's `flyway.conf` / `flyway.toml` read into its
+`FlywaySettings`.
+
+Only the folders from the migrations folder up to the project's top (the repository root) are
+looked into, plus each one's `conf/` (the Flyway CLI's) and `src/main/resources/` (Spring's):
+listing a whole repository would cost more than the check itself on a large monorepo.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from migration_gate.diagnostics import GateError
+from migration_gate.runners.model import RunnerChoice, RunnerName
+
+if TYPE_CHECKING:
+    from migration_gate.runners.flyway import FlywayRunner
+
+_CONFIG_NAMES = ("refinery.toml", "flyway.conf", "flyway.toml")
+_FLYWAY_CONFIGS = ("flyway.conf", "flyway.toml")
+_SPRING_GLOBS = ("application*.yml", "application*.yaml", "application*.properties")
+
+
+def _levels(folder: Path, top: Path) -> list[Path]:
+    """`folder` and its parents up to `top` (just `folder` when it is not below `top`)."""
+    levels = [folder]
+    current = folder
+    while current != top and current.parent != current and top in current.parents:
+        current = current.parent
+        levels.append(current)
+    return levels
+
+
+def _rel(path: Path, top: Path) -> str:
+    try:
+        return path.relative_to(top).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def project_files(folder: Path, top: Path) -> tuple[list[Path], list[Path]]:
+    """(configuration files that say which runner, Spring configuration files) around
+    `folder`, nearest first."""
+    configs: list[Path] = []
+    spring: list[Path] = []
+    for level in _levels(folder, top):
+        for place in (level, level / "conf"):
+            configs.extend(place / name for name in _CONFIG_NAMES if (place / name).is_file())
+        for place in (level, level / "src" / "main" / "resources"):
+            if place.is_dir():
+                for pattern in _SPRING_GLOBS:
+                    spring.extend(sorted(p for p in place.glob(pattern) if p.is_file()))
+    return configs, spring
+
+
+def detect(
+    folder: Path, top: Path, rels: Iterable[str], *,
+    explicit: RunnerName | None = None, explicit_source: str = "the configuration",
+) -> tuple[RunnerName, str, Path | None]:
+    """The runner, why, and the Flyway configuration file to read (None when there is none)."""
+    from migration_gate.runners.detect import DEFAULT_REASON, detect_runner, weak_flyway_sign
+
+    folder, top = folder.resolve(), top.resolve()
+    configs, spring = project_files(folder, top)
+    texts: dict[str, str] = {}
+    for path in spring:
+        try:
+            texts[_rel(path, top)] = path.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            continue
+    paths = [_rel(p, top) for p in configs]
+    prefix = _rel(folder, top)
+    paths.extend(rel if prefix in ("", ".") else f"{prefix}/{rel}" for rel in rels)
+    name, reason = detect_runner(paths, texts, explicit=explicit,
+                                 explicit_source=explicit_source)
+    if reason == DEFAULT_REASON:
+        sign = weak_flyway_sign(paths)
+        if sign is not None:
+            name, reason = "flyway", sign
+    conf = next((p for p in configs if p.name in _FLYWAY_CONFIGS), None)
+    return name, reason, conf if name == "flyway" else None
+
+
+def choose(
+    folder: Path, top: Path, rels: Iterable[str], *,
+    configured: RunnerName | None, flag: RunnerName | None,
+) -> RunnerChoice:
+    """The runner a run uses: `--runner`, else the configured `runner`, else detected."""
+    from migration_gate.runners import RUNNERS
+
+    explicit = flag or configured
+    source = "--runner" if flag else "the configuration"
+    name, reason, conf = detect(folder, top, rels, explicit=explicit, explicit_source=source)
+    if name != "flyway":
+        return RunnerChoice(RUNNERS[name], reason)
+    if conf is None:
+        return RunnerChoice(RUNNERS["flyway"], reason)
+    return RunnerChoice(flyway_runner(conf), reason)
+
+
+def flyway_runner(conf: Path) -> FlywayRunner:
+    """Flyway configured by `conf` (a `flyway.conf` or `flyway.toml`); a setting the gate
+    cannot read is one clear error naming the file."""
+    from migration_gate.runners.flyway import FlywayRunner
+    from migration_gate.runners.flyway_conf import (
+        FlywayConfError,
+        parse_conf,
+        parse_toml,
+        settings_from,
+    )
+
+    try:
+        text = conf.read_text(encoding="utf-8")
+        values = parse_toml(text) if conf.suffix == ".toml" else parse_conf(text)
+        return FlywayRunner(settings_from(values))
+    except OSError as error:
+        raise GateError(f"cannot read {conf}: {error.strerror}") from None
+    except UnicodeDecodeError:
+        raise GateError(f"{conf}: not valid UTF-8") from None
+    except FlywayConfError as error:
+        raise GateError(f"{conf}: {error}") from None

@@ -1,0 +1,76 @@
+"""The runner detection and the Flyway folder rules measured on the real-world corpus.
+
+`MIGRATION_GATE_CORPUS` names the corpus folder (its `MANIFEST.json` gives each project's
+migration folders and the tool that applies them); without it the tests are skipped.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from migration_gate.choose_runner import detect
+from migration_gate.config import Config
+from migration_gate.migrations import NamesOnly, WorkingTree, discover
+from migration_gate.pipeline import CheckContext
+from migration_gate.runners import RUNNERS, ParsedMigration, RunnerChoice
+
+CORPUS = os.environ.get("MIGRATION_GATE_CORPUS")
+pytestmark = pytest.mark.skipif(not CORPUS, reason="MIGRATION_GATE_CORPUS is not set")
+
+
+def folders() -> list[tuple[str, Path, Path]]:
+    """(tool, project copy, migrations folder) for every folder of the manifest."""
+    assert CORPUS is not None
+    root = Path(CORPUS)
+    manifest: list[dict[str, Any]] = json.loads((root / "MANIFEST.json").read_text())
+    found = []
+    for entry in manifest:
+        project = root / "repos" / str(entry["repo"]).replace("/", "__")
+        for folder in entry["migration_dir"]:
+            found.append((str(entry["tool"]), project, project / folder))
+    return found
+
+
+def test_the_detected_runner_is_the_manifests_tool_for_every_folder() -> None:
+    wrong = []
+    all_folders = folders()
+    for tool, project, folder in all_folders:
+        rels = [m.rel for m in discover(NamesOnly(WorkingTree(folder)), folder_path=".")]
+        name, reason, _conf = detect(folder, project, rels)
+        if name != tool:
+            wrong.append((str(folder), tool, name, reason))
+    print(f"runner detection: {len(all_folders) - len(wrong)}/{len(all_folders)} folders right")
+    assert not wrong, wrong
+
+
+def test_no_name_flyway_accepts_is_flagged_in_flyway_folders() -> None:
+    from migration_gate.checks.folder import check_folder
+
+    runner = RUNNERS["flyway"]
+    accepted = flagged_total = 0
+    flagged_accepted = []
+    for tool, project, folder in folders():
+        if tool != "flyway":
+            continue
+        rel = folder.relative_to(project).as_posix()
+        local = discover(WorkingTree(folder), folder_path=rel, runner=runner)
+        context = CheckContext(
+            config=Config(project_dir=project), root=project, repo_root=None, folder=rel,
+            local=local, runner_choice=RunnerChoice(runner, "the manifest"),
+        )
+        ok = {m.path for m in local if isinstance(m.runner_parsed, ParsedMigration)}
+        accepted += len(ok)
+        for diagnostic in check_folder(context):
+            if diagnostic.rule in ("invalid-filename", "invalid-version"):
+                flagged_total += 1
+                if diagnostic.path in ok:
+                    flagged_accepted.append(diagnostic.path)
+    print(f"Flyway folders: {accepted} names Flyway accepts, {len(flagged_accepted)} of them "
+          f"flagged invalid; {flagged_total} invalid-name findings in all")
+    assert accepted > 0
+    assert not flagged_accepted, flagged_accepted

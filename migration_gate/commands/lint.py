@@ -106,12 +106,21 @@ def _excluded(path: Path, cwd: Path, project_dir: Path, patterns: tuple[str, ...
     return any(fnmatch.fnmatchcase(c, p) for c in candidates for p in patterns)
 
 
+def _read_stdin() -> bytes:
+    """Standard input's bytes; a closed one (`<&-`) is said, not a traceback."""
+    stream = getattr(sys.stdin, "buffer", None)
+    if stream is None:
+        raise GateError("standard input is closed: nothing to read for `-`")
+    data: bytes = stream.read()
+    return data
+
+
 def _read(path: Path, shown: str) -> tuple[str | None, Diagnostic | None]:
     """The file's text, or the finding that says why it cannot be linted."""
     from migration_gate.checks.folder import EMPTY_MIGRATION, NON_UTF8_MIGRATION, has_statement
 
     try:
-        content = sys.stdin.buffer.read() if shown == STDIN else path.read_bytes()
+        content = _read_stdin() if shown == STDIN else path.read_bytes()
     except OSError as error:
         raise GateError(f"cannot read {shown}: {error.strerror or error}") from None
     try:

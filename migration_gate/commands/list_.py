@@ -7,6 +7,8 @@ from pathlib import Path
 
 import click
 
+from migration_gate.console import echo, visible
+
 
 @click.command("list")
 @click.option("--dir", "dir_flag", metavar="DIR", help="Migrations folder.")
@@ -34,14 +36,16 @@ def list_(dir_flag: str | None, config_file: Path | None, fmt: str) -> None:
             "checksum": str(migration.checksum) if migration.checksum is not None else None,
         })
     if fmt == "json":
-        click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+        echo(json.dumps(rows, indent=2, ensure_ascii=False))
         return
     if not rows:
-        click.echo("no migrations")
+        echo("no migrations")
         return
+    rows = [{key: visible(value) if isinstance(value, str) else value
+             for key, value in row.items()} for row in rows]
     width = max(len(f"{r['prefix']}{r['version']}") for r in rows)
     name_width = max(len(str(r["name"])) for r in rows)
     for row in rows:
         label = f"{row['prefix']}{row['version']}"
-        click.echo(f"{label:<{width}}  {row['name']:<{name_width}}  {row['checksum'] or '-':>20}  "
-                   f"{row['path']}")
+        echo(f"{label:<{width}}  {row['name']:<{name_width}}  {row['checksum'] or '-':>20}  "
+             f"{row['path']}")

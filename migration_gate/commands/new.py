@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from migration_gate.commands.options import version_options
+from migration_gate.console import echo, say
 from migration_gate.diagnostics import GateError
 
 
@@ -44,7 +45,7 @@ def new(description: str, dir_flag: str | None, base_flag: str | None,
         raise GateError(f"{target} already exists") from None
     except OSError as error:
         raise GateError(f"cannot create {target}: {error.strerror}") from None
-    click.echo(os.path.relpath(target))
+    echo(os.path.relpath(target))
 
 
 def _start_folder(dir_flag: str | None, config_file: Path | None) -> None:
@@ -64,5 +65,4 @@ def _start_folder(dir_flag: str | None, config_file: Path | None) -> None:
     except OSError as error:
         raise GateError(f"cannot create the migrations folder {folder}: {error.strerror}"
                         ) from None
-    click.echo(f"migration-gate: created the migrations folder {os.path.relpath(folder)}",
-               err=True)
+    say(f"created the migrations folder {os.path.relpath(folder)}")

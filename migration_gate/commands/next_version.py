@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from migration_gate.commands.options import version_options
+from migration_gate.console import echo
 
 
 @click.command("next-version")
@@ -20,6 +21,6 @@ def next_version(description: str | None, dir_flag: str | None, base_flag: str |
 
     context = local_context(dir_flag, base_flag, config_file)
     if description is None:
-        click.echo(format_version(highest(context, all_branches) + 1, context.padding))
+        echo(format_version(highest(context, all_branches) + 1, context.padding))
         return
-    click.echo(next_file_name(context, description, all_branches))
+    echo(next_file_name(context, description, all_branches))

@@ -68,8 +68,7 @@ def _expand(files: tuple[Path, ...]) -> list[Path]:
         if str(path) == STDIN:
             found.append(path)
         elif path.is_dir():
-            found.extend(sorted(p for p in path.rglob("*.sql")
-                                if p.is_file() and not _hidden(p.relative_to(path))))
+            found.extend(sorted(_sql_files(path)))
         elif path.is_file():
             found.append(path)
         elif path.exists():
@@ -80,6 +79,21 @@ def _expand(files: tuple[Path, ...]) -> list[Path]:
             raise GateError(f"no file matches {path}")
         else:
             raise GateError(f"file not found: {path}")
+    return found
+
+
+def _sql_files(folder: Path) -> list[Path]:
+    """The `*.sql` files under `folder`, at any depth, outside hidden folders (`Path.rglob`
+    recurses once per level: a deep enough folder raised `RecursionError`)."""
+    from migration_gate.migrations import walk
+
+    found: list[Path] = []
+    for dirpath, _dirnames, filenames in walk(folder):
+        here = Path(dirpath)
+        for name in filenames:
+            path = here / name
+            if name.endswith(".sql") and path.is_file() and not _hidden(path.relative_to(folder)):
+                found.append(path)
     return found
 
 

@@ -69,6 +69,12 @@ def _run(args: list[str] | None) -> int:
     try:
         result = cli.main(args, prog_name="migration-gate", standalone_mode=False)
     except SystemExit as done:
+        from click.utils import PacifyFlushWrapper
+
+        if isinstance(sys.stdout, PacifyFlushWrapper):
+            # click's own answer to EPIPE (even outside standalone mode): a silent exit 1
+            sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
+            return _output_failed("Broken pipe")
         return _exit_code(done.code)
     except click.exceptions.Abort:
         say("aborted")
@@ -78,8 +84,10 @@ def _run(args: list[str] | None) -> int:
         return error.exit_code
     except OutputError as error:
         return _output_failed(str(error))
-    except BrokenPipeError as error:
-        return _output_failed(error.strerror or "broken pipe")
+    except OSError as error:
+        if not _is_output_error(error):
+            return _internal_error(error)
+        return _output_failed(error.strerror or str(error))
     except RecursionError as error:
         if os.environ.get(DEBUG_ENV) == "1":
             raise
@@ -97,6 +105,15 @@ def _exit_code(code: object) -> int:
         return code
     say(str(code))
     return 1
+
+
+def _is_output_error(error: OSError) -> bool:
+    """A write to stdout that failed (`click.echo` flushes as it writes): no file name, and
+    the errors of a full disk or a reader gone."""
+    import errno
+
+    lost = (errno.EPIPE, errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO)
+    return error.filename is None and error.errno in lost
 
 
 def _flush_stdout(code: int) -> int:

@@ -69,7 +69,7 @@ def _run(args: list[str] | None) -> int:
     try:
         result = cli.main(args, prog_name="migration-gate", standalone_mode=False)
     except SystemExit as done:
-        if type(sys.stdout).__name__ == "PacifyFlushWrapper":
+        if type(sys.stdout).__name__.endswith("PacifyFlushWrapper"):
             # click's own answer to EPIPE (even outside standalone mode): a silent exit 1
             sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
             return _output_failed("Broken pipe")

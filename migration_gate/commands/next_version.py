@@ -16,11 +16,15 @@ from migration_gate.console import echo
 def next_version(description: str | None, dir_flag: str | None, base_flag: str | None,
                  config_file: Path | None, all_branches: bool) -> None:
     """Print the next free version (V009), or with DESCRIPTION the whole file name."""
-    from migration_gate.commands._versions import highest, local_context, next_file_name
+    from migration_gate.commands._versions import (
+        local_context,
+        next_file_name,
+        next_free_version,
+    )
     from migration_gate.pipeline import format_version
 
     context = local_context(dir_flag, base_flag, config_file)
     if description is None:
-        echo(format_version(highest(context, all_branches) + 1, context.padding))
+        echo(format_version(next_free_version(context, all_branches), context.padding))
         return
     echo(next_file_name(context, description, all_branches))

@@ -9,8 +9,9 @@ carry characters its author chose:
   blanks) as a workflow command (`::stop-commands::`, `::add-mask::`, `::error ...`), so a
   folder named `x\\n::error::...` printed raw would inject one. Every line is escaped as
   GitHub's toolkit escapes command data (`%` → `%25`, CR → `%0D`, LF → `%0A`, so the encoding
-  stays unambiguous) and a leading `::` becomes `%3A:`. Only the github reporter's own
-  annotations, built from escaped values, bypass this.
+  stays unambiguous), a leading `::` becomes `%3A:`, and the other control characters are
+  shown as above. Only the github reporter's own annotations, built from escaped values,
+  bypass this.
 """
 
 from __future__ import annotations
@@ -61,10 +62,9 @@ def escape_for_actions(line: str) -> str:
 def safe_line(line: str, *, actions: bool | None = None) -> str:
     """The one function every print path uses: one line, safe for a terminal and, inside
     GitHub Actions (or with `actions=True`), for the runner's command parser."""
-    line = visible(line)
     if in_actions() if actions is None else actions:
         line = escape_for_actions(line)
-    return line
+    return visible(line)
 
 
 def safe_text(text: str, *, actions: bool | None = None) -> str:

@@ -9,7 +9,8 @@ carry characters its author chose:
   blanks) as a workflow command (`::stop-commands::`, `::add-mask::`, `::error ...`), so a
   folder named `x\\n::error::...` printed raw would inject one. Every line is escaped as
   GitHub's toolkit escapes command data (`%` → `%25`, CR → `%0D`, LF → `%0A`, so the encoding
-  stays unambiguous), a leading `::` becomes `%3A:`, and the other control characters are
+  stays unambiguous), a leading `::` becomes `%3A:` (and the legacy `##[` anywhere,
+  `##%5B`), and the other control characters are
   shown as above. Only the github reporter's own annotations, built from escaped values,
   bypass this.
 """
@@ -52,6 +53,8 @@ def escape_for_actions(line: str) -> str:
     """One line as the Actions runner may see it without running it: `%`, CR and LF escaped as
     the toolkit escapes command data, and a leading `::` (after blanks) no longer one."""
     line = line.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    # the runner's legacy syntax, `##[command]data`, is a command anywhere in a line
+    line = line.replace("##[", "##%5B")
     stripped = line.lstrip()
     if stripped.startswith("::"):
         blanks = line[: len(line) - len(stripped)]

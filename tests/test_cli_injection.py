@@ -25,10 +25,10 @@ from tests.conftest import Repo, one_line_error, seed_migrations
 
 ACTIONS = {"GITHUB_ACTIONS": "true"}
 #: An escaped property value: no raw `:` `,` CR LF, and `%` only as one of the toolkit's escapes.
-_VALUE = r"(?:[^%:,\r\n]|%25|%0D|%0A|%3A|%2C)*"
+_VALUE = r"(?:[^%:,\r\n]|%25|%0D|%0A|%3A|%2C|%5B)*"
 OUR_ANNOTATION = re.compile(
     rf"::(?:error|warning) file={_VALUE},line=\d+(?:,col=\d+)?,endLine=\d+(?:,endColumn=\d+)?,"
-    rf"title={_VALUE}::(?:[^%\r\n]|%25|%0D|%0A)*"
+    rf"title={_VALUE}::(?:[^%\r\n]|%25|%0D|%0A|%5B)*"
 )
 
 
@@ -36,6 +36,7 @@ def assert_no_injected_command(output: str) -> None:
     """No line (as the runner splits them: LF, CR) starts with `::` unless it is one of our
     annotations, fully escaped; no raw ESC anywhere."""
     assert "\x1b" not in output
+    assert "##[" not in output  # the runner's legacy syntax, a command anywhere in a line
     for line in re.split(r"\r\n|\r|\n", output):
         if line.lstrip().startswith("::"):
             assert OUR_ANNOTATION.fullmatch(line), line
@@ -52,6 +53,7 @@ INJECTIONS = [
     "::stop-commands::token",
     "  ::add-mask::secret",
     "x\r::error::injected",
+    "a ##[add-mask]b",
 ]
 
 
@@ -111,7 +113,7 @@ def test_safe_line_examples() -> None:
 
 #: Names built from the pieces that matter: command markers, line breaks, escapes, ESC.
 NAMES = st.lists(st.sampled_from([":", "::", "\n", "\r", "%", ",", "\x1b", " ", "a", "#", "[",
-                                  "\u2028", "\t", "0A", "=", "é", "::error::"]),
+                                  "\u2028", "\t", "0A", "=", "é", "::error::", "##["]),
                  max_size=12).map("".join)
 
 

@@ -21,8 +21,10 @@ from migration_gate.report.text import summary_line
 
 def escape_data(value: str) -> str:
     """The message part of a workflow command (`%`, CR and LF, as the runner decodes them);
-    other control characters (terminal sequences) are shown, not sent."""
-    return visible(value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A"))
+    the legacy command syntax `##[` is broken up and other control characters (terminal
+    sequences) are shown, not sent."""
+    escaped = value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    return visible(escaped.replace("##[", "##%5B"))
 
 
 def escape_property(value: str) -> str:

@@ -1,4 +1,4 @@
-"""User-supplied regular expressions (`name-pattern`), bounded in cost.
+"""User-supplied regular expressions (`name-pattern`), bounded in cost; names that fit them.
 
 Python's `re` backtracks, and has no timeout: `(a+)+$` against a name of 30 `a`s and a `b`
 takes minutes, so a configured pattern could hang every `check` (issue 13, item 6). Two
@@ -21,12 +21,19 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from types import ModuleType
 
+from migration_gate.diagnostics import GateError
+
 #: Seconds one name may take to match; a sane pattern needs microseconds.
 BUDGET_SECONDS = 1.0
 #: Without a timer, only names this short are matched (polynomial patterns stay cheap).
 UNTIMED_MAX = 64
 
 
+#: The longest name (`V9__<name>.sql`) proposed: file names are limited to 255 bytes on most
+#: file systems, and a long name is read by people in lists and logs.
+MAX_NAME_LENGTH = 80
+#: The name proposed when nothing of the description fits the project's rules.
+FALLBACK_NAME = "migration"
 #: Patterns known to match in linear time (the default `name-pattern`): no timer needed.
 LINEAR = frozenset({"[a-z0-9_]+"})
 
@@ -150,3 +157,45 @@ def fullmatch_within(pattern: re.Pattern[str], text: str, seconds: float) -> boo
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+
+
+def conforming_name(name: str, pattern_text: str) -> tuple[str, list[str]]:
+    """`name` made to fit `name-pattern`: shortened, then with the words that have no ASCII
+    form dropped (accents are already folded: `Überprüfung` → `uberprufung`), else
+    `migration`. Returns the name and what was done, for the user."""
+    pattern = NamePattern(pattern_text)
+
+    def fits(candidate: str) -> bool:
+        try:
+            return bool(candidate) and pattern.fullmatch(candidate)
+        except PatternTooSlow:
+            raise GateError(f"`name-pattern` {pattern_text!r} takes too long on the name "
+                            f"{candidate[:40]!r} (it backtracks: avoid repeating a group "
+                            "that itself repeats)") from None
+
+    changes: list[str] = []
+    if len(name) > MAX_NAME_LENGTH:
+        name = shorten(name, MAX_NAME_LENGTH)
+        changes.append(f"shortened the name to {len(name)} characters: {name}")
+    if fits(name):
+        return name, changes
+    dropped = [word for word in name.split("_") if not word.isascii()]
+    ascii_name = "_".join(word for word in name.split("_") if word.isascii())
+    if dropped and fits(ascii_name):
+        changes.append(f"left out {' '.join(dropped)!r} (no ASCII spelling): the name is "
+                       f"{ascii_name}, as `name-pattern` {pattern_text!r} asks")
+        return ascii_name, changes
+    if fits(FALLBACK_NAME):
+        changes.append(f"nothing of the description fits `name-pattern` {pattern_text!r}: "
+                       f"the name is {FALLBACK_NAME}; rename the file to say what it does")
+        return FALLBACK_NAME, changes
+    raise GateError(f"no name made from the description fits `name-pattern` {pattern_text!r}; "
+                    "pass a description in the pattern's terms")
+
+
+def shorten(name: str, limit: int) -> str:
+    """At most `limit` characters, cut at a word (`_`) boundary when there is one."""
+    cut = name[:limit]
+    if name[limit:limit + 1] not in ("", "_") and "_" in cut:
+        cut = cut[: cut.rindex("_")]
+    return cut.strip("_") or name[:limit]

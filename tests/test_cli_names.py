@@ -179,3 +179,11 @@ def test_check_accepts_what_new_created(tmp_path_factory: pytest.TempPathFactory
     done = repo.gate("check", "--no-verify")
     assert done.returncode == 0, done.stdout + done.stderr
     assert "naming-style" not in done.stdout
+
+
+def test_check_hint_proposes_a_name_the_pattern_accepts(seeded: Repo) -> None:
+    """The sibling in `check`: the `naming-style` hint proposes what `new` would."""
+    seeded.write("migrations/V004__Überprüfung_数据.sql", CREATE)
+    done = seeded.gate("check", "--no-verify")
+    assert "naming-style" in done.stdout
+    assert "rename to V004__uberprufung.sql" in done.stdout

@@ -211,6 +211,17 @@ def _name_pattern(context: CheckContext) -> Callable[[str], bool]:
     return matches
 
 
+def _fitting_name(name: str, pattern_text: str) -> str:
+    """The name a `naming-style` hint proposes: one the pattern accepts, as `new` makes it."""
+    from migration_gate.patterns import conforming_name
+
+    normalised = normalise_description(name) or name
+    try:
+        return conforming_name(normalised, pattern_text)[0]
+    except GateError:
+        return normalised
+
+
 def check_style(context: CheckContext, allocator: VersionAllocator) -> Iterator[Diagnostic]:
     del allocator
     pattern = _name_pattern(context)
@@ -228,8 +239,8 @@ def check_style(context: CheckContext, allocator: VersionAllocator) -> Iterator[
         if not pattern(name.name):
             problems.append(f"the name does not match `{context.config.name_pattern}`")
         if problems:
-            fixed_name = name.name if pattern(name.name) else (
-                normalise_description(name.name) or name.name
+            fixed_name = name.name if pattern(name.name) else _fitting_name(
+                name.name, context.config.name_pattern
             )
             fix = suggest_file_name(name.version, fixed_name, padding)
             if name.extension != "sql":

@@ -12,12 +12,6 @@ from migration_gate.diagnostics import GateError
 if TYPE_CHECKING:
     from migration_gate.pipeline import CheckContext
 
-#: The longest name (`V9__<name>.sql`) proposed: file names are limited to 255 bytes on most
-#: file systems, and a long name is read by people in lists and logs.
-MAX_NAME_LENGTH = 80
-#: The name proposed when nothing of the description fits the project's rules.
-FALLBACK_NAME = "migration"
-
 
 def local_context(dir_flag: str | None, base_flag: str | None,
                   config_file: Path | None) -> CheckContext:
@@ -78,6 +72,7 @@ def next_file_name(context: CheckContext, description: str, all_branches: bool) 
     """`V009__add_profiles.sql` for "add profiles": the next free version, the folder's style,
     and a name that `naming-style` accepts (what was changed to get one is said on stderr)."""
     from migration_gate.console import say
+    from migration_gate.patterns import conforming_name
     from migration_gate.pipeline import normalise_description, suggest_file_name
 
     name = normalise_description(description)
@@ -87,47 +82,3 @@ def next_file_name(context: CheckContext, description: str, all_branches: bool) 
     for change in changes:
         say(change)
     return suggest_file_name(next_free_version(context, all_branches), conforming, context.padding)
-
-
-def conforming_name(name: str, pattern_text: str) -> tuple[str, list[str]]:
-    """`name` made to fit `name-pattern`: shortened, then with the words that have no ASCII
-    form dropped (accents are already folded: `Überprüfung` → `uberprufung`), else
-    `migration`. Returns the name and what was done, for the user."""
-    from migration_gate.patterns import NamePattern, PatternTooSlow
-
-    pattern = NamePattern(pattern_text)
-
-    def fits(candidate: str) -> bool:
-        try:
-            return bool(candidate) and pattern.fullmatch(candidate)
-        except PatternTooSlow:
-            raise GateError(f"`name-pattern` {pattern_text!r} takes too long on the name "
-                            f"{candidate[:40]!r} (it backtracks: avoid repeating a group "
-                            "that itself repeats)") from None
-
-    changes: list[str] = []
-    if len(name) > MAX_NAME_LENGTH:
-        name = shorten(name, MAX_NAME_LENGTH)
-        changes.append(f"shortened the name to {len(name)} characters: {name}")
-    if fits(name):
-        return name, changes
-    dropped = [word for word in name.split("_") if not word.isascii()]
-    ascii_name = "_".join(word for word in name.split("_") if word.isascii())
-    if dropped and fits(ascii_name):
-        changes.append(f"left out {' '.join(dropped)!r} (no ASCII spelling): the name is "
-                       f"{ascii_name}, as `name-pattern` {pattern_text!r} asks")
-        return ascii_name, changes
-    if fits(FALLBACK_NAME):
-        changes.append(f"nothing of the description fits `name-pattern` {pattern_text!r}: "
-                       f"the name is {FALLBACK_NAME}; rename the file to say what it does")
-        return FALLBACK_NAME, changes
-    raise GateError(f"no name made from the description fits `name-pattern` {pattern_text!r}; "
-                    "pass a description in the pattern's terms")
-
-
-def shorten(name: str, limit: int) -> str:
-    """At most `limit` characters, cut at a word (`_`) boundary when there is one."""
-    cut = name[:limit]
-    if name[limit:limit + 1] not in ("", "_") and "_" in cut:
-        cut = cut[: cut.rindex("_")]
-    return cut.strip("_") or name[:limit]

@@ -7,13 +7,19 @@ imported only when invoked, so that a pre-commit run pays for nothing it does no
 
 from __future__ import annotations
 
-from typing import Any
+import os
+import sys
+from typing import Any, NoReturn
 
 import click
 
 from migration_gate import __version__
 from migration_gate.commands import COMMANDS, load_command
+from migration_gate.console import OutputError, say, visible
 from migration_gate.diagnostics import GateError
+
+#: Set to 1 to see the traceback of an internal error instead of its one-line summary.
+DEBUG_ENV = "MIGRATION_GATE_DEBUG"
 
 
 class GateGroup(click.Group):
@@ -31,10 +37,10 @@ class GateGroup(click.Group):
         try:
             return super().invoke(ctx)
         except GateError as error:
-            click.echo(f"migration-gate: error: {error}", err=True)
+            say(f"error: {error}")
             ctx.exit(2)
         except KeyboardInterrupt:
-            click.echo("migration-gate: interrupted", err=True)
+            say("interrupted")
             ctx.exit(130)
 
 
@@ -49,5 +55,101 @@ def cli() -> None:
     """
 
 
-def main() -> None:
-    cli(prog_name="migration-gate")
+def main(args: list[str] | None = None) -> NoReturn:
+    """Run the command line and exit; whatever happens, one line on stderr, never a traceback.
+
+    The report is the gate's product: when it cannot be written (stdout closed, a full disk,
+    a reader that went away) the run fails with exit 2, never 0, and says so once.
+    """
+    sys.exit(_flush_stdout(_run(args)))
+
+
+def _run(args: list[str] | None) -> int:
+    """The command's exit code; every exception ends here as one line on stderr."""
+    try:
+        result = cli.main(args, prog_name="migration-gate", standalone_mode=False)
+    except SystemExit as done:
+        if type(sys.stdout).__name__.endswith("PacifyFlushWrapper"):
+            # click's own answer to EPIPE (even outside standalone mode): a silent exit 1
+            sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
+            return _output_failed("Broken pipe")
+        return _exit_code(done.code)
+    except click.exceptions.Abort:
+        say("aborted")
+        return 130
+    except click.ClickException as error:
+        error.show()
+        return error.exit_code
+    except OutputError as error:
+        return _output_failed(str(error))
+    except OSError as error:
+        if not _is_output_error(error):
+            return _internal_error(error)
+        return _output_failed(error.strerror or str(error))
+    except RecursionError as error:
+        if os.environ.get(DEBUG_ENV) == "1":
+            raise
+        say(f"error: too deeply nested to process ({error}); please report it")
+        return 2
+    except Exception as error:
+        return _internal_error(error)
+    return result if isinstance(result, int) else 0
+
+
+def _exit_code(code: object) -> int:
+    if code is None:
+        return 0
+    if isinstance(code, int):
+        return code
+    say(str(code))
+    return 1
+
+
+def _is_output_error(error: OSError) -> bool:
+    """A write to stdout that failed (`click.echo` flushes as it writes): no file name, and
+    the errors of a full disk or a reader gone."""
+    import errno
+
+    lost = (errno.EPIPE, errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO)
+    return error.filename is None and error.errno in lost
+
+
+def _flush_stdout(code: int) -> int:
+    """Buffered output fails at the flush: here, not in Python's exit-time flush (which would
+    print a traceback-like message and exit 120). A run that already failed says nothing more.
+    """
+    if sys.stdout is None:
+        return code if code == 2 else _output_failed("standard output is closed")
+    try:
+        sys.stdout.flush()
+    except (OSError, ValueError) as error:
+        if code == 2:
+            _silence_stdout()
+            return code
+        return _output_failed(getattr(error, "strerror", None) or str(error))
+    return code
+
+
+def _output_failed(reason: str) -> int:
+    """Say that the output could not be written; exit 2, whatever the findings were."""
+    _silence_stdout()
+    say(f"error: cannot write to standard output: {reason}")
+    return 2
+
+
+def _silence_stdout() -> None:
+    """What is still buffered for stdout goes to the null device, quietly, at exit."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
+def _internal_error(error: Exception) -> int:
+    if os.environ.get(DEBUG_ENV) == "1":
+        raise error
+    detail = visible(str(error).split("\n", 1)[0])
+    say(f"internal error: {type(error).__name__}: {detail} (please report; "
+        f"{DEBUG_ENV}=1 shows the traceback)")
+    return 2

@@ -105,6 +105,12 @@ def _as_pattern(key: str, value: Any, origin: str) -> str:
         re.compile(text)
     except re.error as error:
         raise GateError(f"{origin}: `{key}` is not a valid regular expression: {error}") from None
+    from migration_gate.patterns import nested_quantifier
+
+    slow = nested_quantifier(text)
+    if slow:
+        raise GateError(f"{origin}: `{key}` {text!r} is refused: {slow}; write it without the "
+                        "nested repetition (e.g. [a-z0-9]+(_[a-z0-9]+)*)")
     return text
 
 

@@ -131,7 +131,7 @@ class WorkingTree:
         """Files, plus folders named like a migration: refinery's walk does not tell files from
         folders, matches such a folder's name and then fails to read it."""
         found: list[str] = []
-        for dirpath, dirnames, filenames in os.walk(self.folder, followlinks=False):
+        for dirpath, dirnames, filenames in walk(self.folder):
             relative_dir = Path(dirpath).relative_to(self.folder)
             for filename in filenames:
                 found.append((relative_dir / filename).as_posix())
@@ -158,6 +158,31 @@ class WorkingTree:
                     reason = f"a broken symbolic link ({reason})"
                 result[rel] = reason
         return result
+
+
+def walk(top: Path) -> Iterator[tuple[str, list[str], list[str]]]:
+    """`os.walk(top, followlinks=False)` without recursion: Python 3.11's `os.walk` recurses
+    once per level, so a folder nested 1,000 levels deep raised `RecursionError`. Like refinery's
+    walk, any depth is entered; symlinked folders are listed, not followed; unreadable folders
+    are skipped (their files are not migrations anyone can deploy from here)."""
+    pending = [os.fspath(top)]
+    while pending:
+        current = pending.pop()
+        dirnames: list[str] = []
+        filenames: list[str] = []
+        try:
+            with os.scandir(current) as entries:
+                for entry in entries:
+                    try:
+                        is_dir = entry.is_dir()
+                    except OSError:
+                        is_dir = False
+                    (dirnames if is_dir else filenames).append(entry.name)
+                    if is_dir and not entry.is_symlink():
+                        pending.append(entry.path)
+        except OSError:
+            continue
+        yield current, dirnames, filenames
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,6 @@ overrides and disabled rules from the configuration are applied here, once, for 
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -37,7 +36,9 @@ class BaseSnapshot:
 
 
 def _stderr_note(message: str) -> None:
-    print(f"migration-gate: {message}", file=sys.stderr)
+    from migration_gate.console import say
+
+    say(message)
 
 
 class NoteCollector:

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from migration_gate import refinery
 from migration_gate.catalog import RuleDoc
-from migration_gate.diagnostics import Diagnostic, Severity
+from migration_gate.diagnostics import Diagnostic, GateError, Severity
 from migration_gate.migrations import MigrationFile, max_version, versioned
 from migration_gate.pipeline import (
     CheckContext,
@@ -191,9 +191,40 @@ def _why_no_match(file_name: str, problem: NameProblem) -> str:
     return f"{problem.reason}, {tail}"
 
 
+def _name_pattern(context: CheckContext) -> Callable[[str], bool]:
+    """`name-pattern`'s full match, bounded in time: a pattern that backtracks for ever on a
+    name ends the run with one line (exit 2) instead of hanging it."""
+    from migration_gate.patterns import NamePattern, PatternTooSlow
+
+    pattern = NamePattern(context.config.name_pattern)
+
+    def matches(name: str) -> bool:
+        try:
+            return pattern.fullmatch(name)
+        except PatternTooSlow:
+            shown = name if len(name) <= 40 else f"{name[:40]}..."
+            raise GateError(
+                f"`name-pattern` {pattern.text!r} takes too long on the name {shown!r} "
+                "(it backtracks: avoid repeating a group that itself repeats)"
+            ) from None
+
+    return matches
+
+
+def _fitting_name(name: str, pattern_text: str) -> str:
+    """The name a `naming-style` hint proposes: one the pattern accepts, as `new` makes it."""
+    from migration_gate.patterns import conforming_name
+
+    normalised = normalise_description(name) or name
+    try:
+        return conforming_name(normalised, pattern_text)[0]
+    except GateError:
+        return normalised
+
+
 def check_style(context: CheckContext, allocator: VersionAllocator) -> Iterator[Diagnostic]:
     del allocator
-    pattern = re.compile(context.config.name_pattern)
+    pattern = _name_pattern(context)
     padding = context.padding
     for migration in context.to_lint:
         name = migration.name
@@ -205,11 +236,11 @@ def check_style(context: CheckContext, allocator: VersionAllocator) -> Iterator[
             problems.append(f"the version is not zero-padded to {padding} digits like the others")
         elif not padding and len(text) > 1 and text.startswith("0"):
             problems.append("the version is zero-padded but the other migrations are not")
-        if not pattern.fullmatch(name.name):
+        if not pattern(name.name):
             problems.append(f"the name does not match `{context.config.name_pattern}`")
         if problems:
-            fixed_name = name.name if pattern.fullmatch(name.name) else (
-                normalise_description(name.name) or name.name
+            fixed_name = name.name if pattern(name.name) else _fitting_name(
+                name.name, context.config.name_pattern
             )
             fix = suggest_file_name(name.version, fixed_name, padding)
             if name.extension != "sql":

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import click
 
+from migration_gate.console import echo, say
 from migration_gate.diagnostics import GateError
 
 FORK_NOTICE = (
@@ -42,7 +43,7 @@ def comment(report_path: Path, key: str) -> None:
     except GateError as error:
         say_failure(str(error))
         sys.exit(2)
-    click.echo(f"migration-gate: {message}")
+    echo(f"migration-gate: {message}")
 
 
 def post(report_path: Path, key: str, environ: Mapping[str, str]) -> str:
@@ -102,7 +103,7 @@ def say_notice(message: str) -> None:
     if in_actions():
         click.echo(f"::notice title=migration-gate::{escape_data(message)}")
     else:
-        click.echo(f"migration-gate: {message}", err=True)
+        say(message)
 
 
 def say_failure(message: str) -> None:
@@ -112,4 +113,4 @@ def say_failure(message: str) -> None:
     if in_actions():
         click.echo(f"::warning title=migration-gate::{escape_data(message)}")
     else:
-        click.echo(f"migration-gate: error: {message}", err=True)
+        say(f"error: {message}")

@@ -68,8 +68,7 @@ def _expand(files: tuple[Path, ...]) -> list[Path]:
         if str(path) == STDIN:
             found.append(path)
         elif path.is_dir():
-            found.extend(sorted(p for p in path.rglob("*.sql")
-                                if p.is_file() and not _hidden(p.relative_to(path))))
+            found.extend(sorted(_sql_files(path)))
         elif path.is_file():
             found.append(path)
         elif path.exists():
@@ -80,6 +79,21 @@ def _expand(files: tuple[Path, ...]) -> list[Path]:
             raise GateError(f"no file matches {path}")
         else:
             raise GateError(f"file not found: {path}")
+    return found
+
+
+def _sql_files(folder: Path) -> list[Path]:
+    """The `*.sql` files under `folder`, at any depth, outside hidden folders (`Path.rglob`
+    recurses once per level: a deep enough folder raised `RecursionError`)."""
+    from migration_gate.migrations import walk
+
+    found: list[Path] = []
+    for dirpath, _dirnames, filenames in walk(folder):
+        here = Path(dirpath)
+        for name in filenames:
+            path = here / name
+            if name.endswith(".sql") and path.is_file() and not _hidden(path.relative_to(folder)):
+                found.append(path)
     return found
 
 
@@ -106,12 +120,21 @@ def _excluded(path: Path, cwd: Path, project_dir: Path, patterns: tuple[str, ...
     return any(fnmatch.fnmatchcase(c, p) for c in candidates for p in patterns)
 
 
+def _read_stdin() -> bytes:
+    """Standard input's bytes; a closed one (`<&-`) is said, not a traceback."""
+    stream = getattr(sys.stdin, "buffer", None)
+    if stream is None:
+        raise GateError("standard input is closed: nothing to read for `-`")
+    data: bytes = stream.read()
+    return data
+
+
 def _read(path: Path, shown: str) -> tuple[str | None, Diagnostic | None]:
     """The file's text, or the finding that says why it cannot be linted."""
     from migration_gate.checks.folder import EMPTY_MIGRATION, NON_UTF8_MIGRATION, has_statement
 
     try:
-        content = sys.stdin.buffer.read() if shown == STDIN else path.read_bytes()
+        content = _read_stdin() if shown == STDIN else path.read_bytes()
     except OSError as error:
         raise GateError(f"cannot read {shown}: {error.strerror or error}") from None
     try:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import click
 
 from migration_gate.commands.options import runner_option
+from migration_gate.console import echo, visible
 from migration_gate.runners.model import RunnerName
 
 if TYPE_CHECKING:
@@ -55,17 +56,19 @@ def list_(dir_flag: str | None, config_file: Path | None, fmt: str,
             "checksum": str(migration.checksum) if migration.checksum is not None else None,
         })
     if fmt == "json":
-        click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+        echo(json.dumps(rows, indent=2, ensure_ascii=False))
         return
     if not rows:
-        click.echo("no migrations")
+        echo("no migrations")
         return
+    rows = [{key: visible(value) if isinstance(value, str) else value
+             for key, value in row.items()} for row in rows]
     width = max(len(f"{r['prefix']}{r['version']}") for r in rows)
     name_width = max(len(str(r["name"])) for r in rows)
     for row in rows:
         label = f"{row['prefix']}{row['version']}"
-        click.echo(f"{label:<{width}}  {row['name']:<{name_width}}  {row['checksum'] or '-':>20}  "
-                   f"{row['path']}")
+        echo(f"{label:<{width}}  {row['name']:<{name_width}}  {row['checksum'] or '-':>20}  "
+             f"{row['path']}")
 
 
 def _list_runner(files: tuple[MigrationFile, ...], fmt: str, runner: str) -> None:
@@ -87,18 +90,20 @@ def _list_runner(files: tuple[MigrationFile, ...], fmt: str, runner: str) -> Non
         "runner": runner,
     } for migration, parsed in found]
     if fmt == "json":
-        click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+        echo(json.dumps(rows, indent=2, ensure_ascii=False))
         return
     if not rows:
-        click.echo("no migrations")
+        echo("no migrations")
         return
+    rows = [{key: visible(value) if isinstance(value, str) else value
+             for key, value in row.items()} for row in rows]
     labels = [f"{r['prefix']}{r['version'] or ''}" for r in rows]
     width = max(len(label) for label in labels)
     name_width = max(len(str(r["name"])) for r in rows)
     for label, row in zip(labels, rows, strict=True):
         checksum = row["checksum"] if row["checksum"] is not None else "-"
-        click.echo(f"{label:<{width}}  {row['name']:<{name_width}}  {checksum:>11}  "
-                   f"{row['path']}")
+        echo(f"{label:<{width}}  {row['name']:<{name_width}}  {checksum:>11}  "
+             f"{row['path']}")
 
 
 def _recorded_checksum(migration: MigrationFile) -> int | None:

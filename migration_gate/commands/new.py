@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from migration_gate.commands.options import version_options
+from migration_gate.console import echo, say
 from migration_gate.diagnostics import GateError
 from migration_gate.runners.model import RunnerName
 
@@ -31,12 +32,9 @@ def new(description: str, dir_flag: str | None, base_flag: str | None,
         user = gitbase.config_value(context.repo_root, "user.name")
         email = gitbase.config_value(context.repo_root, "user.email")
         author = " ".join(part for part in (user, f"<{email}>" if email else None) if part)
-    # one line whatever the description holds: a newline would turn the rest into SQL
-    # (and bytes that are not UTF-8, possible in arguments, become U+FFFD)
-    shown = " ".join(description.split()).encode("utf-8", "surrogateescape")
-    header = [f"-- {shown.decode('utf-8', 'replace')}"]
-    if author:
-        header.append(f"-- author: {author}")
+    header = [comment_line(description)]
+    if comment_line(author) != "--":
+        header.append(comment_line(f"author: {author}"))
     header.append(f"-- date: {date.today().isoformat()}")
     try:
         with target.open("x", encoding="utf-8") as handle:
@@ -45,7 +43,19 @@ def new(description: str, dir_flag: str | None, base_flag: str | None,
         raise GateError(f"{target} already exists") from None
     except OSError as error:
         raise GateError(f"cannot create {target}: {error.strerror}") from None
-    click.echo(os.path.relpath(target))
+    echo(os.path.relpath(target))
+
+
+def comment_line(text: str) -> str:
+    """`-- text` on one line, whatever `text` holds: a line break (LF, CR, U+2028, vertical
+    tab...) would turn the rest into SQL that runs, and other control characters have no place
+    in a file. Bytes that are not UTF-8 (possible in arguments) become U+FFFD."""
+    import unicodedata
+
+    text = text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    kept = "".join(" " if unicodedata.category(char) in ("Cc", "Cf", "Zl", "Zp") else char
+                   for char in text)
+    return " ".join(["--", *kept.split()])
 
 
 def _start_folder(dir_flag: str | None, config_file: Path | None) -> None:
@@ -65,5 +75,4 @@ def _start_folder(dir_flag: str | None, config_file: Path | None) -> None:
     except OSError as error:
         raise GateError(f"cannot create the migrations folder {folder}: {error.strerror}"
                         ) from None
-    click.echo(f"migration-gate: created the migrations folder {os.path.relpath(folder)}",
-               err=True)
+    say(f"created the migrations folder {os.path.relpath(folder)}")

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from migration_gate.commands.options import version_options
+from migration_gate.console import echo
 from migration_gate.runners.model import RunnerName
 
 
@@ -18,9 +19,9 @@ def next_version(description: str | None, dir_flag: str | None, base_flag: str |
                  all_branches: bool) -> None:
     """Print the next free version (V009), or with DESCRIPTION the whole file name."""
     from migration_gate.commands._versions import (
-        highest,
         local_context,
         next_file_name,
+        next_free_version,
         runner_next_version,
         runner_version_label,
     )
@@ -28,9 +29,9 @@ def next_version(description: str | None, dir_flag: str | None, base_flag: str |
 
     context = local_context(dir_flag, base_flag, config_file, runner_flag)
     if description is None and not context.is_refinery:
-        click.echo(runner_version_label(context, runner_next_version(context, all_branches)))
+        echo(runner_version_label(context, runner_next_version(context, all_branches)))
         return
     if description is None:
-        click.echo(format_version(highest(context, all_branches) + 1, context.padding))
+        echo(format_version(next_free_version(context, all_branches), context.padding))
         return
-    click.echo(next_file_name(context, description, all_branches))
+    echo(next_file_name(context, description, all_branches))

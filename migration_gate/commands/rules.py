@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from migration_gate.console import echo
 from migration_gate.diagnostics import GateError
 
 if TYPE_CHECKING:
@@ -30,17 +31,17 @@ def rules(rule_id: str | None, fmt: str) -> None:
             extra = f" (did you mean {close[0]}?)" if close else ""
             raise GateError(f"unknown rule {rule_id!r}{extra}; `migration-gate rules` lists them")
         if fmt == "json":
-            click.echo(json.dumps(_rule_json(doc), indent=2))
+            echo(json.dumps(_rule_json(doc), indent=2))
         else:
-            click.echo(doc.render(), nl=False)
+            echo(doc.render().rstrip("\n"))
         return
     if fmt == "json":
-        click.echo(json.dumps([_rule_json(doc) for doc in catalogue.values()], indent=2))
+        echo(json.dumps([_rule_json(doc) for doc in catalogue.values()], indent=2))
         return
     width = max(len(rule) for rule in catalogue)
-    click.echo(f"{'rule':<{width}}  {'severity':<8}  summary")
+    echo(f"{'rule':<{width}}  {'severity':<8}  summary")
     for doc in catalogue.values():
-        click.echo(f"{doc.id:<{width}}  {doc.severity.value:<8}  {doc.summary}")
+        echo(f"{doc.id:<{width}}  {doc.severity.value:<8}  {doc.summary}")
 
 
 def _rule_json(doc: RuleDoc) -> dict[str, str]:

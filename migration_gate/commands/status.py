@@ -135,7 +135,9 @@ def status(database_url: str | None, dir_flag: str | None, config_file: Path | N
     if fmt == "json":
         click.echo(json.dumps(summary, indent=2))
     else:
-        click.echo(_status_text(summary))
+        from migration_gate.console import echo
+
+        echo(_status_text(summary))  # names from the database and the folder: made safe
     bad = summary["divergent"] or summary["missing"] or summary["out_of_order"]
     sys.exit(1 if bad else 0)
 

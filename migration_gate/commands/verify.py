@@ -47,7 +47,12 @@ def verify(
     to_stdout = default_format(fmt) == "text"
 
     def log(line: str) -> None:
-        click.echo(line, err=not to_stdout)
+        from migration_gate.console import safe_text, write_err
+
+        if to_stdout:
+            click.echo(safe_text(line))
+        else:
+            write_err(line)
 
     options = DbOptions(fake=fake, target=target, grouped=grouped, log=log)
     diagnostics = apply_config(run_database_check(context, options), context.config)

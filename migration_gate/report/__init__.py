@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import importlib
 import os
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
+from migration_gate.console import say, write_out
 from migration_gate.diagnostics import GateError
 from migration_gate.pipeline import Result
 from migration_gate.types import FORMATS as FORMATS
@@ -53,7 +53,7 @@ def emit(result: Result, fmt: str, options: ReportOptions, output: Path | None) 
         write_report(result, fmt, options, output)
         in_actions = os.environ.get("GITHUB_ACTIONS") == "true"
         terminal_fmt = "github" if fmt == "github" or in_actions else "text"
-    sys.stdout.write(render(result, terminal_fmt, options))
+    write_out(render(result, terminal_fmt, options))
     if terminal_fmt == "github":
         append_step_summary(result, options)
     write_json_copy(result, options)
@@ -78,7 +78,7 @@ def write_json_copy(result: Result, options: ReportOptions) -> None:
     try:
         write_report(result, "json", options, Path(target))
     except GateError as error:
-        print(f"migration-gate: {error}", file=sys.stderr)
+        say(str(error))
 
 
 def append_step_summary(result: Result, options: ReportOptions) -> None:
@@ -96,5 +96,4 @@ def append_step_summary(result: Result, options: ReportOptions) -> None:
         with open(summary_path, "a", encoding="utf-8") as handle:
             handle.write(step_summary(result, options, os.environ))
     except OSError as error:
-        print(f"migration-gate: cannot write the step summary {summary_path}: {error.strerror}",
-              file=sys.stderr)
+        say(f"cannot write the step summary {summary_path}: {error.strerror}")

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from itertools import groupby
 from urllib.parse import quote
 
+from migration_gate.console import safe_line, visible
 from migration_gate.diagnostics import Diagnostic
 from migration_gate.pipeline import Result
 from migration_gate.report import ReportOptions
@@ -19,8 +20,11 @@ from migration_gate.report.text import summary_line
 
 
 def escape_data(value: str) -> str:
-    """The message part of a workflow command (`%`, CR and LF, as the runner decodes them)."""
-    return value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    """The message part of a workflow command (`%`, CR and LF, as the runner decodes them);
+    the legacy command syntax `##[` is broken up and other control characters (terminal
+    sequences) are shown, not sent."""
+    escaped = value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    return visible(escaped.replace("##[", "##%5B"))
 
 
 def escape_property(value: str) -> str:
@@ -61,9 +65,10 @@ def annotation(diagnostic: Diagnostic) -> str:
 
 
 def render(result: Result, options: ReportOptions) -> str:
-    """The annotations, then the one-line summary (plain log text)."""
+    """The annotations (our own workflow commands, every value escaped), then the one-line
+    summary, plain log text made safe like every other line the gate prints."""
     lines = [annotation(diagnostic) for diagnostic in result.diagnostics]
-    lines.append(summary_line(result))
+    lines.append(safe_line(summary_line(result), actions=True))
     return "\n".join(lines) + "\n"
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from itertools import groupby
 
+from migration_gate.console import safe_line
 from migration_gate.diagnostics import Severity
 from migration_gate.pipeline import Result
 from migration_gate.report import ReportOptions
@@ -17,22 +18,27 @@ def _paint(text: str, style: str, color: bool) -> str:
 
 
 def render(result: Result, options: ReportOptions) -> str:
+    """Every part that comes from the repository goes through `safe_line` before it is
+    painted: a name's control characters are shown, never sent to the terminal."""
     lines: list[str] = []
     color = options.color
     for _path, group in groupby(result.diagnostics, key=lambda d: d.path):
         for diagnostic in group:
-            where = f"{diagnostic.path}:{diagnostic.line}:{diagnostic.column}"
+            where = safe_line(f"{diagnostic.path}:{diagnostic.line}:{diagnostic.column}")
             severity = diagnostic.severity.value
+            first, *rest = diagnostic.message.split("\n")
+            rule = safe_line(diagnostic.rule)
             lines.append(
-                f"{_paint(where, 'bold', color)} {_paint(diagnostic.rule, severity, color)} "
-                f"{_paint(severity, severity, color)}: {diagnostic.message}"
+                f"{_paint(where, 'bold', color)} {_paint(rule, severity, color)} "
+                f"{_paint(severity, severity, color)}: {safe_line(first)}"
             )
+            lines.extend(f"    {safe_line(more)}" for more in rest)
             if diagnostic.hint:
-                lines.append(_paint(f"  hint: {diagnostic.hint}", "dim", color))
+                lines.append(_paint(safe_line(f"  hint: {diagnostic.hint}"), "dim", color))
         lines.append("")
     if result.runner is not None:
-        lines.append(f"runner: {result.runner[0]} ({result.runner[1]})")
-    lines.append(summary_line(result))
+        lines.append(safe_line(f"runner: {result.runner[0]} ({result.runner[1]})"))
+    lines.append(safe_line(summary_line(result)))
     return "\n".join(lines) + "\n"
 
 

@@ -125,59 +125,77 @@ def run_database_check(context: CheckContext, options: DbOptions) -> list[Diagno
 
 
 def _guarded_replay(context: CheckContext, options: DbOptions) -> list[Diagnostic]:
-    """`_replay`, with the environment's failures (disk, server crash) as one-line errors."""
+    """`_replay` under the replay's deadline, with the environment's failures (disk, server
+    crash) as one-line errors -- passwords masked, as everywhere."""
+    from migration_gate.ephemeral.deadline import ReplayDeadline
+    from migration_gate.redaction import redact
     from migration_gate.runner import DbError, HistoryRowError
 
+    url = options.database_url or context.config.database_url
+    deadline = ReplayDeadline(context.config.replay_timeout)
     try:
-        return _replay(context, options)
+        with deadline:
+            return _replay(context, options, deadline)
     except HistoryRowError as error:
         raise GateError(f"the history table holds a row refinery cannot read: {error}") from None
     except DbError as error:
-        raise GateError(f"the database failed outside a migration: {error.message}") from None
+        if deadline.expired:
+            raise GateError(f"{timeout_text(deadline.seconds)} ({redact(error.message, url)})"
+                            ) from None
+        raise GateError(f"the database failed outside a migration: "
+                        f"{redact(error.message, url)}") from None
     except OSError as error:
         raise GateError(f"the throwaway database failed: {error}") from None
+    except GateError as error:
+        raise GateError(redact(str(error), url)) from None
     except Exception as error:
         if type(error).__module__.split(".")[0] in ("psycopg", "pymysql", "sqlite3"):
             first = str(error).strip().splitlines()[0] if str(error).strip() else ""
-            raise GateError(f"the throwaway database failed: {first or type(error).__name__}"
-                            ) from None
+            raise GateError(f"the throwaway database failed: "
+                            f"{redact(first, url) or type(error).__name__}") from None
         raise
+
+
+def timeout_text(seconds: float) -> str:
+    return f"the replay did not finish within replay.timeout ({seconds:g} s)"
 
 
 # --- choosing the database --------------------------------------------------------------------
 
 
-def _replay(context: CheckContext, options: DbOptions) -> list[Diagnostic]:
+def _replay(context: CheckContext, options: DbOptions, deadline: Any) -> list[Diagnostic]:
     from migration_gate.runner import runnables
 
     base_steps = runnables(context.base.files) if context.base is not None else []
     local_steps = runnables(context.local)
+    replay = _Replay(context, options, deadline, base_steps, local_steps)
     url = options.database_url or context.config.database_url
     if url:
         from migration_gate.ephemeral.server import throwaway_database
 
-        with throwaway_database(url) as db:
-            return _check(db, context, options, base_steps, local_steps, base_done=False)
+        with throwaway_database(url, deadline=deadline) as db:
+            return replay.check(db)
     dialect = context.config.dialect
     if dialect == "sqlite":
         from migration_gate.ephemeral.sqlite import memory_database
 
         with memory_database() as sqlite_db:
-            return _check(sqlite_db, context, options, base_steps, local_steps, base_done=False)
+            deadline.watch(sqlite_db)
+            return replay.check(sqlite_db)
     if dialect != "postgres":
         raise GateError(
             f"no throwaway {dialect} database to replay on: pass --database-url "
             f"({dialect}://user:password@host/any_db), or skip the replay with `check --no-verify`"
         )
-    with _embedded_postgres(context, options, base_steps) as (db, base_done):
-        return _check(db, context, options, base_steps, local_steps, base_done=base_done)
+    with _embedded_postgres(context, options, base_steps, deadline) as (db, base_done, broken):
+        return replay.check(db, base_done=base_done, base_failure=broken)
 
 
 def base_cache_key(version: str, context: CheckContext, base_steps: Sequence[Any]) -> str:
     """What the replayed base schema depends on: server version, runner settings, every file."""
     digest = hashlib.sha256()
     config = context.config
-    for part in ("migration-gate-base-1", version, config.table_name, str(config.int8_versions)):
+    for part in ("migration-gate-base-2", version, config.table_name, str(config.int8_versions)):
         digest.update(part.encode() + b"\0")
     for step in base_steps:
         digest.update(f"{step.path}\0{step.migration.checksum}\0".encode())
@@ -187,11 +205,14 @@ def base_cache_key(version: str, context: CheckContext, base_steps: Sequence[Any
 
 @contextlib.contextmanager
 def _embedded_postgres(
-    context: CheckContext, options: DbOptions, base_steps: Sequence[Any]
-) -> Iterator[tuple[Any, bool]]:
+    context: CheckContext, options: DbOptions, base_steps: Sequence[Any], deadline: Any
+) -> Iterator[tuple[Any, bool, Any]]:
     """The embedded cluster, started from the cached base schema when there is one; on a
-    cache miss the base is replayed here and its data folder saved for the next run."""
-    from migration_gate.ephemeral import postgres
+    cache miss the base is replayed here and its data folder saved for the next run.
+
+    Yields the database, whether the base is applied in it, and the base's failure if it
+    was replayed here and failed (so that it is not replayed twice)."""
+    from migration_gate.ephemeral import pgcache, postgres
     from migration_gate.runner import run
 
     postgres.require_psycopg()
@@ -199,17 +220,18 @@ def _embedded_postgres(
     cacheable = options.use_cache and bool(base_steps)
     key = base_cache_key(binaries.version, context, base_steps)
     seed = postgres.cache_root() / f"{BASE_CACHE_PREFIX}{key}"
-    hit = cacheable and seed.is_dir()
+    hit = cacheable and pgcache.usable(seed, binaries.version, context.note)
     if hit:
         with contextlib.suppress(OSError):
             os.utime(seed)
-    with postgres.running_cluster(binaries, seed=seed if hit else None) as cluster:
+    with postgres.running_cluster(binaries, seed=seed if hit else None,
+                                  note=context.note) as cluster:
         connection = cluster.connect()
         saving = None
         try:
-            db: Any = postgres.PostgresDatabase(connection)
-            if hit or not cacheable:
-                yield db, hit
+            db: Any = postgres.PostgresDatabase(connection, deadline)
+            if cluster.seeded or not cacheable:
+                yield db, cluster.seeded, None
                 return
             report = run(db, base_steps, table=context.config.table_name,
                          int8=context.config.int8_versions)
@@ -217,10 +239,10 @@ def _embedded_postgres(
                 connection.close()
                 saving = postgres.snapshot_data_dir(cluster, seed)
                 connection = cluster.connect()
-                db = postgres.PostgresDatabase(connection)
-                yield db, True
+                db = postgres.PostgresDatabase(connection, deadline)
+                yield db, True, None
             else:
-                yield db, False  # `_check` replays it again and notes the failure
+                yield db, False, report.failure  # `_check` notes it
         finally:
             connection.close()
             if saving is not None:
@@ -231,55 +253,88 @@ def _embedded_postgres(
 # --- the replay itself ------------------------------------------------------------------------
 
 
-def _check(
-    db: Any,
-    context: CheckContext,
-    options: DbOptions,
-    base_steps: Sequence[Any],
-    local_steps: Sequence[Any],
-    *,
-    base_done: bool,
-) -> list[Diagnostic]:
-    from migration_gate.runner import run
-    from migration_gate.trace import LockTracer
+@dataclass(frozen=True)
+class _Replay:
+    """One replay: the base, then the branch, judged."""
 
-    table, int8 = context.config.table_name, context.config.int8_versions
-    diagnostics: list[Diagnostic] = []
-    if not base_done and base_steps:
-        base_report = run(db, base_steps, table=table, int8=int8)
-        if base_report.failure is not None:
-            # Not this branch's fault (an extension the throwaway server lacks, SQL of
-            # another dialect...): say so once, and judge nothing on a schema we lack.
-            broken = base_report.failure
-            reason = (
-                f"the base branch's {broken.step.display} does not apply here "
-                f"({broken.step.path}:{broken.line}: {broken.error.message})"
-            )
-            if context.verify is True:  # asked for explicitly: a replay that cannot run fails
-                raise GateError(f"cannot replay the migrations: {reason}")
-            context.note(f"database replay skipped: {reason}")
-            return []
-    changed = {m.path for m in context.changed}
-    tracer = LockTracer(lambda step: step.path in changed) if db.dialect == "postgres" else None
-    report = run(
-        db, local_steps, table=table, int8=int8, target=options.target, fake=options.fake,
-        grouped=options.grouped, observer=tracer, log=options.log,
-    )
-    diagnostics.extend(_verification_diagnostics(report.plan.issues, base_steps, local_steps))
-    ignores = _Ignores(db.dialect)
-    failure = report.failure
-    if failure is not None and not ignores.covers(
-        failure.step, failure.statement_offset, "migration-failed"
-    ):
-        diagnostics.append(_failure_diagnostic(failure))
-    if tracer is not None:
-        tracer.locks = [seen for seen in tracer.locks if not ignores.covers(
-            seen.step, seen.statement.start_offset, "lock-observed")]
-        tracer.rewrites = [seen for seen in tracer.rewrites if not ignores.covers(
-            seen.step, seen.statement.start_offset, "rewrite-observed")]
-        diagnostics.extend(_lock_diagnostics(tracer))
-        diagnostics.extend(_rewrite_diagnostics(tracer))
-    return diagnostics
+    context: CheckContext
+    options: DbOptions
+    deadline: Any  # migration_gate.ephemeral.deadline.ReplayDeadline
+    base_steps: Sequence[Any]
+    local_steps: Sequence[Any]
+
+    def check(self, db: Any, *, base_done: bool = False, base_failure: Any = None
+              ) -> list[Diagnostic]:
+        from migration_gate.runner import run
+        from migration_gate.trace import LockTracer
+
+        context, options = self.context, self.options
+        table, int8 = context.config.table_name, context.config.int8_versions
+        if not base_done and self.base_steps:
+            broken = base_failure or run(db, self.base_steps, table=table, int8=int8).failure
+            if broken is not None:
+                return self._base_broken(broken)
+        changed = {m.path for m in context.changed}
+        tracer = (LockTracer(lambda step: step.path in changed) if db.dialect == "postgres"
+                  else None)
+        report = run(
+            db, self.local_steps, table=table, int8=int8, target=options.target,
+            fake=options.fake, grouped=options.grouped, observer=tracer, log=options.log,
+        )
+        diagnostics = list(_verification_diagnostics(report.plan.issues, self.base_steps,
+                                                      self.local_steps))
+        ignores = _Ignores(db.dialect)
+        failure = report.failure
+        if failure is not None and not ignores.covers(
+            failure.step, failure.statement_offset, "migration-failed"
+        ):
+            diagnostics.append(self._failure_diagnostic(failure))
+        if tracer is not None:
+            tracer.locks = [seen for seen in tracer.locks if not ignores.covers(
+                seen.step, seen.statement.start_offset, "lock-observed")]
+            tracer.rewrites = [seen for seen in tracer.rewrites if not ignores.covers(
+                seen.step, seen.statement.start_offset, "rewrite-observed")]
+            diagnostics.extend(_lock_diagnostics(tracer))
+            diagnostics.extend(_rewrite_diagnostics(tracer))
+        return diagnostics
+
+    def _base_broken(self, broken: Any) -> list[Diagnostic]:
+        """Not this branch's fault (an extension the throwaway server lacks, SQL of another
+        dialect, a base slower than the replay's time limit): say so once, and judge nothing
+        on a schema we lack."""
+        where = f"{broken.step.path}:{broken.line}"
+        if self.deadline.expired:
+            reason = (f"{timeout_text(self.deadline.seconds)}: the base branch's "
+                      f"{broken.step.display} was still running ({where})")
+        else:
+            reason = (f"the base branch's {broken.step.display} does not apply here "
+                      f"({where}: {self._redact(broken.error.message)})")
+        if self.context.verify is True:  # asked for explicitly: a replay that cannot run fails
+            raise GateError(f"cannot replay the migrations: {reason}")
+        self.context.note(f"database replay skipped: {reason}")
+        return []
+
+    def _redact(self, text: str) -> str:
+        from migration_gate.redaction import redact
+
+        return redact(text, self.options.database_url or self.context.config.database_url)
+
+    def _failure_diagnostic(self, failure: Any) -> Diagnostic:
+        if not self.deadline.expired:
+            return _failure_diagnostic(failure, self._redact)
+        return Diagnostic(
+            rule="migration-failed",
+            severity=E,
+            path=failure.step.path,
+            message=f"{failure.step.display} was stopped: {timeout_text(self.deadline.seconds)}"
+            " and this statement was still running",
+            line=failure.line,
+            column=failure.column,
+            end_line=failure.end_line,
+            end_column=failure.end_column,
+            hint="a statement this slow on a nearly empty schema waits or loops (pg_sleep, a "
+            "lock, a retry loop); if it is really this slow, raise `replay.timeout`",
+        )
 
 
 class _Ignores:
@@ -308,10 +363,10 @@ class _Ignores:
         return not outcome.kept
 
 
-def _failure_diagnostic(failure: Any) -> Diagnostic:
+def _failure_diagnostic(failure: Any, redact: Callable[[str], str]) -> Diagnostic:
     error = failure.error
     code = f" (SQLSTATE {error.sqlstate})" if error.sqlstate else ""
-    hint_parts = [part for part in (error.detail, error.hint) if part]
+    hint_parts = [redact(part) for part in (error.detail, error.hint) if part]
     if error.sqlstate == "25001":
         hint_parts.append("refinery runs every migration inside a transaction; this statement "
                           "can never run under refinery (issue #277)")
@@ -319,7 +374,7 @@ def _failure_diagnostic(failure: Any) -> Diagnostic:
         rule="migration-failed",
         severity=E,
         path=failure.step.path,
-        message=f"{failure.step.display} fails: {error.message}{code}",
+        message=f"{failure.step.display} fails: {redact(error.message)}{code}",
         line=failure.line,
         column=failure.column,
         end_line=failure.end_line,

@@ -1,0 +1,105 @@
+"""The runner's view of a PostgreSQL connection (embedded cluster and server mode alike)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+from collections.abc import Sequence
+from typing import Any
+
+from migration_gate.ephemeral.deadline import GRACE, ReplayDeadline
+from migration_gate.runner import DbError
+
+#: Re-applied before each statement of a migration: the replay's remaining time, or the
+#: migration's own statement_timeout when that is shorter (a migration may tighten it, never
+#: lift it). Every name is schema-qualified and every operator explicit, so that neither
+#: `search_path` nor objects the migration created can change what this does.
+_BOUND_STATEMENT = """
+SELECT pg_catalog.set_config('statement_timeout', CASE
+    WHEN s.setting::pg_catalog.int8 OPERATOR(pg_catalog.=) 0
+      OR s.setting::pg_catalog.int8 OPERATOR(pg_catalog.>) %s::pg_catalog.int8
+    THEN %s::pg_catalog.text ELSE s.setting END, true)
+FROM pg_catalog.pg_settings s WHERE s.name OPERATOR(pg_catalog.=) 'statement_timeout'
+"""
+#: The runner's own transaction control: nothing to bound (the deadline's thread still is).
+_CONTROL = frozenset({"BEGIN", "COMMIT", "ROLLBACK"})
+
+
+class PostgresDatabase:
+    """A psycopg connection in autocommit mode: statements go through the simple query protocol
+    (as refinery's `batch_execute`), transactions are sent as SQL.
+
+    With a `deadline`, every statement sent inside a transaction first gets the remaining time
+    as its `statement_timeout`, and the deadline's thread may `interrupt` the connection.
+    """
+
+    dialect = "postgres"
+
+    def __init__(self, connection: Any, deadline: ReplayDeadline | None = None) -> None:
+        self.connection = connection
+        self.deadline = deadline
+        if deadline is not None:
+            deadline.watch(self)
+
+    def execute(self, sql: str) -> None:
+        import psycopg
+
+        bounded = False
+        try:
+            if self.deadline is not None and self._in_transaction() and sql not in _CONTROL:
+                ms = self.deadline.remaining_ms()
+                row = self.connection.execute(_BOUND_STATEMENT, (ms, str(ms))).fetchone()
+                bounded = row is not None and row[0] == str(ms)
+            self.connection.execute(sql)
+        except psycopg.Error as error:
+            if bounded and self.deadline is not None and error.sqlstate == "57014":
+                self.deadline.expire()  # the deadline's own limit, not the migration's
+            raise to_db_error(error) from None
+
+    def _in_transaction(self) -> bool:
+        from psycopg.pq import TransactionStatus
+
+        return bool(self.connection.info.transaction_status == TransactionStatus.INTRANS)
+
+    def query(self, sql: str, params: Sequence[object] = ()) -> list[tuple[Any, ...]]:
+        import psycopg
+
+        try:
+            cursor = self.connection.execute(sql, params or None)
+            return list(cursor.fetchall()) if cursor.description is not None else []
+        except psycopg.Error as error:
+            raise to_db_error(error) from None
+
+    def interrupt(self, *, hard: bool) -> None:
+        """Called from the deadline's thread: cancel the running statement, or (hard) shut the
+        socket down so that the gate stops waiting whatever the server does."""
+        if not hard:
+            cancel_safe = getattr(self.connection, "cancel_safe", None)
+            if cancel_safe is not None:
+                cancel_safe(timeout=GRACE)
+            else:
+                self.connection.cancel()
+            return
+        fd = self.connection.pgconn.socket
+        with socket.socket(fileno=os.dup(fd)) as duplicate, contextlib.suppress(OSError):
+            duplicate.shutdown(socket.SHUT_RDWR)
+
+    def close(self) -> None:
+        self.connection.close()
+
+
+def to_db_error(error: Any) -> DbError:
+    """psycopg's error as the runner's: primary message, SQLSTATE, hint, detail, position."""
+    diag = getattr(error, "diag", None)
+    primary = getattr(diag, "message_primary", None) if diag is not None else None
+    position = getattr(diag, "statement_position", None) if diag is not None else None
+    text = str(error).strip()
+    message = primary or (text.splitlines()[0] if text else type(error).__name__)
+    return DbError(
+        message,
+        sqlstate=getattr(error, "sqlstate", None),
+        hint=getattr(diag, "message_hint", None) if diag is not None else None,
+        detail=getattr(diag, "message_detail", None) if diag is not None else None,
+        position=int(position) if position and str(position).isdigit() else None,
+    )

@@ -1,5 +1,6 @@
 """Process helpers for throwaway databases: liveness, SIGTERM as an exit that cleans up, and
-stopping a whole process group (initdb and the backends it starts) before its folder goes."""
+a command (initdb and the backends it starts) run in its own process group and waited for as a
+whole before its folder goes."""
 
 from __future__ import annotations
 
@@ -12,9 +13,6 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-
-#: How long a process group gets to exit after SIGTERM before SIGKILL.
-GROUP_STOP_TIMEOUT = 10.0
 
 
 def pid_alive(pid: int) -> bool:
@@ -55,12 +53,15 @@ def terminate_as_exit() -> Iterator[None]:
 
 
 def run_in_own_group(command: list[str], **popen: Any) -> subprocess.CompletedProcess[str]:
-    """`subprocess.run(command, capture_output=True, text=True)` in a new session; if the gate
-    is interrupted meanwhile (SIGTERM, Ctrl-C), the whole group gets SIGTERM and is waited for.
+    """`subprocess.run(command, capture_output=True, text=True)` in a new session, which the
+    terminal's Ctrl-C does not reach; if the gate is interrupted meanwhile (SIGTERM, Ctrl-C),
+    the command is left to finish (up to `GROUP_FINISH_TIMEOUT`) before the exception goes on.
 
-    Why: `subprocess.run` kills only its direct child. initdb's single-user backends would
-    outlive it, and when the gate then deletes their data folder they PANIC without removing
-    their POSIX shared memory segments (`/dev/shm/PostgreSQL.*`, leaked for good).
+    Why not stop it: initdb's bootstrap and single-user backends keep POSIX shared memory
+    (`/dev/shm/PostgreSQL.*`) that only their normal exit removes. `subprocess.run` kills its
+    direct child only; the backends outlive it, and when the gate then deletes their data folder
+    (or they get a signal they do not handle) they die without removing the segments, which
+    stay until the machine reboots. Letting initdb finish costs about a second.
     """
     process = subprocess.Popen(
         command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -69,25 +70,27 @@ def run_in_own_group(command: list[str], **popen: Any) -> subprocess.CompletedPr
     try:
         stdout, stderr = process.communicate()
     except BaseException:
-        stop_group(process)
+        finish_group(process)
         raise
     return subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
 
 
-def stop_group(process: subprocess.Popen[str]) -> None:
-    """SIGTERM to `process`'s group, then wait until every member is gone (SIGKILL after
-    `GROUP_STOP_TIMEOUT`)."""
-    group = process.pid
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(group, signal.SIGTERM)
-    deadline = time.monotonic() + GROUP_STOP_TIMEOUT
-    while time.monotonic() < deadline:
-        if process.poll() is not None and not group_alive(group):
-            return
-        time.sleep(0.02)
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(group, signal.SIGKILL)
-    process.wait()
+#: How long an interrupted gate waits for initdb to finish before killing it.
+GROUP_FINISH_TIMEOUT = 30.0
+
+
+def finish_group(process: subprocess.Popen[str]) -> None:
+    """Wait for `process` and every other member of its group to exit; kill the group when that
+    takes longer than `GROUP_FINISH_TIMEOUT` or the wait itself is interrupted again."""
+    deadline = time.monotonic() + GROUP_FINISH_TIMEOUT
+    with contextlib.suppress(BaseException):  # a timeout or a second Ctrl-C: stop waiting
+        process.communicate(timeout=GROUP_FINISH_TIMEOUT)
+        while group_alive(process.pid) and time.monotonic() < deadline:
+            time.sleep(0.02)
+    if process.poll() is None or group_alive(process.pid):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
 
 
 def group_alive(group: int) -> bool:

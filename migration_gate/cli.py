@@ -61,7 +61,9 @@ class GateGroup(click.Group):
         try:
             return super().invoke(ctx)
         except GateError as error:
-            click.echo(f"migration-gate: error: {error}", err=True)
+            from migration_gate.redaction import redact
+
+            click.echo(f"migration-gate: error: {redact(str(error))}", err=True)
             ctx.exit(2)
         except KeyboardInterrupt:
             click.echo("migration-gate: interrupted", err=True)

@@ -31,7 +31,9 @@ class BaseSnapshot:
 
 
 def _stderr_note(message: str) -> None:
-    print(f"migration-gate: {message}", file=sys.stderr)
+    from migration_gate.redaction import redact  # a note may quote a driver's error
+
+    print(f"migration-gate: {redact(message)}", file=sys.stderr)
 
 
 class NoteCollector:
@@ -41,6 +43,9 @@ class NoteCollector:
         self.notes: list[str] = []
 
     def __call__(self, message: str) -> None:
+        from migration_gate.redaction import redact
+
+        message = redact(message)
         _stderr_note(message)
         self.notes.append(message)
 

@@ -147,7 +147,7 @@ def test_urls_from_refinery_toml_and_dotenv(tmp_path: Path) -> None:
     assert redact("postgres://app:secret@h/db") == "postgres://app:***@h/db"
     params = _mysql_params("mysql://root:s%40cret@db:3307/app")
     assert (params["host"], params["port"], params["user"], params["password"],
-            params["database"]) == ("db", 3307, "root", "s@cret", "app")
+            params["database"]) == ("db", 3307, "root", b"s@cret", "app")
     env = tmp_path / ".env"
     env.write_text("# c\nexport DATABASE_URL=\"postgres://a@b/c\"\nOTHER=x # note\n")
     assert read_dotenv(env) == {"DATABASE_URL": "postgres://a@b/c", "OTHER": "x"}

@@ -232,7 +232,9 @@ def _mysql_params(url: str) -> dict[str, Any]:
         "host": parts.hostname or "localhost",
         "port": port,
         "user": unquote(parts.username or "root"),
-        "password": unquote(parts.password or ""),
+        # as UTF-8 bytes, as refinery's driver sends it (PyMySQL encodes a str as latin-1,
+        # and fails on anything else)
+        "password": unquote(parts.password or "").encode("utf-8"),
         "autocommit": True,
         "connect_timeout": 10,
     }
@@ -258,6 +260,8 @@ def _mysql_connect(url: str, **changes: Any) -> Any:
     except pymysql.MySQLError as error:
         raise GateError(redact(f"cannot connect to {url}: {mysql_error(error).message}", url)
                         ) from None
+    except (ValueError, TypeError) as error:  # parameters PyMySQL refuses (a bad socket path)
+        raise GateError(redact(f"cannot connect to {url}: {error}", url)) from None
 
 
 @contextlib.contextmanager

@@ -11,6 +11,10 @@
    refinery would use: a failure is located at its statement (refined by the server's error
    position), and on PostgreSQL each statement of a new or changed migration is observed for
    the locks it took and the relations it rewrote (`migration_gate.trace`).
+
+The whole replay runs under `replay.timeout` (`ephemeral.deadline`): a branch's statement still
+running when the time is up is a `migration-failed` finding at that statement, never a hang and
+never a skipped replay. The findings' texts live in `dbfindings`.
 """
 
 from __future__ import annotations
@@ -25,7 +29,6 @@ from typing import Any
 from migration_gate.catalog import RuleDoc
 from migration_gate.diagnostics import Diagnostic, GateError, Severity
 from migration_gate.pipeline import CheckContext
-from migration_gate.refinery import Verdict
 
 E, W = Severity.ERROR, Severity.WARNING
 
@@ -127,6 +130,7 @@ def run_database_check(context: CheckContext, options: DbOptions) -> list[Diagno
 def _guarded_replay(context: CheckContext, options: DbOptions) -> list[Diagnostic]:
     """`_replay` under the replay's deadline, with the environment's failures (disk, server
     crash) as one-line errors -- passwords masked, as everywhere."""
+    from migration_gate import dbfindings
     from migration_gate.ephemeral.deadline import ReplayDeadline
     from migration_gate.redaction import redact
     from migration_gate.runner import DbError, HistoryRowError
@@ -140,8 +144,8 @@ def _guarded_replay(context: CheckContext, options: DbOptions) -> list[Diagnosti
         raise GateError(f"the history table holds a row refinery cannot read: {error}") from None
     except DbError as error:
         if deadline.expired:
-            raise GateError(f"{timeout_text(deadline.seconds)} ({redact(error.message, url)})"
-                            ) from None
+            reason = dbfindings.timeout_text(deadline.seconds)
+            raise GateError(f"{reason} ({redact(error.message, url)})") from None
         raise GateError(f"the database failed outside a migration: "
                         f"{redact(error.message, url)}") from None
     except OSError as error:
@@ -154,10 +158,6 @@ def _guarded_replay(context: CheckContext, options: DbOptions) -> list[Diagnosti
             raise GateError(f"the throwaway database failed: "
                             f"{redact(first, url) or type(error).__name__}") from None
         raise
-
-
-def timeout_text(seconds: float) -> str:
-    return f"the replay did not finish within replay.timeout ({seconds:g} s)"
 
 
 # --- choosing the database --------------------------------------------------------------------
@@ -265,6 +265,7 @@ class _Replay:
 
     def check(self, db: Any, *, base_done: bool = False, base_failure: Any = None
               ) -> list[Diagnostic]:
+        from migration_gate import dbfindings
         from migration_gate.runner import run
         from migration_gate.trace import LockTracer
 
@@ -281,9 +282,9 @@ class _Replay:
             db, self.local_steps, table=table, int8=int8, target=options.target,
             fake=options.fake, grouped=options.grouped, observer=tracer, log=options.log,
         )
-        diagnostics = list(_verification_diagnostics(report.plan.issues, self.base_steps,
-                                                      self.local_steps))
-        ignores = _Ignores(db.dialect)
+        diagnostics = list(dbfindings.verification_diagnostics(
+            report.plan.issues, self.base_steps, self.local_steps))
+        ignores = dbfindings.Ignores(db.dialect)
         failure = report.failure
         if failure is not None and not ignores.covers(
             failure.step, failure.statement_offset, "migration-failed"
@@ -294,17 +295,19 @@ class _Replay:
                 seen.step, seen.statement.start_offset, "lock-observed")]
             tracer.rewrites = [seen for seen in tracer.rewrites if not ignores.covers(
                 seen.step, seen.statement.start_offset, "rewrite-observed")]
-            diagnostics.extend(_lock_diagnostics(tracer))
-            diagnostics.extend(_rewrite_diagnostics(tracer))
+            diagnostics.extend(dbfindings.lock_diagnostics(tracer))
+            diagnostics.extend(dbfindings.rewrite_diagnostics(tracer))
         return diagnostics
 
     def _base_broken(self, broken: Any) -> list[Diagnostic]:
         """Not this branch's fault (an extension the throwaway server lacks, SQL of another
         dialect, a base slower than the replay's time limit): say so once, and judge nothing
         on a schema we lack."""
+        from migration_gate import dbfindings
+
         where = f"{broken.step.path}:{broken.line}"
         if self.deadline.expired:
-            reason = (f"{timeout_text(self.deadline.seconds)}: the base branch's "
+            reason = (f"{dbfindings.timeout_text(self.deadline.seconds)}: the base branch's "
                       f"{broken.step.display} was still running ({where})")
         else:
             reason = (f"the base branch's {broken.step.display} does not apply here "
@@ -320,137 +323,8 @@ class _Replay:
         return redact(text, self.options.database_url or self.context.config.database_url)
 
     def _failure_diagnostic(self, failure: Any) -> Diagnostic:
-        if not self.deadline.expired:
-            return _failure_diagnostic(failure, self._redact)
-        return Diagnostic(
-            rule="migration-failed",
-            severity=E,
-            path=failure.step.path,
-            message=f"{failure.step.display} was stopped: {timeout_text(self.deadline.seconds)}"
-            " and this statement was still running",
-            line=failure.line,
-            column=failure.column,
-            end_line=failure.end_line,
-            end_column=failure.end_column,
-            hint="a statement this slow on a nearly empty schema waits or loops (pg_sleep, a "
-            "lock, a retry loop); if it is really this slow, raise `replay.timeout`",
-        )
+        from migration_gate import dbfindings
 
-
-class _Ignores:
-    """The file's ignore comments (`-- migration-gate: ignore lock-observed`), as the SQL stage
-    reads them, applied to the database's findings too."""
-
-    def __init__(self, dialect: str) -> None:
-        self.dialect = dialect
-        self._parsed: dict[str, tuple[list[Any], list[int]]] = {}
-
-    def covers(self, step: Any, offset: int | None, rule: str) -> bool:
-        from migration_gate.catalog import all_rules
-        from migration_gate.sql.ignores import apply_ignores, find_ignores
-        from migration_gate.sql.split import scan
-
-        if offset is None:
-            return False
-        if step.path not in self._parsed:
-            spans, comments = scan(step.sql, self.dialect)
-            self._parsed[step.path] = (find_ignores(step.sql, comments),
-                                       [start for start, _ in spans])
-        ignores, starts = self._parsed[step.path]
-        if not ignores or offset not in starts:
-            return False
-        outcome = apply_ignores(ignores, starts, [(starts.index(offset), rule)], all_rules())
-        return not outcome.kept
-
-
-def _failure_diagnostic(failure: Any, redact: Callable[[str], str]) -> Diagnostic:
-    error = failure.error
-    code = f" (SQLSTATE {error.sqlstate})" if error.sqlstate else ""
-    hint_parts = [redact(part) for part in (error.detail, error.hint) if part]
-    if error.sqlstate == "25001":
-        hint_parts.append("refinery runs every migration inside a transaction; this statement "
-                          "can never run under refinery (issue #277)")
-    return Diagnostic(
-        rule="migration-failed",
-        severity=E,
-        path=failure.step.path,
-        message=f"{failure.step.display} fails: {redact(error.message)}{code}",
-        line=failure.line,
-        column=failure.column,
-        end_line=failure.end_line,
-        end_column=failure.end_column,
-        hint="; ".join(hint_parts) or None,
-    )
-
-
-def _verification_diagnostics(
-    issues: Iterable[Any], base_steps: Sequence[Any], local_steps: Sequence[Any]
-) -> Iterator[Diagnostic]:
-    local_by_version = {s.migration.version: s for s in local_steps}
-    base_by_version = {s.migration.version: s for s in base_steps}
-    for issue in issues:
-        step = local_by_version.get(issue.version) or base_by_version.get(issue.version)
-        path = step.path if step is not None else ""
-        if issue.verdict is Verdict.DIVERGENT:
-            yield Diagnostic("refinery-divergent", E, path, issue.message,
-                             hint="every database that ran the base aborts on this file "
-                             "(or, without -d, never applies the change)")
-        else:
-            hint = ("applied on the base but no longer in the folder"
-                    if issue.verdict is Verdict.MISSING
-                    else "its version is at or below the base's current version: refinery "
-                    "skips it for ever (or aborts with -m)")
-            yield Diagnostic("refinery-missing", E, path, issue.message, hint=hint)
-
-
-def _statement_summary(text: str, limit: int = 48) -> str:
-    words = " ".join(text.split())
-    return words if len(words) <= limit else words[: limit - 1].rstrip() + "…"
-
-
-def _lock_diagnostics(tracer: Any) -> Iterator[Diagnostic]:
-    from migration_gate.trace import kind_name, mode_words
-
-    for seen in tracer.locks:
-        mode = mode_words(seen.mode)
-        effect = ("blocks every read and write of it" if seen.mode == "AccessExclusiveLock"
-                  else "blocks writes to it")
-        statement = seen.statement
-        article = "an" if mode[0] in "AEIOU" else "a"
-        yield _at_statement(
-            "lock-observed", seen.step.path, statement,
-            f"`{_statement_summary(statement.text)}` took {article} {mode} lock on "
-            f"{kind_name(seen.relation)} {seen.relation.display} ({effect} until the "
-            "migration commits)",
-            "set lock_timeout, or use an online variant of this change",
-        )
-
-
-def _rewrite_diagnostics(tracer: Any) -> Iterator[Diagnostic]:
-    from migration_gate.trace import kind_name
-
-    for seen in tracer.rewrites:
-        statement = seen.statement
-        indexes = f" and its indexes ({', '.join(seen.indexes)})" if seen.indexes else ""
-        yield _at_statement(
-            "rewrite-observed", seen.step.path, statement,
-            f"`{_statement_summary(statement.text)}` rewrote {kind_name(seen.relation)} "
-            f"{seen.relation.display}{indexes}: every row is copied under an ACCESS EXCLUSIVE "
-            "lock",
-            "add a new column and backfill it in batches instead of rewriting in place",
-        )
-
-
-def _at_statement(rule: str, path: str, statement: Any, message: str, hint: str) -> Diagnostic:
-    """A warning spanning the whole statement that caused it."""
-    return Diagnostic(
-        rule=rule,
-        severity=W,
-        path=path,
-        message=message,
-        line=statement.line,
-        column=statement.column,
-        end_line=statement.end_line,
-        end_column=statement.end_column,
-        hint=hint,
-    )
+        if self.deadline.expired:
+            return dbfindings.timeout_diagnostic(failure, self.deadline.seconds)
+        return dbfindings.failure_diagnostic(failure, self._redact)

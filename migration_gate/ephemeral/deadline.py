@@ -29,12 +29,12 @@ class Interruptible(Protocol):
 
 
 class ReplayDeadline:
-    """`seconds` from now; use it as a context manager around the replay, and `watch` the
-    database adapter in use."""
+    """`seconds` from the first database; use it as a context manager around the replay, and
+    `watch` the database adapter in use."""
 
     def __init__(self, seconds: float) -> None:
         self.seconds = seconds
-        self._end = time.monotonic() + seconds
+        self._end: float | None = None  # the clock starts with the first database (`watch`)
         self._expired = threading.Event()
         self._done = threading.Event()
         self._target: Interruptible | None = None
@@ -52,6 +52,8 @@ class ReplayDeadline:
         self._expired.set()
 
     def remaining(self) -> float:
+        if self._end is None:
+            return self.seconds
         return max(0.0, self._end - time.monotonic())
 
     def remaining_ms(self) -> int:
@@ -59,23 +61,29 @@ class ReplayDeadline:
         return max(1, int(self.remaining() * 1000))
 
     def watch(self, target: Interruptible) -> None:
-        """Interrupt `target` when the time is up (it replaces the previous one)."""
+        """Interrupt `target` when the time is up (it replaces the previous one). The first
+        call starts the clock: what precedes the first database (initdb, a server's start, a
+        connection) has bounds of its own, and a cold start must not eat the replay's time."""
         with self._lock:
             self._target = target
+            if self._thread is None and not self._done.is_set():
+                self._end = time.monotonic() + self.seconds
+                self._thread = threading.Thread(target=self._run,
+                                                name="migration-gate-deadline", daemon=True)
+                self._thread.start()
         if self.expired:
             self._interrupt(hard=True)
 
     def __enter__(self) -> ReplayDeadline:
-        self._thread = threading.Thread(target=self._run, name="migration-gate-deadline",
-                                        daemon=True)
-        self._thread.start()
         return self
 
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
                  trace: TracebackType | None) -> None:
-        self._done.set()
-        if self._thread is not None:
-            self._thread.join()
+        with self._lock:
+            self._done.set()
+            thread = self._thread
+        if thread is not None:
+            thread.join()
 
     def _run(self) -> None:
         if self._done.wait(self.remaining()):

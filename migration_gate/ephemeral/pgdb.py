@@ -15,8 +15,9 @@ from migration_gate.runner import DbError
 #: migration's own statement_timeout when that is shorter (a migration may tighten it, never
 #: lift it). Every name is schema-qualified and every operator explicit, so that neither
 #: `search_path` nor objects the migration created can change what this does.
+#: Also returns the setting it replaced (in milliseconds), to tell whose limit is in force.
 _BOUND_STATEMENT = """
-SELECT pg_catalog.set_config('statement_timeout', CASE
+SELECT s.setting, pg_catalog.set_config('statement_timeout', CASE
     WHEN s.setting::pg_catalog.int8 OPERATOR(pg_catalog.=) 0
       OR s.setting::pg_catalog.int8 OPERATOR(pg_catalog.>) %s::pg_catalog.int8
     THEN %s::pg_catalog.text ELSE s.setting END, true)
@@ -50,11 +51,12 @@ class PostgresDatabase:
             if self.deadline is not None and self._in_transaction() and sql not in _CONTROL:
                 ms = self.deadline.remaining_ms()
                 row = self.connection.execute(_BOUND_STATEMENT, (ms, str(ms))).fetchone()
-                bounded = row is not None and row[0] == str(ms)
+                before = int(row[0]) if row is not None and str(row[0]).isdigit() else 0
+                bounded = before == 0 or before > ms  # the deadline's limit, not the migration's
             self.connection.execute(sql)
         except psycopg.Error as error:
             if bounded and self.deadline is not None and error.sqlstate == "57014":
-                self.deadline.expire()  # the deadline's own limit, not the migration's
+                self.deadline.expire()
             raise to_db_error(error) from None
 
     def _in_transaction(self) -> bool:

@@ -318,13 +318,13 @@ def _fill_data(binaries: Binaries, workdir: Path, run_as: RunAs, source: Path | 
 
 
 def _sources(binaries: Binaries, seed: Path | None,
-             note: Callable[[str], None] | None) -> list[Path | None]:
-    """Where the data folder may come from, best first: the seed, the template, initdb."""
-    found: list[Path | None] = []
+             note: Callable[[str], None] | None) -> Iterator[Path | None]:
+    """Where the data folder may come from, best first: the seed, the template, initdb (each
+    cache entry checked only when the previous source failed)."""
     for entry in (seed, template_path(binaries)):
         if entry is not None and pgcache.usable(entry, binaries.version, note):
-            found.append(entry)
-    return [*found, None]
+            yield entry
+    yield None
 
 
 @contextlib.contextmanager

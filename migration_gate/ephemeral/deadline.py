@@ -17,6 +17,8 @@ import time
 from types import TracebackType
 from typing import Protocol
 
+from migration_gate.runner import DbError
+
 #: Seconds between the cancel and the forced disconnect.
 GRACE = 2.0
 
@@ -100,3 +102,9 @@ class ReplayDeadline:
         if target is not None:
             with contextlib.suppress(Exception):  # best effort: the connection may be gone
                 target.interrupt(hard=hard)
+
+
+def stopped_by_deadline() -> DbError:
+    """A statement that came back after the deadline passed (it swallowed the cancel): the time
+    is up all the same, and this statement is where the replay stopped."""
+    return DbError("the statement outlived the replay's time limit", sqlstate="57014")

@@ -8,7 +8,7 @@ import socket
 from collections.abc import Sequence
 from typing import Any
 
-from migration_gate.ephemeral.deadline import GRACE, ReplayDeadline
+from migration_gate.ephemeral.deadline import GRACE, ReplayDeadline, stopped_by_deadline
 from migration_gate.runner import DbError
 
 #: Re-applied before each statement of a migration: the replay's remaining time, or the
@@ -61,6 +61,8 @@ class PostgresDatabase:
             if bounded and self.deadline is not None and error.sqlstate == "57014":
                 self.deadline.expire()
             raise to_db_error(error) from None
+        if self.deadline is not None and self.deadline.expired and sql not in _CONTROL:
+            raise stopped_by_deadline()
 
     def _in_transaction(self) -> bool:
         from psycopg.pq import TransactionStatus

@@ -152,6 +152,7 @@ class MysqlDatabase:
     def __init__(self, connection: Any, url: str | None = None) -> None:
         self.connection = connection
         self.url = url  # to reach the server on a second connection (`interrupt`)
+        self.deadline: Any = None  # a ReplayDeadline while a replay runs
 
     def interrupt(self, *, hard: bool) -> None:
         """Called from the deadline's thread: `KILL QUERY` (or `KILL`, and the socket shut
@@ -179,9 +180,14 @@ class MysqlDatabase:
         try:
             with self.connection.cursor() as cursor:
                 cursor.execute(sql, tuple(params) if params else None)
-                return list(cursor.fetchall())
+                rows = list(cursor.fetchall())
         except pymysql.MySQLError as error:
             raise mysql_error(error, sql if not params else None) from None
+        if self.deadline is not None and self.deadline.expired:
+            from migration_gate.ephemeral.deadline import stopped_by_deadline
+
+            raise stopped_by_deadline()  # `KILL QUERY` ends SLEEP() without an error
+        return rows
 
 
 #: MySQL's syntax errors end with where the parser stopped, relative to the statement.
@@ -278,9 +284,11 @@ def _mysql_throwaway(url: str, deadline: Any) -> Iterator[Database]:
                                        f"{error.message}", url)) from None
             db.execute(f"USE `{name}`")
             if deadline is not None:
+                db.deadline = deadline
                 deadline.watch(db)
             yield db
         finally:
+            db.deadline = None  # the clean-up runs whatever the time
             with contextlib.suppress(DbError):
                 db.execute("ROLLBACK")
             _drop_mysql_database(db, url, name)

@@ -81,6 +81,24 @@ def test_search_path_and_shadowing_functions_and_operators_do_not_mislead_it(
     assert not of_rule(done, "migration-failed")
 
 
+def test_an_observation_the_migration_breaks_is_its_failure_never_a_skipped_replay(
+    tmp_path: Path, gate_cache: Path, pg_binaries: Any,
+) -> None:
+    repo = branch_repo(tmp_path / "repo", {
+        "migrations/V003__hide.sql":
+            "CREATE ROLE gate_test_weak;\n"
+            "REVOKE SELECT ON pg_catalog.pg_locks FROM PUBLIC;\n"
+            "SET LOCAL ROLE gate_test_weak;\n"
+            "SELECT 1;\n",
+    }, base_count=2)
+    done, _ = gate(repo, gate_cache)  # the default mode
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "replay skipped" not in done.stderr
+    (failure,) = of_rule(done, "migration-failed")
+    assert failure["line"] == 3
+    assert "could not observe the statement's effects: permission denied" in failure["message"]
+
+
 # --- the replay's time limit ------------------------------------------------------------------
 
 

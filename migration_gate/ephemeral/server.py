@@ -48,7 +48,7 @@ def parse_url(url: str) -> DatabaseUrl:
     if dialect is None:
         shown = scheme if scheme and "=" not in scheme else redact(url)
         raise GateError(
-            f"unsupported database URL {shown!r}: use postgres://, mysql:// or sqlite://"
+            f"unsupported database URL scheme {shown!r}: use postgres://, mysql:// or sqlite://"
         )
     if dialect == "mssql":
         raise GateError("SQL Server URLs are not supported (no driver); use --no-verify")

@@ -37,7 +37,9 @@ class GateGroup(click.Group):
         try:
             return super().invoke(ctx)
         except GateError as error:
-            say(f"error: {error}")
+            from migration_gate.redaction import redact
+
+            say(f"error: {redact(str(error))}")
             ctx.exit(2)
         except KeyboardInterrupt:
             say("interrupted")

@@ -43,6 +43,7 @@ class Config:
     postgres_version: int | None = None  # the target server's major version, for rules
     database_url: str | None = None
     runner: RunnerName | None = None  # None: detected from the project (runners.detect_runner)
+    replay_timeout: float = 120.0  # seconds the whole database replay may take
     # where things come from, for messages and for relative paths
     project_dir: Path = field(default_factory=Path.cwd, compare=False)
     sources: tuple[str, ...] = field(default=(), compare=False)
@@ -97,6 +98,19 @@ def _as_major_version(key: str, value: Any, origin: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 9 <= value <= 99:
         raise GateError(f"{origin}: `{key}` must be a PostgreSQL major version, not {value!r}")
     return value
+
+
+#: The longest replay.timeout: a throwaway database older than this (plus its clean-up) is
+#: known to be abandoned (`migration_gate.ephemeral.leftovers`).
+MAX_REPLAY_TIMEOUT = 3000
+
+
+def _as_timeout(key: str, value: Any, origin: str) -> float:
+    if (isinstance(value, bool) or not isinstance(value, (int, float))
+            or not 0 < value <= MAX_REPLAY_TIMEOUT):
+        raise GateError(f"{origin}: `{key}` must be a number of seconds, more than 0 and at "
+                        f"most {MAX_REPLAY_TIMEOUT}, not {value!r}")
+    return float(value)
 
 
 def _as_pattern(key: str, value: Any, origin: str) -> str:
@@ -159,8 +173,9 @@ SCHEMA: dict[str, tuple[str, _Validator]] = {
     "runner": ("runner", _as_choice(RUNNER_NAMES)),
     "postgres.bin_dir": ("postgres_bin_dir", _as_str),
     "postgres.version": ("postgres_version", _as_major_version),
+    "replay.timeout": ("replay_timeout", _as_timeout),
 }
-_NESTED = {"postgres"}
+_NESTED = {"postgres", "replay"}
 
 
 def _normalise(key: str) -> str:

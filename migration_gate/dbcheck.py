@@ -11,6 +11,10 @@
    refinery would use: a failure is located at its statement (refined by the server's error
    position), and on PostgreSQL each statement of a new or changed migration is observed for
    the locks it took and the relations it rewrote (`migration_gate.trace`).
+
+The whole replay runs under `replay.timeout` (`ephemeral.deadline`): a branch's statement still
+running when the time is up is a `migration-failed` finding at that statement, never a hang and
+never a skipped replay. The findings' texts live in `dbfindings`.
 """
 
 from __future__ import annotations
@@ -20,20 +24,11 @@ import hashlib
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import Any
 
 from migration_gate.catalog import RuleDoc
 from migration_gate.diagnostics import Diagnostic, GateError, Severity
 from migration_gate.pipeline import CheckContext
-from migration_gate.refinery import Verdict
-
-if TYPE_CHECKING:
-    from migration_gate.refinery import VerificationIssue
-    from migration_gate.runner import Database, Failure, Runnable
-    from migration_gate.sql.ignores import Ignore
-    from migration_gate.sql.split import Statement
-    from migration_gate.trace import LockTracer
-    from migration_gate.types import Dialect
 
 E, W = Severity.ERROR, Severity.WARNING
 
@@ -133,64 +128,79 @@ def run_database_check(context: CheckContext, options: DbOptions) -> list[Diagno
 
 
 def _guarded_replay(context: CheckContext, options: DbOptions) -> list[Diagnostic]:
-    """`_replay`, with the environment's failures (disk, server crash) as one-line errors."""
+    """`_replay` under the replay's deadline, with the environment's failures (disk, server
+    crash) as one-line errors -- passwords masked, as everywhere."""
+    from migration_gate import dbfindings
+    from migration_gate.ephemeral.deadline import ReplayDeadline
+    from migration_gate.redaction import redact
     from migration_gate.runner import DbError, HistoryRowError
 
+    url = options.database_url or context.config.database_url
+    deadline = ReplayDeadline(context.config.replay_timeout)
     try:
-        return _replay(context, options)
+        with deadline:
+            return _replay(context, options, deadline)
     except HistoryRowError as error:
         raise GateError(f"the history table holds a row refinery cannot read: {error}") from None
     except DbError as error:
-        raise GateError(f"the database failed outside a migration: {error.message}") from None
+        if deadline.expired:
+            reason = dbfindings.timeout_text(deadline.seconds)
+            raise GateError(f"{reason} ({redact(error.message, url)})") from None
+        raise GateError(f"the database failed outside a migration: "
+                        f"{redact(error.message, url)}") from None
     except OSError as error:
         raise GateError(f"the throwaway database failed: {error}") from None
+    except GateError as error:
+        raise GateError(redact(str(error), url)) from None
     except Exception as error:
         if type(error).__module__.split(".")[0] in ("psycopg", "pymysql", "sqlite3"):
             first = str(error).strip().splitlines()[0] if str(error).strip() else ""
-            raise GateError(f"the throwaway database failed: {first or type(error).__name__}"
-                            ) from None
+            raise GateError(f"the throwaway database failed: "
+                            f"{redact(first, url) or type(error).__name__}") from None
         raise
 
 
 # --- choosing the database --------------------------------------------------------------------
 
 
-def _replay(context: CheckContext, options: DbOptions) -> list[Diagnostic]:
+def _replay(context: CheckContext, options: DbOptions, deadline: Any) -> list[Diagnostic]:
     from migration_gate.runner import runnables
 
     if not context.is_refinery:  # Flyway: its own history table, order and rows
-        from migration_gate.flyway_replay import replay
+        from migration_gate.flyway_replay import replay as flyway_replay
 
-        return replay(context, options)
+        return flyway_replay(context, options)
     base_steps = runnables(context.base.files) if context.base is not None else []
     local_steps = runnables(context.local)
+    replay = _Replay(context, options, deadline, base_steps, local_steps)
     url = options.database_url or context.config.database_url
     if url:
         from migration_gate.ephemeral.server import throwaway_database
 
-        with throwaway_database(url) as db:
-            return _check(db, context, options, base_steps, local_steps, base_done=False)
+        with throwaway_database(url, deadline=deadline) as db:
+            return replay.check(db)
     dialect = context.config.dialect
     if dialect == "sqlite":
         from migration_gate.ephemeral.sqlite import memory_database
 
         with memory_database() as sqlite_db:
-            return _check(sqlite_db, context, options, base_steps, local_steps, base_done=False)
+            deadline.watch(sqlite_db)
+            return replay.check(sqlite_db)
     if dialect != "postgres":
         raise GateError(
             f"no throwaway {dialect} database to replay on: pass --database-url "
             f"({dialect}://user:password@host/any_db), or skip the replay with `check --no-verify`"
         )
-    with _embedded_postgres(context, options, base_steps) as (db, base_done):
-        return _check(db, context, options, base_steps, local_steps, base_done=base_done)
+    with _embedded_postgres(context, options, base_steps, deadline) as (db, base_done, broken):
+        return replay.check(db, base_done=base_done, base_failure=broken)
 
 
-def base_cache_key(version: str, context: CheckContext, base_steps: Sequence[Runnable]) -> str:
+def base_cache_key(version: str, context: CheckContext, base_steps: Sequence[Any]) -> str:
     """What the replayed base schema depends on: server version, runner settings, every file."""
     digest = hashlib.sha256()
     config = context.config
-    # -2: the replay sends each statement with the text before it (a BOM, `/*! */` comments)
-    for part in ("migration-gate-base-2", version, config.table_name, str(config.int8_versions)):
+    # -3: statements sent with the text before them, and the validated cache of the replay
+    for part in ("migration-gate-base-3", version, config.table_name, str(config.int8_versions)):
         digest.update(part.encode() + b"\0")
     for step in base_steps:
         digest.update(f"{step.path}\0{step.migration.checksum}\0".encode())
@@ -200,10 +210,13 @@ def base_cache_key(version: str, context: CheckContext, base_steps: Sequence[Run
 
 @contextlib.contextmanager
 def _embedded_postgres(
-    context: CheckContext, options: DbOptions, base_steps: Sequence[Runnable]
-) -> Iterator[tuple[Database, bool]]:
+    context: CheckContext, options: DbOptions, base_steps: Sequence[Any], deadline: Any
+) -> Iterator[tuple[Any, bool, Any]]:
     """The embedded cluster, started from the cached base schema when there is one; on a
-    cache miss the base is replayed here and its data folder saved for the next run."""
+    cache miss the base is replayed here and its data folder saved for the next run.
+
+    Yields the database, whether the base is applied in it, and the base's failure if it
+    was replayed here and failed (so that it is not replayed twice)."""
     from migration_gate.ephemeral import postgres
     from migration_gate.runner import run
 
@@ -212,17 +225,18 @@ def _embedded_postgres(
     cacheable = options.use_cache and bool(base_steps)
     key = base_cache_key(binaries.version, context, base_steps)
     seed = postgres.cache_root() / f"{BASE_CACHE_PREFIX}{key}"
-    hit = cacheable and seed.is_dir()
+    hit = cacheable and seed.is_dir()  # checked (and discarded if damaged) by running_cluster
     if hit:
         with contextlib.suppress(OSError):
             os.utime(seed)
-    with postgres.running_cluster(binaries, seed=seed if hit else None) as cluster:
+    with postgres.running_cluster(binaries, seed=seed if hit else None,
+                                  note=context.note) as cluster:
         connection = cluster.connect()
         saving = None
         try:
-            db: Database = postgres.PostgresDatabase(connection)
-            if hit or not cacheable:
-                yield db, hit
+            db: Any = postgres.PostgresDatabase(connection, deadline)
+            if cluster.seeded or not cacheable:
+                yield db, cluster.seeded, None
                 return
             report = run(db, base_steps, table=context.config.table_name,
                          int8=context.config.int8_versions)
@@ -230,10 +244,10 @@ def _embedded_postgres(
                 connection.close()
                 saving = postgres.snapshot_data_dir(cluster, seed)
                 connection = cluster.connect()
-                db = postgres.PostgresDatabase(connection)
-                yield db, True
+                db = postgres.PostgresDatabase(connection, deadline)
+                yield db, True, None
             else:
-                yield db, False  # `_check` replays it again and notes the failure
+                yield db, False, report.failure  # `_check` notes it
         finally:
             connection.close()
             if saving is not None:
@@ -244,169 +258,78 @@ def _embedded_postgres(
 # --- the replay itself ------------------------------------------------------------------------
 
 
-def _check(
-    db: Database,
-    context: CheckContext,
-    options: DbOptions,
-    base_steps: Sequence[Runnable],
-    local_steps: Sequence[Runnable],
-    *,
-    base_done: bool,
-) -> list[Diagnostic]:
-    from migration_gate.runner import run
-    from migration_gate.trace import LockTracer
+@dataclass(frozen=True)
+class _Replay:
+    """One replay: the base, then the branch, judged."""
 
-    table, int8 = context.config.table_name, context.config.int8_versions
-    diagnostics: list[Diagnostic] = []
-    if not base_done and base_steps:
-        base_report = run(db, base_steps, table=table, int8=int8)
-        if base_report.failure is not None:
-            # Not this branch's fault (an extension the throwaway server lacks, SQL of
-            # another dialect...): say so once, and judge nothing on a schema we lack.
-            broken = base_report.failure
-            reason = (
-                f"the base branch's {broken.step.display} does not apply here "
-                f"({broken.step.path}:{broken.line}: {broken.error.message})"
-            )
-            if context.verify is True:  # asked for explicitly: a replay that cannot run fails
-                raise GateError(f"cannot replay the migrations: {reason}")
-            context.note(f"database replay skipped: {reason}")
-            return []
-    changed = {m.path for m in context.changed}
-    tracer = LockTracer(lambda step: step.path in changed) if db.dialect == "postgres" else None
-    report = run(
-        db, local_steps, table=table, int8=int8, target=options.target, fake=options.fake,
-        grouped=options.grouped, observer=tracer, log=options.log,
-    )
-    diagnostics.extend(_verification_diagnostics(report.plan.issues, base_steps, local_steps))
-    ignores = _Ignores(db.dialect)
-    failure = report.failure
-    if failure is not None and not ignores.covers(
-        failure.step, failure.statement_offset, "migration-failed"
-    ):
-        diagnostics.append(_failure_diagnostic(failure))
-    if tracer is not None:
-        tracer.locks = [seen for seen in tracer.locks if not ignores.covers(
-            seen.step, seen.statement.start_offset, "lock-observed")]
-        tracer.rewrites = [seen for seen in tracer.rewrites if not ignores.covers(
-            seen.step, seen.statement.start_offset, "rewrite-observed")]
-        diagnostics.extend(_lock_diagnostics(tracer))
-        diagnostics.extend(_rewrite_diagnostics(tracer))
-    return diagnostics
+    context: CheckContext
+    options: DbOptions
+    deadline: Any  # migration_gate.ephemeral.deadline.ReplayDeadline
+    base_steps: Sequence[Any]
+    local_steps: Sequence[Any]
 
+    def check(self, db: Any, *, base_done: bool = False, base_failure: Any = None
+              ) -> list[Diagnostic]:
+        from migration_gate import dbfindings
+        from migration_gate.runner import run
+        from migration_gate.trace import LockTracer
 
-class _Ignores:
-    """The file's ignore comments (`-- migration-gate: ignore lock-observed`), as the SQL stage
-    reads them, applied to the database's findings too."""
+        context, options = self.context, self.options
+        table, int8 = context.config.table_name, context.config.int8_versions
+        if not base_done and self.base_steps:
+            broken = base_failure or run(db, self.base_steps, table=table, int8=int8).failure
+            if broken is not None:
+                return self._base_broken(broken)
+        changed = {m.path for m in context.changed}
+        tracer = (LockTracer(lambda step: step.path in changed) if db.dialect == "postgres"
+                  else None)
+        report = run(
+            db, self.local_steps, table=table, int8=int8, target=options.target,
+            fake=options.fake, grouped=options.grouped, observer=tracer, log=options.log,
+        )
+        diagnostics = list(dbfindings.verification_diagnostics(
+            report.plan.issues, self.base_steps, self.local_steps))
+        ignores = dbfindings.Ignores(db.dialect)
+        failure = report.failure
+        if failure is not None and not ignores.covers(
+            failure.step, failure.statement_offset, "migration-failed"
+        ):
+            diagnostics.append(self._failure_diagnostic(failure))
+        if tracer is not None:
+            tracer.locks = [seen for seen in tracer.locks if not ignores.covers(
+                seen.step, seen.statement.start_offset, "lock-observed")]
+            tracer.rewrites = [seen for seen in tracer.rewrites if not ignores.covers(
+                seen.step, seen.statement.start_offset, "rewrite-observed")]
+            diagnostics.extend(dbfindings.lock_diagnostics(tracer))
+            diagnostics.extend(dbfindings.rewrite_diagnostics(tracer))
+        return diagnostics
 
-    def __init__(self, dialect: Dialect) -> None:
-        self.dialect = dialect
-        self._parsed: dict[str, tuple[list[Ignore], list[int]]] = {}
+    def _base_broken(self, broken: Any) -> list[Diagnostic]:
+        """Not this branch's fault (an extension the throwaway server lacks, SQL of another
+        dialect, a base slower than the replay's time limit): say so once, and judge nothing
+        on a schema we lack."""
+        from migration_gate import dbfindings
 
-    def covers(self, step: Runnable, offset: int | None, rule: str) -> bool:
-        from migration_gate.catalog import all_rules
-        from migration_gate.sql.ignores import apply_ignores, find_ignores
-        from migration_gate.sql.split import scan
-
-        if offset is None:
-            return False
-        if step.path not in self._parsed:
-            spans, comments = scan(step.sql, self.dialect)
-            self._parsed[step.path] = (find_ignores(step.sql, comments),
-                                       [start for start, _ in spans])
-        ignores, starts = self._parsed[step.path]
-        if not ignores or offset not in starts:
-            return False
-        outcome = apply_ignores(ignores, starts, [(starts.index(offset), rule)], all_rules())
-        return not outcome.kept
-
-
-def _failure_diagnostic(failure: Failure) -> Diagnostic:
-    error = failure.error
-    code = f" (SQLSTATE {error.sqlstate})" if error.sqlstate else ""
-    hint_parts = [part for part in (error.detail, error.hint) if part]
-    if error.sqlstate == "25001":
-        hint_parts.append("refinery runs every migration inside a transaction; this statement "
-                          "can never run under refinery (issue #277)")
-    return MIGRATION_FAILED.diagnostic(
-        failure.step.path,
-        f"{failure.step.display} fails: {error.message}{code}",
-        line=failure.line,
-        column=failure.column,
-        end_line=failure.end_line,
-        end_column=failure.end_column,
-        hint="; ".join(hint_parts) or None,
-    )
-
-
-def _verification_diagnostics(
-    issues: Iterable[VerificationIssue], base_steps: Sequence[Runnable],
-    local_steps: Sequence[Runnable],
-) -> Iterator[Diagnostic]:
-    local_by_version = {s.migration.version: s for s in local_steps}
-    base_by_version = {s.migration.version: s for s in base_steps}
-    for issue in issues:
-        step = local_by_version.get(issue.version) or base_by_version.get(issue.version)
-        path = step.path if step is not None else ""
-        if issue.verdict is Verdict.DIVERGENT:
-            yield REFINERY_DIVERGENT.diagnostic(
-                path, issue.message, hint="every database that ran the base aborts on this file "
-                "(or, without -d, never applies the change)")
+        where = f"{broken.step.path}:{broken.line}"
+        if self.deadline.expired:
+            reason = (f"{dbfindings.timeout_text(self.deadline.seconds)}: the base branch's "
+                      f"{broken.step.display} was still running ({where})")
         else:
-            hint = ("applied on the base but no longer in the folder"
-                    if issue.verdict is Verdict.MISSING
-                    else "its version is at or below the base's current version: refinery "
-                    "skips it for ever (or aborts with -m)")
-            yield REFINERY_MISSING.diagnostic(path, issue.message, hint=hint)
+            reason = (f"the base branch's {broken.step.display} does not apply here "
+                      f"({where}: {self._redact(broken.error.message)})")
+        if self.context.verify is True:  # asked for explicitly: a replay that cannot run fails
+            raise GateError(f"cannot replay the migrations: {reason}")
+        self.context.note(f"database replay skipped: {reason}")
+        return []
 
+    def _redact(self, text: str) -> str:
+        from migration_gate.redaction import redact
 
-def _statement_summary(text: str, limit: int = 48) -> str:
-    words = " ".join(text.split())
-    return words if len(words) <= limit else words[: limit - 1].rstrip() + "…"
+        return redact(text, self.options.database_url or self.context.config.database_url)
 
+    def _failure_diagnostic(self, failure: Any) -> Diagnostic:
+        from migration_gate import dbfindings
 
-def _lock_diagnostics(tracer: LockTracer) -> Iterator[Diagnostic]:
-    from migration_gate.trace import kind_name, mode_words
-
-    for seen in tracer.locks:
-        mode = mode_words(seen.mode)
-        effect = ("blocks every read and write of it" if seen.mode == "AccessExclusiveLock"
-                  else "blocks writes to it")
-        statement = seen.statement
-        article = "an" if mode[0] in "AEIOU" else "a"
-        yield _at_statement(
-            LOCK_OBSERVED, seen.step.path, statement,
-            f"`{_statement_summary(statement.text)}` took {article} {mode} lock on "
-            f"{kind_name(seen.relation)} {seen.relation.display} ({effect} until the "
-            "migration commits)",
-            "set lock_timeout, or use an online variant of this change",
-        )
-
-
-def _rewrite_diagnostics(tracer: LockTracer) -> Iterator[Diagnostic]:
-    from migration_gate.trace import kind_name
-
-    for seen in tracer.rewrites:
-        statement = seen.statement
-        indexes = f" and its indexes ({', '.join(seen.indexes)})" if seen.indexes else ""
-        yield _at_statement(
-            REWRITE_OBSERVED, seen.step.path, statement,
-            f"`{_statement_summary(statement.text)}` rewrote {kind_name(seen.relation)} "
-            f"{seen.relation.display}{indexes}: every row is copied under an ACCESS EXCLUSIVE "
-            "lock",
-            "add a new column and backfill it in batches instead of rewriting in place",
-        )
-
-
-def _at_statement(rule: RuleDoc, path: str, statement: Statement, message: str,
-                  hint: str) -> Diagnostic:
-    """A finding spanning the whole statement that caused it."""
-    return rule.diagnostic(
-        path,
-        message,
-        line=statement.line,
-        column=statement.column,
-        end_line=statement.end_line,
-        end_column=statement.end_column,
-        hint=hint,
-    )
+        if self.deadline.expired:
+            return dbfindings.timeout_diagnostic(failure, self.deadline.seconds)
+        return dbfindings.failure_diagnostic(failure, self._redact)

@@ -37,8 +37,9 @@ class BaseSnapshot:
 
 def _stderr_note(message: str) -> None:
     from migration_gate.console import say
+    from migration_gate.redaction import redact  # a note may quote a driver's error
 
-    say(message)
+    say(redact(message))
 
 
 class NoteCollector:
@@ -48,6 +49,9 @@ class NoteCollector:
         self.notes: list[str] = []
 
     def __call__(self, message: str) -> None:
+        from migration_gate.redaction import redact
+
+        message = redact(message)
         _stderr_note(message)
         self.notes.append(message)
 

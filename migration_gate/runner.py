@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Protocol
 
-from migration_gate import refinery
+from migration_gate import historytable, refinery
+from migration_gate.historytable import HistoryRowError as HistoryRowError
 from migration_gate.migrations import MigrationFile
 from migration_gate.refinery import AppliedMigration, Migration, Plan
 from migration_gate.types import Dialect
@@ -99,22 +100,10 @@ def ensure_history_table(db: Database, table: str, *, int8: bool = False) -> Non
     _in_transaction(db, [refinery.history_table_ddl(db.dialect, table, int8=int8)])
 
 
-class HistoryRowError(Exception):
-    """A history row refinery could not read back (it panics on those)."""
-
-
-def read_history(db: Database, table: str) -> list[AppliedMigration]:
-    """The applied migrations, as refinery reads them (`ORDER BY version ASC`)."""
-    rows = db.query(f"SELECT version, name, applied_on, checksum FROM {table} ORDER BY version ASC")
-    applied = []
-    for version, name, applied_on, checksum in rows:
-        text = "" if checksum is None else str(checksum)
-        if not refinery.is_valid_checksum_text(text):
-            raise HistoryRowError(f"V{version}__{name}: checksum {checksum!r} is not a u64")
-        if applied_on is None or not refinery.is_valid_applied_on(str(applied_on)):
-            raise HistoryRowError(f"V{version}__{name}: applied_on {applied_on!r} is not RFC 3339")
-        applied.append(AppliedMigration(int(version), str(name), int(text), str(applied_on)))
-    return applied
+def read_history(db: Database, table: str, *, int8: bool = False) -> list[AppliedMigration]:
+    """The applied migrations, as refinery reads them (`ORDER BY version ASC`); a row refinery
+    could not decode is a `HistoryRowError` naming its column and row."""
+    return historytable.read_history(db, table, int8=int8)
 
 
 def history_row(migration: Migration, applied_on: datetime | None = None) -> tuple[object, ...]:
@@ -188,7 +177,7 @@ def run(
             log(line)
 
     ensure_history_table(db, table, int8=int8)
-    applied = read_history(db, table)
+    applied = read_history(db, table, int8=int8)
     plan = refinery.plan_run(applied, [r.migration for r in local], target=target)
     report = RunReport(plan, log=lines)
     if applied:
@@ -215,9 +204,12 @@ def run(
         db.execute(begin)
     for step in steps:
         say(f"applying migration: {step.display}")
-        if not grouped:
-            db.execute(begin)
-        failure = _run_statements(db, step, observer)
+        try:
+            if not grouped:
+                _execute_as(db, step, begin)
+            failure = _run_statements(db, step, observer)
+        except _StepFailed as failed:
+            failure = failed.failure
         if failure is not None:
             _rollback(db)
             report.failure = failure
@@ -298,7 +290,10 @@ def _run_statements(db: Database, step: Runnable, observer: Observer | None) -> 
         return _nul_failure(step, nul)
     watching = observer is not None and observer.wants(step)
     if watching and observer is not None:
-        observer.before_migration(db, step)
+        try:
+            observer.before_migration(db, step)
+        except DbError as error:
+            return Failure(step, _observer_error(error), 1, 1)
     for piece in replay_pieces(step.sql, db.dialect):
         statement, sent = piece.statement, step.sql[piece.start : piece.end]
         try:
@@ -310,7 +305,14 @@ def _run_statements(db: Database, step: Runnable, observer: Observer | None) -> 
             return Failure(step, error, line, column, statement.end_line, statement.end_column,
                            statement.text, statement.start_offset)
         if watching and observer is not None:
-            observer.after_statement(db, step, statement)
+            try:
+                observer.after_statement(db, step, statement)
+            except DbError as error:
+                # what the migration did broke the observation (or the replay's deadline
+                # passed): its failure, never a replay that silently stops judging
+                return Failure(step, _observer_error(error), statement.line, statement.column,
+                               statement.end_line, statement.end_column, statement.text,
+                               statement.start_offset)
     return None
 
 
@@ -326,11 +328,16 @@ def _nul_failure(step: Runnable, offset: int) -> Failure:
     return Failure(step, error, line, column, line, column)
 
 
+def _observer_error(error: DbError) -> DbError:
+    return DbError(f"the replay could not observe the statement's effects: {error.message}",
+                   sqlstate=error.sqlstate, hint=error.hint, detail=error.detail)
+
+
 def history_exists(db: Database, table: str) -> bool:
     """Whether the history table exists, asked without writing and without an error (an error
     would abort a PostgreSQL transaction)."""
     if db.dialect == "postgres":
-        rows = db.query("SELECT to_regclass(%s) IS NOT NULL", (table,))
+        rows = db.query("SELECT pg_catalog.to_regclass(%s) IS NOT NULL", (table,))
     elif db.dialect == "sqlite":
         rows = db.query("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = %s", (table,))
         return bool(rows)

@@ -29,20 +29,30 @@ _TABLE_KINDS = {"r": "table", "p": "table", "m": "materialized view", "v": "view
 _STORAGE_KINDS = {"r": "table", "m": "materialized view", "i": "index"}
 FIRST_NORMAL_OID = 16384
 
+#: The gate's own queries run inside the migration's transaction, after its statements: every
+#: relation, function, type and operator is qualified with pg_catalog, so that nothing the
+#: migration did -- a temporary view named pg_locks, `SET search_path`, a function or operator
+#: of its own in public -- can blind or mislead the observation.
 _SNAPSHOT = """
-SELECT c.oid, c.relkind, n.nspname, c.relname, pg_relation_filenode(c.oid),
-       COALESCE(i.indrelid, 0)
-FROM pg_class c
-JOIN pg_namespace n ON n.oid = c.relnamespace
-LEFT JOIN pg_index i ON i.indexrelid = c.oid
-WHERE c.oid >= 16384
-  AND n.nspname <> 'information_schema' AND n.nspname NOT LIKE 'pg\\_%%'
+SELECT c.oid, c.relkind, n.nspname, c.relname, pg_catalog.pg_relation_filenode(c.oid),
+       COALESCE(i.indrelid, 0::pg_catalog.oid)
+FROM pg_catalog.pg_class c
+JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
+LEFT JOIN pg_catalog.pg_index i ON i.indexrelid OPERATOR(pg_catalog.=) c.oid
+WHERE c.oid OPERATOR(pg_catalog.>=) 16384::pg_catalog.oid
+  AND n.nspname OPERATOR(pg_catalog.<>) 'information_schema'::pg_catalog.name
+  AND n.nspname OPERATOR(pg_catalog.!~~) 'pg\\_%%'::pg_catalog.text
 """
 _LOCKS = """
-SELECT relation, mode FROM pg_locks
-WHERE pid = pg_backend_pid() AND locktype = 'relation' AND granted AND relation >= 16384
+SELECT l.relation, l.mode FROM pg_catalog.pg_locks l
+WHERE l.pid OPERATOR(pg_catalog.=) pg_catalog.pg_backend_pid()
+  AND l.locktype OPERATOR(pg_catalog.=) 'relation'::pg_catalog.text AND l.granted
+  AND l.relation OPERATOR(pg_catalog.>=) 16384::pg_catalog.oid
 """
-_FILENODES = "SELECT oid, pg_relation_filenode(oid) FROM pg_class WHERE oid = ANY(%s)"
+_FILENODES = """
+SELECT c.oid, pg_catalog.pg_relation_filenode(c.oid) FROM pg_catalog.pg_class c
+WHERE c.oid OPERATOR(pg_catalog.=) ANY(%s::pg_catalog.oid[])
+"""
 
 
 def mode_words(mode: str) -> str:

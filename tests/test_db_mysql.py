@@ -90,7 +90,7 @@ def test_verify_replays_base_and_branch_in_a_throwaway_database(
     queries = [argument for kind, argument in sent if kind == "Query"]
     created = [q for q in queries if q.startswith("CREATE DATABASE")]
     assert len(created) == 1, queries
-    name = re.fullmatch(r"CREATE DATABASE `(migration_gate_[0-9a-f]{12})`", created[0])
+    name = re.fullmatch(r"CREATE DATABASE `(migration_gate_\d+_\d+_[0-9a-f]{8})`", created[0])
     assert name is not None, created
     assert f"DROP DATABASE IF EXISTS `{name.group(1)}`" in queries
     assert f"USE `{name.group(1)}`" in queries

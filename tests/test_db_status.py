@@ -7,11 +7,13 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from migration_gate.ephemeral.postgres import Cluster, PostgresDatabase
 from migration_gate.ephemeral.sqlite import SqliteDatabase
 from migration_gate.migrations import MigrationFile
 from migration_gate.runner import Runnable, run, runnables
-from tests.conftest import run_gate
+from tests.conftest import one_line_error, run_gate
 from tests.pgserver_fixture import pg_url
 
 APPLIED = {
@@ -149,7 +151,96 @@ def test_urls_from_refinery_toml_and_dotenv(tmp_path: Path) -> None:
     assert redact("postgres://app:secret@h/db") == "postgres://app:***@h/db"
     params = _mysql_params("mysql://root:s%40cret@db:3307/app")
     assert (params["host"], params["port"], params["user"], params["password"],
-            params["database"]) == ("db", 3307, "root", "s@cret", "app")
+            params["database"]) == ("db", 3307, "root", b"s@cret", "app")
     env = tmp_path / ".env"
     env.write_text("# c\nexport DATABASE_URL=\"postgres://a@b/c\"\nOTHER=x # note\n")
     assert read_dotenv(env) == {"DATABASE_URL": "postgres://a@b/c", "OTHER": "x"}
+
+
+# --- a history refinery cannot read ------------------------------------------------------------
+
+
+def make_history(db: Any, columns: str, rows: list[str]) -> None:
+    """A history table with the given column types and rows (SQL value lists)."""
+    db.execute(f"CREATE TABLE refinery_schema_history ({columns})")
+    for values in rows:
+        db.execute(f"INSERT INTO refinery_schema_history VALUES ({values})")
+
+
+REFINERY_COLUMNS = ("version int4 PRIMARY KEY, name varchar(255), applied_on varchar(255), "
+                    "checksum varchar(255)")
+APPLIED_ON = "'2024-05-04T09:02:41Z'"
+
+
+@pytest.mark.parametrize(("columns", "rows", "needles"), [
+    pytest.param(
+        "version text PRIMARY KEY, name varchar(255), applied_on varchar(255), checksum numeric",
+        [f"'{v}', 'm{v}', {APPLIED_ON}, {v}" for v in range(1, 9)],
+        ["row 1 (version '1', name 'm1')", "column version is text", "integer"],
+        id="text-version-numeric-checksum"),
+    pytest.param(
+        "version text PRIMARY KEY, name varchar(255), applied_on varchar(255), "
+        "checksum varchar(255)",
+        [f"'abc', 'x', {APPLIED_ON}, '1'"],
+        ["row 1 (version 'abc', name 'x')", "column version is text"],
+        id="text-version-not-a-number"),
+    pytest.param(
+        "version int4 PRIMARY KEY, name varchar(255), applied_on varchar(255), checksum numeric",
+        [f"1, 'one', {APPLIED_ON}, 5"],
+        ["row 1 (version 1, name 'one')", "column checksum is numeric", "text"],
+        id="numeric-checksum"),
+    pytest.param(
+        REFINERY_COLUMNS,
+        [f"{v}, {'NULL' if v == 4 else repr(f'm{v}')}, {APPLIED_ON}, '1'" for v in range(1, 6)],
+        ["row 4 (version 4)", "name is NULL"],
+        id="null-name"),
+    pytest.param(
+        "version int4 PRIMARY KEY, name varchar(255), applied_on timestamptz, "
+        "checksum varchar(255)",
+        [f"1, 'one', {APPLIED_ON}, '1'"],
+        ["row 1 (version 1, name 'one')", "column applied_on is timestamp with time zone"],
+        id="timestamp-applied-on"),
+    pytest.param(
+        "version int8 PRIMARY KEY, name varchar(255), applied_on varchar(255), "
+        "checksum varchar(255)",
+        [f"1, 'one', {APPLIED_ON}, '1'"],
+        ["column version is bigint", "integer"],
+        id="int8-without-int8-versions"),
+    pytest.param(
+        REFINERY_COLUMNS, [f"1, 'one', {APPLIED_ON}, 'not a number'"],
+        ["row 1 (version 1, name 'one')", "checksum 'not a number' is not a u64"],
+        id="checksum-text"),
+])
+def test_an_unreadable_history_is_one_clear_error(
+    tmp_path: Path, pg_cluster: Any, pg_db: Any, pg_dbname: str, columns: str,
+    rows: list[str], needles: list[str],
+) -> None:
+    make_history(pg_db, columns, rows)
+    root = project(tmp_path, APPLIED)
+    url = pg_url(pg_cluster, pg_dbname)
+    for fmt in ("text", "json"):
+        done = run_gate("status", "--database-url", url, "--format", fmt, cwd=root)
+        assert done.stdout == ""  # no "8 applied": nothing is reported from an unreadable history
+        line = one_line_error(done, "refinery_schema_history", "refinery cannot read", *needles)
+        assert "None" not in line
+
+
+def test_a_history_table_without_a_column_is_named(tmp_path: Path, pg_cluster: Any,
+                                                   pg_db: Any, pg_dbname: str) -> None:
+    make_history(pg_db, "version int4 PRIMARY KEY, name varchar(255), applied_on varchar(255)",
+                 [f"1, 'one', {APPLIED_ON}"])
+    done = run_gate("status", "--database-url", pg_url(pg_cluster, pg_dbname),
+                    cwd=project(tmp_path, APPLIED))
+    one_line_error(done, "refinery_schema_history has no column checksum")
+
+
+def test_int8_versions_read_a_bigint_history(tmp_path: Path, pg_cluster: Any, pg_db: Any,
+                                             pg_dbname: str) -> None:
+    make_history(pg_db, "version int8 PRIMARY KEY, name varchar(255), applied_on varchar(255), "
+                 "checksum varchar(255)", [f"1, 'users', {APPLIED_ON}, '1'"])
+    root = project(tmp_path, {"V1__users.sql": APPLIED["V1__users.sql"]})
+    (root / ".migration-gate.yaml").write_text("int8-versions: true\n")
+    done = run_gate("status", "--database-url", pg_url(pg_cluster, pg_dbname), "--format",
+                    "json", cwd=root)
+    assert done.returncode == 1, done.stdout + done.stderr  # read; its checksum differs
+    assert [row["version"] for row in json.loads(done.stdout)["applied"]] == [1]

@@ -124,7 +124,7 @@ def status(database_url: str | None, dir_flag: str | None, config_file: Path | N
     try:
         with read_only(url) as db:
             exists = history_exists(db, table)
-            applied = read_history(db, table) if exists else []
+            applied = read_history(db, table, int8=config.int8_versions) if exists else []
     except HistoryRowError as error:
         raise GateError(f"{table} holds a row refinery cannot read (it would panic): "
                         f"{error}") from None

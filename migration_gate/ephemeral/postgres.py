@@ -13,15 +13,16 @@ leave anything behind, so:
 - the server is a direct child in its own session (Ctrl-C in the terminal does not reach it), it
   gets SIGQUIT when the gate dies (parent-death signal, so even SIGKILL of the gate stops it),
   and it is stopped and its folder deleted on every exit path. Folders left by a killed gate are
-  swept by the next run.
+  swept by the next run. initdb runs in its own process group, stopped as a whole when the gate
+  is interrupted (its single-user backends would otherwise leak POSIX shared memory);
+- a cached data folder is validated before use and after a failed start (`pgcache`): a damaged
+  one is discarded and rebuilt, never used for ever.
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
-import re
 import shutil
 import signal
 import subprocess
@@ -29,23 +30,27 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from migration_gate.diagnostics import GateError
-from migration_gate.runner import DbError
-from migration_gate.types import Dialect
+from migration_gate.ephemeral import pgcache
+from migration_gate.ephemeral.pgbinaries import INSTALL_HINT as INSTALL_HINT
+from migration_gate.ephemeral.pgbinaries import Binaries as Binaries
+from migration_gate.ephemeral.pgbinaries import _pgserver_bindir as _pgserver_bindir
+from migration_gate.ephemeral.pgbinaries import candidate_bindirs as candidate_bindirs
+from migration_gate.ephemeral.pgbinaries import find_binaries as find_binaries
+from migration_gate.ephemeral.pgbinaries import require_psycopg as require_psycopg
+from migration_gate.ephemeral.pgcache import cache_root as cache_root
+from migration_gate.ephemeral.pgcache import copy_tree
+from migration_gate.ephemeral.pgdb import PostgresDatabase as PostgresDatabase
+from migration_gate.ephemeral.processes import pid_alive, run_in_own_group, terminate_as_exit
 
 SUPERUSER = "postgres"
 PORT = 5432
 WORKDIR_PREFIX = "migration-gate-pg-"
-#: How to get PostgreSQL, named in every "not found" message.
-INSTALL_HINT = (
-    "install the server binaries with `pip install 'migration-gate[postgres]'` or your OS "
-    "package (e.g. `apt install postgresql`), or set `postgres.bin_dir`"
-)
 #: The settings of a disposable cluster: durability off, nothing but a Unix socket.
 FAST_SETTINGS: tuple[tuple[str, str], ...] = (
     ("listen_addresses", ""),
@@ -65,125 +70,7 @@ READY_TIMEOUT = 30.0
 STOP_TIMEOUT = 10.0
 
 
-@dataclass(frozen=True)
-class Binaries:
-    """A folder with `initdb` and `postgres`, and the version they report."""
-
-    bin_dir: Path
-    version: str  # e.g. "15.14"
-
-    @property
-    def major(self) -> int:
-        return int(self.version.split(".")[0])
-
-    def tool(self, name: str) -> str:
-        return str(self.bin_dir / name)
-
-
-# --- finding the driver and the binaries -------------------------------------------------------
-
-
-def require_psycopg() -> None:
-    """The PostgreSQL driver is an optional dependency: say how to get it."""
-    import importlib.util
-
-    if importlib.util.find_spec("psycopg") is None:
-        raise GateError(
-            "the PostgreSQL driver is not installed: pip install 'migration-gate[postgres]'"
-        )
-
-
-def _has_server(folder: Path) -> bool:
-    return all(os.access(folder / tool, os.X_OK) for tool in ("initdb", "postgres"))
-
-
-def _pg_config_bindir() -> Path | None:
-    pg_config = shutil.which("pg_config")
-    if pg_config is None:
-        return None
-    try:
-        done = subprocess.run([pg_config, "--bindir"], capture_output=True, text=True, timeout=10)
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    return Path(done.stdout.strip()) if done.returncode == 0 and done.stdout.strip() else None
-
-
-def _debian_bindirs() -> list[Path]:
-    """`/usr/lib/postgresql/*/bin`, newest major version first."""
-    root = Path("/usr/lib/postgresql")
-    if not root.is_dir():
-        return []
-    found = [p / "bin" for p in root.iterdir() if p.name.replace(".", "").isdigit()]
-    return sorted(found, key=lambda p: [int(x) for x in p.parent.name.split(".")], reverse=True)
-
-
-def _pgserver_bindir() -> Path | None:
-    """The `pgserver` wheel's binaries, located without importing it (its import is slow)."""
-    import importlib.util
-
-    spec = importlib.util.find_spec("pgserver")
-    if spec is None or spec.origin is None:
-        return None
-    return Path(spec.origin).parent / "pginstall" / "bin"
-
-
-def candidate_bindirs(configured: str | None) -> Iterator[tuple[str, Path]]:
-    """Every place to look, in order, with where it came from."""
-    if configured:
-        yield "postgres.bin_dir", Path(configured).expanduser()
-        return
-    bindir = _pg_config_bindir()
-    if bindir is not None:
-        yield "pg_config --bindir", bindir
-    on_path = shutil.which("postgres")
-    if on_path is not None:
-        yield "PATH", Path(on_path).resolve().parent
-    for folder in _debian_bindirs():
-        yield "/usr/lib/postgresql", folder
-    wheel = _pgserver_bindir()
-    if wheel is not None:
-        yield "pgserver", wheel
-
-
-_VERSION = re.compile(r"\(PostgreSQL\)\s+(\d+(?:\.\d+)?)")
-
-
-def server_version(bin_dir: Path) -> str | None:
-    try:
-        done = subprocess.run(
-            [str(bin_dir / "postgres"), "--version"], capture_output=True, text=True, timeout=10
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    match = _VERSION.search(done.stdout)
-    return match.group(1) if match else None
-
-
-def find_binaries(configured: str | None = None) -> Binaries:
-    """The first usable PostgreSQL server binaries, or a `GateError` saying how to get some."""
-    for origin, folder in candidate_bindirs(configured):
-        if _has_server(folder):
-            version = server_version(folder)
-            if version is not None:
-                return Binaries(folder, version)
-        if origin == "postgres.bin_dir":
-            raise GateError(
-                f"postgres.bin_dir {folder} holds no usable initdb and postgres; {INSTALL_HINT}"
-            )
-    raise GateError(f"no PostgreSQL server binaries found: {INSTALL_HINT}")
-
-
 # --- where things live ------------------------------------------------------------------------
-
-
-def cache_root() -> Path:
-    """`$MIGRATION_GATE_CACHE_DIR`, else the user cache folder (XDG)."""
-    explicit = os.environ.get("MIGRATION_GATE_CACHE_DIR")
-    if explicit:
-        return Path(explicit)
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    base = Path(xdg) if xdg else Path.home() / ".cache"
-    return base / "migration-gate"
 
 
 def fast_temp_root() -> Path:
@@ -196,16 +83,6 @@ def fast_temp_root() -> Path:
     return Path(tempfile.gettempdir())
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def sweep_stale_workdirs(root: Path) -> None:
     """Delete cluster folders whose gate process is gone (it was killed before cleaning up)."""
     try:
@@ -216,7 +93,7 @@ def sweep_stale_workdirs(root: Path) -> None:
         if not entry.name.startswith(WORKDIR_PREFIX):
             continue
         owner = entry.name[len(WORKDIR_PREFIX):].split("-", 1)[0]
-        if owner.isdigit() and not _pid_alive(int(owner)) and not _postmaster_alive(entry):
+        if owner.isdigit() and not pid_alive(int(owner)) and not _postmaster_alive(entry):
             shutil.rmtree(entry, ignore_errors=True)
 
 
@@ -225,7 +102,7 @@ def _postmaster_alive(workdir: Path) -> bool:
         first = (workdir / "data" / "postmaster.pid").read_text().split("\n", 1)[0]
     except OSError:
         return False
-    return first.strip().isdigit() and _pid_alive(int(first))
+    return first.strip().isdigit() and pid_alive(int(first))
 
 
 # --- running as an unprivileged user ----------------------------------------------------------
@@ -302,32 +179,8 @@ def _parent_death_signal() -> Callable[[], None] | None:
 # --- the template data folder -----------------------------------------------------------------
 
 
-def copy_tree(source: Path, target: Path) -> None:
-    """A fast recursive copy (coreutils `cp -a` when present; it is several times faster)."""
-    cp = shutil.which("cp")
-    if cp is not None and sys.platform.startswith("linux"):
-        done = subprocess.run([cp, "-a", "--", str(source), str(target)], capture_output=True)
-        if done.returncode == 0:
-            return
-        shutil.rmtree(target, ignore_errors=True)
-    shutil.copytree(source, target, symlinks=True)
-
-
-def _store(prepared: Path, final: Path) -> None:
-    """Copy `prepared` into the cache as `final`, atomically (concurrent gates may race)."""
-    final.parent.mkdir(parents=True, exist_ok=True)
-    staging = final.parent / f".{final.name}.{os.getpid()}.{threading.get_ident()}"
-    shutil.rmtree(staging, ignore_errors=True)
-    copy_tree(prepared, staging)
-    try:
-        os.rename(staging, final)
-    except OSError:  # another gate stored it first
-        shutil.rmtree(staging, ignore_errors=True)
-
-
 def template_path(binaries: Binaries) -> Path:
-    digest = hashlib.sha256(str(binaries.bin_dir.resolve()).encode()).hexdigest()[:8]
-    return cache_root() / f"pgdata-{binaries.version}-{digest}"
+    return pgcache.template_path(binaries.bin_dir, binaries.version)
 
 
 def _initdb(binaries: Binaries, data: Path, run_as: RunAs) -> None:
@@ -337,7 +190,9 @@ def _initdb(binaries: Binaries, data: Path, run_as: RunAs) -> None:
     ]
     if binaries.major >= 11:
         command.append("--wal-segsize=1")  # 1 MB WAL segments: a much smaller folder to copy
-    done = subprocess.run(command, capture_output=True, text=True, **run_as.popen_args())
+    if binaries.major >= 16:  # its bootstrap backends then keep no POSIX shared memory either
+        command += ["-c", "dynamic_shared_memory_type=mmap"]
+    done = run_in_own_group(command, **run_as.popen_args())
     if done.returncode != 0:
         last = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["(no output)"]
         raise GateError(f"initdb failed ({binaries.bin_dir}): {last[0]}")
@@ -354,6 +209,7 @@ class Cluster:
     workdir: Path
     run_as: RunAs
     process: subprocess.Popen[bytes] | None = None
+    seeded: bool = False  # started from the seed (a cached base schema) it was given
     _log: Any = field(default=None, repr=False)
 
     @property
@@ -445,59 +301,68 @@ def _make_workdir() -> Path:
     return workdir
 
 
-def _prepare_data(binaries: Binaries, workdir: Path, run_as: RunAs, seed: Path | None) -> bool:
-    """Fill `workdir/data` from `seed`, the cached template, or a fresh initdb.
-
-    Returns whether initdb ran (a cold start)."""
+def _fill_data(binaries: Binaries, workdir: Path, run_as: RunAs, source: Path | None) -> None:
+    """Fill `workdir/data` from the cache entry `source`, or by initdb (stored as the template
+    for the next runs)."""
     data = workdir / "data"
-    template = template_path(binaries)
-    source = seed if seed is not None and seed.is_dir() else template
-    if source.is_dir():
+    shutil.rmtree(data, ignore_errors=True)
+    if source is not None:
         copy_tree(source, data)
         run_as.own(workdir)
         data.chmod(0o700)
-        return False
+        return
     run_as.own(workdir)
     _initdb(binaries, data, run_as)
     with contextlib.suppress(OSError):
-        _store(data, template)
-    return True
+        pgcache.store(data, template_path(binaries), binaries.version)
+
+
+def _sources(binaries: Binaries, seed: Path | None,
+             note: Callable[[str], None] | None) -> Iterator[Path | None]:
+    """Where the data folder may come from, best first: the seed, the template, initdb (each
+    cache entry checked only when the previous source failed)."""
+    for entry in (seed, template_path(binaries)):
+        if entry is not None and pgcache.usable(entry, binaries.version, note):
+            yield entry
+    yield None
 
 
 @contextlib.contextmanager
-def _terminate_as_exit() -> Iterator[None]:
-    """SIGTERM raises SystemExit while the cluster runs, so that cleanup code runs."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def on_term(signum: int, _frame: object) -> None:
-        raise SystemExit(128 + signum)
-
-    previous = signal.signal(signal.SIGTERM, on_term)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
-@contextlib.contextmanager
-def running_cluster(binaries: Binaries, *, seed: Path | None = None) -> Iterator[Cluster]:
+def running_cluster(binaries: Binaries, *, seed: Path | None = None,
+                    note: Callable[[str], None] | None = None) -> Iterator[Cluster]:
     """A started throwaway cluster, stopped and deleted on every exit path.
 
-    `seed` is a cached data folder (a replayed base schema) to start from.
+    `seed` is a cached data folder (a replayed base schema) to start from; `cluster.seeded`
+    says whether it was used. A cache entry the server cannot start from is discarded (and
+    said so through `note`), and the next source is tried.
     """
-    run_as = server_user()
-    workdir = _make_workdir()
-    cluster = Cluster(binaries, workdir, run_as)
-    with _terminate_as_exit():
+    with terminate_as_exit():
+        run_as = server_user()
+        cluster: Cluster | None = None
         try:
-            _prepare_data(binaries, workdir, run_as, seed)
-            cluster.start()
+            cluster = Cluster(binaries, _make_workdir(), run_as)
+            workdir = cluster.workdir
+            for source in _sources(binaries, seed, note):
+                _fill_data(binaries, workdir, run_as, source)
+                try:
+                    cluster.start()
+                except GateError as error:
+                    cluster.stop()
+                    if source is None:
+                        raise
+                    pgcache.discard(source)
+                    if note is not None:
+                        note(f"the cached PostgreSQL data folder {source} was damaged (the "
+                             f"server did not start from it: {error}): discarded, this run "
+                             "rebuilds it")
+                    continue
+                cluster.seeded = seed is not None and source == seed
+                break
             yield cluster
         finally:
-            cluster.stop()
-            shutil.rmtree(workdir, ignore_errors=True)
+            if cluster is not None:
+                cluster.stop()
+                shutil.rmtree(cluster.workdir, ignore_errors=True)
 
 
 def snapshot_data_dir(cluster: Cluster, target: Path) -> threading.Thread:
@@ -515,10 +380,11 @@ def snapshot_data_dir(cluster: Cluster, target: Path) -> threading.Thread:
         with contextlib.suppress(OSError):
             (snapshot / transient).unlink()
     cluster.start()
+    version = cluster.binaries.version
 
     def store() -> None:
         with contextlib.suppress(OSError):
-            _store(snapshot, target)
+            pgcache.store(snapshot, target, version)
 
     thread = threading.Thread(target=store, name="migration-gate-cache", daemon=True)
     thread.start()
@@ -526,68 +392,5 @@ def snapshot_data_dir(cluster: Cluster, target: Path) -> threading.Thread:
 
 
 def prune_cache(prefix: str, keep: int) -> None:
-    """Keep only the `keep` most recently used cache entries starting with `prefix`, and drop
-    the half-written copies of gates that died while storing one."""
-    root = cache_root()
-    try:
-        entries = list(root.iterdir())
-    except OSError:
-        return
-    for entry in entries:
-        parts = entry.name.split(".")
-        dead = len(parts) >= 4 and parts[-2].isdigit() and not _pid_alive(int(parts[-2]))
-        if entry.name.startswith(".") and dead:
-            shutil.rmtree(entry, ignore_errors=True)
-    kept = [p for p in entries if p.name.startswith(prefix)]
-    kept.sort(key=lambda p: p.stat().st_mtime, reverse=True)
-    for stale in kept[keep:]:
-        shutil.rmtree(stale, ignore_errors=True)
-
-
-# --- the runner's view of a PostgreSQL connection ----------------------------------------------
-
-
-class PostgresDatabase:
-    """A psycopg connection in autocommit mode: statements go through the simple query protocol
-    (as refinery's `batch_execute`), transactions are sent as SQL."""
-
-    dialect: Dialect = "postgres"
-
-    def __init__(self, connection: Any) -> None:
-        self.connection = connection
-
-    def execute(self, sql: str) -> None:
-        import psycopg
-
-        try:
-            self.connection.execute(sql)
-        except psycopg.Error as error:
-            raise to_db_error(error) from None
-
-    def query(self, sql: str, params: Sequence[object] = ()) -> list[tuple[Any, ...]]:
-        import psycopg
-
-        try:
-            cursor = self.connection.execute(sql, params or None)
-            return list(cursor.fetchall()) if cursor.description is not None else []
-        except psycopg.Error as error:
-            raise to_db_error(error) from None
-
-    def close(self) -> None:
-        self.connection.close()
-
-
-def to_db_error(error: Any) -> DbError:
-    """psycopg's error as the runner's: primary message, SQLSTATE, hint, detail, position."""
-    diag = getattr(error, "diag", None)
-    primary = getattr(diag, "message_primary", None) if diag is not None else None
-    position = getattr(diag, "statement_position", None) if diag is not None else None
-    text = str(error).strip()
-    message = primary or (text.splitlines()[0] if text else type(error).__name__)
-    return DbError(
-        message,
-        sqlstate=getattr(error, "sqlstate", None),
-        hint=getattr(diag, "message_hint", None) if diag is not None else None,
-        detail=getattr(diag, "message_detail", None) if diag is not None else None,
-        position=int(position) if position and str(position).isdigit() else None,
-    )
+    """Keep only the `keep` most recently used cache entries starting with `prefix`."""
+    pgcache.prune_cache(prefix, keep, pid_alive)

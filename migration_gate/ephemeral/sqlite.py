@@ -39,6 +39,10 @@ class SqliteDatabase:
         except sqlite3.Error as error:
             raise to_db_error(error) from None
 
+    def interrupt(self, *, hard: bool) -> None:
+        """From the replay's deadline thread: SQLite's own, thread-safe interrupt."""
+        self.connection.interrupt()
+
 
 def to_db_error(error: Exception) -> DbError:
     code = getattr(error, "sqlite_errorname", None)

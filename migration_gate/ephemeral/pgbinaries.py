@@ -1,0 +1,126 @@
+"""Finding PostgreSQL: the driver, and server binaries in a fixed order (configuration,
+`pg_config --bindir`, `PATH`, the newest `/usr/lib/postgresql/*/bin`, the `pgserver` wheel)."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from migration_gate.diagnostics import GateError
+
+#: How to get PostgreSQL, named in every "not found" message.
+INSTALL_HINT = (
+    "install the server binaries with `pip install 'migration-gate[postgres]'` or your OS "
+    "package (e.g. `apt install postgresql`), or set `postgres.bin_dir`"
+)
+@dataclass(frozen=True)
+class Binaries:
+    """A folder with `initdb` and `postgres`, and the version they report."""
+
+    bin_dir: Path
+    version: str  # e.g. "15.14"
+
+    @property
+    def major(self) -> int:
+        return int(self.version.split(".")[0])
+
+    def tool(self, name: str) -> str:
+        return str(self.bin_dir / name)
+
+
+# --- finding the driver and the binaries -------------------------------------------------------
+
+
+def require_psycopg() -> None:
+    """The PostgreSQL driver is an optional dependency: say how to get it."""
+    import importlib.util
+
+    if importlib.util.find_spec("psycopg") is None:
+        raise GateError(
+            "the PostgreSQL driver is not installed: pip install 'migration-gate[postgres]'"
+        )
+
+
+def _has_server(folder: Path) -> bool:
+    return all(os.access(folder / tool, os.X_OK) for tool in ("initdb", "postgres"))
+
+
+def _pg_config_bindir() -> Path | None:
+    pg_config = shutil.which("pg_config")
+    if pg_config is None:
+        return None
+    try:
+        done = subprocess.run([pg_config, "--bindir"], capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return Path(done.stdout.strip()) if done.returncode == 0 and done.stdout.strip() else None
+
+
+def _debian_bindirs() -> list[Path]:
+    """`/usr/lib/postgresql/*/bin`, newest major version first."""
+    root = Path("/usr/lib/postgresql")
+    if not root.is_dir():
+        return []
+    found = [p / "bin" for p in root.iterdir() if p.name.replace(".", "").isdigit()]
+    return sorted(found, key=lambda p: [int(x) for x in p.parent.name.split(".")], reverse=True)
+
+
+def _pgserver_bindir() -> Path | None:
+    """The `pgserver` wheel's binaries, located without importing it (its import is slow)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("pgserver")
+    if spec is None or spec.origin is None:
+        return None
+    return Path(spec.origin).parent / "pginstall" / "bin"
+
+
+def candidate_bindirs(configured: str | None) -> Iterator[tuple[str, Path]]:
+    """Every place to look, in order, with where it came from."""
+    if configured:
+        yield "postgres.bin_dir", Path(configured).expanduser()
+        return
+    bindir = _pg_config_bindir()
+    if bindir is not None:
+        yield "pg_config --bindir", bindir
+    on_path = shutil.which("postgres")
+    if on_path is not None:
+        yield "PATH", Path(on_path).resolve().parent
+    for folder in _debian_bindirs():
+        yield "/usr/lib/postgresql", folder
+    wheel = _pgserver_bindir()
+    if wheel is not None:
+        yield "pgserver", wheel
+
+
+_VERSION = re.compile(r"\(PostgreSQL\)\s+(\d+(?:\.\d+)?)")
+
+
+def server_version(bin_dir: Path) -> str | None:
+    try:
+        done = subprocess.run(
+            [str(bin_dir / "postgres"), "--version"], capture_output=True, text=True, timeout=10
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    match = _VERSION.search(done.stdout)
+    return match.group(1) if match else None
+
+
+def find_binaries(configured: str | None = None) -> Binaries:
+    """The first usable PostgreSQL server binaries, or a `GateError` saying how to get some."""
+    for origin, folder in candidate_bindirs(configured):
+        if _has_server(folder):
+            version = server_version(folder)
+            if version is not None:
+                return Binaries(folder, version)
+        if origin == "postgres.bin_dir":
+            raise GateError(
+                f"postgres.bin_dir {folder} holds no usable initdb and postgres; {INSTALL_HINT}"
+            )
+    raise GateError(f"no PostgreSQL server binaries found: {INSTALL_HINT}")

@@ -1,0 +1,156 @@
+"""The cache of PostgreSQL data folders: the initdb template and the replayed base schemas.
+
+Why validated: a data folder that was cut short (a full disk, a killed gate on a file system
+without atomic rename), or damaged later, would make every later run fail to start the server
+or replay on a schema with holes -- for ever, since the cache key does not change. So each
+entry is stored with a manifest written last (every file and its size), checked before use;
+a damaged entry is discarded and rebuilt, and the note about it names the folder.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+#: Written last into a stored data folder: its presence says the copy is complete.
+MANIFEST = "migration-gate-snapshot.json"
+#: `global/pg_control` is always exactly this size (PG_CONTROL_FILE_SIZE).
+PG_CONTROL_SIZE = 8192
+
+
+def cache_root() -> Path:
+    """`$MIGRATION_GATE_CACHE_DIR`, else the user cache folder (XDG)."""
+    explicit = os.environ.get("MIGRATION_GATE_CACHE_DIR")
+    if explicit:
+        return Path(explicit)
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    base = Path(xdg) if xdg else Path.home() / ".cache"
+    return base / "migration-gate"
+
+
+def template_path(bin_dir: Path, version: str) -> Path:
+    digest = hashlib.sha256(str(bin_dir.resolve()).encode()).hexdigest()[:8]
+    return cache_root() / f"pgdata2-{version}-{digest}"  # 2: with a manifest
+
+
+def copy_tree(source: Path, target: Path) -> None:
+    """A fast recursive copy (coreutils `cp -a` when present; it is several times faster)."""
+    cp = shutil.which("cp")
+    if cp is not None and sys.platform.startswith("linux"):
+        done = subprocess.run([cp, "-a", "--", str(source), str(target)], capture_output=True)
+        if done.returncode == 0:
+            return
+        shutil.rmtree(target, ignore_errors=True)
+    shutil.copytree(source, target, symlinks=True)
+
+
+def store(prepared: Path, final: Path, version: str) -> None:
+    """Copy `prepared` into the cache as `final`, atomically (concurrent gates may race), with
+    its manifest written last."""
+    final.parent.mkdir(parents=True, exist_ok=True)
+    staging = final.parent / f".{final.name}.{os.getpid()}.{threading.get_ident()}"
+    shutil.rmtree(staging, ignore_errors=True)
+    copy_tree(prepared, staging)
+    write_manifest(staging, version)
+    try:
+        os.rename(staging, final)
+    except OSError:  # another gate stored it first
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def write_manifest(folder: Path, version: str) -> None:
+    files = {}
+    for dirpath, _dirnames, filenames in os.walk(folder):
+        for name in filenames:
+            path = Path(dirpath) / name
+            rel = path.relative_to(folder).as_posix()
+            if rel != MANIFEST:
+                files[rel] = path.lstat().st_size
+    manifest = {"format": 1, "version": version, "files": files}
+    (folder / MANIFEST).write_text(json.dumps(manifest, sort_keys=True), encoding="utf-8")
+
+
+def pg_version_file(version: str) -> str:
+    """What `PG_VERSION` holds for a server version: `15` for 15.4, `9.6` for 9.6.24."""
+    parts = version.split(".")
+    return parts[0] if int(parts[0]) >= 10 else ".".join(parts[:2])
+
+
+def damage(folder: Path, version: str) -> str | None:
+    """Why the cached data folder `folder` cannot be used by a server of `version`, or None."""
+    try:
+        manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+        files = dict(manifest["files"])
+    except FileNotFoundError:
+        return f"it was not completely written: {MANIFEST} is missing"
+    except (OSError, ValueError, KeyError, TypeError):
+        return f"its {MANIFEST} is unreadable"
+    try:
+        written = (folder / "PG_VERSION").read_text(encoding="ascii").strip()
+    except (OSError, UnicodeDecodeError):
+        return "PG_VERSION is missing or unreadable"
+    if written != pg_version_file(version):
+        return f"PG_VERSION says {written!r}, the server is {version}"
+    sizes = {"global/pg_control": PG_CONTROL_SIZE, **{str(k): v for k, v in files.items()}}
+    for rel, size in sizes.items():
+        try:
+            actual = (folder / rel).lstat().st_size
+        except OSError:
+            return f"{rel} is missing"
+        if actual != size:
+            return f"{rel} has {actual} bytes instead of {size}"
+    return None
+
+
+def discard(folder: Path) -> None:
+    """Remove a cache entry: renamed away first (atomic: no other gate starts from a half-deleted
+    folder), then deleted."""
+    doomed = folder.parent / f".{folder.name}.discarded.{os.getpid()}.{threading.get_ident()}"
+    try:
+        os.rename(folder, doomed)
+    except OSError:
+        doomed = folder
+    shutil.rmtree(doomed, ignore_errors=True)
+
+
+def usable(folder: Path, version: str, note: Callable[[str], None] | None) -> bool:
+    """Whether the cache entry `folder` exists and is intact; a damaged one is discarded (and
+    said so, naming it)."""
+    if not folder.is_dir():
+        return False
+    reason = damage(folder, version)
+    if reason is None:
+        return True
+    discard(folder)
+    if note is not None:
+        note(f"the cached PostgreSQL data folder {folder} was damaged ({reason}): discarded, "
+             "this run rebuilds it")
+    return False
+
+
+def prune_cache(prefix: str, keep: int, alive: Callable[[int], bool]) -> None:
+    """Keep only the `keep` most recently used cache entries starting with `prefix`, and drop
+    the half-written or discarded copies of gates that are gone."""
+    root = cache_root()
+    try:
+        entries = list(root.iterdir())
+    except OSError:
+        return
+    for entry in entries:
+        parts = entry.name.split(".")
+        dead = len(parts) >= 4 and parts[-2].isdigit() and not alive(int(parts[-2]))
+        if entry.name.startswith(".") and dead:
+            shutil.rmtree(entry, ignore_errors=True)
+    kept = [p for p in entries if p.name.startswith(prefix)]
+    with contextlib.suppress(OSError):
+        kept.sort(key=lambda p: p.stat().st_mtime, reverse=True)
+    for stale in kept[keep:]:
+        shutil.rmtree(stale, ignore_errors=True)

@@ -17,6 +17,7 @@ from migration_gate.types import DIALECTS, Dialect
 RULE_MODULES: tuple[str, ...] = (
     "migration_gate.checks.folder",
     "migration_gate.checks.history",
+    "migration_gate.baseconfig",
     "migration_gate.sql.rules",
     "migration_gate.dbcheck",
     "migration_gate.sql.ignores",

@@ -58,6 +58,8 @@ class CheckContext:
     lint_all: bool = False  # lint every migration, not only the added and changed ones
     verify: bool | None = None  # None: when an ephemeral database can be had
     note: Callable[[str], None] = field(default=_stderr_note, compare=False)
+    #: `config-changed` findings: what the branch changes in the configuration the base governs
+    config_findings: tuple[Diagnostic, ...] = ()
 
     @cached_property
     def base_by_rel(self) -> dict[str, MigrationFile]:
@@ -172,6 +174,8 @@ class Result:
     diagnostics: tuple[Diagnostic, ...]
     files_checked: int
     notes: tuple[str, ...] = ()
+    #: A monorepo run: each project checked, `folder (dialect, runner)`; empty for one project
+    projects: tuple[str, ...] = ()
 
     def failed(self, fail_on: Severity) -> bool:
         return any(d.severity.rank >= fail_on.rank for d in self.diagnostics)

@@ -6,13 +6,16 @@ import dataclasses
 import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from migration_gate import gitbase
 from migration_gate.config import Config, load_config
-from migration_gate.diagnostics import GateError
+from migration_gate.diagnostics import Diagnostic, GateError
 from migration_gate.migrations import MigrationFile, NamesOnly, WorkingTree, discover
 from migration_gate.pipeline import BaseSnapshot, CheckContext
+
+if TYPE_CHECKING:
+    from migration_gate.projects import Project
 
 
 def load(
@@ -114,22 +117,25 @@ def build_context(
     use_base: bool = True,
     note: Callable[[str], None] | None = None,
     base_optional: bool = False,
+    loaded: tuple[Config, Path | None] | None = None,
+    project: Project | None = None,
 ) -> CheckContext:
     """Everything `check` and `verify` need, read once.
 
     `base_optional` (next-version, new): when no base is asked for and none is found, count
-    the working tree only and say so, instead of stopping.
+    the working tree only and say so, instead of stopping. When a base is found, its
+    configuration governs (`migration_gate.baseconfig`). `loaded`: a configuration already
+    built (one project of a monorepo) instead of the current folder's.
     """
-    config, repo_root = load(config_file=config_file, overrides=overrides)
+    config, repo_root = loaded or load(config_file=config_file, overrides=overrides)
     folder = migrations_folder(config, dir_flag)
     if dir_flag:
         # the folder's own repository, wherever the command runs from (outside any, or in
         # another one: a submodule, a sibling checkout)
         repo_root = gitbase.repository_root(folder)
-    root = repo_root or config.project_dir
-    local = read_folder(folder, root, config)
     extra: dict[str, Any] = {"note": note} if note else {}
-    snapshot = None
+    base = None
+    config_findings: tuple[Diagnostic, ...] = ()
     if use_base:
         if repo_root is None:
             if base_flag:
@@ -155,7 +161,13 @@ def build_context(
                 if base is None:
                     (note or _print_note)("no commit yet: every migration is new")
                 else:
-                    snapshot = read_base(repo_root, folder, config, base, local)
+                    config, config_findings = governed_by_base(
+                        config, repo_root, base, config_file, overrides, project
+                    )
+                    folder = migrations_folder(config, dir_flag)
+    root = repo_root or config.project_dir
+    local = read_folder(folder, root, config)
+    snapshot = read_base(repo_root, folder, config, base, local) if base and repo_root else None
     return CheckContext(
         config=config,
         root=root,
@@ -165,8 +177,36 @@ def build_context(
         base=snapshot,
         lint_all=lint_all,
         verify=verify,
+        config_findings=config_findings,
         **extra,
     )
+
+
+def governed_by_base(
+    config: Config, repo_root: Path, base: gitbase.Base, config_file: Path | None,
+    overrides: Mapping[str, Any], project: Project | None = None,
+) -> tuple[Config, tuple[Diagnostic, ...]]:
+    """The configuration as the base commit has it (its files read through git), with the
+    command line's flags over it, and a `config-changed` finding per file the branch changes.
+
+    A monorepo project's entry in `projects:` is re-read from the base too; the project's
+    folder and runner files (refinery.toml, flyway.conf: the database it runs on) are the
+    working tree's.
+    """
+    from migration_gate.baseconfig import GitReader, config_changes
+    from migration_gate.config import config_tables
+    from migration_gate.projects import reload_project
+
+    reader = GitReader(repo_root, base.merge_base)
+    explicit = config_file.resolve() if config_file is not None else None
+    governed = reload_project(config, project, explicit, overrides, reader)
+    found: list[Diagnostic] = []
+    for project_dir in dict.fromkeys(config.config_dirs or (config.project_dir,)):
+        found.extend(config_changes(
+            config_tables(project_dir, explicit, reader),
+            config_tables(project_dir, explicit), repo_root,
+        ))
+    return governed, tuple(found)
 
 
 def _print_note(message: str) -> None:

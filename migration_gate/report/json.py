@@ -21,6 +21,7 @@ def render(result: Result, options: ReportOptions) -> str:
         "diagnostics": [d.as_dict() for d in result.diagnostics],
         "summary": result.counts(),
         "notes": list(result.notes),
+        **({"projects": list(result.projects)} if result.projects else {}),
     }
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 

@@ -19,6 +19,10 @@ def _paint(text: str, style: str, color: bool) -> str:
 def render(result: Result, options: ReportOptions) -> str:
     lines: list[str] = []
     color = options.color
+    if result.projects:
+        count = len(result.projects)
+        lines += [f"Checked {count} project{'s' if count != 1 else ''}: "
+                  + ", ".join(result.projects), ""]
     for _path, group in groupby(result.diagnostics, key=lambda d: d.path):
         for diagnostic in group:
             where = f"{diagnostic.path}:{diagnostic.line}:{diagnostic.column}"

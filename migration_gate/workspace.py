@@ -199,13 +199,17 @@ def governed_by_base(
 
     reader = GitReader(repo_root, base.merge_base)
     explicit = config_file.resolve() if config_file is not None else None
-    governed = reload_project(config, project, explicit, overrides, reader)
     found: list[Diagnostic] = []
-    for project_dir in dict.fromkeys(config.config_dirs or (config.project_dir,)):
-        found.extend(config_changes(
-            config_tables(project_dir, explicit, reader),
-            config_tables(project_dir, explicit), repo_root,
-        ))
+    try:
+        governed = reload_project(config, project, explicit, overrides, reader)
+        for project_dir in dict.fromkeys(config.config_dirs or (config.project_dir,)):
+            found.extend(config_changes(
+                config_tables(project_dir, explicit, reader),
+                config_tables(project_dir, explicit), repo_root,
+            ))
+    except GateError as error:
+        raise GateError(f"the configuration at base {base.ref} ({base.merge_base[:12]}), which "
+                        f"governs this run: {error}") from None
     return governed, tuple(found)
 
 

@@ -179,12 +179,13 @@ def configured_projects(config: Config, root: Path) -> list[Project]:
     return projects
 
 
-def is_multi_project(config: Config, dir_flag: str | None) -> bool:
-    """Projects are configured, or nothing names a migrations folder and the default is absent
-    (a monorepo's root): single-project repositories keep their behaviour."""
+def is_multi_project(config: Config, dir_flag: str | None, repo_root: Path | None) -> bool:
+    """Projects are configured, or, in a git repository, nothing names a migrations folder and
+    the default is absent (a monorepo's root): single-project repositories keep their
+    behaviour, and a folder outside git is never walked."""
     if config.projects:
         return True
-    return (dir_flag is None and "dir" not in config.explicit_keys
+    return (repo_root is not None and dir_flag is None and "dir" not in config.explicit_keys
             and not config.migrations_path.exists())
 
 
@@ -197,6 +198,23 @@ def project_for_folder(projects: list[Project], folder: Path) -> Project | None:
     folder = folder.resolve()
     matches = [p for p in projects if folder == p.migrations or p.migrations in folder.parents]
     return max(matches, key=lambda p: len(p.migrations.parts)) if matches else None
+
+
+def project_around(folder: Path, stop: Path) -> Project | None:
+    """The project of a migrations folder named on the command line: the nearest folder, from
+    it up to `stop`, holding a runner file (refinery.toml, flyway.conf, flyway.toml)."""
+    folder, stop = folder.resolve(), stop.resolve()
+    if stop != folder and stop not in folder.parents:
+        return None  # another repository's folder: its own configuration, as before
+    for candidate in (folder, *folder.parents):
+        for name in RUNNER_FILES:
+            if (candidate / name).is_file():
+                runner_file = None if name == "refinery.toml" else candidate / name
+                return Project(_rel(candidate, stop), candidate, folder,
+                               "refinery" if runner_file is None else "flyway", runner_file)
+        if candidate == stop:
+            break
+    return None
 
 
 def project_for_file(projects: list[Project], path: Path) -> Project | None:

@@ -160,7 +160,7 @@ def build_context(
             else:
                 if base is None:
                     (note or _print_note)("no commit yet: every migration is new")
-                else:
+                elif base_governs(repo_root, base):
                     config, config_findings = governed_by_base(
                         config, repo_root, base, config_file, overrides, project
                     )
@@ -180,6 +180,17 @@ def build_context(
         config_findings=config_findings,
         **extra,
     )
+
+
+def base_governs(repo_root: Path, base: gitbase.Base) -> bool:
+    """Whether the base's configuration governs (baseconfig.py): yes when the branch has
+    commits of its own, except in the pre-commit framework's hooks on a developer's machine
+    (`PRE_COMMIT=1`, not under CI), which check the author's own work in progress with the
+    working tree's configuration, as `lint` and runs without a base do. On the base branch
+    itself (the merge-base is HEAD) there is no branch to distrust either."""
+    if os.environ.get("PRE_COMMIT") == "1" and not os.environ.get("CI"):
+        return False
+    return gitbase.head_commit(repo_root) != base.merge_base
 
 
 def governed_by_base(

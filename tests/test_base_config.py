@@ -131,3 +131,18 @@ def test_a_broken_configuration_in_the_base_is_named_as_the_bases(tmp_path: Path
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert "unknown configuration key `unknown-key`" in done.stderr
     assert "the configuration at base main" in done.stderr
+
+
+def test_pre_commit_and_the_base_branch_itself_use_the_working_tree(tmp_path: Path) -> None:
+    """Locally the author's own configuration applies: in the pre-commit framework's hooks
+    (PRE_COMMIT=1) and on the base branch itself; under CI the base governs even so."""
+    repo = pull_request(tmp_path / "repo", 'exclude: ["*"]\n')
+    args = ("check", "--no-verify", "--base", "main", "--format", "json")
+    local = report(repo.gate(*args, env={"PRE_COMMIT": "1", "CI": ""}))
+    assert local["summary"]["files"] == 0 and local["diagnostics"] == []
+    in_ci = report(repo.gate(*args, env={"PRE_COMMIT": "1", "CI": "true"}))
+    assert in_ci["summary"]["files"] == 4 and "config-changed" in rules(in_ci)
+    repo.git("checkout", "-q", "main")
+    repo.write(".migration-gate.yaml", 'exclude: ["*"]\n')  # uncommitted, on main
+    on_main = report(repo.gate(*args))
+    assert on_main["summary"]["files"] == 0 and "config-changed" not in rules(on_main)

@@ -74,18 +74,21 @@ def _contexts(
         )
 
     config, repo_root = load(config_file=config_file, overrides=overrides)
-    multi = monorepo.is_multi_project(config, dir_flag)
+    multi = monorepo.is_multi_project(config, dir_flag, repo_root)
     if (config_file is not None and not config.projects) or not (multi or dir_flag):
         return [one(loaded=(config, repo_root))]
     root = repo_root or config.project_dir
-    found = monorepo.projects_of(config, root)
     found_dir = config.config_dirs[0] if config.config_dirs else config.project_dir
     if dir_flag:
-        project = monorepo.project_for_folder(found, Path(dir_flag))
+        project = (monorepo.project_for_folder(monorepo.configured_projects(config, root),
+                                               Path(dir_flag)) if config.projects
+                   else monorepo.project_around(Path(dir_flag), repo_root or Path.cwd()))
         if project is None or (project.project_dir == found_dir and not project.entry):
             return [one(loaded=(config, repo_root))]
         found = [project]
-    elif not found:
+    else:
+        found = monorepo.projects_of(config, root)
+    if not found:
         return [one(loaded=(config, repo_root))]  # today's "migrations folder not found"
     contexts = []
     for project in found:

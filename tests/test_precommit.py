@@ -65,8 +65,18 @@ def write_config(repo: Repo, snapshot: Repo, hooks: str) -> None:
 
 def test_hook_definitions() -> None:
     check, lint = HOOKS["migration-gate"], HOOKS["migration-gate-lint"]
-    assert check["entry"] == "migration-gate check" and lint["entry"] == "migration-gate lint"
-    assert check["language"] == lint["language"] == "python"
+    replay = HOOKS["migration-gate-replay"]
+    # the fast hook says it does not replay; the replay hook has the driver and a server
+    assert check["entry"] == "migration-gate check --no-verify"
+    assert replay["entry"] == "migration-gate check --verify"
+    assert lint["entry"] == "migration-gate lint"
+    pyproject = (CHECKOUT / "pyproject.toml").read_text(encoding="utf-8")
+    for requirement in replay["additional_dependencies"]:
+        assert f'"{requirement}"' in pyproject  # the `postgres` extra's own requirements
+    assert {r.split("[")[0].split(">")[0] for r in replay["additional_dependencies"]} == {
+        "psycopg", "pgserver"}
+    assert replay["files"] == check["files"] and replay["pass_filenames"] is False
+    assert check["language"] == lint["language"] == replay["language"] == "python"
     assert check["pass_filenames"] is False  # the check reads the folder and git itself
     assert lint.get("pass_filenames", True) is True
     should_trigger = ["migrations/V1__a.sql", "db/migrations/V1__a.sql", "migrations/sub/V2__b.sql"]

@@ -21,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.conftest import clean_env, make_repo, seed_migrations, snapshot_checkout  # noqa: E402
+from tests.conftest import clean_env, make_repo, seed_migrations, snapshot_checkout
 
 HOOKS = ("migration-gate-lint", "migration-gate", "migration-gate-replay")
 

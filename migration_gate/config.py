@@ -355,8 +355,10 @@ def config_tables(
         tables.append((refinery_toml, str(refinery_toml), settings))
     if explicit is not None:
         runner_file = explicit.name in RUNNER_FILES
-        tables.append((explicit, str(explicit),
-                       _read_explicit(explicit, read_working_tree if runner_file else read)))
+        source = read_working_tree if runner_file else read
+        if source is not read_working_tree and source(explicit) is None:
+            return tables  # a file the branch adds: the base has none, its defaults govern
+        tables.append((explicit, str(explicit), _read_explicit(explicit, source)))
         return tables
     pyproject = project_dir / "pyproject.toml"
     data = read(pyproject)

@@ -146,3 +146,20 @@ def test_pre_commit_and_the_base_branch_itself_use_the_working_tree(tmp_path: Pa
     repo.write(".migration-gate.yaml", 'exclude: ["*"]\n')  # uncommitted, on main
     on_main = report(repo.gate(*args))
     assert on_main["summary"]["files"] == 0 and "config-changed" not in rules(on_main)
+
+
+def test_a_config_file_the_branch_adds_and_names_with_config(tmp_path: Path) -> None:
+    """`--config FILE` (the Action's `config` input) naming a file the base lacks: the base's
+    defaults govern and every key of the new file is reported."""
+    repo = make_repo(tmp_path / "repo")
+    seed_migrations(repo, count=2)
+    repo.git("checkout", "-q", "-b", "feature")
+    repo.write("migrations/V003__add_note.sql", LOCKING)
+    repo.write("gate.yaml", 'exclude: ["*"]\n')
+    repo.commit("feature")
+    document = report(repo.gate("check", "--no-verify", "--base", "main", "--config",
+                                "gate.yaml", "--format", "json"))
+    assert document["summary"]["files"] == 3
+    changed = [d for d in document["diagnostics"] if d["rule"] == "config-changed"]
+    assert [d["path"] for d in changed] == ["gate.yaml"]
+    assert "`exclude`" in changed[0]["message"]

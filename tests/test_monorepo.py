@@ -153,3 +153,11 @@ def test_a_single_project_repository_has_no_projects_header(tmp_path: Path) -> N
     document = as_json(done)
     assert "projects" not in document and document["diagnostics"] == []
     assert not repo.gate("check", "--no-verify", "--base", "main").stdout.startswith("Checked")
+
+
+def test_verify_takes_the_project_of_dir_and_asks_for_one_at_the_root(repo: Repo) -> None:
+    done = repo.gate("verify", "--dir", "services/ingest/migrations", "--base", "main",
+                     "--format", "json")
+    assert done.returncode == 0, done.stdout + done.stderr  # SQLite replays AUTOINCREMENT
+    one_line_error(repo.gate("verify", "--base", "main"), "pass --dir",
+                   "services/api/migrations", "services/ingest/migrations")

@@ -42,7 +42,7 @@ def check(
         verify = True  # a server named on the command line is a replay asked for, not a maybe
     note = NoteCollector()
     overrides = {"dialect": dialect, "fail_on": fail_on, "database_url": database_url}
-    contexts = _contexts(dir_flag, base_flag, config_file, overrides, lint_all, verify, note)
+    contexts = project_contexts(dir_flag, base_flag, config_file, overrides, lint_all, verify, note)
     stages = stages_named(check_stages(verify))
     # one finding once: two projects share the root's configuration (config-changed)
     diagnostics = sorted({d: None for c in contexts for d in run_stages(c, stages)},
@@ -57,7 +57,7 @@ def check(
            command="check")
 
 
-def _contexts(
+def project_contexts(
     dir_flag: str | None, base_flag: str | None, config_file: Path | None,
     overrides: dict[str, Any], lint_all: bool, verify: bool | None, note: NoteCollector,
 ) -> list[CheckContext]:

@@ -20,6 +20,7 @@ RULE_MODULES: tuple[str, ...] = (
     "migration_gate.checks.folder",
     "migration_gate.checks.history",
     "migration_gate.checks.flyway_folder",
+    "migration_gate.baseconfig",
     "migration_gate.sql.rules",
     "migration_gate.dbcheck",
     "migration_gate.sql.ignores",

@@ -22,6 +22,18 @@ REFINERY_DB_TYPES: dict[str, Dialect] = {
     "Postgres": "postgres", "Mysql": "mysql", "Sqlite": "sqlite", "Mssql": "mssql",
 }
 CONFIG_FILE_NAMES = (".migration-gate.yaml", ".migration-gate.yml")
+#: The migration runners' own configuration files, each of which names a project.
+RUNNER_FILES = ("refinery.toml", "flyway.conf", "flyway.toml")
+
+
+@dataclass(frozen=True)
+class ProjectEntry:
+    """One entry of `projects:`: its migrations folder (relative to the configuration file's
+    folder) and the settings that override the shared ones for it (validated on load)."""
+
+    dir: str
+    settings: tuple[tuple[str, Any], ...]
+    origin: str = field(default="", compare=False)
 
 
 @dataclass(frozen=True)
@@ -44,11 +56,17 @@ class Config:
     database_url: str | None = None
     runner: RunnerName | None = None  # None: detected from the project (runners.detect_runner)
     replay_timeout: float = 120.0  # seconds the whole database replay may take
+    #: A monorepo's `projects:` entries: each its `dir` and its own settings as written.
+    projects: tuple[ProjectEntry, ...] = ()
     # where things come from, for messages and for relative paths
     project_dir: Path = field(default_factory=Path.cwd, compare=False)
     sources: tuple[str, ...] = field(default=(), compare=False)
     explicit_keys: frozenset[str] = field(default=frozenset(), compare=False)
     refinery_main: tuple[tuple[str, str], ...] = field(default=(), compare=False)
+    #: The folders whose configuration files made this configuration (the base re-reads them)
+    config_dirs: tuple[Path, ...] = field(default=(), compare=False)
+    #: In a monorepo, the project's folder relative to the repository root (None otherwise)
+    project_name: str | None = field(default=None, compare=False)
 
     @property
     def migrations_path(self) -> Path:
@@ -154,6 +172,27 @@ def _as_rules(key: str, value: Any, origin: str) -> tuple[tuple[str, Severity], 
     return tuple(result)
 
 
+def _as_projects(key: str, value: Any, origin: str) -> tuple[ProjectEntry, ...]:
+    """`projects:` a list of mappings, each with a `dir` and any other key but `projects`."""
+    if not isinstance(value, list) or not value:
+        raise GateError(f"{origin}: `{key}` must be a list of projects, each with a `dir`")
+    entries = []
+    for index, item in enumerate(value):
+        where = f"{origin}: `{key}[{index}]`"
+        if not isinstance(item, Mapping) or "dir" not in item:
+            raise GateError(f"{where} must be a mapping with a `dir`")
+        if any(_normalise(str(k)) == "projects" for k in item):
+            raise GateError(f"{where}: a project cannot hold `projects`")
+        settings = {str(k): v for k, v in item.items()}
+        apply_settings(Config(), settings, f"{origin} {key}[{index}]")  # validates every key
+        entries.append(ProjectEntry(_as_str(f"{key}[{index}].dir", item["dir"], origin),
+                                    tuple(settings.items()), f"{origin} {key}[{index}]"))
+    dirs = [entry.dir.rstrip("/") for entry in entries]
+    if len(set(dirs)) != len(dirs):
+        raise GateError(f"{origin}: `{key}` names a folder twice")
+    return tuple(entries)
+
+
 _Validator = Callable[[str, Any, str], Any]
 
 #: Every configuration key: its Config field and its validator.
@@ -171,6 +210,7 @@ SCHEMA: dict[str, tuple[str, _Validator]] = {
     "int8_versions": ("int8_versions", _as_bool),
     "database_url": ("database_url", _as_str),
     "runner": ("runner", _as_choice(RUNNER_NAMES)),
+    "projects": ("projects", _as_projects),
     "postgres.bin_dir": ("postgres_bin_dir", _as_str),
     "postgres.version": ("postgres_version", _as_major_version),
     "replay.timeout": ("replay_timeout", _as_timeout),
@@ -213,28 +253,47 @@ def apply_settings(config: Config, table: Mapping[str, Any], origin: str) -> Con
     )
 
 
-def _load_toml(path: Path) -> dict[str, Any]:
+#: How configuration files are read: the working tree's (`read_working_tree`), or a commit's
+#: (the base's, which governs a run compared with a base: see `migration_gate.baseconfig`).
+#: Returns the file's bytes, or None when there is no such file.
+Reader = Callable[[Path], "bytes | None"]
+
+
+def read_working_tree(path: Path) -> bytes | None:
+    if path.is_dir() and path.name in CONFIG_FILE_NAMES:
+        raise GateError(f"{path} is a folder, not a configuration file: remove or rename it")
+    if not path.is_file():
+        return None
+    try:
+        return path.read_bytes()
+    except OSError as error:
+        raise GateError(f"cannot read {path}: {error.strerror}") from None
+
+
+def _read(path: Path, read: Reader) -> bytes:
+    data = read(path)
+    if data is None:
+        raise GateError(f"configuration file not found: {path}")
+    return data
+
+
+def _load_toml(path: Path, read: Reader = read_working_tree) -> dict[str, Any]:
     if sys.version_info >= (3, 11):
         import tomllib
     else:  # pragma: no cover
         import tomli as tomllib  # type: ignore[import-not-found,unused-ignore]
     try:
-        with path.open("rb") as handle:
-            data: dict[str, Any] = tomllib.load(handle)
-            return data
-    except OSError as error:
-        raise GateError(f"cannot read {path}: {error.strerror}") from None
+        data: dict[str, Any] = tomllib.loads(_read(path, read).decode("utf-8"))
+        return data
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
         raise GateError(f"{path}: invalid TOML: {error}") from None
 
 
-def _load_yaml(path: Path) -> dict[str, Any]:
+def _load_yaml(path: Path, read: Reader = read_working_tree) -> dict[str, Any]:
     import yaml
 
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as error:
-        raise GateError(f"cannot read {path}: {error.strerror}") from None
+        data = yaml.safe_load(_read(path, read).decode("utf-8"))
     except yaml.MarkedYAMLError as error:
         # the first line alone ("while parsing a flow node") says neither what nor where
         mark = error.problem_mark or error.context_mark
@@ -250,9 +309,11 @@ def _load_yaml(path: Path) -> dict[str, Any]:
     return data
 
 
-def _refinery_settings(path: Path) -> tuple[dict[str, Any], tuple[tuple[str, str], ...]]:
+def _refinery_settings(
+    path: Path, read: Reader = read_working_tree
+) -> tuple[dict[str, Any], tuple[tuple[str, str], ...]]:
     """refinery.toml's `[main]`: `db_type` selects the dialect; the rest is kept for `status`."""
-    data = _load_toml(path)
+    data = _load_toml(path, read)
     main = data.get("main", {})
     if not isinstance(main, dict):
         raise GateError(f"{path}: `[main]` must be a table")
@@ -269,8 +330,8 @@ def _refinery_settings(path: Path) -> tuple[dict[str, Any], tuple[tuple[str, str
     return settings, kept
 
 
-def _pyproject_settings(path: Path) -> dict[str, Any] | None:
-    tool = _load_toml(path).get("tool", {})
+def _pyproject_settings(path: Path, read: Reader = read_working_tree) -> dict[str, Any] | None:
+    tool = _load_toml(path, read).get("tool", {})
     section = tool.get("migration-gate") if isinstance(tool, dict) else None
     if section is None:
         return None
@@ -302,38 +363,66 @@ def find_project_dir(start: Path, stop: Path | None) -> Path:
         current = current.parent
 
 
+def config_tables(
+    project_dir: Path, explicit: Path | None, read: Reader = read_working_tree
+) -> list[tuple[Path, str, dict[str, Any]]]:
+    """The configuration files of a project that exist, in the order they apply: each with
+    its origin (for messages) and its settings as written (validated by `apply_settings`)."""
+    tables: list[tuple[Path, str, dict[str, Any]]] = []
+    refinery_toml = project_dir / "refinery.toml"
+    # the runner's own file describes the database the migrations run on: always the working
+    # tree's (it holds nothing that loosens the gate)
+    if (explicit is None or explicit.name not in RUNNER_FILES) and refinery_toml.is_file():
+        settings, _kept = _refinery_settings(refinery_toml)
+        tables.append((refinery_toml, str(refinery_toml), settings))
+    if explicit is not None:
+        runner_file = explicit.name in RUNNER_FILES
+        source = read_working_tree if runner_file else read
+        if source is not read_working_tree and source(explicit) is None:
+            return tables  # a file the branch adds: the base has none, its defaults govern
+        tables.append((explicit, str(explicit), _read_explicit(explicit, source)))
+        return tables
+    pyproject = project_dir / "pyproject.toml"
+    data = read(pyproject)
+    if data is not None and b"[tool.migration-gate" in data:
+        section = _pyproject_settings(pyproject, read)
+        if section is not None:
+            tables.append((pyproject, f"{pyproject} [tool.migration-gate]", section))
+    for name in CONFIG_FILE_NAMES:
+        candidate = project_dir / name
+        if read(candidate) is not None:
+            tables.append((candidate, str(candidate), _load_yaml(candidate, read)))
+            break
+    return tables
+
+
 def load_config(
     start: Path,
     *,
     stop: Path | None = None,
     explicit: Path | None = None,
     overrides: Mapping[str, Any] | None = None,
+    read: Reader = read_working_tree,
+    found_dir: Path | None = None,
 ) -> Config:
-    """Build the effective configuration for a run started in `start`."""
-    project_dir = find_project_dir(start, stop)
-    config = Config(project_dir=project_dir)
-    refinery_toml = project_dir / "refinery.toml"
-    if refinery_toml.is_file():
-        settings, kept = _refinery_settings(refinery_toml)
-        config = apply_settings(config, settings, str(refinery_toml))
-        config = replace(config, refinery_main=kept)
-    if explicit is not None:
-        config = replace(config, project_dir=explicit.resolve().parent)
-        config = apply_settings(config, _read_explicit(explicit), str(explicit))
-    else:
-        pyproject = project_dir / "pyproject.toml"
-        if pyproject.is_file():
-            section = _pyproject_settings(pyproject)
-            if section is not None:
-                config = apply_settings(config, section, f"{pyproject} [tool.migration-gate]")
-        for name in CONFIG_FILE_NAMES:
-            candidate = project_dir / name
-            if candidate.is_dir():
-                raise GateError(f"{candidate} is a folder, not a configuration file: "
-                                "remove or rename it")
-            if candidate.is_file():
-                config = apply_settings(config, _load_yaml(candidate), str(candidate))
-                break
+    """Build the effective configuration for a run started in `start` (its files read with
+    `read`: the working tree's by default, the base commit's when the base governs;
+    `found_dir`: the folder of the configuration files, when already known)."""
+    project_dir = found_dir or find_project_dir(start, stop)
+    config = Config(project_dir=project_dir if explicit is None else explicit.resolve().parent,
+                    config_dirs=(project_dir,))
+    for path, origin, settings in config_tables(project_dir, explicit, read):
+        config = apply_settings(config, settings, origin)
+        if path.name == "refinery.toml":
+            config = replace(config, refinery_main=_refinery_settings(path)[1])
+    if explicit is not None and explicit.name in RUNNER_FILES:
+        config = replace(config, runner="flyway" if explicit.name != "refinery.toml"
+                         else config.runner)
+    return finish_config(config, overrides)
+
+
+def finish_config(config: Config, overrides: Mapping[str, Any] | None) -> Config:
+    """The command line's flags over the files, then the dialect a database URL implies."""
     if overrides:
         given = {k: v for k, v in overrides.items() if v is not None}
         config = apply_settings(config, given, "command line") if given else config
@@ -356,15 +445,21 @@ def dialect_of_url(url: str) -> Dialect | None:
     return _URL_SCHEMES.get(scheme)
 
 
-def _read_explicit(path: Path) -> dict[str, Any]:
+def _read_explicit(path: Path, read: Reader = read_working_tree) -> dict[str, Any]:
     if path.is_dir():
         raise GateError(f"--config {path} is a folder: pass the configuration file itself")
-    if not path.is_file():
+    if read(path) is None:
         raise GateError(f"configuration file not found: {path}")
     if path.name == "pyproject.toml":
-        return _pyproject_settings(path) or {}
+        return _pyproject_settings(path, read) or {}
+    if path.name == "refinery.toml":
+        return _refinery_settings(path, read)[0]
+    if path.name in ("flyway.conf", "flyway.toml"):
+        from migration_gate.projects import flyway_settings
+
+        return flyway_settings(path, read)
     if path.suffix == ".toml":
-        data = _load_toml(path)
+        data = _load_toml(path, read)
         section = data.get("tool", {}).get("migration-gate") if "tool" in data else None
         return section if isinstance(section, dict) else data
     return _load_yaml(path)

@@ -125,6 +125,14 @@ def resolve_commits(root: Path, names: Sequence[str]) -> dict[str, str | None]:
     return result
 
 
+def head_commit(root: Path) -> str | None:
+    """HEAD's commit, or None before the first commit (from the run's one `rev-parse`)."""
+    from migration_gate.gitrun import find_repository
+
+    repo = find_repository(root)
+    return repo.head if repo is not None else None
+
+
 def _rev_parse_commit(root: Path, name: str) -> str | None:
     done = call_git(["rev-parse", "--verify", "--quiet", "--end-of-options", f"{name}^{{commit}}"],
                     root, accept=(0, 1))

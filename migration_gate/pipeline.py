@@ -82,6 +82,8 @@ class CheckContext:
     def is_refinery(self) -> bool:
         """Whether the refinery rules apply (their behaviour predates the runner model)."""
         return self.runner.name == "refinery"
+    #: `config-changed` findings: what the branch changes in the configuration the base governs
+    config_findings: tuple[Diagnostic, ...] = ()
 
     @cached_property
     def base_by_rel(self) -> dict[str, MigrationFile]:
@@ -223,6 +225,8 @@ class Result:
     notes: tuple[str, ...] = ()
     #: (runner name, why it was chosen), shown by the reports; None where no folder was read
     runner: tuple[str, str] | None = None
+    #: A monorepo run: each project checked, `folder (dialect, runner)`; empty for one project
+    projects: tuple[str, ...] = ()
 
     def failed(self, fail_on: Severity) -> bool:
         return any(d.severity.rank >= fail_on.rank for d in self.diagnostics)

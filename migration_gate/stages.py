@@ -1,4 +1,4 @@
-"""The stages of `check`, by name and in the order they run: folder, history, SQL, database.
+"""The stages of `check`, by name and in the order they run: config, folder, history, SQL, database.
 
 A stage is registered here with `@stage(name)`; `check` picks stages by these names. Each
 registered function imports its stage's module only when it runs, so that a run without the
@@ -13,7 +13,7 @@ from typing import Literal
 from migration_gate.diagnostics import Diagnostic
 from migration_gate.pipeline import CheckContext, Stage
 
-StageName = Literal["folder", "history", "sql", "database"]
+StageName = Literal["config", "folder", "history", "sql", "database"]
 
 #: Every stage by name, in registration (= run) order.
 STAGES: dict[StageName, Stage] = {}
@@ -29,6 +29,12 @@ def stage(name: StageName) -> Callable[[Stage], Stage]:
         return function
 
     return register
+
+
+@stage("config")
+def config_stage(context: CheckContext) -> Iterable[Diagnostic]:
+    """What the branch changes in the configuration (the base's governs: baseconfig.py)."""
+    return context.config_findings
 
 
 @stage("folder")

@@ -6,14 +6,17 @@ import dataclasses
 import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from migration_gate import gitbase
 from migration_gate.config import Config, load_config
-from migration_gate.diagnostics import GateError
+from migration_gate.diagnostics import Diagnostic, GateError
 from migration_gate.migrations import MigrationFile, NamesOnly, Source, WorkingTree, discover
 from migration_gate.pipeline import BaseSnapshot, CheckContext
 from migration_gate.runners.model import Runner, RunnerChoice, RunnerName
+
+if TYPE_CHECKING:
+    from migration_gate.projects import Project
 
 
 def load(
@@ -147,13 +150,17 @@ def build_context(
     note: Callable[[str], None] | None = None,
     base_optional: bool = False,
     runner_flag: RunnerName | None = None,
+    loaded: tuple[Config, Path | None] | None = None,
+    project: Project | None = None,
 ) -> CheckContext:
     """Everything `check` and `verify` need, read once.
 
     `base_optional` (next-version, new): when no base is asked for and none is found, count
-    the working tree only and say so, instead of stopping.
+    the working tree only and say so, instead of stopping. When a base is found, its
+    configuration governs (`migration_gate.baseconfig`). `loaded`: a configuration already
+    built (one project of a monorepo) instead of the current folder's.
     """
-    config, repo_root = load(config_file=config_file, overrides=overrides)
+    config, repo_root = loaded or load(config_file=config_file, overrides=overrides)
     folder = migrations_folder(config, dir_flag)
     if dir_flag:
         # the folder's own repository, wherever the command runs from (outside any, or in
@@ -162,6 +169,7 @@ def build_context(
     root = repo_root or config.project_dir
     extra: dict[str, Any] = {"note": note} if note else {}
     found: gitbase.Base | None = None
+    config_findings: tuple[Diagnostic, ...] = ()
     if use_base:
         if repo_root is None:
             if base_flag:
@@ -188,6 +196,12 @@ def build_context(
             else:
                 if found is None:
                     (note or _print_note)("no commit yet: every migration is new")
+                elif base_governs(repo_root, found):
+                    config, config_findings = governed_by_base(
+                        config, repo_root, found, config_file, overrides, project
+                    )
+                    folder = migrations_folder(config, dir_flag)
+    root = repo_root or config.project_dir
     choice = choose_runner(folder, root, config, runner_flag, repo_root, found)
     runner = non_refinery(choice)
     local = read_folder(folder, root, config, runner)
@@ -204,8 +218,51 @@ def build_context(
         lint_all=lint_all,
         verify=verify,
         runner_choice=choice,
+        config_findings=config_findings,
         **extra,
     )
+
+
+def base_governs(repo_root: Path, base: gitbase.Base) -> bool:
+    """Whether the base's configuration governs (baseconfig.py): yes when the branch has
+    commits of its own, except in the pre-commit framework's hooks on a developer's machine
+    (`PRE_COMMIT=1`, not under CI), which check the author's own work in progress with the
+    working tree's configuration, as `lint` and runs without a base do. On the base branch
+    itself (the merge-base is HEAD) there is no branch to distrust either."""
+    if os.environ.get("PRE_COMMIT") == "1" and not os.environ.get("CI"):
+        return False
+    return gitbase.head_commit(repo_root) != base.merge_base
+
+
+def governed_by_base(
+    config: Config, repo_root: Path, base: gitbase.Base, config_file: Path | None,
+    overrides: Mapping[str, Any], project: Project | None = None,
+) -> tuple[Config, tuple[Diagnostic, ...]]:
+    """The configuration as the base commit has it (its files read through git), with the
+    command line's flags over it, and a `config-changed` finding per file the branch changes.
+
+    A monorepo project's entry in `projects:` is re-read from the base too; the project's
+    folder and runner files (refinery.toml, flyway.conf: the database it runs on) are the
+    working tree's.
+    """
+    from migration_gate.baseconfig import GitReader, config_changes
+    from migration_gate.config import config_tables
+    from migration_gate.projects import reload_project
+
+    reader = GitReader(repo_root, base.merge_base)
+    explicit = config_file.resolve() if config_file is not None else None
+    found: list[Diagnostic] = []
+    try:
+        governed = reload_project(config, project, explicit, overrides, reader)
+        for project_dir in dict.fromkeys(config.config_dirs or (config.project_dir,)):
+            found.extend(config_changes(
+                config_tables(project_dir, explicit, reader),
+                config_tables(project_dir, explicit), repo_root,
+            ))
+    except GateError as error:
+        raise GateError(f"the configuration at base {base.ref} ({base.merge_base[:12]}), which "
+                        f"governs this run: {error}") from None
+    return governed, tuple(found)
 
 
 def _print_note(message: str) -> None:

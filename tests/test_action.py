@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -73,7 +75,9 @@ def test_inputs_and_pinned_setup_python() -> None:
     assert inputs["github-token"]["default"] == "${{ github.token }}"
     assert ACTION["runs"]["using"] == "composite"
     uses = [step["uses"] for step in STEPS if "uses" in step]
-    assert uses and all(re.fullmatch(r"actions/setup-python@[0-9a-f]{40}", u) for u in uses)
+    assert uses and all(re.fullmatch(r"actions/(setup-python|cache)@[0-9a-f]{40}", u)
+                        for u in uses)
+    assert sum(u.startswith("actions/cache@") for u in uses) == 2  # environment, gate cache
     assert all("if" not in step for step in STEPS)  # the simulation below runs every step
 
 
@@ -120,19 +124,49 @@ class Run:
     summary: str
     outputs: dict[str, str]
     steps_run: list[str] = field(default_factory=list)
+    durations: dict[str, float] = field(default_factory=dict)  # seconds, by step name
+
+
+def restore_cache(store: Path | None, spec: dict[str, str]) -> str:
+    """actions/cache's restore: the exact key, else the newest entry under a restore-keys
+    prefix; its `cache-hit` output ("true" only for the exact key)."""
+    if store is None:
+        return "false"
+    target = Path(spec["path"])
+    exact = store / spec["key"]
+    candidates = [exact] if exact.is_dir() else []
+    for prefix in filter(None, spec.get("restore-keys", "").splitlines()):
+        candidates += sorted((e for e in store.glob(f"{prefix}*") if e.is_dir()),
+                             key=lambda e: e.stat().st_mtime, reverse=True)
+    if not candidates:
+        return "false"
+    shutil.rmtree(target, ignore_errors=True)
+    shutil.copytree(candidates[0], target, symlinks=True)
+    return "true" if candidates[0] == exact else "false"
+
+
+def save_caches(store: Path | None, saves: list[tuple[dict[str, str], str]]) -> None:
+    """actions/cache's post step: save the path under the key unless the key was hit."""
+    for spec, hit in saves:
+        target, entry = Path(spec["path"]), store / spec["key"] if store else None
+        if entry is not None and hit != "true" and target.is_dir() and not entry.exists():
+            shutil.copytree(target, entry, symlinks=True)
 
 
 def run_action(action_dir: Path, workspace: Path, runner_temp: Path, event: dict[str, Any],
                inputs: dict[str, str], only: set[str] | None = None, token: str = "",
-               api_url: str = "", run_id: str = "4242") -> Run:
+               api_url: str = "", run_id: str = "4242", cache_store: Path | None = None) -> Run:
+    """The action's steps in order. `cache_store`: where actions/cache keeps its entries
+    (None: every restore misses and nothing is saved)."""
     work = runner_temp / "runner"
     work.mkdir(parents=True, exist_ok=True)
     event_path = work / "event.json"
     event_path.write_text(json.dumps(event), encoding="utf-8")
     context: dict[str, Any] = {
         "github": {"action_path": str(action_dir), "workspace": str(workspace), "event": event,
-                   "base_ref": event["pull_request"]["base"]["ref"], "token": token},
-        "runner": {"temp": str(runner_temp)},
+                   "base_ref": event["pull_request"]["base"]["ref"], "token": token,
+                   "action_ref": "", "sha": git_in(workspace, "rev-parse", "HEAD").stdout.strip()},
+        "runner": {"temp": str(runner_temp), "os": "Linux"},
         "steps": {},
     }
     # input defaults may be expressions (`${{ github.token }}`): the runner evaluates them
@@ -152,7 +186,12 @@ def run_action(action_dir: Path, workspace: Path, runner_temp: Path, event: dict
         # for pull_request events, the test merge commit actions/checkout checked out
         "GITHUB_SHA": git_in(workspace, "rev-parse", "HEAD").stdout.strip(),
     })
-    log, summaries, steps_run = [], [], []
+    log: list[str] = []
+    summaries: list[str] = []
+    steps_run: list[str] = []
+    durations: dict[str, float] = {}
+    saves: list[tuple[dict[str, str], str]] = []
+    exit_code = 0
     for index, step in enumerate(STEPS):
         step_id = step.get("id", f"step{index}")
         if only is not None and step.get("name") not in only:
@@ -160,11 +199,19 @@ def run_action(action_dir: Path, workspace: Path, runner_temp: Path, event: dict
         outputs_file = work / f"output-{index}"
         summary_file = work / f"summary-{index}"
         outputs_file.write_text("", encoding="utf-8")
-        if "uses" in step:
-            # `uses:` steps cannot run here: actions/setup-python is replaced by the Python
-            # this test suite runs on (its venv); the next step makes its own venv from it.
+        started = time.perf_counter()
+        if step.get("uses", "").startswith("actions/cache@"):
+            spec = {k: evaluate(str(v), context) for k, v in step.get("with", {}).items()}
+            hit = restore_cache(cache_store, spec)
+            saves.append((spec, hit))
+            outputs_file.write_text(f"cache-hit={hit}\n", encoding="utf-8")
+        elif "uses" in step:
+            # actions/setup-python is replaced by the Python this test suite runs on (its
+            # venv); the install step makes its own venv from it.
             assert step["uses"].startswith("actions/setup-python@")
-            outputs_file.write_text(f"python-path={sys.executable}\n", encoding="utf-8")
+            version = ".".join(str(n) for n in sys.version_info[:3])
+            outputs_file.write_text(f"python-path={sys.executable}\npython-version={version}\n",
+                                    encoding="utf-8")
         else:
             assert step["shell"] == "bash"
             env = dict(base_env, GITHUB_OUTPUT=str(outputs_file),
@@ -182,12 +229,14 @@ def run_action(action_dir: Path, workspace: Path, runner_temp: Path, event: dict
             if summary_file.exists():
                 summaries.append(summary_file.read_text(encoding="utf-8"))
             steps_run.append(step.get("name", step_id))
-            if done.returncode != 0:
-                context["steps"][step_id] = {"outputs": read_outputs(outputs_file)}
-                return Run(done.returncode, "".join(log), "".join(summaries),
-                           _action_outputs(context), steps_run)
+            exit_code = done.returncode
+        durations[step.get("name", step_id)] = time.perf_counter() - started
         context["steps"][step_id] = {"outputs": read_outputs(outputs_file)}
-    return Run(0, "".join(log), "".join(summaries), _action_outputs(context), steps_run)
+        if exit_code != 0:
+            break
+    save_caches(cache_store, saves)  # the post steps run whatever the outcome
+    return Run(exit_code, "".join(log), "".join(summaries), _action_outputs(context), steps_run,
+               durations)
 
 
 def _action_outputs(context: dict[str, Any]) -> dict[str, str]:
@@ -492,3 +541,71 @@ def test_documented_workflow_is_valid_and_uses_real_inputs(tmp_path: Path) -> No
     assert upload["with"]["sarif_file"] == gate["with"]["sarif-file"]
     assert all(re.search(r"@[0-9a-f]{40}$", step["uses"]) for step in steps
                if step["uses"].startswith(("actions/", "github/")))
+
+
+# --- the caches -------------------------------------------------------------------------------
+
+
+def test_the_second_run_restores_the_environment_and_the_gates_cache(
+    tmp_path: Path, action_dir: Path
+) -> None:
+    """Two jobs on fresh runners (RUNNER_TEMP wiped in between, at the same path as on GitHub's
+    runners) sharing actions/cache's store: the second restores the venv (no pip at all) and
+    the gate's cache. The install step's durations are printed (`pytest -s`) for the docs."""
+    store = tmp_path / "cache-store"
+    store.mkdir()
+    pull = open_pull_request(tmp_path, {
+        "migrations/V005__create_orders.sql": "CREATE TABLE IF NOT EXISTS orders (id bigint);\n",
+    })
+    temp = tmp_path / "runner-temp"
+    runs = []
+    for attempt in ("cold", "warm"):
+        shutil.rmtree(temp, ignore_errors=True)
+        temp.mkdir()
+        workspace = shallow_checkout(pull, tmp_path / f"workspace-{attempt}")
+        run = run_action(action_dir, workspace, temp, pull.event, {}, cache_store=store)
+        assert run.exit_code == 0, run.log
+        runs.append(run)
+    cold, warm = runs
+    assert "restored from the cache" not in cold.log
+    assert "migration-gate: the environment was restored from the cache" in warm.log
+    keys = sorted(entry.name for entry in store.iterdir())
+    venv_keys = [k for k in keys if "-venv-" in k]
+    assert len(venv_keys) == 1 and venv_keys[0].startswith("migration-gate-Linux-py3.")
+    assert venv_keys[0].endswith("-venv-postgres")
+    gate_caches = [k for k in keys if "-cache-" in k]
+    assert gate_caches and any(store.joinpath(k).iterdir() for k in gate_caches)
+    print(f"\ninstall step: cold {cold.durations['Install migration-gate']:.1f} s, "
+          f"warm {warm.durations['Install migration-gate']:.1f} s; check step: cold "
+          f"{cold.durations['Check the migrations']:.1f} s, warm "
+          f"{warm.durations['Check the migrations']:.1f} s")
+    assert warm.durations["Install migration-gate"] < cold.durations["Install migration-gate"]
+
+
+def test_a_new_gate_version_gets_a_new_key(tmp_path: Path, gate_snapshot: Repo) -> None:
+    """The key step's digest covers pyproject.toml and the package: a changed file of either
+    changes the key, a changed README does not."""
+    step = next(s for s in STEPS if s.get("id") == "keys")
+    source = tmp_path / "action"
+    shutil.copytree(gate_snapshot.path, source, ignore=shutil.ignore_patterns(".git"))
+
+    def key() -> str:
+        outputs = tmp_path / "outputs"
+        outputs.write_text("", encoding="utf-8")
+        env = clean_env({"GATE_SOURCE": str(source), "GATE_REF": "v0.1.0",
+                         "GATE_PYTHON_VERSION": "3.12.7", "GATE_VERIFY": "auto",
+                         "RUNNER_OS": "Linux", "GITHUB_OUTPUT": str(outputs)})
+        subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]],
+                       env=env, check=True, capture_output=True)
+        return read_outputs(outputs)["venv"]
+
+    first = key()
+    assert first.startswith("migration-gate-Linux-py3.12.7-v0.1.0-")
+    (source / "README.md").write_text("changed\n", encoding="utf-8")
+    assert key() == first
+    (source / "migration_gate" / "cli.py").write_text("# changed\n", encoding="utf-8")
+    second = key()
+    assert second != first
+    with (source / "pyproject.toml").open("a", encoding="utf-8") as handle:
+        handle.write("# changed\n")
+    assert key() not in (first, second)

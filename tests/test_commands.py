@@ -63,10 +63,10 @@ def test_each_module_imports_on_its_own(module: str) -> None:
 
 
 def test_stages_run_in_order_and_the_database_one_only_with_the_replay() -> None:
-    assert list(STAGES) == ["folder", "history", "sql", "database"]
-    assert check_stages(None) == ("folder", "history", "sql", "database")
-    assert check_stages(True) == ("folder", "history", "sql", "database")
-    assert check_stages(False) == ("folder", "history", "sql")
+    assert list(STAGES) == ["config", "folder", "history", "sql", "database"]
+    assert check_stages(None) == ("config", "folder", "history", "sql", "database")
+    assert check_stages(True) == ("config", "folder", "history", "sql", "database")
+    assert check_stages(False) == ("config", "folder", "history", "sql")
 
 
 def test_check_without_the_replay_never_imports_the_database_stage(repo: Repo) -> None:

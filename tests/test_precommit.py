@@ -65,8 +65,18 @@ def write_config(repo: Repo, snapshot: Repo, hooks: str) -> None:
 
 def test_hook_definitions() -> None:
     check, lint = HOOKS["migration-gate"], HOOKS["migration-gate-lint"]
-    assert check["entry"] == "migration-gate check" and lint["entry"] == "migration-gate lint"
-    assert check["language"] == lint["language"] == "python"
+    replay = HOOKS["migration-gate-replay"]
+    # the fast hook says it does not replay; the replay hook has the driver and a server
+    assert check["entry"] == "migration-gate check --no-verify"
+    assert replay["entry"] == "migration-gate check --verify"
+    assert lint["entry"] == "migration-gate lint"
+    pyproject = (CHECKOUT / "pyproject.toml").read_text(encoding="utf-8")
+    for requirement in replay["additional_dependencies"]:
+        assert f'"{requirement}"' in pyproject  # the `postgres` extra's own requirements
+    assert {r.split("[")[0].split(">")[0] for r in replay["additional_dependencies"]} == {
+        "psycopg", "pgserver"}
+    assert replay["files"] == check["files"] and replay["pass_filenames"] is False
+    assert check["language"] == lint["language"] == replay["language"] == "python"
     assert check["pass_filenames"] is False  # the check reads the folder and git itself
     assert lint.get("pass_filenames", True) is True
     should_trigger = ["migrations/V1__a.sql", "db/migrations/V1__a.sql", "migrations/sub/V2__b.sql"]
@@ -195,3 +205,52 @@ def test_try_repo_lint_reports_only_the_staged_files(tmp_path: Path, gate_snapsh
     assert done.returncode == 1, done.stdout + done.stderr
     assert "migrations/V004__drop.sql" in done.stdout
     assert "V005__unstaged.sql" not in done.stdout
+
+
+def test_hooks_from_the_root_of_a_monorepo(tmp_path: Path, gate_snapshot: Repo,
+                                           pre_commit_home: Path) -> None:
+    """Two services, each with its refinery.toml: the check hook checks each project, the
+    lint hook lints each file with its project's dialect (no PostgreSQL findings on SQLite)."""
+    repo = make_repo(tmp_path / "monorepo")
+    repo.write("services/api/refinery.toml", '[main]\ndb_type = "Postgres"\n')
+    repo.write("services/ingest/refinery.toml", '[main]\ndb_type = "Sqlite"\n')
+    seed_migrations(repo, count=2, folder="services/api/migrations")
+    seed_migrations(repo, count=2, folder="services/ingest/migrations")
+    write_config(repo, gate_snapshot, "      - id: migration-gate\n"
+                                      "      - id: migration-gate-lint\n")
+    repo.commit("config")
+    repo.git("checkout", "-q", "-b", "feature")
+    # SQLite: no finding; linted as PostgreSQL it would be a lock and a non-robust statement
+    repo.write("services/ingest/migrations/V003__index.sql",
+               "CREATE INDEX table_1_id ON table_1 (id);\n")
+    repo.write("services/api/migrations/V002__again.sql",
+               "CREATE TABLE IF NOT EXISTS again (id int);\n")
+    repo.git("add", "-A")
+    done = pre_commit(pre_commit_home, repo.path, "run")
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "services/api/migrations/V002__again.sql:1:1 duplicate-version error" in done.stdout
+    assert "Checked 2 projects: services/api/migrations (postgres, refinery), " \
+           "services/ingest/migrations (sqlite, refinery)" in done.stdout
+    assert "migrations folder not found" not in done.stdout
+    assert re.search(r"migration-gate lint\.+Passed", done.stdout), done.stdout
+    assert "V003__index.sql" not in done.stdout
+
+
+@pytest.mark.slow
+def test_the_replay_hook_replays(tmp_path: Path, gate_snapshot: Repo,
+                                 pre_commit_home: Path) -> None:
+    """migration-gate-replay's environment has the driver and the server: a migration that
+    only fails when it runs is refused (the fast hook cannot see it)."""
+    repo = project(tmp_path / "project")
+    write_config(repo, gate_snapshot, "      - id: migration-gate\n"
+                                      "      - id: migration-gate-replay\n")
+    repo.commit("config")
+    repo.git("checkout", "-q", "-b", "feature")
+    repo.write("migrations/V004__broken.sql",
+               "INSERT INTO table_1 (id) VALUES (1);\nINSERT INTO table_1 (id) VALUES (1);\n")
+    repo.git("add", "-A")
+    done = pre_commit(pre_commit_home, repo.path, "run")
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert re.search(r"migration-gate check\.+Passed", done.stdout), done.stdout
+    assert re.search(r"migration-gate check \(replay\)\.+Failed", done.stdout), done.stdout
+    assert "migrations/V004__broken.sql" in done.stdout

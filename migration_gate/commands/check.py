@@ -1,8 +1,10 @@
-"""`migration-gate check`: every stage on the migrations folder, one report."""
+"""`migration-gate check`: every stage on the migrations folder (or on each project of a
+monorepo), one report."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -10,6 +12,9 @@ from migration_gate.commands._finish import finish, runner_shown
 from migration_gate.commands.options import folder_options, report_options
 from migration_gate.runners.model import RunnerName
 from migration_gate.types import Dialect
+
+if TYPE_CHECKING:
+    from migration_gate.pipeline import CheckContext, NoteCollector
 
 
 @click.command()
@@ -27,23 +32,80 @@ def check(
     output: Path | None, fail_on: str | None,
     verify: bool | None, lint_all: bool, database_url: str | None,
 ) -> None:
-    """Run every rule on the migrations folder: names, history, SQL and the database replay."""
+    """Run every rule on the migrations folder: names, history, SQL and the database replay.
+
+    In a monorepo (`projects:` configured, or found by their refinery.toml / flyway.conf
+    from a root without a migrations folder) each project is checked with its own settings."""
+    from migration_gate.diagnostics import Severity
     from migration_gate.pipeline import NoteCollector, Result, run_stages
     from migration_gate.stages import check_stages, stages_named
-    from migration_gate.workspace import build_context
 
     if database_url and verify is None:
         verify = True  # a server named on the command line is a replay asked for, not a maybe
     note = NoteCollector()
+    overrides = {"dialect": dialect, "fail_on": fail_on, "database_url": database_url}
+    contexts = project_contexts(dir_flag, base_flag, config_file, overrides, lint_all, verify,
+                                note, runner_flag)
+    stages = stages_named(check_stages(verify))
+    # one finding once: two projects share the root's configuration (config-changed)
+    diagnostics = sorted({d: None for c in contexts for d in run_stages(c, stages)},
+                         key=lambda d: d.sort_key)
+    projects = tuple(f"{c.folder} ({c.config.dialect}, {c.runner.name})" for c in contexts
+                     if c.config.project_name is not None)
+    result = Result(tuple(diagnostics), files_checked=sum(len(c.local) for c in contexts),
+                    notes=tuple(note.notes), projects=projects,
+                    runner=runner_shown(contexts[0]) if len(contexts) == 1 else None)
+    fail = min((c.config.fail_on for c in contexts), key=lambda s: s.rank,
+               default=Severity.ERROR)
+    finish(result, fmt=fmt, output=output, root=contexts[0].root, fail_on=fail,
+           command="check")
 
-    context = build_context(
-        dir_flag=dir_flag, base_flag=base_flag, config_file=config_file,
-        overrides={"dialect": dialect, "fail_on": fail_on, "database_url": database_url},
-        runner_flag=runner_flag,
-        lint_all=lint_all, verify=verify, note=note,
-    )
-    diagnostics = run_stages(context, stages_named(check_stages(verify)))
-    result = Result(tuple(diagnostics), files_checked=len(context.local),
-                    notes=tuple(note.notes), runner=runner_shown(context))
-    finish(result, fmt=fmt, output=output, root=context.root,
-           fail_on=context.config.fail_on, command="check")
+
+def project_contexts(
+    dir_flag: str | None, base_flag: str | None, config_file: Path | None,
+    overrides: dict[str, Any], lint_all: bool, verify: bool | None, note: NoteCollector,
+    runner_flag: RunnerName | None = None,
+) -> list[CheckContext]:
+    """One context per project checked: the folder's, or each project of a monorepo."""
+    from migration_gate import projects as monorepo
+    from migration_gate.diagnostics import GateError
+    from migration_gate.workspace import build_context, load
+
+    def one(project: monorepo.Project | None = None, loaded: Any = None) -> CheckContext:
+        return build_context(
+            dir_flag=None if project else dir_flag, base_flag=base_flag,
+            config_file=config_file, overrides=overrides, lint_all=lint_all, verify=verify,
+            note=note, loaded=loaded, project=project, runner_flag=runner_flag,
+        )
+
+    config, repo_root = load(config_file=config_file, overrides=overrides)
+    multi = monorepo.is_multi_project(config, dir_flag, repo_root)
+    if (config_file is not None and not config.projects) or not (multi or dir_flag):
+        return [one(loaded=(config, repo_root))]
+    root = repo_root or config.project_dir
+    found_dir = config.config_dirs[0] if config.config_dirs else config.project_dir
+    if dir_flag:
+        project = (monorepo.project_for_folder(monorepo.configured_projects(config, root),
+                                               Path(dir_flag)) if config.projects
+                   else monorepo.project_around(Path(dir_flag), repo_root or Path.cwd()))
+        if project is None or (project.project_dir == found_dir and not project.entry):
+            return [one(loaded=(config, repo_root))]
+        found = [project]
+    else:
+        found = monorepo.projects_of(config, root)
+    if not found:
+        return [one(loaded=(config, repo_root))]  # today's "migrations folder not found"
+    contexts = []
+    for project in found:
+        if not project.migrations.is_dir():
+            if project.entry:
+                raise GateError(f"{project.entry_origin}: migrations folder not found: "
+                                f"{project.migrations}")
+            note(f"{project.name}: no migrations folder at {project.migrations}, skipped")
+            continue
+        project_config = monorepo.project_config(found_dir, project, overrides,
+                                                 explicit=config_file)
+        contexts.append(one(project, (project_config, repo_root)))
+    if not contexts:
+        raise GateError("no project has a migrations folder (pass --dir DIR)")
+    return contexts

@@ -11,7 +11,9 @@ from __future__ import annotations
 import fnmatch
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -19,6 +21,9 @@ from migration_gate.commands._finish import finish
 from migration_gate.commands.options import dialect_option, report_options
 from migration_gate.diagnostics import Diagnostic, GateError, Severity
 from migration_gate.types import Dialect
+
+if TYPE_CHECKING:
+    from migration_gate.config import Config
 
 #: The FILE that means standard input (`cat V1__x.sql | migration-gate lint -`).
 STDIN = "-"
@@ -42,24 +47,57 @@ def lint(files: tuple[Path, ...], dialect: Dialect | None, config_file: Path | N
 
     if not files:
         raise GateError("no file given: migration-gate lint FILE...")
-    config, _repo_root = load(config_file=config_file,
-                              overrides={"dialect": dialect, "fail_on": fail_on})
+    overrides = {"dialect": dialect, "fail_on": fail_on}
+    config, repo_root = load(config_file=config_file, overrides=overrides)
+    config_of = _configs_by_project(config, repo_root, config_file, overrides)
     cwd = Path.cwd()
-    paths = [p for p in _expand(files) if not _excluded(p, cwd, config.project_dir,
-                                                        config.exclude)]
+    paths = [(p, config_of(p)) for p in _expand(files)]
+    paths = [(p, c) for p, c in paths if not _excluded(p, cwd, c.project_dir, c.exclude)]
     diagnostics: list[Diagnostic] = []
     jobs: list[LintJob] = []
-    for path in paths:
+    configs: dict[str, Config] = {}
+    for path, file_config in paths:
         shown = _display(path, cwd)
+        configs[shown] = file_config
         text, problem = _read(path, shown)
         if problem is not None:
             diagnostics.append(problem)
         elif text is not None:
-            jobs.append(LintJob.for_config(shown, text, config))
+            jobs.append(LintJob.for_config(shown, text, file_config))
     for found in lint_many(jobs, use_cache=not no_cache):
         diagnostics.extend(found)
-    result = Result(tuple(apply_config(diagnostics, config)), files_checked=len(paths))
-    finish(result, fmt=fmt, output=output, root=cwd, fail_on=config.fail_on, command="lint")
+    kept = [k for d in diagnostics for k in apply_config([d], configs.get(d.path, config))]
+    result = Result(tuple(sorted(kept, key=lambda d: d.sort_key)), files_checked=len(paths))
+    fail = min((c.fail_on for c in {id(c): c for c in configs.values()}.values()),
+               key=lambda s: s.rank, default=config.fail_on)
+    finish(result, fmt=fmt, output=output, root=cwd, fail_on=fail, command="lint")
+
+
+def _configs_by_project(
+    config: Config, repo_root: Path | None, config_file: Path | None,
+    overrides: dict[str, Any],
+) -> Callable[[Path], Config]:
+    """Each file's configuration: in a monorepo (projects configured, or found from a root
+    without a migrations folder) its own project's, so that a SQLite project's files are
+    linted as SQLite; else the one configuration, as always."""
+    from migration_gate import projects as monorepo
+
+    if config_file is not None or not monorepo.is_multi_project(config, None, repo_root):
+        return lambda _path: config
+    root = repo_root or config.project_dir
+    found = monorepo.projects_of(config, root)
+    found_dir = config.config_dirs[0] if config.config_dirs else config.project_dir
+    cache: dict[str, Config] = {}
+
+    def config_of(path: Path) -> Config:
+        project = None if str(path) == STDIN else monorepo.project_for_file(found, path)
+        if project is None:
+            return config
+        if project.name not in cache:
+            cache[project.name] = monorepo.project_config(found_dir, project, overrides)
+        return cache[project.name]
+
+    return config_of
 
 
 def _expand(files: tuple[Path, ...]) -> list[Path]:

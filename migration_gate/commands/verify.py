@@ -33,17 +33,19 @@ def verify(
     Prints refinery's log of the branch's run (`current version: 7`, `applying migration: ...`),
     then the findings: failures, refinery's divergent/missing verification, locks and rewrites.
     """
+    from migration_gate.commands.check import project_contexts
     from migration_gate.dbcheck import DbOptions, run_database_check
+    from migration_gate.diagnostics import GateError
     from migration_gate.pipeline import NoteCollector, Result, apply_config
-    from migration_gate.workspace import build_context
 
     note = NoteCollector()
-    context = build_context(
-        dir_flag=dir_flag, base_flag=base_flag, config_file=config_file,
-        overrides={"dialect": dialect, "fail_on": fail_on, "database_url": database_url},
-        runner_flag=runner_flag,
-        verify=True, note=note,
-    )
+    overrides = {"dialect": dialect, "fail_on": fail_on, "database_url": database_url}
+    contexts = project_contexts(dir_flag, base_flag, config_file, overrides, False, True, note,
+                                runner_flag)
+    if len(contexts) != 1:
+        names = ", ".join(c.folder for c in contexts)
+        raise GateError(f"verify replays one project: pass --dir (projects: {names})")
+    context = contexts[0]
     to_stdout = default_format(fmt) == "text"
 
     def log(line: str) -> None:
@@ -55,7 +57,8 @@ def verify(
             write_err(line)
 
     options = DbOptions(fake=fake, target=target, grouped=grouped, log=log)
-    diagnostics = apply_config(run_database_check(context, options), context.config)
+    diagnostics = apply_config([*context.config_findings, *run_database_check(context, options)],
+                               context.config)
     if to_stdout:
         click.echo()
     result = Result(tuple(diagnostics), files_checked=len(context.local),

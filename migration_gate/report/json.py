@@ -24,6 +24,7 @@ def render(result: Result, options: ReportOptions) -> str:
         "diagnostics": [d.as_dict() for d in result.diagnostics],
         "summary": result.counts(),
         "notes": list(result.notes),
+        **({"projects": list(result.projects)} if result.projects else {}),
     }
     if result.runner is not None:
         document["runner"] = {"name": result.runner[0], "reason": result.runner[1]}

@@ -22,6 +22,10 @@ def render(result: Result, options: ReportOptions) -> str:
     painted: a name's control characters are shown, never sent to the terminal."""
     lines: list[str] = []
     color = options.color
+    if result.projects:
+        count = len(result.projects)
+        lines += [f"Checked {count} project{'s' if count != 1 else ''}: "
+                  + ", ".join(result.projects), ""]
     for _path, group in groupby(result.diagnostics, key=lambda d: d.path):
         for diagnostic in group:
             where = safe_line(f"{diagnostic.path}:{diagnostic.line}:{diagnostic.column}")

@@ -13,10 +13,13 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
+from migration_gate.burned import BurnedVersion
 from migration_gate.config import Config
 from migration_gate.diagnostics import Diagnostic, Severity
 from migration_gate.gitbase import Base
 from migration_gate.migrations import MigrationFile, infer_padding, max_version
+from migration_gate.plan import Member, Plan, make_plan
+from migration_gate.refinery import Prefix
 
 
 @dataclass(frozen=True)
@@ -28,6 +31,8 @@ class BaseSnapshot:
     #: The base tip's files when the base moved on since the merge-base (names only, content not
     #: read): a version merged there meanwhile is taken, even though the merge-base lacks it.
     tip_files: tuple[MigrationFile, ...] = ()
+    #: Versions the base's history once held and deleted since (`burned`): never reused.
+    burned: tuple[BurnedVersion, ...] = ()
 
 
 def _stderr_note(message: str) -> None:
@@ -99,12 +104,71 @@ class CheckContext:
 
     @cached_property
     def allocator(self) -> VersionAllocator:
-        """Shared by the stages of one run (the one piece of state they share)."""
-        return VersionAllocator(self.highest_version)
+        """Shared by the stages of one run (the one piece of state they share): the plan's
+        versions for the branch's new migrations, the next free ones for anything else."""
+        plan = self.plan
+        if plan is None:
+            return VersionAllocator(self.highest_version)
+        return VersionAllocator(plan.next_free - 1, {m.path: m.new for m in plan.moves})
 
     @cached_property
     def highest_version(self) -> int:
+        """The highest version taken: here, on the base, burned on the base, and after the
+        plan's block (the next free version is one more)."""
+        if self.plan is not None:
+            return self.plan.next_free - 1
         return max(max_version(self.local), max_version(self.base_files))
+
+    @cached_property
+    def block(self) -> tuple[MigrationFile, ...]:
+        """The branch's new versioned migrations, which move together (`plan`): added files
+        that are not a base migration moved, renamed or merged on the base meanwhile."""
+        if self.base is None:
+            return ()
+        local_rels = {m.rel for m in self.local}
+        vanished = [m for m in self.base.files if m.rel not in local_rels and m.name]
+        tip_identities = {(m.name.version, m.name.name) for m in self.base.tip_files if m.name}
+        block = []
+        for migration in self.added:
+            name = migration.name
+            if name is None or name.prefix is not Prefix.VERSIONED:
+                continue
+            if (name.version, name.name) in tip_identities:
+                continue
+            if any(
+                old.name is not None and (
+                    old.name.version == name.version or old.content == migration.content
+                )
+                for old in vanished
+            ):
+                continue
+            block.append(migration)
+        return tuple(block)
+
+    def taken_versions(self) -> set[int]:
+        """Versions the block may not use: the base's (merge-base and tip), the burned ones,
+        and the files here that are not part of the block."""
+        block = {m.rel for m in self.block}
+        taken = {name.version for m in self.base_files if (name := m.name) is not None}
+        taken |= {b.version for b in self.base.burned} if self.base else set()
+        taken |= {
+            name.version for m in self.local
+            if m.rel not in block and (name := m.name) is not None
+            and name.prefix is Prefix.VERSIONED
+        }
+        return taken
+
+    def plan_with(self, extra_taken: Iterable[int] = ()) -> Plan | None:
+        """The plan, counting `extra_taken` (other branches' versions) as taken too."""
+        if self.base is None:
+            return None
+        members = [Member(m.path, m.name.version) for m in self.block if m.name is not None]
+        return make_plan(members, self.taken_versions() | set(extra_taken))
+
+    @cached_property
+    def plan(self) -> Plan | None:
+        """The one plan of this run (None without a base: nothing is known to be new)."""
+        return self.plan_with()
 
 
 Stage = Callable[[CheckContext], Iterable[Diagnostic]]
@@ -156,9 +220,14 @@ class VersionAllocator:
     """Hands out the next free versions, one per file, so that the findings of one run suggest
     distinct fixes and a file named by two findings gets the same fix in both."""
 
-    def __init__(self, highest: int) -> None:
+    def __init__(self, highest: int, planned: dict[str, int] | None = None) -> None:
         self._next = highest + 1
-        self._given: dict[str, int] = {}
+        self._planned = dict(planned or {})
+        self._given: dict[str, int] = dict(self._planned)
+
+    def planned(self, path: str) -> int | None:
+        """The plan's version for one of the branch's new migrations, else None."""
+        return self._planned.get(path)
 
     def take(self, path: str) -> int:
         if path not in self._given:

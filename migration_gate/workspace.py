@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from migration_gate import gitbase
+from migration_gate.burned import BurnedVersion
 from migration_gate.config import Config, load_config
 from migration_gate.diagnostics import GateError
 from migration_gate.migrations import MigrationFile, NamesOnly, WorkingTree, discover
@@ -82,7 +83,18 @@ def read_base(
             NamesOnly(gitbase.GitTree(repo_root, base.tip, in_repo)), folder_path=in_repo,
             exclude=config.exclude, int8_versions=config.int8_versions,
         )
-    return BaseSnapshot(base=base, files=files, tip_files=tip_files)
+    return BaseSnapshot(base=base, files=files, tip_files=tip_files,
+                        burned=_burned(repo_root, in_repo, config, base, tip_files or files))
+
+
+def _burned(repo_root: Path, in_repo: str, config: Config, base: gitbase.Base,
+            tip: tuple[MigrationFile, ...]) -> tuple[BurnedVersion, ...]:
+    """The versions the base branch's history deleted and its tip does not use again."""
+    from migration_gate.burned import burned_versions
+
+    in_use = [name.version for m in tip if (name := m.name) is not None]
+    return burned_versions(repo_root, base.tip, in_repo, in_use,
+                           int8_versions=config.int8_versions)
 
 
 def as_checked_out(

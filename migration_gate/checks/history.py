@@ -37,6 +37,16 @@ VERSION_GAP = RuleDoc(
     example="base: V001..V007; branch adds V010__add_index.sql",
     instead="V008__add_index.sql",
 )
+VERSION_REUSED = RuleDoc(
+    "version-reused", E,
+    "A migration added on this branch takes a version the base branch once held and deleted.",
+    needs="git",
+    why="A deleted migration may have run somewhere (it was deployed, failed and was removed): "
+    "every such database has the old version in its history table, so refinery reports the new "
+    "file as divergent or skips it for ever. A burned version is never proposed again.",
+    example="main: V009__add_tags.sql merged, then deleted; branch adds V009__add_orders.sql",
+    instead="the next free version after the burned ones (`migration-gate renumber`)",
+)
 MODIFIED_MIGRATION = RuleDoc(
     "modified-migration", E,
     "A migration that exists on the base branch changed content.",
@@ -67,7 +77,8 @@ RENAMED_MIGRATION = RuleDoc(
 )
 
 RULES = (
-    VERSION_NOT_AFTER_BASE, VERSION_GAP, MODIFIED_MIGRATION, DELETED_MIGRATION, RENAMED_MIGRATION,
+    VERSION_NOT_AFTER_BASE, VERSION_GAP, VERSION_REUSED, MODIFIED_MIGRATION, DELETED_MIGRATION,
+    RENAMED_MIGRATION,
 )
 
 
@@ -180,19 +191,53 @@ def _merged_since(context: CheckContext) -> list[MigrationFile]:
     ]
 
 
+def plan_hint(context: CheckContext, migration: MigrationFile) -> str:
+    """`rename to V9__a.sql`, and when the plan moves more files, the whole block: every hint
+    of a run quotes the same plan, so following any of them keeps the others true."""
+    assert migration.name is not None
+    version = context.allocator.take(migration.path)
+    hint = f"rename to {suggest_file_name(version, migration.name.name, context.padding)}"
+    plan = context.plan
+    changes = plan.changes if plan is not None else ()
+    if len(changes) > 1 or (changes and changes[0].path != migration.path):
+        names = {m.path: m for m in context.local}
+        moves = ", ".join(
+            f"{names[c.path].file_name} → {_renamed(names[c.path], c.new, context.padding)}"
+            for c in changes
+        )
+        hint += (f"; the branch's migrations move together: {moves} "
+                 "(`migration-gate renumber` does it)")
+    return hint
+
+
+def _renamed(migration: MigrationFile, version: int, padding: int) -> str:
+    name = migration.name
+    return suggest_file_name(version, name.name, padding) if name else migration.file_name
+
+
 def _check_versions(context: CheckContext, added: list[MigrationFile]) -> Iterator[Diagnostic]:
     assert context.base is not None
     merged_since = _merged_since(context)
     base_max = max(max_version(context.base.files), max_version(merged_since))
     base_ref = context.base.base.ref
-    after: list[tuple[int, MigrationFile]] = []
+    burned = {b.version: b for b in context.base.burned}
+    plan = context.plan
+    expected = (plan.floor if plan is not None else base_max) + 1
+    seen: set[int] = set()
     for migration in sorted(added, key=lambda m: (m.name.version if m.name else 0, m.path)):
         name = migration.name
         if name is None or name.prefix is not Prefix.VERSIONED:
             continue  # a U file is applied out of order by design (unversioned-migration)
-        if name.version <= base_max:
-            version = context.allocator.take(migration.path)
-            fix = suggest_file_name(version, name.name, context.padding)
+        if name.version in burned:
+            yield Diagnostic(
+                VERSION_REUSED.id, VERSION_REUSED.severity, migration.path,
+                f"{migration.file_name} reuses version {name.version}: "
+                f"{burned[name.version].describe(base_ref)}; databases that ran it keep it in "
+                "their history and refinery reports the new file as divergent or never applies "
+                "it",
+                hint=plan_hint(context, migration),
+            )
+        elif name.version <= base_max:
             taken = [m.file_name for m in merged_since if m.name and m.name.version == name.version]
             since = (
                 f" ({', '.join(taken)} was merged there since this branch started)" if taken else ""
@@ -203,28 +248,18 @@ def _check_versions(context: CheckContext, added: list[MigrationFile]) -> Iterat
                 f"{format_version(base_max, context.padding)}, the highest version on "
                 f"{base_ref}{since}: every database that ran {base_ref} reports it as missing "
                 "and never applies it",
-                hint=f"rename to {fix}",
+                hint=plan_hint(context, migration),
             )
-        else:
-            after.append((name.version, migration))
-    expected = base_max + 1
-    seen: set[int] = set()
-    for version, migration in after:
-        if version in seen:
-            continue  # duplicate-version speaks for it
-        seen.add(version)
-        if version > expected:
-            assert migration.name is not None
-            missing = format_version(expected, context.padding)
-            if version - 1 > expected:
-                missing += "–" + format_version(version - 1, context.padding)
-            fix = suggest_file_name(expected, migration.name.name, context.padding)
-            yield Diagnostic(
-                VERSION_GAP.id, VERSION_GAP.severity, migration.path,
-                f"{migration.file_name} leaves a gap after "
-                f"{format_version(expected - 1, context.padding)} ({missing} unused)",
-                hint=f"rename to {fix}",
-            )
-            expected = version + 1
-        else:
-            expected = version + 1
+        elif name.version not in seen:  # a repeated version: duplicate-version speaks for it
+            seen.add(name.version)
+            if name.version > expected:
+                missing = format_version(expected, context.padding)
+                if name.version - 1 > expected:
+                    missing += "–" + format_version(name.version - 1, context.padding)
+                yield Diagnostic(
+                    VERSION_GAP.id, VERSION_GAP.severity, migration.path,
+                    f"{migration.file_name} leaves a gap after "
+                    f"{format_version(expected - 1, context.padding)} ({missing} unused)",
+                    hint=plan_hint(context, migration),
+                )
+            expected = name.version + 1

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import posixpath
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -104,12 +105,20 @@ def _repo_relative(folder: str) -> str:
     return "" if folder in ("", ".") else folder
 
 
-def _cache_file(commit: str, folder: str, int8_versions: bool) -> Path:
-    from migration_gate.ephemeral.postgres import cache_root
+def _cache_root() -> Path:
+    """The gate's cache folder, as `ephemeral.postgres.cache_root` finds it (not imported from
+    there: a check without the replay must not load the database code)."""
+    explicit = os.environ.get("MIGRATION_GATE_CACHE_DIR")
+    if explicit:
+        return Path(explicit)
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    return (Path(xdg) if xdg else Path.home() / ".cache") / "migration-gate"
 
+
+def _cache_file(commit: str, folder: str, int8_versions: bool) -> Path:
     key = hashlib.sha256(f"{_CACHE_FORMAT}\0{commit}\0{folder}\0{int8_versions}".encode(
         "utf-8", "surrogateescape")).hexdigest()[:24]
-    return cache_root() / "burned" / f"{key}.json"
+    return _cache_root() / "burned" / f"{key}.json"
 
 
 def _cached(root: Path, commit: str, folder: str, int8_versions: bool

@@ -145,10 +145,10 @@ class CheckContext:
             block.append(migration)
         return tuple(block)
 
-    def taken_versions(self) -> set[int]:
+    def taken_versions(self, block_files: Iterable[MigrationFile] | None = None) -> set[int]:
         """Versions the block may not use: the base's (merge-base and tip), the burned ones,
         and the files here that are not part of the block."""
-        block = {m.rel for m in self.block}
+        block = {m.rel for m in (self.block if block_files is None else block_files)}
         taken = {name.version for m in self.base_files if (name := m.name) is not None}
         taken |= {b.version for b in self.base.burned} if self.base else set()
         taken |= {
@@ -158,12 +158,15 @@ class CheckContext:
         }
         return taken
 
-    def plan_with(self, extra_taken: Iterable[int] = ()) -> Plan | None:
-        """The plan, counting `extra_taken` (other branches' versions) as taken too."""
+    def plan_with(self, extra_taken: Iterable[int] = (),
+                  block_files: Sequence[MigrationFile] | None = None) -> Plan | None:
+        """The plan, counting `extra_taken` (other branches' versions) as taken too; for
+        `block_files` when given (the migrations `renumber` was named), else for `block`."""
         if self.base is None:
             return None
-        members = [Member(m.path, m.name.version) for m in self.block if m.name is not None]
-        return make_plan(members, self.taken_versions() | set(extra_taken))
+        files = self.block if block_files is None else block_files
+        members = [Member(m.path, m.name.version) for m in files if m.name is not None]
+        return make_plan(members, self.taken_versions(files) | set(extra_taken))
 
     @cached_property
     def plan(self) -> Plan | None:

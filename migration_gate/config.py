@@ -41,6 +41,7 @@ class Config:
     postgres_bin_dir: str | None = None
     postgres_version: int | None = None  # the target server's major version, for rules
     database_url: str | None = None
+    applied: str | None = None  # production's applied history (a file), the history reference
     # where things come from, for messages and for relative paths
     project_dir: Path = field(default_factory=Path.cwd, compare=False)
     sources: tuple[str, ...] = field(default=(), compare=False)
@@ -148,6 +149,7 @@ SCHEMA: dict[str, tuple[str, _Validator]] = {
     "table_name": ("table_name", _as_str),
     "int8_versions": ("int8_versions", _as_bool),
     "database_url": ("database_url", _as_str),
+    "applied": ("applied", _as_str),
     "postgres.bin_dir": ("postgres_bin_dir", _as_str),
     "postgres.version": ("postgres_version", _as_major_version),
 }

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
+from migration_gate.applied import Applied
 from migration_gate.burned import BurnedVersion
 from migration_gate.config import Config
 from migration_gate.diagnostics import Diagnostic, Severity
@@ -62,6 +63,8 @@ class CheckContext:
     base: BaseSnapshot | None = None
     lint_all: bool = False  # lint every migration, not only the added and changed ones
     verify: bool | None = None  # None: when an ephemeral database can be had
+    #: Production's applied history (`--applied`): the history rules' reference when given.
+    applied: Applied | None = None
     note: Callable[[str], None] = field(default=_stderr_note, compare=False)
 
     @cached_property
@@ -135,6 +138,9 @@ class CheckContext:
                 continue
             if (name.version, name.name) in tip_identities:
                 continue
+            row = self.applied.row(name.version) if self.applied else None
+            if row is not None and (row.name, row.checksum) == (name.name, migration.checksum):
+                continue  # production's own migration, put back: it keeps its version
             if any(
                 old.name is not None and (
                     old.name.version == name.version or old.content == migration.content

@@ -103,41 +103,114 @@ def check_history(context: CheckContext) -> Iterator[Diagnostic]:
     # files that only moved inside the folder (refinery walks it recursively): same name+content
     moved_to: set[str] = set()
     renamed_to: set[str] = set()
-    base_ref = context.base.base.ref
     for old in base_files:
         current = local_by_rel.get(old.rel)
         if current is not None:
             if current.content != old.content and old.content is not None:
-                yield _modified(context, old, current)
+                yield from _judged_modified(context, old, current)
             continue
         match = _counterpart(old, added, moved_to | renamed_to)
         if match is None:
-            yield Diagnostic(
-                DELETED_MIGRATION.id, DELETED_MIGRATION.severity, old.path,
-                f"{old.file_name} was merged on {base_ref} and is deleted here: every database "
-                f"that applied it reports \"migration {old.name.display if old.name else old.rel} "
-                "is missing from the filesystem\"",
-                hint=f"restore it: git checkout {context.base.base.merge_base[:12]} -- {old.path}",
-            )
+            yield from _deleted(context, old)
             continue
         new, same_identity = match
         if same_identity:
             moved_to.add(new.rel)
             if new.content != old.content:
-                yield _modified(context, old, new)
+                yield from _judged_modified(context, old, new)
             continue
         renamed_to.add(new.rel)
-        yield Diagnostic(
-            RENAMED_MIGRATION.id, RENAMED_MIGRATION.severity, new.path,
-            f"{old.path} (merged on {base_ref}) was renamed to {new.file_name}: databases that "
-            "applied it see a " + (
-                "different name (divergent)"
-                if old.name and new.name and old.name.version == new.name.version
-                else "missing version and run its SQL again"
-            ),
-            hint=f"rename it back to {old.file_name}",
-        )
+        yield from _renamed(context, old, new)
     yield from _check_versions(context, [m for m in added if m.rel not in moved_to | renamed_to])
+
+
+def _deleted(context: CheckContext, old: MigrationFile) -> Iterator[Diagnostic]:
+    assert context.base is not None
+    display = old.name.display if old.name else old.rel
+    unapplied = _unapplied(context, old)
+    yield Diagnostic(
+        DELETED_MIGRATION.id, W if unapplied else DELETED_MIGRATION.severity, old.path,
+        f"{old.file_name} was merged on {context.base.base.ref} and is deleted here: " + (
+            f"production ({unapplied}) never applied it, but any other database that ran "
+            f"{context.base.base.ref} reports \"migration {display} is missing\""
+            if unapplied else
+            f"every database that applied it reports \"migration {display} is missing from "
+            "the filesystem\""
+        ),
+        hint=f"restore it: git checkout {context.base.base.merge_base[:12]} -- {old.path}",
+    )
+
+
+def _renamed(context: CheckContext, old: MigrationFile, new: MigrationFile
+             ) -> Iterator[Diagnostic]:
+    """A base migration under a new name: clean when the new name and content are exactly what
+    production applied (a wrong renumbering undone); never a hint to undo what the base branch
+    itself did in its own history."""
+    assert context.base is not None
+    base_ref = context.base.base.ref
+    if _matches_applied(context, new):
+        return
+    unapplied = _unapplied(context, old)
+    burned = {b.version: b for b in context.base.burned}
+    former = burned.get(new.name.version) if new.name else None
+    if former is not None and former.file_name == new.file_name:
+        hint = (f"{former.describe(base_ref)}: {base_ref} renamed it itself; keep the name "
+                "production applied (pass --applied to judge against production's history)")
+    else:
+        hint = f"rename it back to {old.file_name}"
+    same_version = old.name and new.name and old.name.version == new.name.version
+    yield Diagnostic(
+        RENAMED_MIGRATION.id, W if unapplied else RENAMED_MIGRATION.severity, new.path,
+        f"{old.path} (merged on {base_ref}) was renamed to {new.file_name}: " + (
+            f"production ({unapplied}) never applied it; other databases that ran {base_ref} "
+            "see a " if unapplied else "databases that applied it see a "
+        ) + (
+            "different name (divergent)" if same_version
+            else "missing version and run its SQL again"
+        ),
+        hint=hint,
+    )
+
+
+def _unapplied(context: CheckContext, old: MigrationFile) -> str | None:
+    """Where production's history comes from, when it is known and lacks `old`'s version."""
+    applied = context.applied
+    if applied is None or old.name is None or applied.row(old.name.version) is not None:
+        return None
+    return applied.source
+
+
+def _matches_applied(context: CheckContext, migration: MigrationFile) -> bool:
+    """The file is exactly what production applied: version, name and checksum."""
+    applied, name = context.applied, migration.name
+    if applied is None or name is None:
+        return False
+    row = applied.row(name.version)
+    return row is not None and row.name == name.name and row.checksum == migration.checksum
+
+
+def _judged_modified(context: CheckContext, old: MigrationFile, new: MigrationFile
+                     ) -> Iterator[Diagnostic]:
+    """A changed base migration, judged against production's history when it is known:
+    content equal to what production applied is a repair, a change production has not applied
+    yet is a warning."""
+    if _matches_applied(context, new):
+        return
+    diagnostic = _modified(context, old, new)
+    unapplied = _unapplied(context, old)
+    if unapplied is not None and context.base is not None:
+        import dataclasses
+
+        diagnostic = dataclasses.replace(
+            diagnostic, severity=W,
+            message=f"{new.file_name} was merged on {context.base.base.ref} and has changed; "
+            f"production ({unapplied}) has not applied it, so production "
+            "runs the new content, but every other database that ran the base (staging, "
+            "developers) aborts as divergent",
+            hint="if no shared database applied it, this is safe; otherwise revert the edit and "
+            "make the change in a new migration",
+        )
+    yield diagnostic
 
 
 def _modified(context: CheckContext, old: MigrationFile, new: MigrationFile) -> Diagnostic:
@@ -202,7 +275,7 @@ def plan_hint(context: CheckContext, migration: MigrationFile) -> str:
     if len(changes) > 1 or (changes and changes[0].path != migration.path):
         names = {m.path: m for m in context.local}
         moves = ", ".join(
-            f"{names[c.path].file_name} → {_renamed(names[c.path], c.new, context.padding)}"
+            f"{names[c.path].file_name} → {_renamed_to(names[c.path], c.new, context.padding)}"
             for c in changes
         )
         hint += (f"; the branch's migrations move together: {moves} "
@@ -210,7 +283,7 @@ def plan_hint(context: CheckContext, migration: MigrationFile) -> str:
     return hint
 
 
-def _renamed(migration: MigrationFile, version: int, padding: int) -> str:
+def _renamed_to(migration: MigrationFile, version: int, padding: int) -> str:
     name = migration.name
     return suggest_file_name(version, name.name, padding) if name else migration.file_name
 
@@ -228,6 +301,8 @@ def _check_versions(context: CheckContext, added: list[MigrationFile]) -> Iterat
         name = migration.name
         if name is None or name.prefix is not Prefix.VERSIONED:
             continue  # a U file is applied out of order by design (unversioned-migration)
+        if _matches_applied(context, migration):
+            continue  # production's own migration put back: a repair, not a new version
         if name.version in burned:
             yield Diagnostic(
                 VERSION_REUSED.id, VERSION_REUSED.severity, migration.path,

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from migration_gate.commands._finish import finish
 from migration_gate.commands.options import folder_options, report_options
 from migration_gate.types import Dialect
+
+if TYPE_CHECKING:
+    from migration_gate.pipeline import CheckContext
 
 
 @click.command()
@@ -20,10 +24,16 @@ from migration_gate.types import Dialect
               help="Lint every migration, not only those added or changed versus the base.")
 @click.option("--database-url", metavar="URL",
               help="Replay in a throwaway database on this server instead of an embedded one.")
+@click.option("--applied", "applied_file", metavar="FILE",
+              help="Production's applied history (`status --format json`, or the history table "
+              "as CSV/JSON: version,name,checksum): the history rules judge against it.")
+@click.option("--applied-url", metavar="URL",
+              help="Read production's applied history from this database (read-only).")
 def check(
     dir_flag: str | None, base_flag: str | None, dialect: Dialect | None,
     config_file: Path | None, fmt: str | None, output: Path | None, fail_on: str | None,
     verify: bool | None, lint_all: bool, database_url: str | None,
+    applied_file: str | None, applied_url: str | None,
 ) -> None:
     """Run every rule on the migrations folder: names, history, SQL and the database replay."""
     from migration_gate.pipeline import NoteCollector, Result, run_stages
@@ -39,8 +49,28 @@ def check(
         overrides={"dialect": dialect, "fail_on": fail_on, "database_url": database_url},
         lint_all=lint_all, verify=verify, note=note,
     )
+    context = _with_applied(context, applied_file, applied_url)
     diagnostics = run_stages(context, stages_named(check_stages(verify)))
     result = Result(tuple(diagnostics), files_checked=len(context.local),
                     notes=tuple(note.notes))
     finish(result, fmt=fmt, output=output, root=context.root,
            fail_on=context.config.fail_on, command="check")
+
+
+def _with_applied(context: CheckContext, applied_file: str | None,
+                  applied_url: str | None) -> CheckContext:
+    """The context with production's applied history, when one is named (flag, then the
+    `applied` configuration key, relative to the project)."""
+    import dataclasses
+
+    from migration_gate.applied import load_applied, read_applied_url
+
+    if applied_url:
+        applied = read_applied_url(applied_url, context.config.table_name)
+    elif applied_file:
+        applied = load_applied(Path(applied_file))
+    elif context.config.applied:
+        applied = load_applied(context.config.project_dir / context.config.applied)
+    else:
+        return context
+    return dataclasses.replace(context, applied=applied)

@@ -12,7 +12,11 @@ import pytest
 from migration_gate import refinery
 from migration_gate.applied import parse_applied
 from migration_gate.diagnostics import GateError
+from migration_gate.ephemeral.postgres import Cluster, PostgresDatabase
+from migration_gate.migrations import MigrationFile
+from migration_gate.runner import run, runnables
 from tests.conftest import Repo, make_repo, one_line_error
+from tests.pgserver_fixture import pg_url
 
 APPLIED_V6 = b"CREATE TABLE IF NOT EXISTS t6 (id bigint PRIMARY KEY);\n"
 EDITED_V6 = b"CREATE TABLE IF NOT EXISTS t6 (id bigint PRIMARY KEY, note text);\n"
@@ -123,3 +127,30 @@ def test_an_unreadable_applied_file_is_one_line(tmp_path: Path) -> None:
     one_line_error(done, "bad.csv", "version,name,checksum")
     with pytest.raises(GateError, match="row 1 needs an integer version"):
         parse_applied('[{"version": "x", "name": "a", "checksum": 1}]', "rows.json")
+
+
+def test_applied_from_a_live_database_and_from_status_json(
+    tmp_path: Path, pg_cluster: Cluster, pg_db: PostgresDatabase, pg_dbname: str,
+) -> None:
+    """Production (a real PostgreSQL) applied V1..V6; main then edited V6; the repair branch is
+    clean against `--applied-url` and against the file `status --format json` wrote."""
+    repo, rows = _seeded(tmp_path / "repo", 6)
+    applied_steps = runnables(
+        MigrationFile(path=f"migrations/V{v}__{n}.sql", rel=f"V{v}__{n}.sql", content=c)
+        for v, n, c in rows)
+    assert run(pg_db, applied_steps).failure is None
+    url = pg_url(pg_cluster, pg_dbname)
+    status = repo.gate("status", "--database-url", url, "--format", "json")
+    assert status.returncode == 0, status.stderr
+    (tmp_path / "status.json").write_text(status.stdout)
+    repo.write("migrations/V6__t6.sql", EDITED_V6)
+    repo.commit("edit V6 on main")
+    repo.git("checkout", "-q", "-b", "repair")
+    repo.write("migrations/V6__t6.sql", APPLIED_V6)
+    repo.commit("repair")
+
+    for args in (("--applied-url", url), ("--applied", str(tmp_path / "status.json"))):
+        code, found = _rules(repo, *args)
+        assert code == 0 and _history_rules(found) == [], (args, found)
+    assert [r[0] for r in pg_db.query("SELECT version FROM refinery_schema_history")] == [
+        1, 2, 3, 4, 5, 6]

@@ -34,6 +34,8 @@ class BaseSnapshot:
     tip_files: tuple[MigrationFile, ...] = ()
     #: Versions the base's history once held and deleted since (`burned`): never reused.
     burned: tuple[BurnedVersion, ...] = ()
+    #: The folder the base keeps these migrations in, when this branch moved the folder.
+    moved_from: str | None = None
 
 
 def _stderr_note(message: str) -> None:

@@ -38,8 +38,8 @@ def test_git_rules_are_the_issues_thirteen_and_version_reused() -> None:
     assert {
         "invalid-filename", "invalid-version", "naming-style", "duplicate-version",
         "version-not-after-base", "version-gap", "version-reused", "modified-migration",
-        "deleted-migration", "renamed-migration", "unversioned-migration", "unverifiable-migration",
-        "non-utf8-migration", "empty-migration",
+        "deleted-migration", "renamed-migration", "folder-moved", "unversioned-migration",
+        "unverifiable-migration", "non-utf8-migration", "empty-migration",
     } == GIT_RULES
 
 

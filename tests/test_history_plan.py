@@ -114,3 +114,32 @@ def test_every_hint_of_a_stale_branch_quotes_one_plan(tmp_path: Path) -> None:
     assert hints[("duplicate-version", "V009__add_c.sql")].startswith(
         "rename to V012__add_c.sql;")
     assert run_gate("next-version", "--base", "main", cwd=repo.path).stdout.strip() == "V014"
+
+
+def test_a_moved_folder_is_one_finding_with_its_files_related(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo")
+    seed_migrations(repo)
+    repo.git("checkout", "-q", "-b", "move")
+    (repo.path / "db").mkdir()
+    repo.git("mv", "migrations", "db/migrations")
+    repo.write(".migration-gate.yaml", "dir: db/migrations\n")
+    repo.commit("move the folder")
+
+    code, found = check_json(repo.path, "--base", "main")
+    assert code == 0, found
+    [moved] = found
+    assert moved["rule"] == "folder-moved" and moved["severity"] == "warning"
+    assert moved["path"] == "db/migrations"
+    assert "from migrations/ to db/migrations/ (7 of 7 migrations" in moved["message"]
+    assert len(moved["related"]) == 7
+    assert {"path": "db/migrations/V003__create_table_3.sql",
+            "message": "moved from migrations/V003__create_table_3.sql"} in moved["related"]
+    text = run_gate("check", "--no-verify", "--base", "main", cwd=repo.path)
+    assert [line for line in text.stdout.splitlines() if "folder-moved" in line] == [
+        line for line in text.stdout.splitlines() if line.startswith("db/")]
+    assert text.stdout.count("folder-moved") == 1
+
+    # a new migration in the moved folder is judged against the old folder's versions
+    repo.write("db/migrations/V007__again.sql", SQL.format(table="again"))
+    _code, found = check_json(repo.path, "--base", "main")
+    assert {d["rule"] for d in found} >= {"folder-moved", "version-not-after-base"}

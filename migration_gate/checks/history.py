@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from migration_gate.catalog import RuleDoc
-from migration_gate.diagnostics import Diagnostic, Severity
+from migration_gate.diagnostics import Diagnostic, Related, Severity
 from migration_gate.migrations import MigrationFile, max_version
 from migration_gate.pipeline import CheckContext, format_version, suggest_file_name
 from migration_gate.refinery import Prefix
@@ -47,6 +47,18 @@ VERSION_REUSED = RuleDoc(
     example="main: V009__add_tags.sql merged, then deleted; branch adds V009__add_orders.sql",
     instead="the next free version after the burned ones (`migration-gate renumber`)",
 )
+FOLDER_MOVED = RuleDoc(
+    "folder-moved", W,
+    "The migrations folder moved: the base's migrations are here, unchanged, under a new path.",
+    needs="git",
+    why="One event, one finding (its files are related locations in JSON). refinery identifies "
+    "an applied migration by version, name and checksum only, never by path: a move that keeps "
+    "every name is harmless to it. Flyway records each script's path in `script` but validates "
+    "by version and checksum, so it is harmless there too. What breaks is everything that names "
+    "the folder: `embed_migrations!`, refinery.toml, Flyway's `locations`, CI.",
+    example="git mv migrations db/migrations",
+    instead="the same move, with every reference to the folder updated in the same change",
+)
 MODIFIED_MIGRATION = RuleDoc(
     "modified-migration", E,
     "A migration that exists on the base branch changed content.",
@@ -78,7 +90,7 @@ RENAMED_MIGRATION = RuleDoc(
 
 RULES = (
     VERSION_NOT_AFTER_BASE, VERSION_GAP, VERSION_REUSED, MODIFIED_MIGRATION, DELETED_MIGRATION,
-    RENAMED_MIGRATION,
+    RENAMED_MIGRATION, FOLDER_MOVED,
 )
 
 
@@ -97,6 +109,8 @@ def check_history(context: CheckContext) -> Iterator[Diagnostic]:
     """The history stage; it needs a base, and says nothing without one."""
     if context.base is None:
         return
+    if context.base.moved_from is not None:
+        yield _folder_moved(context, context.base.moved_from)
     base_files = [m for m in context.base.files if m.name is not None]
     local_by_rel = {m.rel: m for m in context.local}
     added = [m for m in context.added if m.name is not None]
@@ -122,6 +136,25 @@ def check_history(context: CheckContext) -> Iterator[Diagnostic]:
         renamed_to.add(new.rel)
         yield from _renamed(context, old, new)
     yield from _check_versions(context, [m for m in added if m.rel not in moved_to | renamed_to])
+
+
+def _folder_moved(context: CheckContext, old_folder: str) -> Diagnostic:
+    """One finding for the whole move; each file that moved is a related location."""
+    assert context.base is not None
+    local = {m.rel: m for m in context.local}
+    moved = [(old, local[old.rel]) for old in context.base.files if old.rel in local]
+    new_folder = context.folder
+    return Diagnostic(
+        FOLDER_MOVED.id, FOLDER_MOVED.severity, new_folder,
+        f"the migrations folder moved from {old_folder or '.'}/ to {new_folder}/ "
+        f"({len(moved)} of {len(context.base.files)} migrations of {context.base.base.ref} "
+        "moved with it): refinery only compares version, name and checksum, so this is harmless "
+        "to it while the names stay; Flyway records `script` paths but validates by version and "
+        "checksum",
+        hint="update everything that names the folder (embed_migrations!, refinery.toml, "
+        "Flyway's locations, CI) in the same change",
+        related=tuple(Related(new.path, f"moved from {old.path}") for old, new in moved),
+    )
 
 
 def _deleted(context: CheckContext, old: MigrationFile) -> Iterator[Diagnostic]:

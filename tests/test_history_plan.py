@@ -143,3 +143,32 @@ def test_a_moved_folder_is_one_finding_with_its_files_related(tmp_path: Path) ->
     repo.write("db/migrations/V007__again.sql", SQL.format(table="again"))
     _code, found = check_json(repo.path, "--base", "main")
     assert {d["rule"] for d in found} >= {"folder-moved", "version-not-after-base"}
+
+
+def test_a_shifted_run_and_a_squash_are_one_finding_each(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo")
+    seed_migrations(repo, count=12)
+    repo.git("checkout", "-q", "-b", "shift")
+    repo.git("rm", "-q", "migrations/V005__create_table_5.sql")
+    for number in range(6, 13):
+        repo.git("mv", f"migrations/V{number:03d}__create_table_{number}.sql",
+                 f"migrations/V{number - 1:03d}__create_table_{number}.sql")
+    repo.commit("close the hole")
+    _code, found = check_json(repo.path, "--base", "main")
+    history = [d for d in found if d["rule"] in ("renamed-migration", "deleted-migration")]
+    assert [d["rule"] for d in history] == ["deleted-migration", "renamed-migration"], history
+    run = history[1]
+    assert "7 migrations of main were renumbered V006–V012 → V005–V011 (-1)" in run["message"]
+    assert len(run["related"]) == 7
+    assert "git checkout" in run["hint"]
+
+    repo.git("checkout", "-q", "main")
+    repo.git("checkout", "-q", "-b", "squash")
+    repo.git("rm", "-q", "-r", "migrations")
+    repo.write("migrations/V013__baseline.sql", SQL.format(table="baseline"))
+    repo.commit("squash")
+    _code, found = check_json(repo.path, "--base", "main")
+    [deleted] = [d for d in found if d["rule"] == "deleted-migration"]
+    assert ("12 migrations of main are deleted here (V001–V012), and V013__baseline.sql "
+            "added: a squash") in deleted["message"]
+    assert len(deleted["related"]) == 12 and "baseline" in deleted["hint"]

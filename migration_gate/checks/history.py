@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from migration_gate.catalog import RuleDoc
+from migration_gate.checks.events import grouped_deletions, grouped_renames
 from migration_gate.diagnostics import Diagnostic, Related, Severity
 from migration_gate.migrations import MigrationFile, max_version
 from migration_gate.pipeline import CheckContext, format_version, suggest_file_name
@@ -117,15 +118,21 @@ def check_history(context: CheckContext) -> Iterator[Diagnostic]:
     # files that only moved inside the folder (refinery walks it recursively): same name+content
     moved_to: set[str] = set()
     renamed_to: set[str] = set()
+    # an added file holding a vanished base file's exact content is that file's, never
+    # another one's by version alone (a run shifted down after a deletion from its middle)
+    vanished = {m.content for m in base_files if m.rel not in local_by_rel}
+    claimed = {m.rel for m in added if m.content in vanished}
+    renames: list[tuple[MigrationFile, MigrationFile, Diagnostic]] = []
+    deletions: list[tuple[MigrationFile, Diagnostic]] = []
     for old in base_files:
         current = local_by_rel.get(old.rel)
         if current is not None:
             if current.content != old.content and old.content is not None:
                 yield from _judged_modified(context, old, current)
             continue
-        match = _counterpart(old, added, moved_to | renamed_to)
+        match = _counterpart(old, added, moved_to | renamed_to, claimed)
         if match is None:
-            yield from _deleted(context, old)
+            deletions.extend((old, d) for d in _deleted(context, old))
             continue
         new, same_identity = match
         if same_identity:
@@ -134,7 +141,9 @@ def check_history(context: CheckContext) -> Iterator[Diagnostic]:
                 yield from _judged_modified(context, old, new)
             continue
         renamed_to.add(new.rel)
-        yield from _renamed(context, old, new)
+        renames.extend((old, new, d) for d in _renamed(context, old, new))
+    yield from grouped_renames(context, renames)
+    yield from grouped_deletions(context, deletions)
     yield from _check_versions(context, [m for m in added if m.rel not in moved_to | renamed_to])
 
 
@@ -268,7 +277,7 @@ def _modified(context: CheckContext, old: MigrationFile, new: MigrationFile) -> 
 
 
 def _counterpart(
-    old: MigrationFile, added: list[MigrationFile], taken: set[str]
+    old: MigrationFile, added: list[MigrationFile], taken: set[str], claimed: set[str]
 ) -> tuple[MigrationFile, bool] | None:
     """The added file a vanished base file became: (file, same version and name) or None."""
     assert old.name is not None
@@ -280,7 +289,7 @@ def _counterpart(
         if new.content == old.content:
             return new, False
     for new in candidates:
-        if new.name and new.name.version == old.name.version:
+        if new.name and new.name.version == old.name.version and new.rel not in claimed:
             return new, False
     return None
 

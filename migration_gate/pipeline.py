@@ -159,10 +159,9 @@ class CheckContext:
         block = {m.rel for m in (self.block if block_files is None else block_files)}
         taken = {name.version for m in self.base_files if (name := m.name) is not None}
         taken |= {b.version for b in self.base.burned} if self.base else set()
+        # a U file's version is a row of the history table too
         taken |= {
-            name.version for m in self.local
-            if m.rel not in block and (name := m.name) is not None
-            and name.prefix is Prefix.VERSIONED
+            name.version for m in self.local if m.rel not in block and (name := m.name) is not None
         }
         return taken
 

@@ -58,6 +58,7 @@ class Config:
     replay_timeout: float = 120.0  # seconds the whole database replay may take
     #: A monorepo's `projects:` entries: each its `dir` and its own settings as written.
     projects: tuple[ProjectEntry, ...] = ()
+    applied: str | None = None  # production's applied history (a file), the history reference
     # where things come from, for messages and for relative paths
     project_dir: Path = field(default_factory=Path.cwd, compare=False)
     sources: tuple[str, ...] = field(default=(), compare=False)
@@ -211,6 +212,7 @@ SCHEMA: dict[str, tuple[str, _Validator]] = {
     "database_url": ("database_url", _as_str),
     "runner": ("runner", _as_choice(RUNNER_NAMES)),
     "projects": ("projects", _as_projects),
+    "applied": ("applied", _as_str),
     "postgres.bin_dir": ("postgres_bin_dir", _as_str),
     "postgres.version": ("postgres_version", _as_major_version),
     "replay.timeout": ("replay_timeout", _as_timeout),

@@ -19,6 +19,15 @@ class Severity(str, enum.Enum):
 
 
 @dataclass(frozen=True)
+class Related:
+    """A place that belongs to one finding: one event (a moved folder) is one finding, its
+    files are related locations (JSON only; the text view keeps one line per finding)."""
+
+    path: str
+    message: str
+
+
+@dataclass(frozen=True)
 class Diagnostic:
     """One finding: a rule id, where it is (1-based, repository-relative path) and what to do."""
 
@@ -31,6 +40,7 @@ class Diagnostic:
     end_line: int | None = None
     end_column: int | None = None  # inclusive: the column of the last character
     hint: str | None = None
+    related: tuple[Related, ...] = ()
 
     def with_severity(self, severity: Severity) -> Diagnostic:
         return replace(self, severity=severity)
@@ -50,6 +60,8 @@ class Diagnostic:
             "end_column": self.end_column if self.end_column is not None else self.column,
             "message": self.message,
             "hint": self.hint,
+            **({"related": [{"path": r.path, "message": r.message} for r in self.related]}
+               if self.related else {}),
         }
 
 

@@ -13,10 +13,14 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from migration_gate.applied import Applied
+from migration_gate.burned import BurnedVersion
 from migration_gate.config import Config
 from migration_gate.diagnostics import Diagnostic, Severity
 from migration_gate.gitbase import Base
 from migration_gate.migrations import MigrationFile, infer_padding, max_version
+from migration_gate.plan import Member, Plan, make_plan
+from migration_gate.refinery import Prefix
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -33,6 +37,10 @@ class BaseSnapshot:
     #: The base tip's files when the base moved on since the merge-base (names only, content not
     #: read): a version merged there meanwhile is taken, even though the merge-base lacks it.
     tip_files: tuple[MigrationFile, ...] = ()
+    #: Versions the base's history once held and deleted since (`burned`): never reused.
+    burned: tuple[BurnedVersion, ...] = ()
+    #: The folder the base keeps these migrations in, when this branch moved the folder.
+    moved_from: str | None = None
 
 
 def _stderr_note(message: str) -> None:
@@ -68,6 +76,8 @@ class CheckContext:
     base: BaseSnapshot | None = None
     lint_all: bool = False  # lint every migration, not only the added and changed ones
     verify: bool | None = None  # None: when an ephemeral database can be had
+    #: Production's applied history (`--applied`): the history rules' reference when given.
+    applied: Applied | None = None
     note: Callable[[str], None] = field(default=_stderr_note, compare=False)
     #: the runner and why it was chosen; None: refinery, the gate's original runner
     runner_choice: RunnerChoice | None = field(default=None, compare=False)
@@ -125,8 +135,12 @@ class CheckContext:
 
     @cached_property
     def allocator(self) -> VersionAllocator:
-        """Shared by the stages of one run (the one piece of state they share)."""
-        return VersionAllocator(self.highest_version)
+        """Shared by the stages of one run (the one piece of state they share): the plan's
+        versions for the branch's new migrations, the next free ones for anything else."""
+        plan = self.plan
+        if plan is None:
+            return VersionAllocator(self.highest_version)
+        return VersionAllocator(plan.next_free - 1, {m.path: m.new for m in plan.moves})
 
     @cached_property
     def runner_allocator(self) -> RunnerVersionAllocator:
@@ -139,7 +153,67 @@ class CheckContext:
 
     @cached_property
     def highest_version(self) -> int:
+        """The highest version taken: here, on the base, burned on the base, and after the
+        plan's block (the next free version is one more)."""
+        if self.plan is not None:
+            return self.plan.next_free - 1
         return max(max_version(self.local), max_version(self.base_files))
+
+    @cached_property
+    def block(self) -> tuple[MigrationFile, ...]:
+        """The branch's new versioned migrations, which move together (`plan`): added files
+        that are not a base migration moved, renamed or merged on the base meanwhile."""
+        if self.base is None:
+            return ()
+        local_rels = {m.rel for m in self.local}
+        vanished = [m for m in self.base.files if m.rel not in local_rels and m.name]
+        tip_identities = {(m.name.version, m.name.name) for m in self.base.tip_files if m.name}
+        block = []
+        for migration in self.added:
+            name = migration.name
+            if name is None or name.prefix is not Prefix.VERSIONED:
+                continue
+            if (name.version, name.name) in tip_identities:
+                continue
+            row = self.applied.row(name.version) if self.applied else None
+            if row is not None and (row.name, row.checksum) == (name.name, migration.checksum):
+                continue  # production's own migration, put back: it keeps its version
+            if any(
+                old.name is not None and (
+                    old.name.version == name.version or old.content == migration.content
+                )
+                for old in vanished
+            ):
+                continue
+            block.append(migration)
+        return tuple(block)
+
+    def taken_versions(self, block_files: Iterable[MigrationFile] | None = None) -> set[int]:
+        """Versions the block may not use: the base's (merge-base and tip), the burned ones,
+        and the files here that are not part of the block."""
+        block = {m.rel for m in (self.block if block_files is None else block_files)}
+        taken = {name.version for m in self.base_files if (name := m.name) is not None}
+        taken |= {b.version for b in self.base.burned} if self.base else set()
+        # a U file's version is a row of the history table too
+        taken |= {
+            name.version for m in self.local if m.rel not in block and (name := m.name) is not None
+        }
+        return taken
+
+    def plan_with(self, extra_taken: Iterable[int] = (),
+                  block_files: Sequence[MigrationFile] | None = None) -> Plan | None:
+        """The plan, counting `extra_taken` (other branches' versions) as taken too; for
+        `block_files` when given (the migrations `renumber` was named), else for `block`."""
+        if self.base is None:
+            return None
+        files = self.block if block_files is None else block_files
+        members = [Member(m.path, m.name.version) for m in files if m.name is not None]
+        return make_plan(members, self.taken_versions(files) | set(extra_taken))
+
+    @cached_property
+    def plan(self) -> Plan | None:
+        """The one plan of this run (None without a base: nothing is known to be new)."""
+        return self.plan_with()
 
 
 Stage = Callable[[CheckContext], Iterable[Diagnostic]]
@@ -191,9 +265,14 @@ class VersionAllocator:
     """Hands out the next free versions, one per file, so that the findings of one run suggest
     distinct fixes and a file named by two findings gets the same fix in both."""
 
-    def __init__(self, highest: int) -> None:
+    def __init__(self, highest: int, planned: dict[str, int] | None = None) -> None:
         self._next = highest + 1
-        self._given: dict[str, int] = {}
+        self._planned = dict(planned or {})
+        self._given: dict[str, int] = dict(self._planned)
+
+    def planned(self, path: str) -> int | None:
+        """The plan's version for one of the branch's new migrations, else None."""
+        return self._planned.get(path)
 
     def take(self, path: str) -> int:
         if path not in self._given:

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from migration_gate import gitbase
+from migration_gate.burned import BurnedVersion
 from migration_gate.config import Config, load_config
 from migration_gate.diagnostics import Diagnostic, GateError
 from migration_gate.migrations import MigrationFile, NamesOnly, Source, WorkingTree, discover
@@ -110,6 +111,14 @@ def read_base(
         tree, folder_path=in_repo, exclude=config.exclude, int8_versions=config.int8_versions,
         runner=runner,
     )
+    moved_from = None
+    if not files and local:
+        moved_from = moved_folder(repo_root, base.merge_base, in_repo, local)
+        if moved_from is not None:  # the base's migrations are those of the old folder
+            in_repo = moved_from
+            tree = gitbase.GitTree(repo_root, base.merge_base, in_repo)
+            files = discover(tree, folder_path=in_repo, exclude=config.exclude,
+                             int8_versions=config.int8_versions)
     files = as_checked_out(tree, files, local)
     tip_files: tuple[MigrationFile, ...] = ()
     if base.tip != base.merge_base:
@@ -117,7 +126,50 @@ def read_base(
             NamesOnly(gitbase.GitTree(repo_root, base.tip, in_repo)), folder_path=in_repo,
             exclude=config.exclude, int8_versions=config.int8_versions, runner=runner,
         )
-    return BaseSnapshot(base=base, files=files, tip_files=tip_files)
+    return BaseSnapshot(base=base, files=files, tip_files=tip_files,
+                        burned=_burned(repo_root, in_repo, config, base, tip_files or files),
+                        moved_from=moved_from)
+
+
+def moved_folder(repo_root: Path, commit: str, folder: str,
+                 local: tuple[MigrationFile, ...]) -> str | None:
+    """The folder `commit` kept these migrations in, when the folder itself moved: at least
+    half of the local migrations are, byte for byte and under the same relative path, in one
+    other folder of that commit. One `ls-tree` of the commit, only when `folder` is empty
+    there."""
+    import hashlib
+    from collections import Counter
+
+    wanted: dict[str, str] = {}
+    for migration in local:
+        if migration.content is not None and migration.name is not None:
+            header = b"blob %d\0" % len(migration.content)
+            wanted[hashlib.sha1(header + migration.content).hexdigest()] = migration.rel
+    if not wanted:
+        return None
+    output = gitbase.run_git(["ls-tree", "-r", "-z", "--full-tree", commit], repo_root)
+    votes: Counter[str] = Counter()
+    for record in output.split(b"\0"):
+        meta, _, raw_path = record.partition(b"\t")
+        fields = meta.split()
+        rel = wanted.get(fields[2].decode()) if len(fields) == 3 else None
+        path = raw_path.decode("utf-8", "surrogateescape")
+        if rel is not None and (path == rel or path.endswith("/" + rel)):
+            votes[path[: -len(rel)].rstrip("/")] += 1
+    if not votes:
+        return None
+    old, count = votes.most_common(1)[0]
+    return old if old != folder and count * 2 >= len(wanted) else None
+
+
+def _burned(repo_root: Path, in_repo: str, config: Config, base: gitbase.Base,
+            tip: tuple[MigrationFile, ...]) -> tuple[BurnedVersion, ...]:
+    """The versions the base branch's history deleted and its tip does not use again."""
+    from migration_gate.burned import burned_versions
+
+    in_use = [name.version for m in tip if (name := m.name) is not None]
+    return burned_versions(repo_root, base.tip, in_repo, in_use,
+                           int8_versions=config.int8_versions)
 
 
 def as_checked_out(

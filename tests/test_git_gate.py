@@ -221,8 +221,9 @@ def test_second_branch_flagged_after_first_merged(project: dict[str, Path]) -> N
     assert finding["path"] == "migrations/V008__add_b.sql"
     assert "V008__add_a.sql" in finding["message"]
     assert finding["hint"] == "rename to V009__add_b.sql"
+    # the plan puts this branch's V008 at V009, so a new migration comes after it
     next_version = run_gate("next-version", "--base", "trunk", cwd=project["merge-b"])
-    assert next_version.stdout.strip() == "V009"
+    assert next_version.stdout.strip() == "V010"
 
 
 def test_first_branch_still_clean_against_old_main(project: dict[str, Path]) -> None:
@@ -400,8 +401,9 @@ def test_base_main_in_a_clone_without_local_main(
     assert "migrations/V007__x.sql" in done.stdout
     assert "version-not-after-base" in done.stdout and "duplicate-version" in done.stdout
     assert "rename to V008__x.sql" in done.stdout
+    # one plan: V007__x.sql goes to V008, so the next new migration is V009
     named = run_gate("next-version", "--base", "main", "add profiles", cwd=clone.path)
-    assert named.stdout.strip() == "V008__add_profiles.sql"
+    assert named.stdout.strip() == "V009__add_profiles.sql"
 
 
 def test_shallow_clone_whose_merge_base_cannot_be_fetched(origin: Repo, tmp_path: Path) -> None:

@@ -213,6 +213,37 @@ def test_pre_push_without_migration_changes_is_silent(cloned: tuple[Path, Repo])
     assert "migration-gate" not in output(done)
 
 
+def test_pre_push_fetches_the_base_first_and_says_so_once_offline(
+    cloned: tuple[Path, Repo], tmp_path: Path,
+) -> None:
+    """Someone merged a V004 on the remote since this clone fetched: the push of a branch
+    adding its own V004 is refused, because the hook fetched the base before checking."""
+    remote, work = cloned
+    other = tmp_path / "other"
+    subprocess.run(["git", "clone", "-q", str(remote), str(other)], env=clean_env(), check=True)
+    Repo(other).write("migrations/V004__theirs.sql", "CREATE TABLE IF NOT EXISTS t (id int);\n")
+    Repo(other).commit("theirs")
+    git(other, "push", "-q", "origin", "main")
+
+    git(work.path, "checkout", "-q", "-b", "mine")
+    work.write("migrations/V004__mine.sql", "CREATE TABLE IF NOT EXISTS m (id int);\n")
+    git(work.path, "add", "-A")
+    assert git(work.path, "commit", "-qm", "mine").returncode == 0
+    refused = git(work.path, "push", "-q", "origin", "mine")
+    assert refused.returncode != 0, output(refused)
+    assert "version-not-after-base" in output(refused)
+    assert "V004__theirs.sql was merged there" in output(refused)
+    assert "could not fetch" not in output(refused)
+
+    # offline: the fetch fails, one note, and the check still runs on what is here
+    git(work.path, "remote", "set-url", "--push", "origin", str(remote))
+    git(work.path, "config", "remote.origin.url", str(tmp_path / "gone.git"))
+    git(work.path, "config", "remote.origin.pushurl", str(remote))
+    offline = git(work.path, "push", "-q", "origin", "mine")
+    assert output(offline).count("could not fetch origin/main (offline?)") == 1, output(offline)
+    assert "version-not-after-base" in output(offline)
+
+
 # --- install-hooks ----------------------------------------------------------------------------
 
 

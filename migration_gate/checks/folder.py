@@ -274,7 +274,12 @@ def check_duplicates(context: CheckContext, allocator: VersionAllocator) -> Iter
                     "each, and the second fails on the history table's primary key"
                 )
             hint = None
-            if migration is not keeper:
+            planned = allocator.planned(migration.path)
+            if planned is not None and planned != version:
+                from migration_gate.checks.history import plan_hint
+
+                hint = plan_hint(context, migration)  # the branch's block moves as one
+            elif planned is None and migration is not keeper:
                 fix = suggest_file_name(allocator.take(migration.path), name.name, context.padding)
                 hint = f"rename to {fix}"
             yield _diagnostic(DUPLICATE_VERSION, migration, message, hint)

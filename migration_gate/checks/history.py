@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from migration_gate.catalog import RuleDoc
-from migration_gate.diagnostics import Diagnostic, Severity
+from migration_gate.checks.events import grouped_deletions, grouped_renames
+from migration_gate.diagnostics import Diagnostic, Related, Severity
 from migration_gate.migrations import MigrationFile, max_version
 from migration_gate.pipeline import CheckContext, format_version, suggest_file_name
 from migration_gate.refinery import Prefix
@@ -36,6 +37,28 @@ VERSION_GAP = RuleDoc(
     "readable and make the next number obvious.",
     example="base: V001..V007; branch adds V010__add_index.sql",
     instead="V008__add_index.sql",
+)
+VERSION_REUSED = RuleDoc(
+    "version-reused", E,
+    "A migration added on this branch takes a version the base branch once held and deleted.",
+    needs="git",
+    why="A deleted migration may have run somewhere (it was deployed, failed and was removed): "
+    "every such database has the old version in its history table, so refinery reports the new "
+    "file as divergent or skips it for ever. A burned version is never proposed again.",
+    example="main: V009__add_tags.sql merged, then deleted; branch adds V009__add_orders.sql",
+    instead="the next free version after the burned ones (`migration-gate renumber`)",
+)
+FOLDER_MOVED = RuleDoc(
+    "folder-moved", W,
+    "The migrations folder moved: the base's migrations are here, unchanged, under a new path.",
+    needs="git",
+    why="One event, one finding (its files are related locations in JSON). refinery identifies "
+    "an applied migration by version, name and checksum only, never by path: a move that keeps "
+    "every name is harmless to it. Flyway records each script's path in `script` but validates "
+    "by version and checksum, so it is harmless there too. What breaks is everything that names "
+    "the folder: `embed_migrations!`, refinery.toml, Flyway's `locations`, CI.",
+    example="git mv migrations db/migrations",
+    instead="the same move, with every reference to the folder updated in the same change",
 )
 MODIFIED_MIGRATION = RuleDoc(
     "modified-migration", E,
@@ -67,7 +90,8 @@ RENAMED_MIGRATION = RuleDoc(
 )
 
 RULES = (
-    VERSION_NOT_AFTER_BASE, VERSION_GAP, MODIFIED_MIGRATION, DELETED_MIGRATION, RENAMED_MIGRATION,
+    VERSION_NOT_AFTER_BASE, VERSION_GAP, VERSION_REUSED, MODIFIED_MIGRATION, DELETED_MIGRATION,
+    RENAMED_MIGRATION, FOLDER_MOVED,
 )
 
 
@@ -86,6 +110,8 @@ def check_history(context: CheckContext) -> Iterator[Diagnostic]:
     """The history stage; it needs a base, and says nothing without one."""
     if context.base is None:
         return
+    if context.base.moved_from is not None:
+        yield _folder_moved(context, context.base.moved_from)
     if not context.is_refinery:
         from migration_gate.checks.flyway_history import check_history as check_flyway
 
@@ -97,41 +123,141 @@ def check_history(context: CheckContext) -> Iterator[Diagnostic]:
     # files that only moved inside the folder (refinery walks it recursively): same name+content
     moved_to: set[str] = set()
     renamed_to: set[str] = set()
-    base_ref = context.base.base.ref
+    # an added file holding a vanished base file's exact content is that file's, never
+    # another one's by version alone (a run shifted down after a deletion from its middle)
+    vanished = {m.content for m in base_files if m.rel not in local_by_rel}
+    claimed = {m.rel for m in added if m.content in vanished}
+    renames: list[tuple[MigrationFile, MigrationFile, Diagnostic]] = []
+    deletions: list[tuple[MigrationFile, Diagnostic]] = []
     for old in base_files:
         current = local_by_rel.get(old.rel)
         if current is not None:
             if current.content != old.content and old.content is not None:
-                yield _modified(context, old, current)
+                yield from _judged_modified(context, old, current)
             continue
-        match = _counterpart(old, added, moved_to | renamed_to)
+        match = _counterpart(old, added, moved_to | renamed_to, claimed)
         if match is None:
-            yield Diagnostic(
-                DELETED_MIGRATION.id, DELETED_MIGRATION.severity, old.path,
-                f"{old.file_name} was merged on {base_ref} and is deleted here: every database "
-                f"that applied it reports \"migration {old.name.display if old.name else old.rel} "
-                "is missing from the filesystem\"",
-                hint=f"restore it: git checkout {context.base.base.merge_base[:12]} -- {old.path}",
-            )
+            deletions.extend((old, d) for d in _deleted(context, old))
             continue
         new, same_identity = match
         if same_identity:
             moved_to.add(new.rel)
             if new.content != old.content:
-                yield _modified(context, old, new)
+                yield from _judged_modified(context, old, new)
             continue
         renamed_to.add(new.rel)
-        yield Diagnostic(
-            RENAMED_MIGRATION.id, RENAMED_MIGRATION.severity, new.path,
-            f"{old.path} (merged on {base_ref}) was renamed to {new.file_name}: databases that "
-            "applied it see a " + (
-                "different name (divergent)"
-                if old.name and new.name and old.name.version == new.name.version
-                else "missing version and run its SQL again"
-            ),
-            hint=f"rename it back to {old.file_name}",
-        )
+        renames.extend((old, new, d) for d in _renamed(context, old, new))
+    yield from grouped_renames(context, renames)
+    yield from grouped_deletions(context, deletions)
     yield from _check_versions(context, [m for m in added if m.rel not in moved_to | renamed_to])
+
+
+def _folder_moved(context: CheckContext, old_folder: str) -> Diagnostic:
+    """One finding for the whole move; each file that moved is a related location."""
+    assert context.base is not None
+    local = {m.rel: m for m in context.local}
+    moved = [(old, local[old.rel]) for old in context.base.files if old.rel in local]
+    new_folder = context.folder
+    return Diagnostic(
+        FOLDER_MOVED.id, FOLDER_MOVED.severity, new_folder,
+        f"the migrations folder moved from {old_folder or '.'}/ to {new_folder}/ "
+        f"({len(moved)} of {len(context.base.files)} migrations of {context.base.base.ref} "
+        "moved with it): refinery only compares version, name and checksum, so this is harmless "
+        "to it while the names stay; Flyway records `script` paths but validates by version and "
+        "checksum",
+        hint="update everything that names the folder (embed_migrations!, refinery.toml, "
+        "Flyway's locations, CI) in the same change",
+        related=tuple(Related(new.path, f"moved from {old.path}") for old, new in moved),
+    )
+
+
+def _deleted(context: CheckContext, old: MigrationFile) -> Iterator[Diagnostic]:
+    assert context.base is not None
+    display = old.name.display if old.name else old.rel
+    unapplied = _unapplied(context, old)
+    yield Diagnostic(
+        DELETED_MIGRATION.id, W if unapplied else DELETED_MIGRATION.severity, old.path,
+        f"{old.file_name} was merged on {context.base.base.ref} and is deleted here: " + (
+            f"production ({unapplied}) never applied it, but any other database that ran "
+            f"{context.base.base.ref} reports \"migration {display} is missing\""
+            if unapplied else
+            f"every database that applied it reports \"migration {display} is missing from "
+            "the filesystem\""
+        ),
+        hint=f"restore it: git checkout {context.base.base.merge_base[:12]} -- {old.path}",
+    )
+
+
+def _renamed(context: CheckContext, old: MigrationFile, new: MigrationFile
+             ) -> Iterator[Diagnostic]:
+    """A base migration under a new name: clean when the new name and content are exactly what
+    production applied (a wrong renumbering undone); never a hint to undo what the base branch
+    itself did in its own history."""
+    assert context.base is not None
+    base_ref = context.base.base.ref
+    if _matches_applied(context, new):
+        return
+    unapplied = _unapplied(context, old)
+    burned = {b.version: b for b in context.base.burned}
+    former = burned.get(new.name.version) if new.name else None
+    if former is not None and former.file_name == new.file_name:
+        hint = (f"{former.describe(base_ref)}: {base_ref} renamed it itself; keep the name "
+                "production applied (pass --applied to judge against production's history)")
+    else:
+        hint = f"rename it back to {old.file_name}"
+    same_version = old.name and new.name and old.name.version == new.name.version
+    yield Diagnostic(
+        RENAMED_MIGRATION.id, W if unapplied else RENAMED_MIGRATION.severity, new.path,
+        f"{old.path} (merged on {base_ref}) was renamed to {new.file_name}: " + (
+            f"production ({unapplied}) never applied it; other databases that ran {base_ref} "
+            "see a " if unapplied else "databases that applied it see a "
+        ) + (
+            "different name (divergent)" if same_version
+            else "missing version and run its SQL again"
+        ),
+        hint=hint,
+    )
+
+
+def _unapplied(context: CheckContext, old: MigrationFile) -> str | None:
+    """Where production's history comes from, when it is known and lacks `old`'s version."""
+    applied = context.applied
+    if applied is None or old.name is None or applied.row(old.name.version) is not None:
+        return None
+    return applied.source
+
+
+def _matches_applied(context: CheckContext, migration: MigrationFile) -> bool:
+    """The file is exactly what production applied: version, name and checksum."""
+    applied, name = context.applied, migration.name
+    if applied is None or name is None:
+        return False
+    row = applied.row(name.version)
+    return row is not None and row.name == name.name and row.checksum == migration.checksum
+
+
+def _judged_modified(context: CheckContext, old: MigrationFile, new: MigrationFile
+                     ) -> Iterator[Diagnostic]:
+    """A changed base migration, judged against production's history when it is known:
+    content equal to what production applied is a repair, a change production has not applied
+    yet is a warning."""
+    if _matches_applied(context, new):
+        return
+    diagnostic = _modified(context, old, new)
+    unapplied = _unapplied(context, old)
+    if unapplied is not None and context.base is not None:
+        import dataclasses
+
+        diagnostic = dataclasses.replace(
+            diagnostic, severity=W,
+            message=f"{new.file_name} was merged on {context.base.base.ref} and has changed; "
+            f"production ({unapplied}) has not applied it, so production "
+            "runs the new content, but every other database that ran the base (staging, "
+            "developers) aborts as divergent",
+            hint="if no shared database applied it, this is safe; otherwise revert the edit and "
+            "make the change in a new migration",
+        )
+    yield diagnostic
 
 
 def _modified(context: CheckContext, old: MigrationFile, new: MigrationFile) -> Diagnostic:
@@ -156,7 +282,7 @@ def _modified(context: CheckContext, old: MigrationFile, new: MigrationFile) -> 
 
 
 def _counterpart(
-    old: MigrationFile, added: list[MigrationFile], taken: set[str]
+    old: MigrationFile, added: list[MigrationFile], taken: set[str], claimed: set[str]
 ) -> tuple[MigrationFile, bool] | None:
     """The added file a vanished base file became: (file, same version and name) or None."""
     assert old.name is not None
@@ -168,7 +294,7 @@ def _counterpart(
         if new.content == old.content:
             return new, False
     for new in candidates:
-        if new.name and new.name.version == old.name.version:
+        if new.name and new.name.version == old.name.version and new.rel not in claimed:
             return new, False
     return None
 
@@ -185,19 +311,55 @@ def _merged_since(context: CheckContext) -> list[MigrationFile]:
     ]
 
 
+def plan_hint(context: CheckContext, migration: MigrationFile) -> str:
+    """`rename to V9__a.sql`, and when the plan moves more files, the whole block: every hint
+    of a run quotes the same plan, so following any of them keeps the others true."""
+    assert migration.name is not None
+    version = context.allocator.take(migration.path)
+    hint = f"rename to {suggest_file_name(version, migration.name.name, context.padding)}"
+    plan = context.plan
+    changes = plan.changes if plan is not None else ()
+    if len(changes) > 1 or (changes and changes[0].path != migration.path):
+        names = {m.path: m for m in context.local}
+        moves = ", ".join(
+            f"{names[c.path].file_name} → {_renamed_to(names[c.path], c.new, context.padding)}"
+            for c in changes
+        )
+        hint += (f"; the branch's migrations move together: {moves} "
+                 "(`migration-gate renumber` does it)")
+    return hint
+
+
+def _renamed_to(migration: MigrationFile, version: int, padding: int) -> str:
+    name = migration.name
+    return suggest_file_name(version, name.name, padding) if name else migration.file_name
+
+
 def _check_versions(context: CheckContext, added: list[MigrationFile]) -> Iterator[Diagnostic]:
     assert context.base is not None
     merged_since = _merged_since(context)
     base_max = max(max_version(context.base.files), max_version(merged_since))
     base_ref = context.base.base.ref
-    after: list[tuple[int, MigrationFile]] = []
+    burned = {b.version: b for b in context.base.burned}
+    plan = context.plan
+    expected = (plan.floor if plan is not None else base_max) + 1
+    seen: set[int] = set()
     for migration in sorted(added, key=lambda m: (m.name.version if m.name else 0, m.path)):
         name = migration.name
         if name is None or name.prefix is not Prefix.VERSIONED:
             continue  # a U file is applied out of order by design (unversioned-migration)
-        if name.version <= base_max:
-            version = context.allocator.take(migration.path)
-            fix = suggest_file_name(version, name.name, context.padding)
+        if _matches_applied(context, migration):
+            continue  # production's own migration put back: a repair, not a new version
+        if name.version in burned:
+            yield Diagnostic(
+                VERSION_REUSED.id, VERSION_REUSED.severity, migration.path,
+                f"{migration.file_name} reuses version {name.version}: "
+                f"{burned[name.version].describe(base_ref)}; databases that ran it keep it in "
+                "their history and refinery reports the new file as divergent or never applies "
+                "it",
+                hint=plan_hint(context, migration),
+            )
+        elif name.version <= base_max:
             taken = [m.file_name for m in merged_since if m.name and m.name.version == name.version]
             since = (
                 f" ({', '.join(taken)} was merged there since this branch started)" if taken else ""
@@ -208,28 +370,18 @@ def _check_versions(context: CheckContext, added: list[MigrationFile]) -> Iterat
                 f"{format_version(base_max, context.padding)}, the highest version on "
                 f"{base_ref}{since}: every database that ran {base_ref} reports it as missing "
                 "and never applies it",
-                hint=f"rename to {fix}",
+                hint=plan_hint(context, migration),
             )
-        else:
-            after.append((name.version, migration))
-    expected = base_max + 1
-    seen: set[int] = set()
-    for version, migration in after:
-        if version in seen:
-            continue  # duplicate-version speaks for it
-        seen.add(version)
-        if version > expected:
-            assert migration.name is not None
-            missing = format_version(expected, context.padding)
-            if version - 1 > expected:
-                missing += "–" + format_version(version - 1, context.padding)
-            fix = suggest_file_name(expected, migration.name.name, context.padding)
-            yield Diagnostic(
-                VERSION_GAP.id, VERSION_GAP.severity, migration.path,
-                f"{migration.file_name} leaves a gap after "
-                f"{format_version(expected - 1, context.padding)} ({missing} unused)",
-                hint=f"rename to {fix}",
-            )
-            expected = version + 1
-        else:
-            expected = version + 1
+        elif name.version not in seen:  # a repeated version: duplicate-version speaks for it
+            seen.add(name.version)
+            if name.version > expected:
+                missing = format_version(expected, context.padding)
+                if name.version - 1 > expected:
+                    missing += "–" + format_version(name.version - 1, context.padding)
+                yield Diagnostic(
+                    VERSION_GAP.id, VERSION_GAP.severity, migration.path,
+                    f"{migration.file_name} leaves a gap after "
+                    f"{format_version(expected - 1, context.padding)} ({missing} unused)",
+                    hint=plan_hint(context, migration),
+                )
+            expected = name.version + 1

@@ -21,6 +21,7 @@ COMMANDS: dict[str, str] = {
     "status": "status",
     "next-version": "next_version",
     "new": "new",
+    "renumber": "renumber",
     "list": "list_",
     "rules": "rules",
     "install-hooks": "install_hooks",

@@ -33,21 +33,30 @@ def local_context(dir_flag: str | None, base_flag: str | None,
 
 
 def highest(context: CheckContext, all_branches: bool) -> int:
-    """The highest version taken here and on the base (and on every remote-tracking branch)."""
+    """The highest version taken here and on the base (burned versions and the branch's own
+    block, as the plan places it, included; with `all_branches`, every remote-tracking
+    branch's too): the next free version is one more."""
+    others = other_branches_versions(context) if all_branches else set()
+    plan = context.plan_with(others)
+    if plan is not None:
+        return plan.next_free - 1
+    return max(context.highest_version, max(others, default=0))
+
+
+def other_branches_versions(context: CheckContext) -> set[int]:
+    """Every version on a remote-tracking branch (`--all-branches`)."""
     from migration_gate import gitbase
-    from migration_gate.migrations import NamesOnly, discover, max_version
+    from migration_gate.migrations import NamesOnly, discover
     from migration_gate.workspace import relative_to
 
-    found = context.highest_version
-    if all_branches:
-        if context.repo_root is None:
-            raise GateError("--all-branches needs a git repository")
-        folder = relative_to(context.root / context.folder, context.repo_root)
-        for ref in gitbase.remote_tracking_refs(context.repo_root):
-            tree = gitbase.GitTree(context.repo_root, ref, folder)
-            files = discover(NamesOnly(tree), folder_path=folder,
-                             exclude=context.config.exclude)
-            found = max(found, max_version(files))
+    if context.repo_root is None:
+        raise GateError("--all-branches needs a git repository")
+    folder = relative_to(context.root / context.folder, context.repo_root)
+    found: set[int] = set()
+    for ref in gitbase.remote_tracking_refs(context.repo_root):
+        tree = gitbase.GitTree(context.repo_root, ref, folder)
+        files = discover(NamesOnly(tree), folder_path=folder, exclude=context.config.exclude)
+        found |= {name.version for m in files if (name := m.name) is not None}
     return found
 
 

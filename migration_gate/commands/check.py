@@ -26,11 +26,17 @@ if TYPE_CHECKING:
               help="Lint every migration, not only those added or changed versus the base.")
 @click.option("--database-url", metavar="URL",
               help="Replay in a throwaway database on this server instead of an embedded one.")
+@click.option("--applied", "applied_file", metavar="FILE",
+              help="Production's applied history (`status --format json`, or the history table "
+              "as CSV/JSON: version,name,checksum): the history rules judge against it.")
+@click.option("--applied-url", metavar="URL",
+              help="Read production's applied history from this database (read-only).")
 def check(
     dir_flag: str | None, base_flag: str | None, dialect: Dialect | None,
     runner_flag: RunnerName | None, config_file: Path | None, fmt: str | None,
     output: Path | None, fail_on: str | None,
     verify: bool | None, lint_all: bool, database_url: str | None,
+    applied_file: str | None, applied_url: str | None,
 ) -> None:
     """Run every rule on the migrations folder: names, history, SQL and the database replay.
 
@@ -46,6 +52,7 @@ def check(
     overrides = {"dialect": dialect, "fail_on": fail_on, "database_url": database_url}
     contexts = project_contexts(dir_flag, base_flag, config_file, overrides, lint_all, verify,
                                 note, runner_flag)
+    contexts = [_with_applied(c, applied_file, applied_url) for c in contexts]
     stages = stages_named(check_stages(verify))
     # one finding once: two projects share the root's configuration (config-changed)
     diagnostics = sorted({d: None for c in contexts for d in run_stages(c, stages)},
@@ -109,3 +116,22 @@ def project_contexts(
     if not contexts:
         raise GateError("no project has a migrations folder (pass --dir DIR)")
     return contexts
+
+
+def _with_applied(context: CheckContext, applied_file: str | None,
+                  applied_url: str | None) -> CheckContext:
+    """The context with production's applied history, when one is named (flag, then the
+    `applied` configuration key, relative to the project)."""
+    import dataclasses
+
+    from migration_gate.applied import load_applied, read_applied_url
+
+    if applied_url:
+        applied = read_applied_url(applied_url, context.config.table_name)
+    elif applied_file:
+        applied = load_applied(Path(applied_file))
+    elif context.config.applied:
+        applied = load_applied(context.config.project_dir / context.config.applied)
+    else:
+        return context
+    return dataclasses.replace(context, applied=applied)

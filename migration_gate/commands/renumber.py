@@ -1,0 +1,149 @@
+"""`migration-gate renumber`: apply the plan the hints quote, so a user never renames by hand.
+
+The branch's new migrations move together, in their order, to the first free versions after
+the base (its tip, its burned versions and, with `--all-branches`, every remote-tracking
+branch): a migration that uses the table of the one before it keeps working. Tracked files move
+with `git mv` (the rename stays visible in `git status`), untracked ones with a plain rename.
+A migration that exists on the base is never touched: that would break every database that
+applied it.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from migration_gate.commands.options import version_options
+from migration_gate.diagnostics import GateError
+
+if TYPE_CHECKING:
+    from migration_gate.migrations import MigrationFile
+    from migration_gate.pipeline import CheckContext
+
+
+@dataclass(frozen=True)
+class Rename:
+    """One file to move, both paths relative to the context's root."""
+
+    source: str
+    target: str
+    shown_source: str  # relative to the migrations folder, as `check` names them
+    shown_target: str
+
+
+@click.command()
+@click.argument("migrations", nargs=-1, type=click.Path(path_type=Path))
+@version_options
+@click.option("--dry-run", is_flag=True, help="Print the moves without making them.")
+def renumber(migrations: tuple[Path, ...], dir_flag: str | None, base_flag: str | None,
+             config_file: Path | None, all_branches: bool, dry_run: bool) -> None:
+    """Move the branch's new migrations, as one block in their order, to the next free
+    versions (MIGRATIONS: only these files; default: every migration added versus the base)."""
+    from migration_gate.commands._versions import other_branches_versions
+    from migration_gate.workspace import build_context
+
+    context = build_context(dir_flag=dir_flag, base_flag=base_flag, config_file=config_file,
+                            overrides={})
+    if context.base is None:
+        raise GateError("renumber needs a base with at least one commit (pass --base REF)")
+    chosen = _chosen(context, migrations) if migrations else None
+    others = other_branches_versions(context) if all_branches else set()
+    plan = context.plan_with(others, chosen)
+    assert plan is not None
+    renames = _renames(context, [(c.path, c.new) for c in plan.changes])
+    if not renames:
+        click.echo("nothing to renumber: the branch's migrations already follow "
+                   f"{context.base.base.ref}", err=True)
+        return
+    for rename in renames:
+        click.echo(f"{rename.shown_source} -> {rename.shown_target}")
+    if not dry_run:
+        _apply(context, renames)
+
+
+def _chosen(context: CheckContext, paths: tuple[Path, ...]) -> list[MigrationFile]:
+    """The named files, each a new versioned migration of this branch."""
+    by_place = {(context.root / m.path).resolve(): m for m in context.local}
+    base_paths = {m.path for m in context.base_files}
+    ref = context.base.base.ref if context.base else "the base"
+    chosen = []
+    for path in paths:
+        migration = by_place.get(path.resolve())
+        if migration is None:
+            raise GateError(f"{path} is not a migration of the folder {context.folder}")
+        if migration.path in base_paths:
+            raise GateError(
+                f"{migration.path} exists on {ref}: renumbering it would break every database "
+                "that applied it (only the branch's new migrations can move)"
+            )
+        if migration.name is None:
+            raise GateError(f"{migration.path} is not named like a versioned migration")
+        chosen.append(migration)
+    return chosen
+
+
+def _renames(context: CheckContext, moves: list[tuple[str, int]]) -> list[Rename]:
+    from migration_gate.pipeline import suggest_file_name
+
+    by_path = {m.path: m for m in context.local}
+    base_paths = {m.path for m in context.base_files}
+    renames = []
+    for path, version in moves:
+        migration = by_path[path]
+        name = migration.name
+        if path in base_paths or name is None:
+            raise GateError(f"{path} exists on the base: refusing to renumber it")
+        file_name = suggest_file_name(version, name.name, context.padding)
+        if name.extension != "sql":
+            file_name = file_name[: -len("sql")] + name.extension
+        folder = posixpath.dirname(migration.rel)
+        renames.append(Rename(
+            source=path, target=posixpath.join(posixpath.dirname(path), file_name),
+            shown_source=migration.rel, shown_target=posixpath.join(folder, file_name),
+        ))
+    return renames
+
+
+def _apply(context: CheckContext, renames: list[Rename]) -> None:
+    """Each rename once its target is free: a block moving up frees its own versions from the
+    top down, one moving down from the bottom up."""
+    sources = {r.source for r in renames}
+    for rename in renames:
+        if rename.target not in sources and (context.root / rename.target).exists():
+            raise GateError(f"{rename.target} already exists: renumber changed nothing")
+    tracked = _tracked(context)
+    pending = list(renames)
+    while pending:
+        ready = [r for r in pending if r.target not in {p.source for p in pending}]
+        if not ready:
+            raise GateError("the moves form a cycle: renumber stopped part-way")
+        for rename in ready:
+            _move(context, rename, rename.source in tracked)
+            pending.remove(rename)
+
+
+def _tracked(context: CheckContext) -> set[str]:
+    """The folder's files git tracks (one call): they move with `git mv`."""
+    from migration_gate import gitbase
+
+    if context.repo_root is None:
+        return set()
+    output = gitbase.run_git(["ls-files", "-z", "--", context.folder or "."], context.root)
+    return {p for p in output.decode("utf-8", "surrogateescape").split("\0") if p}
+
+
+def _move(context: CheckContext, rename: Rename, tracked: bool) -> None:
+    from migration_gate import gitbase
+
+    if tracked:
+        gitbase.run_git(["mv", "--", rename.source, rename.target], context.root)
+        return
+    try:
+        os.rename(context.root / rename.source, context.root / rename.target)
+    except OSError as error:
+        raise GateError(f"cannot rename {rename.source}: {error.strerror}") from None

@@ -1,0 +1,174 @@
+"""Burned versions and the one plan every version hint quotes, through the real CLI in real
+repositories (issue 11)."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from migration_gate.burned import parse_log
+from migration_gate.plan import Member, make_plan
+from tests.conftest import Repo, make_repo, run_gate, seed_migrations
+
+SQL = "CREATE TABLE IF NOT EXISTS {table} (id bigint PRIMARY KEY);\n"
+
+
+def check_json(cwd: Path, *args: str) -> tuple[int, list[dict[str, Any]]]:
+    done = run_gate("check", "--no-verify", "--format", "json", *args, cwd=cwd)
+    assert done.returncode in (0, 1), done.stderr
+    return done.returncode, json.loads(done.stdout)["diagnostics"]
+
+
+def test_plan_keeps_order_and_moves_the_block_after_everything_taken() -> None:
+    plan = make_plan([Member("b", 9), Member("a", 8)], taken={1, 7, 8, 12})
+    assert [(m.path, m.old, m.new) for m in plan.moves] == [("a", 8, 13), ("b", 9, 14)]
+    assert plan.next_free == 15 and plan.floor == 12
+    same = make_plan([Member("a", 8), Member("b", 9)], taken=range(1, 8))
+    assert same.changes == () and same.next_free == 10
+
+
+def test_parse_log_keeps_the_latest_deletion_and_its_addition() -> None:
+    log = (
+        b"\x01" + b"c" * 40 + b" 2024-03-01\n\nD\tdb/V8__again.sql\n"
+        b"\x01" + b"b" * 40 + b" 2024-02-01\n\nA\tdb/V8__again.sql\nD\tdb/V8__tags.sql\n"
+        b"\x01" + b"a" * 40 + b" 2024-01-01\n\nA\tdb/V8__tags.sql\nA\tother/V9__x.sql\n"
+    )
+    found = parse_log(log, "db")
+    assert list(found) == [8]
+    burned = found[8]
+    assert (burned.file_name, burned.deleted_date, burned.added_date) == (
+        "V8__again.sql", "2024-03-01", "2024-02-01")
+    assert burned.describe("main") == (
+        "V8__again.sql existed on main from 2024-02-01 (bbbbbbb) until 2024-03-01 (ccccccc)")
+
+
+def _burned_repo(tmp_path: Path) -> tuple[Repo, str]:
+    repo = make_repo(tmp_path / "repo")
+    seed_migrations(repo)
+    repo.write("migrations/V008__add_tags.sql", SQL.format(table="tags"))
+    repo.commit("add tags")
+    repo.git("rm", "-q", "migrations/V008__add_tags.sql")
+    deleted = repo.commit("tags failed in production: remove")
+    return repo, deleted
+
+
+def test_a_burned_version_is_never_proposed_and_reusing_it_is_an_error(tmp_path: Path) -> None:
+    repo, deleted = _burned_repo(tmp_path)
+    assert run_gate("next-version", cwd=repo.path).stdout.strip() == "V009"
+    created = run_gate("new", "add orders", cwd=repo.path)
+    assert created.stdout.strip() == "migrations/V009__add_orders.sql", created.stderr
+    (repo.path / created.stdout.strip()).unlink()
+
+    repo.git("checkout", "-q", "-b", "reuse")
+    repo.write("migrations/V008__add_orders.sql", SQL.format(table="orders"))
+    repo.commit("orders")
+    code, found = check_json(repo.path, "--base", "main")
+    assert code == 1
+    [reused] = [d for d in found if d["rule"] == "version-reused"]
+    assert reused["severity"] == "error"
+    assert reused["path"] == "migrations/V008__add_orders.sql"
+    assert "V008__add_tags.sql existed on main" in reused["message"]
+    assert deleted[:7] in reused["message"]
+    assert re.search(r"until \d{4}-\d\d-\d\d", reused["message"])
+    assert reused["hint"] == "rename to V009__add_orders.sql"
+    # the version is above main's highest (V007): no other rule would have caught it
+    assert not [d for d in found if d["rule"] == "version-not-after-base"]
+
+
+def test_a_renamed_version_is_burned_too(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo")
+    seed_migrations(repo, count=3)
+    repo.git("mv", "migrations/V003__create_table_3.sql", "migrations/V004__create_table_3.sql")
+    repo.commit("renumber on main")
+    assert run_gate("next-version", cwd=repo.path).stdout.strip() == "V005"
+
+
+def test_every_hint_of_a_stale_branch_quotes_one_plan(tmp_path: Path) -> None:
+    """Four new files on a branch while main merged V008 and V009: the hints of every rule
+    name the same block V010..V013, in the branch's order, and next-version comes after it."""
+    repo = make_repo(tmp_path / "repo")
+    seed_migrations(repo)
+    repo.git("checkout", "-q", "-b", "stale")
+    for version, table in ((8, "a"), (9, "b"), (9, "c"), (12, "d")):
+        repo.write(f"migrations/V{version:03d}__add_{table}.sql", SQL.format(table=table))
+    repo.commit("four migrations")
+    repo.git("checkout", "-q", "main")
+    for version in (8, 9):
+        repo.write(f"migrations/V{version:03d}__main_{version}.sql",
+                   SQL.format(table=f"m{version}"))
+    repo.commit("main moved on")
+    repo.git("checkout", "-q", "stale")
+
+    _code, found = check_json(repo.path, "--base", "main")
+    hints = {(d["rule"], d["path"].split("/")[-1]): d["hint"] for d in found if d.get("hint")}
+    block = ("V008__add_a.sql → V010__add_a.sql, V009__add_b.sql → V011__add_b.sql, "
+             "V009__add_c.sql → V012__add_c.sql, V012__add_d.sql → V013__add_d.sql")
+    assert hints, found
+    for (rule, _name), hint in hints.items():
+        assert rule in {"version-not-after-base", "duplicate-version", "version-gap"}, rule
+        assert block in hint, hint
+    assert hints[("version-not-after-base", "V008__add_a.sql")].startswith(
+        "rename to V010__add_a.sql;")
+    assert hints[("duplicate-version", "V009__add_c.sql")].startswith(
+        "rename to V012__add_c.sql;")
+    assert run_gate("next-version", "--base", "main", cwd=repo.path).stdout.strip() == "V014"
+
+
+def test_a_moved_folder_is_one_finding_with_its_files_related(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo")
+    seed_migrations(repo)
+    repo.git("checkout", "-q", "-b", "move")
+    (repo.path / "db").mkdir()
+    repo.git("mv", "migrations", "db/migrations")
+    repo.write(".migration-gate.yaml", "dir: db/migrations\n")
+    repo.commit("move the folder")
+
+    code, found = check_json(repo.path, "--base", "main")
+    assert code == 0, found
+    [moved] = found
+    assert moved["rule"] == "folder-moved" and moved["severity"] == "warning"
+    assert moved["path"] == "db/migrations"
+    assert "from migrations/ to db/migrations/ (7 of 7 migrations" in moved["message"]
+    assert len(moved["related"]) == 7
+    assert {"path": "db/migrations/V003__create_table_3.sql",
+            "message": "moved from migrations/V003__create_table_3.sql"} in moved["related"]
+    text = run_gate("check", "--no-verify", "--base", "main", cwd=repo.path)
+    assert [line for line in text.stdout.splitlines() if "folder-moved" in line] == [
+        line for line in text.stdout.splitlines() if line.startswith("db/")]
+    assert text.stdout.count("folder-moved") == 1
+
+    # a new migration in the moved folder is judged against the old folder's versions
+    repo.write("db/migrations/V007__again.sql", SQL.format(table="again"))
+    _code, found = check_json(repo.path, "--base", "main")
+    assert {d["rule"] for d in found} >= {"folder-moved", "version-not-after-base"}
+
+
+def test_a_shifted_run_and_a_squash_are_one_finding_each(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo")
+    seed_migrations(repo, count=12)
+    repo.git("checkout", "-q", "-b", "shift")
+    repo.git("rm", "-q", "migrations/V005__create_table_5.sql")
+    for number in range(6, 13):
+        repo.git("mv", f"migrations/V{number:03d}__create_table_{number}.sql",
+                 f"migrations/V{number - 1:03d}__create_table_{number}.sql")
+    repo.commit("close the hole")
+    _code, found = check_json(repo.path, "--base", "main")
+    history = [d for d in found if d["rule"] in ("renamed-migration", "deleted-migration")]
+    assert [d["rule"] for d in history] == ["deleted-migration", "renamed-migration"], history
+    run = history[1]
+    assert "7 migrations of main were renumbered V006–V012 → V005–V011 (-1)" in run["message"]
+    assert len(run["related"]) == 7
+    assert "git checkout" in run["hint"]
+
+    repo.git("checkout", "-q", "main")
+    repo.git("checkout", "-q", "-b", "squash")
+    repo.git("rm", "-q", "-r", "migrations")
+    repo.write("migrations/V013__baseline.sql", SQL.format(table="baseline"))
+    repo.commit("squash")
+    _code, found = check_json(repo.path, "--base", "main")
+    [deleted] = [d for d in found if d["rule"] == "deleted-migration"]
+    assert ("12 migrations of main are deleted here (V001–V012), and V013__baseline.sql "
+            "added: a squash") in deleted["message"]
+    assert len(deleted["related"]) == 12 and "baseline" in deleted["hint"]

@@ -53,11 +53,23 @@ class GitReader:
 
         absolute = path if path.is_absolute() else (Path.cwd() / path)
         try:
-            rel = absolute.resolve().relative_to(self.root).as_posix()
+            absolute.resolve().relative_to(self.root)  # inside the repository?
         except ValueError:
             return read_working_tree(path)
         if absolute not in self._cache:
-            self._cache[absolute] = cat_blobs(self.root, [f"{self.commit}:{rel}"])[0]
+            # the configuration files of one folder are asked for one after the other: read
+            # them all in the same `cat-file --batch`, one git process instead of several
+            from migration_gate.config import CONFIG_FILE_NAMES, RUNNER_FILES
+
+            folder = absolute.resolve().parent
+            siblings = [folder / name for name in
+                        (*CONFIG_FILE_NAMES, "pyproject.toml", *RUNNER_FILES)]
+            wanted = [absolute, *(p for p in siblings if p != absolute.resolve()
+                                  and p not in self._cache)]
+            specs = [f"{self.commit}:{p.resolve().relative_to(self.root).as_posix()}"
+                     for p in wanted]
+            for path, content in zip(wanted, cat_blobs(self.root, specs), strict=True):
+                self._cache.setdefault(path, content)
         return self._cache[absolute]
 
 

@@ -8,6 +8,7 @@ deleted, renamed -- go through one `cat-file --batch`.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import posixpath
 from collections.abc import Sequence
@@ -28,6 +29,13 @@ def blob_id(content: bytes, *, sha256: bool = False) -> str:
     return digest.hexdigest()
 
 
+@functools.lru_cache(maxsize=16)
+def _ls_tree(root: Path, commit: str, prefix: str) -> bytes:
+    """One commit's folder listing, read once per run however many trees look at it (the
+    runner's detection and the base's discovery both do)."""
+    return run_git(["ls-tree", "-r", "-z", "--full-tree", commit, "--", prefix], root)
+
+
 @dataclass(frozen=True)
 class GitTree:
     """The migrations folder as it is in a commit (the base)."""
@@ -46,9 +54,7 @@ class GitTree:
     def _entries(self) -> dict[str, tuple[str, str]]:
         """relative path → (blob id, mode), blobs only."""
         prefix = self._prefix
-        output = run_git(
-            ["ls-tree", "-r", "-z", "--full-tree", self.commit, "--", prefix or "."], self.root
-        )
+        output = _ls_tree(self.root, self.commit, prefix or ".")
         entries = {}
         for record in output.split(b"\0"):
             if not record:

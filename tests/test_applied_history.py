@@ -78,7 +78,14 @@ def test_restoring_the_applied_content_main_had_changed_passes_with_applied(
     csv_rows = "version,name,checksum\n" + "".join(
         f"{v},{n},{refinery.checksum(n, v, c)}\n" for v, n, c in rows)
     repo.write("tmp/applied.csv", csv_rows)
+    # the base's configuration governs a branch (a branch cannot change its own gate): the
+    # key is set on main and merged
+    repo.git("checkout", "-q", "main")
     repo.write(".migration-gate.yaml", "applied: tmp/applied.csv\n")
+    repo.git("add", ".migration-gate.yaml")
+    repo.git("commit", "-q", "-m", "production's applied history")
+    repo.git("checkout", "-q", "repair")
+    repo.git("merge", "-q", "--no-edit", "main")
     code, found = _rules(repo)
     assert code == 0 and _history_rules(found) == []
 

@@ -18,12 +18,14 @@ from typing import Any
 
 import pytest
 
+from migration_gate import baseconfig
 from migration_gate.catalog import all_rules
 from migration_gate.checks import flyway_folder, folder, history
 from tests.conftest import Repo, clean_env, make_repo, run_gate, seed_migrations
 
 #: The rules of the folder and history stages (other stages' findings are ignored here).
-GIT_RULES = {doc.id for doc in (*folder.RULES, *history.RULES, *flyway_folder.RULES)
+GIT_RULES = {doc.id for doc in (*folder.RULES, *history.RULES, *flyway_folder.RULES,
+                                  *baseconfig.RULES)
              if doc.needs == "git"}
 ROBUST_SQL = "CREATE TABLE IF NOT EXISTS {table} (id bigint PRIMARY KEY);\n"
 

@@ -20,6 +20,7 @@ import click
 
 from migration_gate.commands.options import version_options
 from migration_gate.diagnostics import GateError
+from migration_gate.runners.model import RunnerName
 
 if TYPE_CHECKING:
     from migration_gate.migrations import MigrationFile
@@ -41,14 +42,19 @@ class Rename:
 @version_options
 @click.option("--dry-run", is_flag=True, help="Print the moves without making them.")
 def renumber(migrations: tuple[Path, ...], dir_flag: str | None, base_flag: str | None,
-             config_file: Path | None, all_branches: bool, dry_run: bool) -> None:
+             config_file: Path | None, runner_flag: RunnerName | None, all_branches: bool,
+             dry_run: bool) -> None:
     """Move the branch's new migrations, as one block in their order, to the next free
     versions (MIGRATIONS: only these files; default: every migration added versus the base)."""
     from migration_gate.commands._versions import other_branches_versions
     from migration_gate.workspace import build_context
 
     context = build_context(dir_flag=dir_flag, base_flag=base_flag, config_file=config_file,
-                            overrides={})
+                            overrides={}, runner_flag=runner_flag)
+    if not context.is_refinery:
+        raise GateError(f"renumber moves refinery migrations only for now; this project runs "
+                        f"{context.runner.name} (rename the files by hand, in the order "
+                        "`check` proposes)")
     if context.base is None:
         raise GateError("renumber needs a base with at least one commit (pass --base REF)")
     chosen = _chosen(context, migrations) if migrations else None

@@ -44,6 +44,7 @@ class FileState:
     postgres_version: int | None = None
     new_tables: set[str] = field(default_factory=set)
     new_indexes: set[str] = field(default_factory=set)
+    new_views: set[str] = field(default_factory=set)  # views created earlier in the migration
     not_valid: set[str] = field(default_factory=set)
     pending_settings: dict[str, int] = field(default_factory=dict)  # name -> statement index
     lock_timeout: bool = False

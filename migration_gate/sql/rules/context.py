@@ -45,6 +45,9 @@ def observe(stmt: Stmt, state: FileState) -> None:
 
 def _created(stmt: Stmt, state: FileState) -> None:
     create = stmt.create
+    view = _created_view(stmt.view)
+    if view:
+        state.new_views.add(view)
     if create is None or create.kind not in ("TABLE", "INDEX", "MATERIALIZED VIEW"):
         return
     if create.kind == "INDEX":
@@ -52,6 +55,16 @@ def _created(stmt: Stmt, state: FileState) -> None:
             state.new_indexes.add(create.name)
     elif create.name:
         state.new_tables.add(create.name)
+
+
+def _created_view(view: View) -> str | None:
+    """The view a `CREATE [OR REPLACE] [TEMP] [RECURSIVE] VIEW` creates, else None."""
+    index = view.skip(1, "OR", "REPLACE")
+    for word in ("TEMP", "TEMPORARY", "RECURSIVE"):
+        index = view.skip(index, word)
+    if not view.at(index, "VIEW"):
+        return None
+    return view.name_at(view.skip(index + 1, "IF", "NOT", "EXISTS"))[0]
 
 
 def _altered(stmt: Stmt, state: FileState) -> None:

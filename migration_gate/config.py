@@ -40,6 +40,7 @@ class Config:
     int8_versions: bool = False
     postgres_bin_dir: str | None = None
     postgres_version: int | None = None  # the target server's major version, for rules
+    sqlite_version: tuple[int, int] | None = None  # the target SQLite (None: a current one)
     database_url: str | None = None
     # where things come from, for messages and for relative paths
     project_dir: Path = field(default_factory=Path.cwd, compare=False)
@@ -97,6 +98,16 @@ def _as_major_version(key: str, value: Any, origin: str) -> int:
     return value
 
 
+def _as_sqlite_version(key: str, value: Any, origin: str) -> tuple[int, int]:
+    """`sqlite.version: "3.35"` (a string: YAML would read 3.40 as the float 3.4)."""
+    match = re.fullmatch(r"3\.(\d{1,3})(?:\.\d+)?", str(value).strip()) if isinstance(
+        value, str) else None
+    if match is None:
+        raise GateError(f"{origin}: `{key}` must be a SQLite version as a string, like \"3.40\", "
+                        f"not {value!r}")
+    return 3, int(match.group(1))
+
+
 def _as_pattern(key: str, value: Any, origin: str) -> str:
     text = _as_str(key, value, origin)
     try:
@@ -150,8 +161,9 @@ SCHEMA: dict[str, tuple[str, _Validator]] = {
     "database_url": ("database_url", _as_str),
     "postgres.bin_dir": ("postgres_bin_dir", _as_str),
     "postgres.version": ("postgres_version", _as_major_version),
+    "sqlite.version": ("sqlite_version", _as_sqlite_version),
 }
-_NESTED = {"postgres"}
+_NESTED = {"postgres", "sqlite"}
 
 
 def _normalise(key: str) -> str:

@@ -67,3 +67,26 @@ def test_comment_on_constraint_is_no_syntax_error() -> None:
     found = lint(CCD, "postgres")
     assert not [d for d in found if d.rule == "syntax-error"]
     assert [d.rule for d in found if d.line == 28] == []
+
+
+CRAB = CASES / "bazhenov__crab/migrations"
+
+
+def test_sqlite_drop_and_rename_column_pass_on_a_current_sqlite() -> None:
+    """SQLite 3.40 runs V1..V4 in order (below): `DROP status` (3.35+) and `RENAME _status TO
+    status` (3.25+) work. Before, the DROP was an error-level sqlite-unsupported-alter; now it
+    only is when `sqlite.version` targets an older SQLite."""
+    database = sqlite3.connect(":memory:")
+    for name in ("V1__init.sql", "V2__add_status.sql", "V3__url_uniq.sql",
+                 "V4__change_status.sql"):
+        database.executescript(read(CRAB / name))
+    columns = [row[1] for row in database.execute("PRAGMA table_info(pages)")]
+    assert columns.count("status") == 1 and "_status" not in columns
+    text = read(CRAB / "V4__change_status.sql")
+    assert not [d for d in lint_text(text, "V4.sql", "sqlite")
+                if d.rule == "sqlite-unsupported-alter"]
+    old = [(d.line, d.message.split(";")[0]) for d in
+           lint_text(text, "V4.sql", "sqlite", sqlite_version=(3, 24))
+           if d.rule == "sqlite-unsupported-alter"]
+    assert old == [(3, "DROP COLUMN needs SQLite 3.35 or later"),
+                   (4, "RENAME COLUMN needs SQLite 3.25 or later")]

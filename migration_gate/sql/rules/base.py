@@ -19,6 +19,8 @@ ACCESS_EXCLUSIVE, SHARE, SHARE_ROW_EXCLUSIVE = "ACCESS EXCLUSIVE", "SHARE", "SHA
 DDL_STARTS = frozenset({"CREATE", "ALTER", "DROP", "TRUNCATE", "RENAME", "COMMENT", "GRANT",
                         "REVOKE"})
 PG: tuple[Dialect, ...] = ("postgres",)
+#: The SQLite a migration targets unless `sqlite.version` says otherwise (3.46: 2024).
+CURRENT_SQLITE = (3, 46)
 PORTABLE: tuple[Dialect, ...] = ("postgres", "mysql", "sqlite")
 SERIALS = frozenset({"SERIAL", "SERIAL4", "BIGSERIAL", "SERIAL8", "SMALLSERIAL", "SERIAL2"})
 
@@ -42,6 +44,7 @@ class FileState:
 
     dialect: Dialect = "postgres"
     postgres_version: int | None = None
+    sqlite_version: tuple[int, int] = CURRENT_SQLITE
     new_tables: set[str] = field(default_factory=set)
     new_indexes: set[str] = field(default_factory=set)
     new_views: set[str] = field(default_factory=set)  # views created earlier in the migration

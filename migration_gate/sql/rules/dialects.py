@@ -91,21 +91,26 @@ def _table_copy(stmt: Stmt, state: FileState) -> Iterator[Finding]:
 
 SQLITE_UNSUPPORTED_ALTER = Rule(
     "sqlite-unsupported-alter", E,
-    "An `ALTER TABLE` form SQLite cannot do: `ALTER COLUMN`, `ADD CONSTRAINT`, or `DROP COLUMN` "
-    "(before SQLite 3.35).",
+    "An `ALTER TABLE` form the target SQLite cannot do: `ALTER COLUMN`, `ADD CONSTRAINT`, "
+    "`DROP COLUMN` before SQLite 3.35, `RENAME COLUMN` before 3.25.",
     needs="stmt", dialects=("sqlite",),
-    why="SQLite's ALTER TABLE only renames tables and columns, adds columns and (since 3.35) "
-    "drops columns: anything else is a syntax error and the migration fails on every database.",
+    why="SQLite's ALTER TABLE renames tables, adds columns (always), renames columns (since "
+    "3.25.0, 2018) and drops columns (since 3.35.0, 2021): anything else is a syntax error and "
+    "the migration fails on every database. The target version is the configuration's "
+    "`sqlite.version` (a string such as \"3.31\"); without it, a current SQLite (3.46).",
     example="ALTER TABLE users ALTER COLUMN name SET NOT NULL;",
     instead="-- the 12-step rebuild: CREATE TABLE users_new (...); INSERT INTO users_new "
     "SELECT ... FROM users;\n-- DROP TABLE users; ALTER TABLE users_new RENAME TO users;",
     hint="rebuild the table: create the new table, copy, drop, rename",
     fires=("ALTER TABLE users ALTER COLUMN name SET NOT NULL;",
            "ALTER TABLE users ADD CONSTRAINT c CHECK (a > 0);",
-           "ALTER TABLE users DROP COLUMN legacy;"),
+           "alter table users alter column age type bigint;"),
     passes=("ALTER TABLE users ADD COLUMN age integer;",
-            "ALTER TABLE users RENAME COLUMN a TO b;", "ALTER TABLE users RENAME TO people;"),
+            "ALTER TABLE users RENAME COLUMN a TO b;", "ALTER TABLE users DROP COLUMN legacy;"),
 )
+
+#: The SQLite release that first runs each ALTER TABLE action (sqlite.org/lang_altertable.html).
+_SQLITE_SINCE = {"DROP COLUMN": (3, 35), "RENAME COLUMN": (3, 25)}
 
 
 @check(SQLITE_UNSUPPORTED_ALTER, "ALTER")
@@ -113,12 +118,14 @@ def _sqlite_alter(stmt: Stmt, state: FileState) -> Iterator[Finding]:
     """Also on tables created in this migration: SQLite refuses the statement itself."""
     alter = stmt.alter_table
     for action in alter.actions if alter is not None else ():
+        since = _SQLITE_SINCE.get(action.kind)
         if action.kind == "ADD CONSTRAINT":
             yield Finding(SQLITE_UNSUPPORTED_ALTER,
                           "SQLite cannot add a constraint to an existing table")
         elif action.kind == "ALTER COLUMN":
             yield Finding(SQLITE_UNSUPPORTED_ALTER, "SQLite has no ALTER TABLE ... ALTER COLUMN")
-        elif action.kind == "DROP COLUMN":
+        elif since is not None and state.sqlite_version < since:
+            target = ".".join(map(str, state.sqlite_version))
             yield Finding(SQLITE_UNSUPPORTED_ALTER,
-                          "DROP COLUMN needs SQLite 3.35 or later (2021); older SQLite cannot do "
-                          "it")
+                          f"{action.kind} needs SQLite {since[0]}.{since[1]} or later; the "
+                          f"configured target, SQLite {target}, cannot do it")

@@ -101,3 +101,17 @@ def test_postgres_holds_the_lock_the_rule_reports(connection: Any, path: Path, s
     finally:
         connection.execute("ROLLBACK")
     assert mode in held, held
+
+
+def test_postgres_replaces_a_table_dropped_and_created_again(connection: Any) -> None:
+    """The verdict tests/test_sql_cases.py cites: on PostgreSQL the hmcts file (DROP TABLE IF
+    EXISTS x; CREATE TABLE x) leaves a table `task_role_authorizations`, now the new one."""
+    path = (CASES / "hmcts__wa-task-management-api/src/main/resources/db/migration/"
+            "V1.0.7__init_taskRoleAuthorizations.sql")
+    connection.execute("CREATE TABLE task_roles (task_role_id uuid PRIMARY KEY);"
+                       "CREATE TABLE task_role_authorizations (old int)")
+    connection.execute(path.read_bytes().decode("utf-8"))
+    columns = [str(row[0]) for row in connection.execute(
+        "SELECT attname FROM pg_attribute WHERE attrelid = 'task_role_authorizations'::regclass"
+        " AND attnum > 0 ORDER BY attnum").fetchall()]
+    assert columns == ["task_role_id", "authorizations"]

@@ -48,6 +48,10 @@ class FileState:
     new_tables: set[str] = field(default_factory=set)
     new_indexes: set[str] = field(default_factory=set)
     new_views: set[str] = field(default_factory=set)  # views created earlier in the migration
+    #: DROP TABLE of tables that existed: (statement index, their names; () when unreadable)
+    table_drops: list[tuple[int, tuple[str, ...]]] = field(default_factory=list)
+    #: Where each table name gets a table again: CREATE TABLE name, ALTER TABLE ... RENAME TO name
+    table_made: dict[str, list[int]] = field(default_factory=dict)
     not_valid: set[str] = field(default_factory=set)
     pending_settings: dict[str, int] = field(default_factory=dict)  # name -> statement index
     lock_timeout: bool = False

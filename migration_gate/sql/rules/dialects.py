@@ -46,11 +46,21 @@ def _second_ddl(stmt: Stmt, state: FileState) -> Iterator[Finding]:
 
 MYSQL_LOCK_NONE_UNSUPPORTED = Rule(
     "mysql-lock-none-unsupported", W,
-    "A MySQL `ALTER TABLE` that copies the table without `ALGORITHM=INPLACE/INSTANT, LOCK=NONE`.",
+    "A MySQL `ALTER TABLE` that may copy the table (a column's type changed, the primary key "
+    "dropped) without `ALGORITHM=INPLACE/INSTANT, LOCK=NONE`.",
     needs="context", dialects=("mysql",),
-    why="Changing a column's type (`MODIFY`/`CHANGE`) or the primary key makes MySQL copy the "
-    "whole table, blocking writes for the duration. Asking for `ALGORITHM=INPLACE, LOCK=NONE` "
-    "makes MySQL refuse such a copy up front instead of silently locking.",
+    why="InnoDB picks an algorithm per operation (MySQL 8.0 \"Online DDL Operations\", "
+    "MariaDB \"InnoDB Online DDL Operations with the INPLACE/INSTANT Alter Algorithm\"). "
+    "Changing a column's data type (`MODIFY`/`CHANGE` to another type) and dropping the primary "
+    "key without adding another in the same statement copy the whole table (ALGORITHM=COPY), "
+    "blocking writes for the duration. Renaming a column (`CHANGE` with the same type), "
+    "changing NULL/NOT NULL or a default, widening a VARCHAR, adding values at the end of an "
+    "ENUM, adding a column, an index or a primary key, and replacing the primary key in one "
+    "statement run in place (INSTANT or INPLACE) with concurrent writes; MariaDB 10.11 runs "
+    "each of them with `ALGORITHM=INPLACE, LOCK=NONE` (tests/test_mysql_online_ddl.py). A "
+    "`MODIFY`/`CHANGE` is reported because the previous type is not in the migration: asking "
+    "for `ALGORITHM=INPLACE, LOCK=NONE` makes the server refuse a copy up front (error 1846) "
+    "instead of silently locking.",
     example="ALTER TABLE users MODIFY COLUMN name varchar(500);",
     instead="ALTER TABLE users MODIFY COLUMN name varchar(500), ALGORITHM=INPLACE, LOCK=NONE;\n"
     "-- or an online schema change tool (gh-ost, pt-online-schema-change) outside refinery",
@@ -58,10 +68,12 @@ MYSQL_LOCK_NONE_UNSUPPORTED = Rule(
     "copy), or use an online schema change tool outside refinery",
     fires=("ALTER TABLE users MODIFY COLUMN name varchar(500);",
            "ALTER TABLE users CHANGE name full_name text;",
-           "ALTER TABLE users DROP PRIMARY KEY, ADD PRIMARY KEY (id, tenant);"),
+           "ALTER TABLE users DROP PRIMARY KEY;"),
     passes=("ALTER TABLE users MODIFY COLUMN name varchar(500), ALGORITHM=INPLACE, LOCK=NONE;",
             "ALTER TABLE users ADD COLUMN age int;",
-            "CREATE TABLE t (a int); ALTER TABLE t MODIFY a bigint;"),
+            "CREATE TABLE t (a int); ALTER TABLE t MODIFY a bigint;",
+            "ALTER TABLE users DROP PRIMARY KEY, ADD PRIMARY KEY (id, tenant);",
+            "ALTER TABLE users ADD PRIMARY KEY (id);"),
 )
 
 
@@ -75,18 +87,23 @@ def _online(view: View) -> bool:
 
 @check(MYSQL_LOCK_NONE_UNSUPPORTED, "ALTER")
 def _table_copy(stmt: Stmt, state: FileState) -> Iterator[Finding]:
-    for _table, action in existing_table_actions(stmt, state, "ADD CONSTRAINT", "DROP CONSTRAINT",
-                                                 "MODIFY", "CHANGE"):
+    actions = existing_table_actions(stmt, state, "ADD CONSTRAINT", "DROP CONSTRAINT",
+                                     "MODIFY", "CHANGE")
+    adds_key = any(a.kind == "ADD CONSTRAINT" and a.word == "PRIMARY" for _t, a in actions)
+    if _online(stmt.view):
+        return
+    for _table, action in actions:
         if action.kind in ("MODIFY", "CHANGE"):
-            what = f"{action.kind} COLUMN"
-        elif action.word == "PRIMARY":
-            what = "ADD PRIMARY KEY" if action.kind == "ADD CONSTRAINT" else "DROP PRIMARY KEY"
-        else:
-            continue
-        if not _online(stmt.view):
             yield Finding(MYSQL_LOCK_NONE_UNSUPPORTED,
-                          f"{what} makes MySQL copy the table, blocking writes; without "
-                          "ALGORITHM=INPLACE, LOCK=NONE it does so silently")
+                          f"{action.kind} COLUMN copies the table, blocking writes, if it changes "
+                          "the column's data type (a rename, NULL/NOT NULL, a default or a wider "
+                          "VARCHAR run in place); without ALGORITHM=INPLACE, LOCK=NONE a copy "
+                          "happens silently")
+        elif action.kind == "DROP CONSTRAINT" and action.word == "PRIMARY" and not adds_key:
+            yield Finding(MYSQL_LOCK_NONE_UNSUPPORTED,
+                          "DROP PRIMARY KEY without adding another makes MySQL copy the table, "
+                          "blocking writes; without ALGORITHM=INPLACE, LOCK=NONE it does so "
+                          "silently")
 
 
 SQLITE_UNSUPPORTED_ALTER = Rule(

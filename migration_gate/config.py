@@ -53,6 +53,7 @@ class Config:
     int8_versions: bool = False
     postgres_bin_dir: str | None = None
     postgres_version: int | None = None  # the target server's major version, for rules
+    sqlite_version: tuple[int, int] | None = None  # the target SQLite (None: a current one)
     database_url: str | None = None
     runner: RunnerName | None = None  # None: detected from the project (runners.detect_runner)
     replay_timeout: float = 120.0  # seconds the whole database replay may take
@@ -130,6 +131,16 @@ def _as_timeout(key: str, value: Any, origin: str) -> float:
         raise GateError(f"{origin}: `{key}` must be a number of seconds, more than 0 and at "
                         f"most {MAX_REPLAY_TIMEOUT}, not {value!r}")
     return float(value)
+
+
+def _as_sqlite_version(key: str, value: Any, origin: str) -> tuple[int, int]:
+    """`sqlite.version: "3.35"` (a string: YAML would read 3.40 as the float 3.4)."""
+    match = re.fullmatch(r"3\.(\d{1,3})(?:\.\d+)?", str(value).strip()) if isinstance(
+        value, str) else None
+    if match is None:
+        raise GateError(f"{origin}: `{key}` must be a SQLite version as a string, like \"3.40\", "
+                        f"not {value!r}")
+    return 3, int(match.group(1))
 
 
 def _as_pattern(key: str, value: Any, origin: str) -> str:
@@ -216,8 +227,9 @@ SCHEMA: dict[str, tuple[str, _Validator]] = {
     "postgres.bin_dir": ("postgres_bin_dir", _as_str),
     "postgres.version": ("postgres_version", _as_major_version),
     "replay.timeout": ("replay_timeout", _as_timeout),
+    "sqlite.version": ("sqlite_version", _as_sqlite_version),
 }
-_NESTED = {"postgres", "replay"}
+_NESTED = {"postgres", "replay", "sqlite"}
 
 
 def _normalise(key: str) -> str:

@@ -201,3 +201,14 @@ def test_a_database_url_implies_the_dialect_only_when_none_is_configured(tmp_pat
     assert load_config(tmp_path, stop=tmp_path, overrides=explicit).dialect == "postgres"
     (tmp_path / "refinery.toml").write_text('[main]\ndb_type = "Sqlite"\n')
     assert load_config(tmp_path, stop=tmp_path, overrides=url).dialect == "sqlite"
+
+
+def test_sqlite_version_is_a_string_read_as_major_minor(tmp_path: Path) -> None:
+    """`sqlite.version` picks the ALTER TABLE forms sqlite-unsupported-alter accepts; a YAML
+    number would turn 3.40 into 3.4, so only a string is accepted (one clear error line)."""
+    assert load_config(tmp_path).sqlite_version is None  # a current SQLite
+    write(tmp_path / ".migration-gate.yaml", 'sqlite:\n  version: "3.31.1"\n')
+    assert load_config(tmp_path).sqlite_version == (3, 31)
+    write(tmp_path / ".migration-gate.yaml", "sqlite:\n  version: 3.40\n")
+    with pytest.raises(GateError, match=r"sqlite\.version"):
+        load_config(tmp_path)

@@ -67,3 +67,59 @@ def test_comment_on_constraint_is_no_syntax_error() -> None:
     found = lint(CCD, "postgres")
     assert not [d for d in found if d.rule == "syntax-error"]
     assert [d.rule for d in found if d.line == 28] == []
+
+
+CRAB = CASES / "bazhenov__crab/migrations"
+
+
+def test_sqlite_drop_and_rename_column_pass_on_a_current_sqlite() -> None:
+    """SQLite 3.40 runs V1..V4 in order (below): `DROP status` (3.35+) and `RENAME _status TO
+    status` (3.25+) work. Before, the DROP was an error-level sqlite-unsupported-alter; now it
+    only is when `sqlite.version` targets an older SQLite."""
+    database = sqlite3.connect(":memory:")
+    for name in ("V1__init.sql", "V2__add_status.sql", "V3__url_uniq.sql",
+                 "V4__change_status.sql"):
+        database.executescript(read(CRAB / name))
+    columns = [row[1] for row in database.execute("PRAGMA table_info(pages)")]
+    assert columns.count("status") == 1 and "_status" not in columns
+    text = read(CRAB / "V4__change_status.sql")
+    assert not [d for d in lint_text(text, "V4.sql", "sqlite")
+                if d.rule == "sqlite-unsupported-alter"]
+    old = [(d.line, d.message.split(";")[0]) for d in
+           lint_text(text, "V4.sql", "sqlite", sqlite_version=(3, 24))
+           if d.rule == "sqlite-unsupported-alter"]
+    assert old == [(3, "DROP COLUMN needs SQLite 3.35 or later"),
+                   (4, "RENAME COLUMN needs SQLite 3.25 or later")]
+
+
+ARROYO = CASES / "ArroyoSystems__arroyo/crates/arroyo-api/sqlite_migrations"
+WA_TASKS = (CASES / "hmcts__wa-task-management-api/src/main/resources/db/migration/"
+            "V1.0.7__init_taskRoleAuthorizations.sql")
+
+
+def test_sqlite_table_rebuild_is_no_drop() -> None:
+    """SQLite 3.40 runs V1 then V2 (below): `udfs` exists afterwards, with the new `language`
+    column and the rows copied over. The rebuild (create `udfs_new`, copy, drop `udfs`, rename
+    `udfs_new` to `udfs`) replaces the table; it was reported as a ban-drop-table before."""
+    database = sqlite3.connect(":memory:")
+    database.executescript(read(ARROYO / "V1__initial.sql"))
+    database.execute("INSERT INTO udfs (pub_id, organization_id, created_by, name, definition)"
+                     " VALUES ('u1', 'o', 'me', 'f', 'fn f() {}')")
+    database.executescript(read(ARROYO / "V2__add_udf_language.sql"))
+    assert database.execute("SELECT pub_id, language FROM udfs").fetchall() == [("u1", "rust")]
+    found = {d.rule for d in lint(ARROYO / "V2__add_udf_language.sql", "sqlite")}
+    assert not found & {"ban-drop-table", "renaming-table"}, found
+    text = read(ARROYO / "V2__add_udf_language.sql").replace("RENAME TO udfs;", "RENAME TO x;")
+    assert [d.line for d in lint_text(text, "V2.sql", "sqlite")
+            if d.rule == "ban-drop-table"] == [24]  # dropped for good: still reported
+
+
+def test_drop_then_create_the_same_table_is_no_drop() -> None:
+    """`DROP TABLE IF EXISTS task_role_authorizations; CREATE TABLE task_role_authorizations`
+    leaves the table in place under its name (PostgreSQL runs it: tests/test_sql_lock_cases.py
+    creates `task_roles` and applies the file); not a ban-drop-table any more."""
+    found = [d for d in lint(WA_TASKS, "postgres") if d.rule == "ban-drop-table"]
+    assert found == []
+    text = read(WA_TASKS).replace("CREATE TABLE task_role_authorizations",
+                                  "CREATE TABLE task_role_authorizations_v2")
+    assert [d.line for d in lint_text(text, "V1.sql") if d.rule == "ban-drop-table"] == [1]

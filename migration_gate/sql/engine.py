@@ -44,6 +44,7 @@ class LintJob:
     dialect: Dialect = "postgres"
     new_tables: tuple[str, ...] = ()
     postgres_version: int | None = None
+    sqlite_version: tuple[int, int] | None = None
     rules: tuple[tuple[str, Severity], ...] = ()  # the configured severities (cache key only)
     #: the runner that applies the file: rules whose verdict depends on it (its transaction
     #: handling, its crash window) read it here, as they read `dialect`
@@ -55,14 +56,14 @@ class LintJob:
         """A job with every setting of `config` that affects linting: a new such setting is
         added here, and so reaches every caller and the cache key."""
         return cls(path, text, config.dialect, new_tables, config.postgres_version,
-                   config.rules, runner)
+                   config.sqlite_version, config.rules, runner)
 
 
 def lint_job(job: LintJob) -> list[Diagnostic]:
     from migration_gate.sql.lint import lint_text
 
     return lint_text(job.text, job.path, job.dialect, new_tables=job.new_tables,
-                     postgres_version=job.postgres_version,
+                     postgres_version=job.postgres_version, sqlite_version=job.sqlite_version,
                      parse_statements=len(job.text) <= MAX_PARSED_CHARS)
 
 
@@ -172,7 +173,8 @@ def cache_key(job: LintJob) -> str:
         _FINGERPRINT = code_fingerprint()
     digest = hashlib.sha256()
     parts: list[object] = [_FINGERPRINT, job.dialect, sorted(job.new_tables),
-                           job.postgres_version, [[rule, level.value] for rule, level in job.rules]]
+                           job.postgres_version, job.sqlite_version,
+                           [[rule, level.value] for rule, level in job.rules]]
     if job.runner != "refinery":
         parts.append(job.runner)
     header = json.dumps(parts)

@@ -27,6 +27,7 @@ def lint_text(
     *,
     new_tables: Iterable[str] = (),
     postgres_version: int | None = None,
+    sqlite_version: tuple[int, int] | None = None,
     parse_statements: bool = True,
 ) -> list[Diagnostic]:
     """Every SQL finding of one migration, ignores applied, in statement order.
@@ -37,7 +38,7 @@ def lint_text(
     from migration_gate.sql import hazards
     from migration_gate.sql.ignores import UNUSED_IGNORE, apply_ignores, find_ignores
     from migration_gate.sql.rules import registry
-    from migration_gate.sql.rules.base import DDL_STARTS, FileState, View
+    from migration_gate.sql.rules.base import CURRENT_SQLITE, DDL_STARTS, FileState, View
     from migration_gate.sql.rules.context import OBSERVED, observe
     from migration_gate.sql.rules.robustness import SYNTAX_ERROR
     from migration_gate.sql.rules.statements import Stmt
@@ -62,6 +63,7 @@ def lint_text(
         parsed = [Parsed(regex_words(s.text, s.start_offset) if want else (), None, None)
                   for s, want in zip(statements, wanted, strict=True)]
     state = FileState(dialect=dialect, postgres_version=postgres_version,
+                      sqlite_version=sqlite_version or CURRENT_SQLITE,
                       new_tables=set(new_tables), has_ddl=has_ddl, parsed=parse_statements,
                       chars=len(text), statements=len(statements))
     checks = registry.for_dialect(dialect)

@@ -61,6 +61,12 @@ def _alter_table(keys: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(forms)
 
 
+def action_form(action: Sequence[str]) -> str | None:
+    """The lock-table form of one ALTER TABLE action's keys (None: the table has no row)."""
+    form = _action(tuple(action))
+    return "ALTER TABLE " + form if form else None
+
+
 def _action(action: tuple[str, ...]) -> str | None:
     verb = action[:1]
     if verb == ("ADD",):

@@ -19,6 +19,8 @@ ACCESS_EXCLUSIVE, SHARE, SHARE_ROW_EXCLUSIVE = "ACCESS EXCLUSIVE", "SHARE", "SHA
 DDL_STARTS = frozenset({"CREATE", "ALTER", "DROP", "TRUNCATE", "RENAME", "COMMENT", "GRANT",
                         "REVOKE"})
 PG: tuple[Dialect, ...] = ("postgres",)
+#: The SQLite a migration targets unless `sqlite.version` says otherwise (3.46: 2024).
+CURRENT_SQLITE = (3, 46)
 PORTABLE: tuple[Dialect, ...] = ("postgres", "mysql", "sqlite")
 SERIALS = frozenset({"SERIAL", "SERIAL4", "BIGSERIAL", "SERIAL8", "SMALLSERIAL", "SERIAL2"})
 
@@ -42,8 +44,14 @@ class FileState:
 
     dialect: Dialect = "postgres"
     postgres_version: int | None = None
+    sqlite_version: tuple[int, int] = CURRENT_SQLITE
     new_tables: set[str] = field(default_factory=set)
     new_indexes: set[str] = field(default_factory=set)
+    new_views: set[str] = field(default_factory=set)  # views created earlier in the migration
+    #: DROP TABLE of tables that existed: (statement index, their names; () when unreadable)
+    table_drops: list[tuple[int, tuple[str, ...]]] = field(default_factory=list)
+    #: Where each table name gets a table again: CREATE TABLE name, ALTER TABLE ... RENAME TO name
+    table_made: dict[str, list[int]] = field(default_factory=dict)
     not_valid: set[str] = field(default_factory=set)
     pending_settings: dict[str, int] = field(default_factory=dict)  # name -> statement index
     lock_timeout: bool = False

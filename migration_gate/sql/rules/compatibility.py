@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from migration_gate.catalog import Rule
 from migration_gate.diagnostics import Severity
 from migration_gate.sql.rules.base import PG, PORTABLE, FileState, Finding
-from migration_gate.sql.rules.registry import check
+from migration_gate.sql.rules.registry import at_end, check
 from migration_gate.sql.rules.statements import Stmt, existing_table_actions
 
 E, W = Severity.ERROR, Severity.WARNING
@@ -102,10 +102,13 @@ def _drop_column(stmt: Stmt, state: FileState) -> Iterator[Finding]:
 
 BAN_DROP_TABLE = Rule(
     "ban-drop-table", W,
-    "`DROP TABLE` of an existing table.",
+    "`DROP TABLE` of an existing table that the migration does not make again.",
     needs="context", dialects=PORTABLE,
     why="Data loss, and every running query on the table fails. Dropping also takes an ACCESS "
-    "EXCLUSIVE lock on the table and on the tables referencing it.",
+    "EXCLUSIVE lock on the table and on the tables referencing it. A table the same migration "
+    "makes again under its name is replaced, not gone, and is not reported: "
+    "`DROP TABLE IF EXISTS x; CREATE TABLE x (...)`, or SQLite's table rebuild (create "
+    "`x_new`, copy the rows, drop `x`, rename `x_new` to `x`).",
     example="DROP TABLE sessions;",
     instead="-- stop using the table in a release first; keep a backup; then:\n"
     "-- migration-gate: ignore ban-drop-table\nDROP TABLE IF EXISTS sessions;",
@@ -114,20 +117,23 @@ BAN_DROP_TABLE = Rule(
     fires=("DROP TABLE sessions;", "DROP TABLE IF EXISTS a, b CASCADE;",
            "drop table public.sessions;"),
     passes=("CREATE TABLE tmp (a int); DROP TABLE tmp;", "DROP VIEW IF EXISTS v;",
-            "DROP INDEX IF EXISTS i;"),
+            "DROP INDEX IF EXISTS i;", "DROP TABLE IF EXISTS t; CREATE TABLE t (a int);",
+            "CREATE TABLE t_new (a int); INSERT INTO t_new SELECT a FROM t; DROP TABLE t;\n"
+            "ALTER TABLE t_new RENAME TO t;"),
 )
 
 
-@check(BAN_DROP_TABLE, "DROP")
-def _drop_table(stmt: Stmt, state: FileState) -> Iterator[Finding]:
-    drop = stmt.drop
-    if drop is None or drop.kind != "TABLE":
-        return
-    old = [n for n in drop.names if n not in state.new_tables]
-    if old or not drop.names:
-        yield Finding(BAN_DROP_TABLE,
-                      f"DROP TABLE {', '.join(old)} loses its data and breaks every client "
-                      "still using it")
+@at_end(BAN_DROP_TABLE)
+def _drop_table(state: FileState) -> Iterator[tuple[int, Finding]]:
+    """A table dropped and then made again under its name later in the same migration
+    (`DROP TABLE x; CREATE TABLE x`, or SQLite's rebuild: create `x_new`, copy, drop `x`,
+    rename `x_new` to `x`) is replaced, not gone: clients keep a table of that name."""
+    for index, old in state.table_drops:
+        gone = [n for n in old if not any(at > index for at in state.table_made.get(n, ()))]
+        if gone or not old:
+            yield index, Finding(BAN_DROP_TABLE,
+                                 f"DROP TABLE {', '.join(gone)} loses its data and breaks every "
+                                 "client still using it")
 
 
 BAN_DROP_DATABASE = Rule(

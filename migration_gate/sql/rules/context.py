@@ -12,7 +12,7 @@ from migration_gate.sql.rules.statements import Stmt
 from migration_gate.sql.tokens import NAME, STRING, WORD
 
 #: The first words of the statements this module reads (besides those calling set_config).
-OBSERVED = frozenset({"CREATE", "ALTER", "SET", "RESET"})
+OBSERVED = frozenset({"CREATE", "ALTER", "DROP", "SET", "RESET"})
 #: Statements in which a `set_config('lock_timeout', ...)` call is not looked for.
 _NO_SET_CONFIG = frozenset({"CREATE", "DROP", "ALTER", "REINDEX", "VACUUM", "CLUSTER", "LOCK",
                             "TRUNCATE", "BEGIN", "START", "COMMIT", "ROLLBACK", "END", "ABORT",
@@ -33,6 +33,8 @@ def observe(stmt: Stmt, state: FileState) -> None:
         _created(stmt, state)
     elif first == "ALTER":
         _altered(stmt, state)
+    elif first == "DROP":
+        _dropped(stmt, state)
     elif first == "SET":
         _set(stmt.view, state)
     elif first == "RESET":
@@ -45,6 +47,9 @@ def observe(stmt: Stmt, state: FileState) -> None:
 
 def _created(stmt: Stmt, state: FileState) -> None:
     create = stmt.create
+    view = _created_view(stmt.view)
+    if view:
+        state.new_views.add(view)
     if create is None or create.kind not in ("TABLE", "INDEX", "MATERIALIZED VIEW"):
         return
     if create.kind == "INDEX":
@@ -52,6 +57,28 @@ def _created(stmt: Stmt, state: FileState) -> None:
             state.new_indexes.add(create.name)
     elif create.name:
         state.new_tables.add(create.name)
+        if create.kind == "TABLE":
+            state.table_made.setdefault(create.name, []).append(state.index)
+
+
+def _dropped(stmt: Stmt, state: FileState) -> None:
+    """DROP TABLE of tables that existed before the migration (for ban-drop-table)."""
+    drop = stmt.drop
+    if drop is None or drop.kind != "TABLE":
+        return
+    old = tuple(n for n in drop.names if n not in state.new_tables)
+    if old or not drop.names:
+        state.table_drops.append((state.index, old))
+
+
+def _created_view(view: View) -> str | None:
+    """The view a `CREATE [OR REPLACE] [TEMP] [RECURSIVE] VIEW` creates, else None."""
+    index = view.skip(1, "OR", "REPLACE")
+    for word in ("TEMP", "TEMPORARY", "RECURSIVE"):
+        index = view.skip(index, word)
+    if not view.at(index, "VIEW"):
+        return None
+    return view.name_at(view.skip(index + 1, "IF", "NOT", "EXISTS"))[0]
 
 
 def _altered(stmt: Stmt, state: FileState) -> None:
@@ -59,6 +86,10 @@ def _altered(stmt: Stmt, state: FileState) -> None:
     if alter is None:
         return
     for action in alter.actions:
+        if action.kind == "RENAME TO":
+            renamed = stmt.view.name_at(action.at + 1)[0]
+            if renamed:
+                state.table_made.setdefault(renamed, []).append(state.index)
         if action.kind == "ADD CONSTRAINT" and action.name and action.has("NOT", "VALID"):
             state.not_valid.add(action.name)
 

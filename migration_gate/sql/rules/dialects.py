@@ -46,11 +46,21 @@ def _second_ddl(stmt: Stmt, state: FileState) -> Iterator[Finding]:
 
 MYSQL_LOCK_NONE_UNSUPPORTED = Rule(
     "mysql-lock-none-unsupported", W,
-    "A MySQL `ALTER TABLE` that copies the table without `ALGORITHM=INPLACE/INSTANT, LOCK=NONE`.",
+    "A MySQL `ALTER TABLE` that may copy the table (a column's type changed, the primary key "
+    "dropped) without `ALGORITHM=INPLACE/INSTANT, LOCK=NONE`.",
     needs="context", dialects=("mysql",),
-    why="Changing a column's type (`MODIFY`/`CHANGE`) or the primary key makes MySQL copy the "
-    "whole table, blocking writes for the duration. Asking for `ALGORITHM=INPLACE, LOCK=NONE` "
-    "makes MySQL refuse such a copy up front instead of silently locking.",
+    why="InnoDB picks an algorithm per operation (MySQL 8.0 \"Online DDL Operations\", "
+    "MariaDB \"InnoDB Online DDL Operations with the INPLACE/INSTANT Alter Algorithm\"). "
+    "Changing a column's data type (`MODIFY`/`CHANGE` to another type) and dropping the primary "
+    "key without adding another in the same statement copy the whole table (ALGORITHM=COPY), "
+    "blocking writes for the duration. Renaming a column (`CHANGE` with the same type), "
+    "changing NULL/NOT NULL or a default, widening a VARCHAR, adding values at the end of an "
+    "ENUM, adding a column, an index or a primary key, and replacing the primary key in one "
+    "statement run in place (INSTANT or INPLACE) with concurrent writes; MariaDB 10.11 runs "
+    "each of them with `ALGORITHM=INPLACE, LOCK=NONE` (tests/test_mysql_online_ddl.py). A "
+    "`MODIFY`/`CHANGE` is reported because the previous type is not in the migration: asking "
+    "for `ALGORITHM=INPLACE, LOCK=NONE` makes the server refuse a copy up front (error 1846) "
+    "instead of silently locking.",
     example="ALTER TABLE users MODIFY COLUMN name varchar(500);",
     instead="ALTER TABLE users MODIFY COLUMN name varchar(500), ALGORITHM=INPLACE, LOCK=NONE;\n"
     "-- or an online schema change tool (gh-ost, pt-online-schema-change) outside refinery",
@@ -58,10 +68,12 @@ MYSQL_LOCK_NONE_UNSUPPORTED = Rule(
     "copy), or use an online schema change tool outside refinery",
     fires=("ALTER TABLE users MODIFY COLUMN name varchar(500);",
            "ALTER TABLE users CHANGE name full_name text;",
-           "ALTER TABLE users DROP PRIMARY KEY, ADD PRIMARY KEY (id, tenant);"),
+           "ALTER TABLE users DROP PRIMARY KEY;"),
     passes=("ALTER TABLE users MODIFY COLUMN name varchar(500), ALGORITHM=INPLACE, LOCK=NONE;",
             "ALTER TABLE users ADD COLUMN age int;",
-            "CREATE TABLE t (a int); ALTER TABLE t MODIFY a bigint;"),
+            "CREATE TABLE t (a int); ALTER TABLE t MODIFY a bigint;",
+            "ALTER TABLE users DROP PRIMARY KEY, ADD PRIMARY KEY (id, tenant);",
+            "ALTER TABLE users ADD PRIMARY KEY (id);"),
 )
 
 
@@ -75,37 +87,47 @@ def _online(view: View) -> bool:
 
 @check(MYSQL_LOCK_NONE_UNSUPPORTED, "ALTER")
 def _table_copy(stmt: Stmt, state: FileState) -> Iterator[Finding]:
-    for _table, action in existing_table_actions(stmt, state, "ADD CONSTRAINT", "DROP CONSTRAINT",
-                                                 "MODIFY", "CHANGE"):
+    actions = existing_table_actions(stmt, state, "ADD CONSTRAINT", "DROP CONSTRAINT",
+                                     "MODIFY", "CHANGE")
+    adds_key = any(a.kind == "ADD CONSTRAINT" and a.word == "PRIMARY" for _t, a in actions)
+    if _online(stmt.view):
+        return
+    for _table, action in actions:
         if action.kind in ("MODIFY", "CHANGE"):
-            what = f"{action.kind} COLUMN"
-        elif action.word == "PRIMARY":
-            what = "ADD PRIMARY KEY" if action.kind == "ADD CONSTRAINT" else "DROP PRIMARY KEY"
-        else:
-            continue
-        if not _online(stmt.view):
             yield Finding(MYSQL_LOCK_NONE_UNSUPPORTED,
-                          f"{what} makes MySQL copy the table, blocking writes; without "
-                          "ALGORITHM=INPLACE, LOCK=NONE it does so silently")
+                          f"{action.kind} COLUMN copies the table, blocking writes, if it changes "
+                          "the column's data type (a rename, NULL/NOT NULL, a default or a wider "
+                          "VARCHAR run in place); without ALGORITHM=INPLACE, LOCK=NONE a copy "
+                          "happens silently")
+        elif action.kind == "DROP CONSTRAINT" and action.word == "PRIMARY" and not adds_key:
+            yield Finding(MYSQL_LOCK_NONE_UNSUPPORTED,
+                          "DROP PRIMARY KEY without adding another makes MySQL copy the table, "
+                          "blocking writes; without ALGORITHM=INPLACE, LOCK=NONE it does so "
+                          "silently")
 
 
 SQLITE_UNSUPPORTED_ALTER = Rule(
     "sqlite-unsupported-alter", E,
-    "An `ALTER TABLE` form SQLite cannot do: `ALTER COLUMN`, `ADD CONSTRAINT`, or `DROP COLUMN` "
-    "(before SQLite 3.35).",
+    "An `ALTER TABLE` form the target SQLite cannot do: `ALTER COLUMN`, `ADD CONSTRAINT`, "
+    "`DROP COLUMN` before SQLite 3.35, `RENAME COLUMN` before 3.25.",
     needs="stmt", dialects=("sqlite",),
-    why="SQLite's ALTER TABLE only renames tables and columns, adds columns and (since 3.35) "
-    "drops columns: anything else is a syntax error and the migration fails on every database.",
+    why="SQLite's ALTER TABLE renames tables, adds columns (always), renames columns (since "
+    "3.25.0, 2018) and drops columns (since 3.35.0, 2021): anything else is a syntax error and "
+    "the migration fails on every database. The target version is the configuration's "
+    "`sqlite.version` (a string such as \"3.31\"); without it, a current SQLite (3.46).",
     example="ALTER TABLE users ALTER COLUMN name SET NOT NULL;",
     instead="-- the 12-step rebuild: CREATE TABLE users_new (...); INSERT INTO users_new "
     "SELECT ... FROM users;\n-- DROP TABLE users; ALTER TABLE users_new RENAME TO users;",
     hint="rebuild the table: create the new table, copy, drop, rename",
     fires=("ALTER TABLE users ALTER COLUMN name SET NOT NULL;",
            "ALTER TABLE users ADD CONSTRAINT c CHECK (a > 0);",
-           "ALTER TABLE users DROP COLUMN legacy;"),
+           "alter table users alter column age type bigint;"),
     passes=("ALTER TABLE users ADD COLUMN age integer;",
-            "ALTER TABLE users RENAME COLUMN a TO b;", "ALTER TABLE users RENAME TO people;"),
+            "ALTER TABLE users RENAME COLUMN a TO b;", "ALTER TABLE users DROP COLUMN legacy;"),
 )
+
+#: The SQLite release that first runs each ALTER TABLE action (sqlite.org/lang_altertable.html).
+_SQLITE_SINCE = {"DROP COLUMN": (3, 35), "RENAME COLUMN": (3, 25)}
 
 
 @check(SQLITE_UNSUPPORTED_ALTER, "ALTER")
@@ -113,12 +135,14 @@ def _sqlite_alter(stmt: Stmt, state: FileState) -> Iterator[Finding]:
     """Also on tables created in this migration: SQLite refuses the statement itself."""
     alter = stmt.alter_table
     for action in alter.actions if alter is not None else ():
+        since = _SQLITE_SINCE.get(action.kind)
         if action.kind == "ADD CONSTRAINT":
             yield Finding(SQLITE_UNSUPPORTED_ALTER,
                           "SQLite cannot add a constraint to an existing table")
         elif action.kind == "ALTER COLUMN":
             yield Finding(SQLITE_UNSUPPORTED_ALTER, "SQLite has no ALTER TABLE ... ALTER COLUMN")
-        elif action.kind == "DROP COLUMN":
+        elif since is not None and state.sqlite_version < since:
+            target = ".".join(map(str, state.sqlite_version))
             yield Finding(SQLITE_UNSUPPORTED_ALTER,
-                          "DROP COLUMN needs SQLite 3.35 or later (2021); older SQLite cannot do "
-                          "it")
+                          f"{action.kind} needs SQLite {since[0]}.{since[1]} or later; the "
+                          f"configured target, SQLite {target}, cannot do it")

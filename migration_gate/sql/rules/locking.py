@@ -11,6 +11,7 @@ from collections.abc import Iterator
 
 from migration_gate.catalog import Rule
 from migration_gate.diagnostics import Severity
+from migration_gate.sql.locks import Role, locks_for, strongest
 from migration_gate.sql.rules.base import (
     ACCESS_EXCLUSIVE,
     PG,
@@ -20,6 +21,7 @@ from migration_gate.sql.rules.base import (
     Finding,
     View,
 )
+from migration_gate.sql.rules.locktargets import covered, strong_locks
 from migration_gate.sql.rules.registry import check
 from migration_gate.sql.rules.statements import Stmt
 
@@ -31,6 +33,12 @@ _OUTSIDE = (
     "job, before the migration), and keep the defensive form in the migration so that it is a "
     "no-op once the operations step has run."
 )
+
+
+def _mode(form: str, role: Role) -> str:
+    """The strongest mode `form` takes on `role`, from the lock table (`sql/locks.py`)."""
+    mode = strongest(locks_for(form), role)
+    return mode.words if mode else "no"
 
 
 REQUIRE_CONCURRENT_INDEX_CREATION = Rule(
@@ -71,7 +79,8 @@ def _index_creation(stmt: Stmt, state: FileState) -> Iterator[Finding]:
         return
     if not state.is_new(create.table):
         yield Finding(REQUIRE_CONCURRENT_INDEX_CREATION,
-                      f"CREATE INDEX on existing table {create.table} takes a SHARE lock: "
+                      f"CREATE INDEX on existing table {create.table} takes a "
+                      f"{_mode('CREATE INDEX', Role.TABLE)} lock: "
                       "writes wait for the whole build")
 
 
@@ -113,8 +122,8 @@ def _drops_old_index(stmt: Stmt, state: FileState) -> bool:
 def _index_deletion(stmt: Stmt, state: FileState) -> Iterator[Finding]:
     if stmt.drop is not None and _drops_old_index(stmt, state):
         yield Finding(REQUIRE_CONCURRENT_INDEX_DELETION,
-                      f"DROP INDEX {', '.join(stmt.drop.names)} takes an ACCESS EXCLUSIVE lock "
-                      "on its table")
+                      f"DROP INDEX {', '.join(stmt.drop.names)} takes an "
+                      f"{_mode('DROP INDEX', Role.INDEX_TABLE)} lock on its table")
 
 
 REQUIRE_CONCURRENT_REINDEX = Rule(
@@ -140,8 +149,8 @@ REQUIRE_CONCURRENT_REINDEX = Rule(
 def _reindex(stmt: Stmt, state: FileState) -> Iterator[Finding]:
     if "CONCURRENTLY" not in stmt.keys:
         yield Finding(REQUIRE_CONCURRENT_REINDEX,
-                      "REINDEX locks the index ACCESS EXCLUSIVE (and its table SHARE) for the "
-                      "whole rebuild")
+                      f"REINDEX locks the index {_mode('REINDEX INDEX', Role.INDEX)} (and its "
+                      f"table {_mode('REINDEX INDEX', Role.INDEX_TABLE)}) for the whole rebuild")
 
 
 BAN_VACUUM_FULL_OR_CLUSTER = Rule(
@@ -211,14 +220,17 @@ def _maintenance(stmt: Stmt, state: FileState) -> Iterator[Finding]:
 
 REQUIRE_LOCK_TIMEOUT = Rule(
     "require-lock-timeout", W,
-    "A statement taking ACCESS EXCLUSIVE or SHARE (ROW EXCLUSIVE) on an existing table with no "
-    "`SET lock_timeout` earlier in the migration.",
+    "A statement taking ACCESS EXCLUSIVE or SHARE (ROW EXCLUSIVE) on an existing table or view "
+    "with no `SET lock_timeout` earlier in the migration.",
     needs="context", dialects=PG,
     why="A strong lock request waits behind every running query on the table (a long report, "
     "an idle transaction), and while it waits every new query queues behind it: a short "
     "`ALTER TABLE` becomes an outage. `lock_timeout` makes the migration fail fast instead; "
     "refinery then reports the failure and the deploy can be retried. Reported once per "
-    "migration, at the first such statement.",
+    "migration, at the first such statement. Which statement takes which lock on which object "
+    "is the lock table of docs/locks.md (verified against PostgreSQL's pg_locks): a new table "
+    "whose REFERENCES name an existing one locks that one SHARE ROW EXCLUSIVE, `DROP TRIGGER` "
+    "locks its table and `CREATE OR REPLACE VIEW`/`DROP VIEW` the view ACCESS EXCLUSIVE.",
     example="ALTER TABLE users ADD COLUMN IF NOT EXISTS phone text;",
     instead="SET LOCAL lock_timeout = '5s';  -- scoped to refinery's transaction\n"
     "ALTER TABLE users ADD COLUMN IF NOT EXISTS phone text;",
@@ -227,9 +239,14 @@ REQUIRE_LOCK_TIMEOUT = Rule(
         "ALTER TABLE users ADD COLUMN IF NOT EXISTS phone text;",
         "CREATE INDEX IF NOT EXISTS i ON users (email);",
         "TRUNCATE users;",
+        "CREATE TABLE orders (id int PRIMARY KEY, user_id int REFERENCES users (id));",
+        "DROP TRIGGER users_audit ON users;",
+        "CREATE OR REPLACE VIEW active_users AS SELECT id FROM users WHERE active;",
     ),
     passes=(
         "SET LOCAL lock_timeout = '5s'; ALTER TABLE users ADD COLUMN IF NOT EXISTS phone text;",
+        "CREATE TABLE a (id int PRIMARY KEY); CREATE TABLE b (a_id int REFERENCES a (id));",
+        "CREATE VIEW v AS SELECT 1 AS x; CREATE OR REPLACE VIEW v AS SELECT 2 AS x;",
         "CREATE TABLE IF NOT EXISTS t (a int); ALTER TABLE t ADD COLUMN IF NOT EXISTS b int;",
         "SELECT set_config('lock_timeout', '2s', true); DROP INDEX IF EXISTS i;",
     ),
@@ -237,8 +254,29 @@ REQUIRE_LOCK_TIMEOUT = Rule(
 
 
 def strong_lock(stmt: Stmt, state: FileState) -> tuple[str | None, str, str] | None:
-    """(table or None, lock mode, what) for a statement taking SHARE or a stronger lock on an
-    existing table, else None."""
+    """(object or None, lock mode, what) for a statement taking SHARE or a stronger lock on an
+    existing table or view, else None. The lock table (`sql/locks.py`) decides for every form
+    it has a row for; the reading below only serves the statements it has none for."""
+    if covered(stmt):
+        found = strong_locks(stmt, state)
+        if not found:
+            return None
+        top = found[0]
+        return top.target, top.mode.words, _what(top.form)
+    return _unlisted_strong_lock(stmt, state)
+
+
+def _what(form: str) -> str:
+    """How a finding names the statement: `ALTER TABLE`, `REINDEX`, or the form itself."""
+    for short in ("ALTER TABLE", "REINDEX"):
+        if form.startswith(short):
+            return short
+    return form
+
+
+def _unlisted_strong_lock(stmt: Stmt, state: FileState) -> tuple[str | None, str, str] | None:
+    """Statements with no row in the lock table (`REINDEX (VERBOSE) ...`, ALTER TABLE with
+    only unlisted actions): SHARE or stronger on an existing table, read from the words."""
     first = stmt.keys[0]
     create, drop, alter = stmt.create, stmt.drop, stmt.alter_table
     if create is not None:
@@ -278,7 +316,7 @@ def strong_lock(stmt: Stmt, state: FileState) -> tuple[str | None, str, str] | N
 
 
 @check(REQUIRE_LOCK_TIMEOUT, "CREATE", "DROP", "ALTER", "REINDEX", "CLUSTER", "LOCK",
-       "TRUNCATE")
+       "TRUNCATE", "REFRESH")
 def _lock_timeout(stmt: Stmt, state: FileState) -> Iterator[Finding]:
     """Once per migration, at the first strong lock taken without a lock_timeout."""
     lock = strong_lock(stmt, state)

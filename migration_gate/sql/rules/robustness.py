@@ -40,7 +40,8 @@ PREFER_ROBUST_STMTS = Rule(
     fires=("ALTER TABLE users ADD COLUMN phone VARCHAR(20);", "CREATE TABLE t (a int);",
            "DROP INDEX CONCURRENTLY i;", "ALTER TABLE users DROP COLUMN legacy;"),
     passes=("ALTER TABLE users ADD COLUMN IF NOT EXISTS phone VARCHAR(20);",
-            "CREATE TABLE IF NOT EXISTS t (a int);", "DROP SCHEMA IF EXISTS s CASCADE;"),
+            "CREATE TABLE IF NOT EXISTS t (a int);", "DROP SCHEMA IF EXISTS s CASCADE;",
+            "CREATE TEMP TABLE ids AS SELECT id FROM users;"),
 )
 
 
@@ -48,7 +49,7 @@ PREFER_ROBUST_STMTS = Rule(
 def _robust(stmt: Stmt, state: FileState) -> Iterator[Finding]:
     create, drop, alter = stmt.create, stmt.drop, stmt.alter_table
     if create is not None:
-        if create.defensive:
+        if create.defensive or create.temporary:  # a re-run's new session has no temp table
             return
         if create.kind == "TABLE":
             yield Finding(PREFER_ROBUST_STMTS,

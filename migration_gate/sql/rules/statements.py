@@ -33,6 +33,7 @@ class Create(NamedTuple):
     table: str | None = None  # CREATE INDEX: the table indexed
     concurrently: bool = False  # CREATE INDEX CONCURRENTLY
     columns: tuple[tuple[int, int], ...] = ()  # CREATE TABLE: each column definition's range
+    temporary: bool = False  # CREATE TEMP/TEMPORARY TABLE: gone when the session ends
 
 
 class Drop(NamedTuple):
@@ -124,11 +125,12 @@ def read_create(view: View) -> Create:
     index = view.skip(1, "OR", "REPLACE")
     index = view.skip(index, "GLOBAL")
     index = view.skip(index, "LOCAL")
+    temporary = view.at(index, "TEMP") or view.at(index, "TEMPORARY")
     for word in ("TEMP", "TEMPORARY", "UNLOGGED"):
         index = view.skip(index, word)
     index = view.skip(index, "UNIQUE")
     if view.at(index, "TABLE"):
-        return _create_table(view, index + 1)
+        return _create_table(view, index + 1)._replace(temporary=temporary)
     if view.at(index, "INDEX"):
         return _create_index(view, index + 1)
     if view.at(index, "MATERIALIZED", "VIEW"):

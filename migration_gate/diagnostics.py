@@ -19,6 +19,21 @@ class Severity(str, enum.Enum):
 
 
 @dataclass(frozen=True)
+class Related:
+    """A finding folded into another one (`migration_gate.merge`): same cause, other evidence.
+
+    Kept so that machine formats (JSON `related`, SARIF `relatedLocations`) lose nothing."""
+
+    rule: str
+    path: str
+    line: int
+    message: str
+
+    def as_dict(self) -> dict[str, object]:
+        return {"rule": self.rule, "path": self.path, "line": self.line, "message": self.message}
+
+
+@dataclass(frozen=True)
 class Diagnostic:
     """One finding: a rule id, where it is (1-based, repository-relative path) and what to do."""
 
@@ -31,6 +46,7 @@ class Diagnostic:
     end_line: int | None = None
     end_column: int | None = None  # inclusive: the column of the last character
     hint: str | None = None
+    related: tuple[Related, ...] = ()
 
     def with_severity(self, severity: Severity) -> Diagnostic:
         return replace(self, severity=severity)
@@ -50,6 +66,7 @@ class Diagnostic:
             "end_column": self.end_column if self.end_column is not None else self.column,
             "message": self.message,
             "hint": self.hint,
+            **({"related": [r.as_dict() for r in self.related]} if self.related else {}),
         }
 
 

@@ -183,19 +183,31 @@ class Result:
 
 
 def apply_config(diagnostics: Iterable[Diagnostic], config: Config) -> list[Diagnostic]:
-    """Per-rule severity overrides (`off` drops the finding), sorted by place."""
+    """Per-rule severity overrides (`off` drops the finding), in report order."""
+    from migration_gate.merge import report_order
+
     kept = []
     for diagnostic in diagnostics:
         severity = config.severity_for(diagnostic.rule, diagnostic.severity)
         if severity is Severity.OFF:
             continue
         kept.append(diagnostic.with_severity(severity))
-    kept.sort(key=lambda d: d.sort_key)
-    return kept
+    return report_order(kept)
+
+
+def finalize(diagnostics: Iterable[Diagnostic], context: CheckContext) -> list[Diagnostic]:
+    """The configuration, then one finding per cause (`migration_gate.merge`), in report order.
+
+    Merging comes after the configuration so that a rule turned off never absorbs anything."""
+    from migration_gate.merge import merge, statement_ranges
+
+    texts = {m.path: m.text for m in context.local if m.text is not None}
+    return merge(apply_config(diagnostics, context.config), texts,
+                 statement_ranges(context.config.dialect))
 
 
 def run_stages(context: CheckContext, stages: Sequence[Stage]) -> list[Diagnostic]:
     collected: list[Diagnostic] = []
     for stage in stages:
         collected.extend(stage(context))
-    return apply_config(collected, context.config)
+    return finalize(collected, context)

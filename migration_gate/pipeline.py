@@ -172,6 +172,8 @@ class Result:
     diagnostics: tuple[Diagnostic, ...]
     files_checked: int
     notes: tuple[str, ...] = ()
+    #: What ran, for the terminal (runner, base, replay): `run_header`.
+    header: str | None = None
 
     def failed(self, fail_on: Severity) -> bool:
         return any(d.severity.rank >= fail_on.rank for d in self.diagnostics)
@@ -180,6 +182,29 @@ class Result:
         errors = sum(1 for d in self.diagnostics if d.severity is Severity.ERROR)
         warnings = sum(1 for d in self.diagnostics if d.severity is Severity.WARNING)
         return {"errors": errors, "warnings": warnings, "files": self.files_checked}
+
+
+def run_header(context: CheckContext, stages: Sequence[str], notes: Sequence[str]) -> str:
+    """One line saying what this run compared and replayed: the runner, the base by its
+    branch name, and what the database stage did (or why it did not)."""
+    runner = str(getattr(context.config, "runner", None) or "refinery")
+    if context.base is None:
+        base = "no base (history rules skipped)"
+    else:
+        base = f"base {context.base.base.ref} (merge-base {context.base.base.merge_base[:9]})"
+    changed = len(context.changed)
+    if "database" not in stages:
+        replay = "replay off"
+    elif any(note.startswith("database replay skipped") for note in notes):
+        replay = "replay skipped (see the note above)"
+    else:
+        where = ("the server of --database-url" if context.config.database_url
+                 else "in-memory SQLite" if context.config.dialect == "sqlite"
+                 else "the embedded PostgreSQL")
+        base_count = len(context.base.files) if context.base else 0
+        replay = (f"replayed {base_count} base migration{'s' if base_count != 1 else ''}, then "
+                  f"the branch ({changed} new or changed) on {where}")
+    return f"{context.folder}/ with {runner}, {base}; {replay}"
 
 
 def apply_config(diagnostics: Iterable[Diagnostic], config: Config) -> list[Diagnostic]:

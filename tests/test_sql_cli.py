@@ -91,14 +91,17 @@ def test_the_guide_examples_at_their_exact_lines(guide: Path) -> None:
     assert "V5__big_sort_with_reset.sql" not in by_file
     assert "V7__orders.sql" not in by_file  # a table created in the same migration is new
     assert "migrations/V2__add_email_index.sql:2:1 ban-concurrent" in done.stdout
-    hint = done.stdout.split("ban-concurrent-index-creation-in-transaction error:")[1]
-    assert "hint:" in hint.splitlines()[1] and "outside refinery" in hint.splitlines()[1]
+    after = done.stdout.split("ban-concurrent-index-creation-in-transaction error:")[1]
+    hint = next(line for line in after.splitlines() if line.startswith("  hint:"))
+    assert "outside refinery" in hint
+    # the source line, with the keyword that matters underlined, comes before the hint
+    assert "CONCURRENTLY" in after.split("  hint:")[0] and "^" in after.split("  hint:")[0]
 
 
 def test_a_folder_argument_lints_its_sql_files(guide: Path) -> None:
     done = gate(guide, "lint", "migrations")
     assert done.returncode == 1
-    assert "Found 1 error and" in done.stdout and "in 7 files." in done.stdout
+    assert "1 error, " in done.stdout and "(7 checked)." in done.stdout
 
 
 def test_json_format_has_exact_locations(guide: Path) -> None:

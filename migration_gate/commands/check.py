@@ -26,7 +26,7 @@ def check(
     verify: bool | None, lint_all: bool, database_url: str | None,
 ) -> None:
     """Run every rule on the migrations folder: names, history, SQL and the database replay."""
-    from migration_gate.pipeline import NoteCollector, Result, run_stages
+    from migration_gate.pipeline import NoteCollector, Result, run_header, run_stages
     from migration_gate.stages import check_stages, stages_named
     from migration_gate.workspace import build_context
 
@@ -39,8 +39,9 @@ def check(
         overrides={"dialect": dialect, "fail_on": fail_on, "database_url": database_url},
         lint_all=lint_all, verify=verify, note=note,
     )
-    diagnostics = run_stages(context, stages_named(check_stages(verify)))
+    names = check_stages(verify)
+    diagnostics = run_stages(context, stages_named(names))
     result = Result(tuple(diagnostics), files_checked=len(context.local),
-                    notes=tuple(note.notes))
+                    notes=tuple(note.notes), header=run_header(context, names, note.notes))
     finish(result, fmt=fmt, output=output, root=context.root,
            fail_on=context.config.fail_on, command="check")

@@ -70,7 +70,7 @@ def test_demo_reports_every_planted_problem_and_leaves_no_server(
     assert "with refinery, base main (merge-base " in out
     assert "replayed 8 base migrations, then the branch (5 new or changed)" in out
     # one finding per cause: the SQL rule carries the replay's failure as its evidence
-    concurrent = ("migrations/V012__index_orders_created_at.sql:3:8 "
+    concurrent = ("migrations/V012__index_orders_created_at.sql:3:14 "
                   "ban-concurrent-index-creation-in-transaction error")
     assert concurrent in out
     assert "migration-failed" not in out
@@ -79,7 +79,7 @@ def test_demo_reports_every_planted_problem_and_leaves_no_server(
     # ... and shows its source line, the keyword underlined
     block = out.split(concurrent)[1].split("\n\n")[0]
     assert "  3 | CREATE INDEX CONCURRENTLY IF NOT EXISTS orders_created_at_idx" in block
-    assert "\n    |        ^^^^^^^^^^^^\n" in block
+    assert "\n    |              ^^^^^^^^^^^^\n" in block
     # the lock the static rule predicted is its evidence, not a finding of its own
     assert "V010__add_users_phone.sql:1:1 require-lock-timeout" in out
     assert "(observed: ACCESS EXCLUSIVE lock on table users)" in out

@@ -10,7 +10,14 @@ from collections.abc import Iterator
 
 from migration_gate.catalog import Rule
 from migration_gate.diagnostics import Severity
-from migration_gate.sql.rules.base import PG, PORTABLE, FileState, Finding
+from migration_gate.sql.rules.base import (
+    PG,
+    PORTABLE,
+    FileState,
+    Finding,
+    name_span,
+    words_span,
+)
 from migration_gate.sql.rules.registry import check
 from migration_gate.sql.rules.statements import Stmt, existing_table_actions
 
@@ -97,7 +104,7 @@ def _drop_column(stmt: Stmt, state: FileState) -> Iterator[Finding]:
     for table, action in existing_table_actions(stmt, state, "DROP COLUMN"):
         yield Finding(BAN_DROP_COLUMN,
                       f"dropping column {action.name} of {table} loses its data and breaks "
-                      "clients still using it")
+                      "clients still using it", words_span(stmt.view, action.start, action.end))
 
 
 BAN_DROP_TABLE = Rule(
@@ -127,7 +134,7 @@ def _drop_table(stmt: Stmt, state: FileState) -> Iterator[Finding]:
     if old or not drop.names:
         yield Finding(BAN_DROP_TABLE,
                       f"DROP TABLE {', '.join(old)} loses its data and breaks every client "
-                      "still using it")
+                      "still using it", name_span(stmt.view, old[0] if old else None, start=2))
 
 
 BAN_DROP_DATABASE = Rule(

@@ -13,9 +13,8 @@ from migration_gate.diagnostics import Diagnostic, Related, Severity
 from migration_gate.ephemeral.postgres import Binaries
 from migration_gate.merge import UNPREDICTED, merge, natural_key, report_order
 from migration_gate.pipeline import Result
-from migration_gate.report import ReportOptions
+from migration_gate.report import ReportOptions, sarif, text
 from migration_gate.report import json as json_report
-from migration_gate.report import sarif, text
 from migration_gate.sql.lint import lint_text
 from tests.conftest import make_repo, seed_migrations
 from tests.pgserver_fixture import gate_env

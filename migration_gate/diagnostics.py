@@ -28,9 +28,11 @@ class Related:
     path: str
     line: int
     message: str
+    column: int = 1
 
     def as_dict(self) -> dict[str, object]:
-        return {"rule": self.rule, "path": self.path, "line": self.line, "message": self.message}
+        return {"rule": self.rule, "path": self.path, "line": self.line, "column": self.column,
+                "message": self.message}
 
 
 @dataclass(frozen=True)

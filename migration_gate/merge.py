@@ -146,7 +146,7 @@ def absorb(owner: Diagnostic, folded: Diagnostic, bounded: bool = False) -> Diag
     if evidence:
         message = (message[:-1] + f"; {evidence})" if message.endswith(")") and "(observed:"
                    in message else f"{message} (observed: {evidence})")
-    related = Related(folded.rule, folded.path, folded.line, folded.message)
+    related = Related(folded.rule, folded.path, folded.line, folded.message, folded.column)
     return replace(owner, message=message,
                    related=(*owner.related, related, *folded.related))
 
@@ -197,7 +197,8 @@ def _merge_verdicts(found: list[Diagnostic]) -> list[Diagnostic]:
         owners = [d for d in out if d.path == verdict.path and d.rule in wanted]
         if not owners:
             continue
-        related = Related(verdict.rule, verdict.path, verdict.line, verdict.message)
+        related = Related(verdict.rule, verdict.path, verdict.line, verdict.message,
+                          verdict.column)
         out[out.index(owners[0])] = replace(owners[0], related=(*owners[0].related, related))
         out.remove(verdict)
     return out
@@ -214,7 +215,7 @@ def _merge_duplicates(found: list[Diagnostic]) -> list[Diagnostic]:
             out.append(diagnostic)
     for group in groups.values():
         keeper = next((d for d in group if d.hint), group[0])
-        others = tuple(Related(d.rule, d.path, d.line, d.hint or d.message)
+        others = tuple(Related(d.rule, d.path, d.line, d.hint or d.message, d.column)
                        for d in group if d is not keeper)
         out.append(replace(keeper, related=(*keeper.related, *others)))
     return out

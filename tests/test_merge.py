@@ -127,10 +127,11 @@ def test_json_and_sarif_keep_the_folded_findings(tmp_path: Path) -> None:
     options = ReportOptions(root=tmp_path)
     document = json.loads(json_report.render(result, options))
     assert document["diagnostics"][0]["related"] == [
-        {"rule": "lock-observed", "path": "m/V2__t.sql", "line": 2, "message": "took a lock"}]
+        {"rule": "lock-observed", "path": "m/V2__t.sql", "line": 2, "column": 1,
+         "message": "took a lock"}]
     assert json_report.parse(json_report.render(result, options), "x").result == result
     (location,) = sarif.document(result, options)["runs"][0]["results"][0]["relatedLocations"]
-    assert location["physicalLocation"]["region"] == {"startLine": 2}
+    assert location["physicalLocation"]["region"] == {"startLine": 2, "startColumn": 1}
     assert location["message"]["text"] == "lock-observed: took a lock"
     assert "lock-observed" not in text.render(result, options)  # one line per finding
 

@@ -80,5 +80,6 @@ def _diagnostic(item: dict[str, object]) -> Diagnostic:
 def _related(entry: object) -> Related:
     if not isinstance(entry, dict) or not isinstance(entry.get("line"), int):
         raise TypeError("related")
+    column = entry.get("column", 1)
     return Related(str(entry["rule"]), str(entry["path"]), int(entry["line"]),
-                   str(entry["message"]))
+                   str(entry["message"]), column if isinstance(column, int) else 1)

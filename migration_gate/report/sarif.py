@@ -93,7 +93,8 @@ def sarif_result(diagnostic: Diagnostic, rule_index: int) -> dict[str, Any]:
                 "physicalLocation": {
                     "artifactLocation": {"uri": artifact_uri(related.path),
                                          "uriBaseId": "%SRCROOT%"},
-                    "region": {"startLine": related.line},
+                    "region": {"startLine": related.line,
+                               "startColumn": related.column},
                 },
                 "message": {"text": f"{related.rule}: {related.message}"},
             }

@@ -20,11 +20,21 @@ class Severity(str, enum.Enum):
 
 @dataclass(frozen=True)
 class Related:
-    """A place that belongs to one finding: one event (a moved folder) is one finding, its
-    files are related locations (JSON only; the text view keeps one line per finding)."""
+    """A place that belongs to one finding: a finding folded into another one
+    (`migration_gate.merge`: same cause, other evidence), or one file of an event that is one
+    finding (a moved folder, a squash).
 
+    Kept so that machine formats (JSON `related`, SARIF `relatedLocations`) lose nothing."""
+
+    rule: str
     path: str
+    line: int
     message: str
+    column: int = 1
+
+    def as_dict(self) -> dict[str, object]:
+        return {"rule": self.rule, "path": self.path, "line": self.line, "column": self.column,
+                "message": self.message}
 
 
 @dataclass(frozen=True)
@@ -60,8 +70,7 @@ class Diagnostic:
             "end_column": self.end_column if self.end_column is not None else self.column,
             "message": self.message,
             "hint": self.hint,
-            **({"related": [{"path": r.path, "message": r.message} for r in self.related]}
-               if self.related else {}),
+            **({"related": [r.as_dict() for r in self.related]} if self.related else {}),
         }
 
 

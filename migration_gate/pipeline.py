@@ -306,6 +306,8 @@ class Result:
     runner: tuple[str, str] | None = None
     #: A monorepo run: each project checked, `folder (dialect, runner)`; empty for one project
     projects: tuple[str, ...] = ()
+    #: What ran, for the terminal (runner, base, replay): `run_header`.
+    header: str | None = None
 
     def failed(self, fail_on: Severity) -> bool:
         return any(d.severity.rank >= fail_on.rank for d in self.diagnostics)
@@ -316,20 +318,55 @@ class Result:
         return {"errors": errors, "warnings": warnings, "files": self.files_checked}
 
 
+def run_header(context: CheckContext, stages: Sequence[str], notes: Sequence[str]) -> str:
+    """One line saying what this run compared and replayed: the runner, the base by its
+    branch name, and what the database stage did (or why it did not)."""
+    runner = context.runner.name
+    if context.base is None:
+        base = "no base (history rules skipped)"
+    else:
+        base = f"base {context.base.base.ref} (merge-base {context.base.base.merge_base[:9]})"
+    changed = len(context.changed)
+    if "database" not in stages:
+        replay = "replay off"
+    elif any(note.startswith("database replay skipped") for note in notes):
+        replay = "replay skipped (see the note above)"
+    else:
+        where = ("the server of --database-url" if context.config.database_url
+                 else "in-memory SQLite" if context.config.dialect == "sqlite"
+                 else "the embedded PostgreSQL")
+        base_count = len(context.base.files) if context.base else 0
+        replay = (f"replayed {base_count} base migration{'s' if base_count != 1 else ''}, then "
+                  f"the branch ({changed} new or changed) on {where}")
+    return f"{context.folder}/ with {runner}, {base}; {replay}"
+
+
 def apply_config(diagnostics: Iterable[Diagnostic], config: Config) -> list[Diagnostic]:
-    """Per-rule severity overrides (`off` drops the finding), sorted by place."""
+    """Per-rule severity overrides (`off` drops the finding), in report order."""
+    from migration_gate.merge import report_order
+
     kept = []
     for diagnostic in diagnostics:
         severity = config.severity_for(diagnostic.rule, diagnostic.severity)
         if severity is Severity.OFF:
             continue
         kept.append(diagnostic.with_severity(severity))
-    kept.sort(key=lambda d: d.sort_key)
-    return kept
+    return report_order(kept)
+
+
+def finalize(diagnostics: Iterable[Diagnostic], context: CheckContext) -> list[Diagnostic]:
+    """The configuration, then one finding per cause (`migration_gate.merge`), in report order.
+
+    Merging comes after the configuration so that a rule turned off never absorbs anything."""
+    from migration_gate.merge import merge, statement_ranges
+
+    texts = {m.path: m.text for m in context.local if m.text is not None}
+    return merge(apply_config(diagnostics, context.config), texts,
+                 statement_ranges(context.config.dialect))
 
 
 def run_stages(context: CheckContext, stages: Sequence[Stage]) -> list[Diagnostic]:
     collected: list[Diagnostic] = []
     for stage in stages:
         collected.extend(stage(context))
-    return apply_config(collected, context.config)
+    return finalize(collected, context)

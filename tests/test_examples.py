@@ -66,17 +66,40 @@ def test_demo_reports_every_planted_problem_and_leaves_no_server(
     # the folder rule, with the fix
     assert "migrations/V13-add-audit-log.sql:1:1 invalid-filename error" in out
     assert "rename to V013__add_audit_log.sql" in out
-    # the SQL rule and the real failure, both at V012's line 3
-    assert ("migrations/V012__index_orders_created_at.sql:3:1 "
-            "ban-concurrent-index-creation-in-transaction error") in out
-    assert "migrations/V012__index_orders_created_at.sql:3:1 migration-failed error" in out
+    # the run says what it compared and replayed
+    assert "with refinery, base main (merge-base " in out
+    assert "replayed 8 base migrations, then the branch (5 new or changed)" in out
+    # one finding per cause: the SQL rule carries the replay's failure as its evidence
+    concurrent = ("migrations/V012__index_orders_created_at.sql:3:14 "
+                  "ban-concurrent-index-creation-in-transaction error")
+    assert concurrent in out
+    assert "migration-failed" not in out
+    assert "observed: the replay fails: CREATE INDEX CONCURRENTLY" in out
     assert "SQLSTATE 25001" in out
-    # what the replay observed on tables that existed before the branch
-    assert "V010__add_users_phone.sql:1:1 lock-observed" in out
-    assert "ACCESS EXCLUSIVE lock on table users" in out
-    assert "V011__widen_order_status.sql:4:1 rewrite-observed" in out
+    # ... and shows its source line, the keyword underlined
+    block = out.split(concurrent)[1].split("\n\n")[0]
+    assert "  3 | CREATE INDEX CONCURRENTLY IF NOT EXISTS orders_created_at_idx" in block
+    assert "\n    |              ^^^^^^^^^^^^\n" in block
+    # the lock the static rule predicted is its evidence, not a finding of its own
+    assert "V010__add_users_phone.sql:1:1 require-lock-timeout" in out
+    assert "(observed: ACCESS EXCLUSIVE lock on table users)" in out
+    assert "V010__add_users_phone.sql:1:1 lock-observed" not in out
+    # the type change: one finding with the lock (bounded by lock_timeout) and the rewrite
+    assert "V011__widen_order_status.sql:4:45 changing-column-type" in out
+    assert "under the lock_timeout set earlier in the file; rewrote table orders" in out
+    assert "rewrite-observed" not in out
+    # an observation no rule predicted stays, and says so
+    assert "V009__create_user_profiles.sql:2:1 lock-observed" in out
+    assert "no static rule predicted this: worth a look" in out
     # the clean migration adds no SQL-rule finding
     assert "V009__create_user_profiles.sql:2:1 prefer-robust-stmts" not in out
+    # files in version order (V13 after V012), errors first within a file; the count
+    order = [out.index(f"migrations/{name}") for name in (
+        "V009__create_user_profiles.sql:", "V010__add_users_phone.sql:",
+        "V011__widen_order_status.sql:", "V012__index_orders_created_at.sql:",
+        "V13-add-audit-log.sql:")]
+    assert order == sorted(order)
+    assert "2 errors, 6 warnings in 5 files (13 checked)." in out
     # the replay's server ran in the test's folder, and nothing of it is left: no process,
     # no folder (nor the demo's repository)
     assert servers, "no PostgreSQL server was seen in the test's TMPDIR"

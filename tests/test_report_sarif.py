@@ -130,7 +130,7 @@ def test_sarif_on_stdout_is_the_document(repo: Repo, validator: Any) -> None:
     assert document["runs"][0]["results"] == []
 
 
-def test_lint_sarif_places_the_statement(repo: Repo, validator: Any) -> None:
+def test_lint_sarif_places_the_clause(repo: Repo, validator: Any) -> None:
     repo.write("migrations/V1__index.sql",
                "CREATE TABLE IF NOT EXISTS t (id int);\n"
                "CREATE INDEX CONCURRENTLY IF NOT EXISTS t_id ON t (id);\n")
@@ -143,5 +143,6 @@ def test_lint_sarif_places_the_statement(repo: Repo, validator: Any) -> None:
     assert len(results) == 1
     location = results[0]["locations"][0]["physicalLocation"]
     assert location["artifactLocation"]["uri"] == "migrations/V1__index.sql"
-    assert location["region"] == {"startLine": 2, "startColumn": 1, "endLine": 2,
-                                  "endColumn": 55}
+    # the CONCURRENTLY keyword, not the statement (SARIF's end column is exclusive)
+    assert location["region"] == {"startLine": 2, "startColumn": 14, "endLine": 2,
+                                  "endColumn": 26}

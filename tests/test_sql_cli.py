@@ -90,15 +90,18 @@ def test_the_guide_examples_at_their_exact_lines(guide: Path) -> None:
     by_file = {name for name, *_ in found}
     assert "V5__big_sort_with_reset.sql" not in by_file
     assert "V7__orders.sql" not in by_file  # a table created in the same migration is new
-    assert "migrations/V2__add_email_index.sql:2:1 ban-concurrent" in done.stdout
-    hint = done.stdout.split("ban-concurrent-index-creation-in-transaction error:")[1]
-    assert "hint:" in hint.splitlines()[1] and "outside refinery" in hint.splitlines()[1]
+    assert "migrations/V2__add_email_index.sql:2:14 ban-concurrent" in done.stdout  # the keyword
+    after = done.stdout.split("ban-concurrent-index-creation-in-transaction error:")[1]
+    hint = next(line for line in after.splitlines() if line.startswith("  hint:"))
+    assert "outside refinery" in hint
+    # the source line, with the keyword that matters underlined, comes before the hint
+    assert "CONCURRENTLY" in after.split("  hint:")[0] and "^" in after.split("  hint:")[0]
 
 
 def test_a_folder_argument_lints_its_sql_files(guide: Path) -> None:
     done = gate(guide, "lint", "migrations")
     assert done.returncode == 1
-    assert "Found 1 error and" in done.stdout and "in 7 files." in done.stdout
+    assert "1 error, " in done.stdout and "(7 checked)." in done.stdout
 
 
 def test_json_format_has_exact_locations(guide: Path) -> None:
@@ -108,7 +111,7 @@ def test_json_format_has_exact_locations(guide: Path) -> None:
     by_rule = {d["rule"]: d for d in document["diagnostics"]}
     assert by_rule["adding-not-nullable-field"] == {
         "rule": "adding-not-nullable-field", "severity": "warning",
-        "path": "migrations/V3__add_phone.sql", "line": 3, "column": 1, "end_line": 3,
+        "path": "migrations/V3__add_phone.sql", "line": 3, "column": 42, "end_line": 3,  # NOT NULL
         "end_column": 49, "message": by_rule["adding-not-nullable-field"]["message"],
         "hint": by_rule["adding-not-nullable-field"]["hint"],
     }

@@ -22,13 +22,14 @@ def at(sql: str, rule: str) -> list[tuple[int, int, int | None, int | None]]:
     return [(d.line, d.column, d.end_line, d.end_column) for d in lint(sql) if d.rule == rule]
 
 
-def test_findings_carry_the_statement_span_and_a_hint() -> None:
+def test_findings_carry_the_clause_span_and_a_hint() -> None:
     sql = (
         "-- header\n\nSET LOCAL lock_timeout = '2s';\n"
         "  ALTER TABLE users\n    ALTER COLUMN phone SET NOT NULL;\n"
     )
     (finding,) = [d for d in lint(sql) if d.rule == "adding-not-nullable-field"]
-    assert (finding.line, finding.column, finding.end_line, finding.end_column) == (4, 3, 5, 35)
+    # the NOT NULL the rule is about, not the statement's first character
+    assert (finding.line, finding.column, finding.end_line, finding.end_column) == (5, 28, 5, 35)
     assert finding.severity is Severity.WARNING
     assert finding.hint is not None and "NOT VALID" in finding.hint
     assert finding.path == "V1__x.sql"
@@ -49,7 +50,7 @@ def test_index_on_a_table_created_later_is_not_exempt() -> None:
         "CREATE INDEX IF NOT EXISTS a_email ON accounts (email);\n"
         "CREATE TABLE IF NOT EXISTS accounts (id bigint, email text);\n"
     )
-    assert at(sql, "require-concurrent-index-creation") == [(1, 1, 1, 54)]
+    assert at(sql, "require-concurrent-index-creation") == [(1, 1, 1, 12)]  # CREATE INDEX
 
 
 def test_tables_from_other_migrations_of_the_branch_are_new() -> None:
@@ -71,7 +72,7 @@ def test_lock_timeout_must_come_before_and_is_reported_once() -> None:
         "ALTER TABLE b ADD COLUMN IF NOT EXISTS y int;\n"
         "SET LOCAL lock_timeout = '1s';\n"
     )
-    assert at(sql, "require-lock-timeout") == [(1, 1, 1, 44)]
+    assert at(sql, "require-lock-timeout") == [(1, 1, 1, 11)]  # ALTER TABLE
     assert rules("SET LOCAL lock_timeout = '1s';\n" + sql) == set()
     assert "require-lock-timeout" in rules("SET LOCAL lock_timeout = 0;\n" + sql)
 
@@ -183,7 +184,7 @@ def test_ignore_next_statement_only() -> None:
         "DROP TABLE IF EXISTS a;\n"
         "DROP TABLE IF EXISTS b;\n"
     )
-    assert at(sql, "ban-drop-table") == [(3, 1, 3, 22)]
+    assert at(sql, "ban-drop-table") == [(3, 1, 3, 22)]  # the table dropped
     assert "unused-ignore" not in rules(sql)
 
 

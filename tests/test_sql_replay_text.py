@@ -28,7 +28,9 @@ CASES = Path(__file__).parent / "data" / "cases"
 def findings(done: subprocess.CompletedProcess[str], *rules: str) -> list[dict[str, Any]]:
     assert done.stdout.strip().startswith("{"), done.stdout + done.stderr
     diagnostics: list[dict[str, Any]] = json.loads(done.stdout)["diagnostics"]
-    return [d for d in diagnostics if not rules or d["rule"] in rules]
+    # a failure a text hazard explains is folded into it (its `related` list): read both
+    folded = [r for d in diagnostics for r in d.get("related", ())]
+    return [d for d in [*diagnostics, *folded] if not rules or d["rule"] in rules]
 
 
 def at(done: subprocess.CompletedProcess[str], *rules: str) -> list[tuple[str, int, int]]:

@@ -48,7 +48,7 @@ def test_lint_reads_standard_input_for_a_dash(tmp_path: Path) -> None:
     done = run_gate("lint", "-", cwd=tmp_path,
                     input="CREATE INDEX CONCURRENTLY orders_idx ON orders (id);\n")
     assert done.returncode == 1, done.stdout + done.stderr
-    assert "-:1:1 ban-concurrent-index-creation-in-transaction error" in done.stdout
+    assert "-:1:14 ban-concurrent-index-creation-in-transaction error" in done.stdout
     empty = run_gate("lint", "-", cwd=tmp_path, input="")
     assert empty.returncode == 0 and "empty-migration" in empty.stdout
 

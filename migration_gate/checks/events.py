@@ -47,7 +47,7 @@ def grouped_renames(
             hint=(f"restore the merged numbering: git checkout {context.base.base.merge_base[:12]}"
                   f" -- {context.folder}" if head.hint and head.hint.startswith("rename it back")
                   else head.hint),
-            related=tuple(Related(d.path, d.message) for _o, _n, d in members),
+            related=tuple(Related(d.rule, d.path, d.line, d.message) for _o, _n, d in members),
         )
 
 
@@ -79,5 +79,5 @@ def grouped_deletions(
             "serves new databases: give it its own history table via `table_name`, or create new "
             "databases from a schema dump); with Flyway use a baseline migration (B prefix) or "
             "`baselineVersion` on new databases",
-            related=tuple(Related(m.path, d.message) for m, d in members),
+            related=tuple(Related(d.rule, m.path, d.line, d.message) for m, d in members),
         )

@@ -167,7 +167,8 @@ def _folder_moved(context: CheckContext, old_folder: str) -> Diagnostic:
         "checksum",
         hint="update everything that names the folder (embed_migrations!, refinery.toml, "
         "Flyway's locations, CI) in the same change",
-        related=tuple(Related(new.path, f"moved from {old.path}") for old, new in moved),
+        related=tuple(Related(FOLDER_MOVED.id, new.path, 1, f"moved from {old.path}")
+                      for old, new in moved),
     )
 
 

@@ -43,7 +43,7 @@ def check(
     In a monorepo (`projects:` configured, or found by their refinery.toml / flyway.conf
     from a root without a migrations folder) each project is checked with its own settings."""
     from migration_gate.diagnostics import Severity
-    from migration_gate.pipeline import NoteCollector, Result, run_stages
+    from migration_gate.pipeline import NoteCollector, Result, run_header, run_stages
     from migration_gate.stages import check_stages, stages_named
 
     if database_url and verify is None:
@@ -53,7 +53,8 @@ def check(
     contexts = project_contexts(dir_flag, base_flag, config_file, overrides, lint_all, verify,
                                 note, runner_flag)
     contexts = [_with_applied(c, applied_file, applied_url) for c in contexts]
-    stages = stages_named(check_stages(verify))
+    names = check_stages(verify)
+    stages = stages_named(names)
     # one finding once: two projects share the root's configuration (config-changed)
     diagnostics = sorted({d: None for c in contexts for d in run_stages(c, stages)},
                          key=lambda d: d.sort_key)
@@ -61,7 +62,9 @@ def check(
                      if c.config.project_name is not None)
     result = Result(tuple(diagnostics), files_checked=sum(len(c.local) for c in contexts),
                     notes=tuple(note.notes), projects=projects,
-                    runner=runner_shown(contexts[0]) if len(contexts) == 1 else None)
+                    runner=runner_shown(contexts[0]) if len(contexts) == 1 else None,
+                    header=(run_header(contexts[0], names, note.notes) if len(contexts) == 1
+                            else None))
     fail = min((c.config.fail_on for c in contexts), key=lambda s: s.rank,
                default=Severity.ERROR)
     finish(result, fmt=fmt, output=output, root=contexts[0].root, fail_on=fail,

@@ -106,8 +106,8 @@ def step_summary(result: Result, options: ReportOptions, environ: Mapping[str, s
         "| File | Line | Severity | Rule | Message |",
         "| --- | ---: | --- | --- | --- |",
     ]
-    ordered = sorted(result.diagnostics, key=lambda d: d.sort_key)
-    for path, group in groupby(ordered, key=lambda d: d.path):
+    # the result is in report order already (files by version, errors first): keep it
+    for path, group in groupby(result.diagnostics, key=lambda d: d.path):
         for index, diagnostic in enumerate(group):
             file_cell = _code(path) if index == 0 else ""
             url = blob_url(environ, path, diagnostic.line)

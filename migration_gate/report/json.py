@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass
 
 from migration_gate import __version__
-from migration_gate.diagnostics import Diagnostic, GateError, Severity
+from migration_gate.diagnostics import Diagnostic, GateError, Related, Severity
 from migration_gate.pipeline import Result
 from migration_gate.report import ReportOptions
 
@@ -63,6 +63,9 @@ def _diagnostic(item: dict[str, object]) -> Diagnostic:
         return value
 
     hint = item.get("hint")
+    related = item.get("related", [])
+    if not isinstance(related, list):
+        raise TypeError("related")
     return Diagnostic(
         rule=str(item["rule"]),
         severity=Severity(item["severity"]),
@@ -73,4 +76,13 @@ def _diagnostic(item: dict[str, object]) -> Diagnostic:
         end_line=number("end_line"),
         end_column=number("end_column"),
         hint=None if hint is None else str(hint),
+        related=tuple(_related(entry) for entry in related),
     )
+
+
+def _related(entry: object) -> Related:
+    if not isinstance(entry, dict) or not isinstance(entry.get("line"), int):
+        raise TypeError("related")
+    column = entry.get("column", 1)
+    return Related(str(entry["rule"]), str(entry["path"]), int(entry["line"]),
+                   str(entry["message"]), column if isinstance(column, int) else 1)

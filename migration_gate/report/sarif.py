@@ -68,7 +68,7 @@ def sarif_result(diagnostic: Diagnostic, rule_index: int) -> dict[str, Any]:
         "endLine": end_line,
         "endColumn": last_column + 1,
     }
-    return {
+    sarif: dict[str, Any] = {
         "ruleId": diagnostic.rule,
         "ruleIndex": rule_index,
         "level": _LEVELS[diagnostic.severity],
@@ -85,6 +85,22 @@ def sarif_result(diagnostic: Diagnostic, rule_index: int) -> dict[str, Any]:
             }
         ],
     }
+    if diagnostic.related:
+        # the findings merged into this one (`migration_gate.merge`): same cause, their evidence
+        sarif["relatedLocations"] = [
+            {
+                "id": number,
+                "physicalLocation": {
+                    "artifactLocation": {"uri": artifact_uri(related.path),
+                                         "uriBaseId": "%SRCROOT%"},
+                    "region": {"startLine": related.line,
+                               "startColumn": related.column},
+                },
+                "message": {"text": f"{related.rule}: {related.message}"},
+            }
+            for number, related in enumerate(diagnostic.related, start=1)
+        ]
+    return sarif
 
 
 def document(result: Result, options: ReportOptions) -> dict[str, Any]:

@@ -87,10 +87,10 @@ def lint_text(
                 else:
                     message = finding.message
                 seen.add(rule.id)
-                raw.append((index, rule, message, None))
+                raw.append((index, rule, message, finding.span))
         observe(stmt, state)
     for index, finding in checks.file(state):
-        raw.append((index, finding.rule, finding.message, None))
+        raw.append((index, finding.rule, finding.message, finding.span))
     for located in hazards.text_findings(text, found, dialect):
         raw.append((_statement_at(statements, located.start), hazards.BY_ID[located.rule],
                     located.message, (located.start, located.end)))

@@ -25,14 +25,22 @@ PORTABLE: tuple[Dialect, ...] = ("postgres", "mysql", "sqlite")
 SERIALS = frozenset({"SERIAL", "SERIAL4", "BIGSERIAL", "SERIAL8", "SMALLSERIAL", "SERIAL2"})
 
 
+#: Absolute [start, end) offsets in the file.
+Span = tuple[int, int]
+
+
 @dataclass(frozen=True)
 class Finding:
     """One rule firing on one statement. It holds the `Rule` itself, not its id, so that a
     misspelt rule is a NameError at import and a mypy error, never a lookup failing at run time.
+
+    `span`: the words that matter (the CONCURRENTLY keyword, the new column type...), when the
+    rule knows them; without it the finding points at its whole statement.
     """
 
     rule: Rule
     message: str
+    span: Span | None = None
 
 
 @dataclass
@@ -141,3 +149,37 @@ class View:
             if self.keys[index] == ")" and self.depths[index] == depth:
                 return index
         return len(self.keys)
+
+
+def words_span(view: View, first: int, stop: int) -> Span | None:
+    """The offsets covering `view.words[first:stop]` (None when they are not all there)."""
+    if first < 0 or stop <= first or stop > len(view.words):
+        return None
+    return view.words[first].start, view.words[stop - 1].end
+
+
+def keys_span(view: View, *keys: str, start: int = 0, end: int | None = None) -> Span | None:
+    """The words `keys` where they first follow each other (any depth) in [start, end)."""
+    stop = len(view.keys) if end is None else min(end, len(view.keys))
+    for index in range(max(start, 0), stop - len(keys) + 1):
+        if view.at(index, *keys):
+            return words_span(view, index, index + len(keys))
+    return None
+
+
+def head_span(view: View, last: str) -> Span | None:
+    """From the statement's first word to the keyword `last` (`CREATE UNIQUE INDEX`)."""
+    for index, key in enumerate(view.keys[:8]):
+        if key == last:
+            return words_span(view, 0, index + 1)
+    return words_span(view, 0, 1)
+
+
+def name_span(view: View, name: str | None, start: int = 1) -> Span | None:
+    """The first word from `start` that names `name` (a qualified name's last part)."""
+    if name is None:
+        return None
+    for index in range(start, len(view.words)):
+        if view.words[index].name == name and view.words[index].kind != PUNCT:
+            return words_span(view, index, index + 1)
+    return None

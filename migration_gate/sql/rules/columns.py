@@ -10,7 +10,15 @@ from collections.abc import Iterator
 
 from migration_gate.catalog import Rule
 from migration_gate.diagnostics import Severity
-from migration_gate.sql.rules.base import PG, SERIALS, FileState, Finding, View
+from migration_gate.sql.rules.base import (
+    PG,
+    SERIALS,
+    FileState,
+    Finding,
+    View,
+    keys_span,
+    words_span,
+)
 from migration_gate.sql.rules.registry import check
 from migration_gate.sql.rules.statements import Stmt, existing_table_actions
 
@@ -120,7 +128,8 @@ def _required(stmt: Stmt, state: FileState) -> Iterator[Finding]:
                 and view.find(action.at, action.end, "GENERATED") < 0):
             yield Finding(ADDING_REQUIRED_FIELD,
                           f"adding NOT NULL column {action.name} without a default fails on "
-                          f"every non-empty {table} table (23502)")
+                          f"every non-empty {table} table (23502)",
+                          keys_span(view, "NOT", "NULL", start=action.at, end=action.end))
 
 
 ADDING_NOT_NULLABLE_FIELD = Rule(
@@ -157,7 +166,8 @@ def _set_not_null(stmt: Stmt, state: FileState) -> Iterator[Finding]:
         if action.then("SET", "NOT", "NULL"):
             yield Finding(ADDING_NOT_NULLABLE_FIELD,
                           f"SET NOT NULL on {table}.{action.name} scans the whole table under "
-                          "ACCESS EXCLUSIVE")
+                          "ACCESS EXCLUSIVE",
+                          keys_span(stmt.view, "NOT", "NULL", start=action.at, end=action.end))
 
 
 CHANGING_COLUMN_TYPE = Rule(
@@ -189,6 +199,9 @@ CHANGING_COLUMN_TYPE = Rule(
 def _column_type(stmt: Stmt, state: FileState) -> Iterator[Finding]:
     for table, action in existing_table_actions(stmt, state, "ALTER COLUMN"):
         if action.type_at >= 0:
+            using = stmt.view.find(action.type_at, action.end, "USING")
             yield Finding(CHANGING_COLUMN_TYPE,
                           f"changing the type of {table}.{action.name} rewrites the table and its "
-                          "indexes under ACCESS EXCLUSIVE")
+                          "indexes under ACCESS EXCLUSIVE",
+                          words_span(stmt.view, action.type_at,
+                                     using if using > action.type_at else action.end))

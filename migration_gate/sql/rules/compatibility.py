@@ -10,7 +10,13 @@ from collections.abc import Iterator
 
 from migration_gate.catalog import Rule
 from migration_gate.diagnostics import Severity
-from migration_gate.sql.rules.base import PG, PORTABLE, FileState, Finding
+from migration_gate.sql.rules.base import (
+    PG,
+    PORTABLE,
+    FileState,
+    Finding,
+    words_span,
+)
 from migration_gate.sql.rules.registry import at_end, check
 from migration_gate.sql.rules.statements import Stmt, existing_table_actions
 
@@ -97,7 +103,7 @@ def _drop_column(stmt: Stmt, state: FileState) -> Iterator[Finding]:
     for table, action in existing_table_actions(stmt, state, "DROP COLUMN"):
         yield Finding(BAN_DROP_COLUMN,
                       f"dropping column {action.name} of {table} loses its data and breaks "
-                      "clients still using it")
+                      "clients still using it", words_span(stmt.view, action.start, action.end))
 
 
 BAN_DROP_TABLE = Rule(

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 from migration_gate.catalog import Rule
 from migration_gate.diagnostics import Severity
-from migration_gate.sql.rules.base import PG, SERIALS, FileState, Finding
+from migration_gate.sql.rules.base import PG, SERIALS, FileState, Finding, words_span
 from migration_gate.sql.rules.registry import check
 from migration_gate.sql.rules.statements import Stmt, existing_table_actions
 
@@ -65,11 +65,13 @@ def _not_valid(stmt: Stmt, state: FileState) -> Iterator[Finding]:
             if action.word == "CHECK":
                 yield Finding(CONSTRAINT_MISSING_NOT_VALID,
                               f"adding CHECK constraint {action.name or ''} without NOT VALID "
-                              f"scans all of {table} under ACCESS EXCLUSIVE")
+                              f"scans all of {table} under ACCESS EXCLUSIVE",
+                              words_span(stmt.view, action.start, action.end))
             elif action.word == "FOREIGN":
                 yield Finding(CONSTRAINT_MISSING_NOT_VALID,
                               f"adding FOREIGN KEY {action.name or ''} without NOT VALID scans "
-                              f"all of {table} under SHARE ROW EXCLUSIVE")
+                              f"all of {table} under SHARE ROW EXCLUSIVE",
+                              words_span(stmt.view, action.start, action.end))
         elif action.kind == "VALIDATE" and action.name in added_not_valid:
             yield Finding(CONSTRAINT_MISSING_NOT_VALID,
                           f"VALIDATE CONSTRAINT {action.name} in the migration that added it: "

@@ -20,6 +20,8 @@ from migration_gate.sql.rules.base import (
     FileState,
     Finding,
     View,
+    head_span,
+    words_span,
 )
 from migration_gate.sql.rules.locktargets import covered, strong_locks
 from migration_gate.sql.rules.registry import check
@@ -81,7 +83,7 @@ def _index_creation(stmt: Stmt, state: FileState) -> Iterator[Finding]:
         yield Finding(REQUIRE_CONCURRENT_INDEX_CREATION,
                       f"CREATE INDEX on existing table {create.table} takes a "
                       f"{_mode('CREATE INDEX', Role.TABLE)} lock: "
-                      "writes wait for the whole build")
+                      "writes wait for the whole build", head_span(stmt.view, "INDEX"))
 
 
 REQUIRE_CONCURRENT_INDEX_DELETION = Rule(
@@ -329,4 +331,5 @@ def _lock_timeout(stmt: Stmt, state: FileState) -> Iterator[Finding]:
     target = f" on {table}" if table else ""
     yield Finding(REQUIRE_LOCK_TIMEOUT,
                   f"{what} takes {mode}{target} with no `SET lock_timeout` before it: it waits "
-                  "behind running queries and blocks every query queued after it")
+                  "behind running queries and blocks every query queued after it",
+                  words_span(stmt.view, 0, min(len(what.split()), len(stmt.view.words))))

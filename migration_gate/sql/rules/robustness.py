@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 from migration_gate.catalog import Rule
 from migration_gate.diagnostics import Severity
-from migration_gate.sql.rules.base import PG, FileState, Finding
+from migration_gate.sql.rules.base import PG, FileState, Finding, head_span, words_span
 from migration_gate.sql.rules.registry import at_end, check
 from migration_gate.sql.rules.statements import Stmt
 
@@ -53,25 +53,30 @@ def _robust(stmt: Stmt, state: FileState) -> Iterator[Finding]:
             return
         if create.kind == "TABLE":
             yield Finding(PREFER_ROBUST_STMTS,
-                          f"CREATE TABLE {create.name or ''} without IF NOT EXISTS {_RERUN}")
+                          f"CREATE TABLE {create.name or ''} without IF NOT EXISTS {_RERUN}",
+                          head_span(stmt.view, "TABLE"))
         elif create.kind in ("INDEX", "SCHEMA", "SEQUENCE"):
             yield Finding(PREFER_ROBUST_STMTS,
-                          f"CREATE {create.kind} without IF NOT EXISTS {_RERUN}")
+                          f"CREATE {create.kind} without IF NOT EXISTS {_RERUN}",
+                          head_span(stmt.view, create.kind))
     elif drop is not None:
         if not drop.defensive and drop.kind.isupper():
-            yield Finding(PREFER_ROBUST_STMTS, f"DROP {drop.kind} without IF EXISTS {_RERUN}")
+            yield Finding(PREFER_ROBUST_STMTS, f"DROP {drop.kind} without IF EXISTS {_RERUN}",
+                          head_span(stmt.view, drop.kind.split()[-1]))
     elif alter is not None:
         for action in alter.actions:
             if action.defensive:
                 continue
             if action.kind == "ADD COLUMN":
                 yield Finding(PREFER_ROBUST_STMTS,
-                              f"ADD COLUMN {action.name or ''} without IF NOT EXISTS {_RERUN}")
+                              f"ADD COLUMN {action.name or ''} without IF NOT EXISTS {_RERUN}",
+                              words_span(stmt.view, action.start, max(action.at, action.start + 1)))
             elif action.kind == "DROP CONSTRAINT" and action.word == "CONSTRAINT":
                 yield Finding(PREFER_ROBUST_STMTS, f"DROP CONSTRAINT without IF EXISTS {_RERUN}")
             elif action.kind == "DROP COLUMN":
                 yield Finding(PREFER_ROBUST_STMTS,
-                              f"DROP COLUMN {action.name or ''} without IF EXISTS {_RERUN}")
+                              f"DROP COLUMN {action.name or ''} without IF EXISTS {_RERUN}",
+                              words_span(stmt.view, action.start, action.end))
 
 
 SYNTAX_ERROR = Rule(

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 from migration_gate.catalog import Rule
 from migration_gate.diagnostics import Severity
-from migration_gate.sql.rules.base import PG, FileState, Finding
+from migration_gate.sql.rules.base import PG, FileState, Finding, keys_span
 from migration_gate.sql.rules.registry import at_end, check
 from migration_gate.sql.rules.statements import Stmt
 
@@ -56,21 +56,23 @@ def _concurrently(stmt: Stmt, state: FileState) -> Iterator[Finding]:
     if create is not None and create.kind == "INDEX" and create.concurrently:
         yield Finding(BAN_CONCURRENT_IN_TRANSACTION,
                       "CREATE INDEX CONCURRENTLY cannot run inside refinery's transaction: the "
-                      "migration fails with 25001 (cannot run inside a transaction block)")
+                      "migration fails with 25001 (cannot run inside a transaction block)",
+                      keys_span(stmt.view, "CONCURRENTLY"))
     elif drop is not None and drop.kind == "INDEX" and drop.concurrently:
         yield Finding(BAN_CONCURRENT_IN_TRANSACTION,
                       "DROP INDEX CONCURRENTLY cannot run inside refinery's transaction: the "
-                      "migration fails with 25001")
+                      "migration fails with 25001", keys_span(stmt.view, "CONCURRENTLY"))
     elif stmt.keys[0] == "REINDEX" and "CONCURRENTLY" in stmt.keys:
         yield Finding(BAN_CONCURRENT_IN_TRANSACTION,
                       "REINDEX ... CONCURRENTLY cannot run inside refinery's transaction: the "
-                      "migration fails with 25001")
+                      "migration fails with 25001", keys_span(stmt.view, "CONCURRENTLY"))
     elif alter is not None:
         for action in alter.actions:
             if action.kind == "DETACH" and action.has("CONCURRENTLY", start=action.start):
                 yield Finding(BAN_CONCURRENT_IN_TRANSACTION,
                               "DETACH PARTITION ... CONCURRENTLY cannot run inside refinery's "
-                              "transaction: the migration fails with 25001")
+                              "transaction: the migration fails with 25001",
+                              keys_span(stmt.view, "CONCURRENTLY", start=action.start))
 
 
 TRANSACTION_NESTING = Rule(

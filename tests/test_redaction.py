@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from migration_gate.diagnostics import GateError
@@ -60,28 +60,36 @@ def rendered(url: str) -> list[str]:
     return messages
 
 
+#: A password no generated one is part of, to render the same messages around another secret.
+OTHER_PASSWORD = "\u2603\u2603\u2603\u2603"
+
 #: Printable passwords of any script, with spaces, quotes and URL punctuation; `*` is left out
 #: because the mask itself is made of it.
 passwords = st.text(st.characters(blacklist_categories=("Cs", "Cc"), blacklist_characters="*"),
                     min_size=MIN_LITERAL, max_size=24)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow],
+          derandomize=True)
 @given(password=passwords, form=st.sampled_from(sorted(FORMS)))
 def test_no_generated_password_survives_in_any_rendered_message(password: str,
                                                                 form: str) -> None:
+    # a password that is a word of the message itself ("post" in "postgresql") proves nothing
+    assume(password not in " ".join(rendered(FORMS[form](OTHER_PASSWORD))))
     url = FORMS[form](password)
     for message in rendered(url):
         assert password not in message, (form, message)
         assert quote(password, safe="") not in message, (form, message)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=60, deadline=None, derandomize=True)
 @given(password=st.text(RAW_ALPHABET, min_size=MIN_LITERAL, max_size=16))
 def test_a_password_typed_unescaped_is_masked_even_where_the_driver_echoes_it(
     password: str,
 ) -> None:
     """libpq echoes a bad percent escape with the rest of the password (`p%ZZ...`)."""
+    skeleton = f"postgresql://app:{OTHER_PASSWORD}%ZZ@/shop?host={NOWHERE}"
+    assume(password not in " ".join(rendered(skeleton)))  # "post" is in "postgresql"
     url = f"postgresql://app:{password}%ZZ@/shop?host={NOWHERE}"
     for message in rendered(url):
         assert password not in message, message

@@ -88,9 +88,11 @@ def test_demo_reports_every_planted_problem_and_leaves_no_server(
     assert "V011__widen_order_status.sql:4:45 changing-column-type" in out
     assert "under the lock_timeout set earlier in the file; rewrote table orders" in out
     assert "rewrite-observed" not in out
-    # an observation no rule predicted stays, and says so
-    assert "V009__create_user_profiles.sql:2:1 lock-observed" in out
-    assert "no static rule predicted this: worth a look" in out
+    # the foreign key's lock on the existing `users` is predicted too (require-lock-timeout
+    # reads the lock table), so it is that finding's evidence, not a finding of its own
+    assert "V009__create_user_profiles.sql:2:1 require-lock-timeout" in out
+    assert "(observed: SHARE ROW EXCLUSIVE lock on table users)" in out
+    assert "V009__create_user_profiles.sql:2:1 lock-observed" not in out
     # the clean migration adds no SQL-rule finding
     assert "V009__create_user_profiles.sql:2:1 prefer-robust-stmts" not in out
     # files in version order (V13 after V012), errors first within a file; the count

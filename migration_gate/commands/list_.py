@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -45,7 +45,7 @@ def list_(dir_flag: str | None, config_file: Path | None, fmt: str,
     if runner is not None:
         _list_runner(files, fmt, choice.name)
         return
-    rows = []
+    rows: list[dict[str, Any]] = []
     ordered = sorted(versioned(files), key=lambda item: (item[1].version, item[0].path))
     for migration, name in ordered:
         rows.append({
@@ -55,20 +55,7 @@ def list_(dir_flag: str | None, config_file: Path | None, fmt: str,
             "path": migration.path,
             "checksum": str(migration.checksum) if migration.checksum is not None else None,
         })
-    if fmt == "json":
-        echo(json.dumps(rows, indent=2, ensure_ascii=False))
-        return
-    if not rows:
-        echo("no migrations")
-        return
-    rows = [{key: visible(value) if isinstance(value, str) else value
-             for key, value in row.items()} for row in rows]
-    width = max(len(f"{r['prefix']}{r['version']}") for r in rows)
-    name_width = max(len(str(r["name"])) for r in rows)
-    for row in rows:
-        label = f"{row['prefix']}{row['version']}"
-        echo(f"{label:<{width}}  {row['name']:<{name_width}}  {row['checksum'] or '-':>20}  "
-             f"{row['path']}")
+    _print_rows(rows, fmt, checksum_width=20)
 
 
 def _list_runner(files: tuple[MigrationFile, ...], fmt: str, runner: str) -> None:
@@ -89,6 +76,12 @@ def _list_runner(files: tuple[MigrationFile, ...], fmt: str, runner: str) -> Non
         "checksum": _recorded_checksum(migration),
         "runner": runner,
     } for migration, parsed in found]
+    _print_rows(rows, fmt, checksum_width=11)
+
+
+def _print_rows(rows: list[dict[str, Any]], fmt: str, *, checksum_width: int) -> None:
+    """The listing as JSON, or as aligned columns with the repository's names made visible
+    (refinery's u64 checksums need 20 columns, Flyway's signed CRC32 11)."""
     if fmt == "json":
         echo(json.dumps(rows, indent=2, ensure_ascii=False))
         return
@@ -97,12 +90,12 @@ def _list_runner(files: tuple[MigrationFile, ...], fmt: str, runner: str) -> Non
         return
     rows = [{key: visible(value) if isinstance(value, str) else value
              for key, value in row.items()} for row in rows]
-    labels = [f"{r['prefix']}{r['version'] or ''}" for r in rows]
+    labels = [f"{r['prefix']}{r['version'] if r['version'] is not None else ''}" for r in rows]
     width = max(len(label) for label in labels)
     name_width = max(len(str(r["name"])) for r in rows)
     for label, row in zip(labels, rows, strict=True):
         checksum = row["checksum"] if row["checksum"] is not None else "-"
-        echo(f"{label:<{width}}  {row['name']:<{name_width}}  {checksum:>11}  "
+        echo(f"{label:<{width}}  {row['name']:<{name_width}}  {checksum:>{checksum_width}}  "
              f"{row['path']}")
 
 

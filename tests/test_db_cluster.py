@@ -88,6 +88,7 @@ def start_slow_replay(tmp_path: Path, cache: Path) -> tuple[subprocess.Popen[byt
     return gate, marker
 
 
+@pytest.mark.slow
 def test_sigkill_of_the_gate_leaves_no_server(tmp_path: Path, gate_cache: Path,
                                               pg_binaries: Binaries) -> None:
     gate, marker = start_slow_replay(tmp_path, gate_cache)
@@ -102,6 +103,7 @@ def test_sigkill_of_the_gate_leaves_no_server(tmp_path: Path, gate_cache: Path,
     assert not [p for p in postgres.fast_temp_root().iterdir() if p.name.startswith(marker)]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
 def test_sigterm_and_ctrl_c_stop_and_delete_the_cluster(
     tmp_path: Path, gate_cache: Path, pg_binaries: Binaries, signum: int,
@@ -189,6 +191,7 @@ def _reachable_by(path: Path, uid: int | None, gid: int | None) -> bool:
     return True
 
 
+@pytest.mark.slow
 def test_pgserver_wheel_binaries_work(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     wheel = postgres._pgserver_bindir()
     if wheel is None or not (wheel / "postgres").exists():

@@ -19,6 +19,9 @@ from tests.conftest import Repo, make_repo, seed_migrations
 from tests.mariadb_fixture import NAMED_DATABASE, PASSWORD, MariaDbServer
 from tests.test_db_status import APPLIED, drifted, project, steps
 
+#: A MariaDB server started for the session: a long integration, outside the fast loop.
+pytestmark = pytest.mark.slow
+
 
 def findings(done: subprocess.CompletedProcess[str], *rules: str) -> list[dict[str, Any]]:
     assert done.stdout.strip().startswith("{"), done.stdout + done.stderr

@@ -126,14 +126,33 @@ file_names = st.one_of(
 )
 
 
-@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(file_names, st.sampled_from([("sql",), ("rs", "sql")]), st.booleans())
-def test_parser_agrees_with_refinery_pattern(
-    file_name: str, extensions: tuple[str, ...], int8: bool
-) -> None:
+PARSER_INPUTS = (file_names, st.sampled_from([("sql",), ("rs", "sql")]), st.booleans())
+
+
+def assert_parser_agrees(file_name: str, extensions: tuple[str, ...], int8: bool) -> None:
     assert implementation_parse(file_name, extensions, int8) == reference_parse(
         file_name, extensions, int8
     )
+
+
+# Each property runs twice: a sample in the fast loop, the thorough run (`slow`) in the full suite.
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(*PARSER_INPUTS)
+def test_parser_agrees_with_refinery_pattern(
+    file_name: str, extensions: tuple[str, ...], int8: bool
+) -> None:
+    assert_parser_agrees(file_name, extensions, int8)
+
+
+@pytest.mark.slow
+@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(*PARSER_INPUTS)
+def test_parser_agrees_with_refinery_pattern_thoroughly(
+    file_name: str, extensions: tuple[str, ...], int8: bool
+) -> None:
+    assert_parser_agrees(file_name, extensions, int8)
 
 
 @pytest.mark.parametrize(
@@ -191,20 +210,34 @@ def _is_valid(file_name: str, version: int) -> bool:
     return isinstance(parsed, MigrationName) and parsed.version == version
 
 
-@settings(max_examples=800, deadline=None)
-@given(st.one_of(file_names, st.text(name_chars, max_size=30)), good_versions, paddings)
-def test_every_corrected_name_is_valid_for_refinery(
-    file_name: str, version: int, padding: int
-) -> None:
+CORRECTION_INPUTS = (st.one_of(file_names, st.text(name_chars, max_size=30)), good_versions,
+                     paddings)
+SUGGESTION_INPUTS = (st.text(name_chars, max_size=30), good_versions, paddings)
+
+
+def assert_corrected_name_is_valid(file_name: str, version: int, padding: int) -> None:
     fixed = corrected_name(file_name, version, padding)
     assert _is_valid(fixed, version), fixed
 
 
-@settings(max_examples=800, deadline=None)
-@given(st.text(name_chars, max_size=30), good_versions, paddings)
-def test_every_suggested_file_name_is_valid_for_refinery(
-    description: str, version: int, padding: int
+@settings(max_examples=100, deadline=None)
+@given(*CORRECTION_INPUTS)
+def test_every_corrected_name_is_valid_for_refinery(
+    file_name: str, version: int, padding: int
 ) -> None:
+    assert_corrected_name_is_valid(file_name, version, padding)
+
+
+@pytest.mark.slow
+@settings(max_examples=800, deadline=None)
+@given(*CORRECTION_INPUTS)
+def test_every_corrected_name_is_valid_for_refinery_thoroughly(
+    file_name: str, version: int, padding: int
+) -> None:
+    assert_corrected_name_is_valid(file_name, version, padding)
+
+
+def assert_suggestion_is_valid(description: str, version: int, padding: int) -> None:
     name = normalise_description(description)
     assume(name)
     suggestion = suggest_file_name(version, name, padding)
@@ -213,6 +246,23 @@ def test_every_suggested_file_name_is_valid_for_refinery(
     assert isinstance(parsed, MigrationName) and parsed.prefix is Prefix.VERSIONED
     if description.isascii():
         assert re.fullmatch(r"[a-z0-9_]+", name)  # the default naming pattern
+
+
+@settings(max_examples=100, deadline=None)
+@given(*SUGGESTION_INPUTS)
+def test_every_suggested_file_name_is_valid_for_refinery(
+    description: str, version: int, padding: int
+) -> None:
+    assert_suggestion_is_valid(description, version, padding)
+
+
+@pytest.mark.slow
+@settings(max_examples=800, deadline=None)
+@given(*SUGGESTION_INPUTS)
+def test_every_suggested_file_name_is_valid_for_refinery_thoroughly(
+    description: str, version: int, padding: int
+) -> None:
+    assert_suggestion_is_valid(description, version, padding)
 
 
 @given(good_versions, paddings)

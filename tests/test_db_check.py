@@ -201,6 +201,7 @@ def test_verify_target_stops_before_a_failing_migration(tmp_path: Path, gate_cac
     assert [d["path"] for d in of_rule(full, "migration-failed")] == ["migrations/V009__bad.sql"]
 
 
+@pytest.mark.slow  # a cold cache of its own: initdb and three replays (14 s in the full suite)
 def test_base_schema_is_cached_by_content(tmp_path: Path, pg_binaries: Binaries) -> None:
     cache = tmp_path / "cache"
     repo = branch_repo(tmp_path / "repo", {"migrations/V008__x.sql": "ALTER TABLE table_7 "

@@ -16,6 +16,7 @@ from migration_gate.runners.flyway_settings import FlywaySettings
 from migration_gate.runners.model import (
     RUNNER_NAMES,
     ContentProblem,
+    CrashWindow,
     ExecutionModel,
     HistoryColumn,
     HistoryRowPlacement,
@@ -48,6 +49,7 @@ __all__ = [
     "RUNNERS",
     "RUNNER_NAMES",
     "ContentProblem",
+    "CrashWindow",
     "ExecutionModel",
     "FlywayRunner",
     "FlywaySettings",

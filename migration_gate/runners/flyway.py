@@ -15,6 +15,7 @@ from datetime import datetime
 from migration_gate.runners.flyway_settings import FlywaySettings
 from migration_gate.runners.model import (
     ContentProblem,
+    CrashWindow,
     ExecutionModel,
     HistoryRowPlacement,
     HistoryTable,
@@ -62,9 +63,10 @@ class FlywayRunner:
                 "is inserted on Flyway's main connection, inside its advisory-lock transaction, "
                 "after the migration's own transaction on a second connection has committed, "
                 "so a crash in between re-runs the migration; without that lock Flyway uses one "
-                "connection and both share a transaction. Other databases also use two "
-                "connections. A script Flyway runs without a transaction autocommits each "
-                "statement, and a failure there is recorded as a row with success = false."
+                "connection and both share a transaction. MySQL commits DDL implicitly; SQLite "
+                "uses one connection (see crash_window). A script Flyway runs without a "
+                "transaction autocommits each statement, and a failure there is recorded as a "
+                "row with success = false."
             ),
         )
 
@@ -137,6 +139,14 @@ class FlywayRunner:
             execute_in_transaction=self.settings.execute_in_transaction,
             postgres_major=self.settings.postgres_major,
         )
+
+    def crash_window(self, in_transaction: bool, dialect: Dialect = "postgres"
+                     ) -> CrashWindow | None:
+        """Per database and `postgresql.transactional.lock` (`flyway_crash_window`)."""
+        from migration_gate.runners import flyway_transactions
+
+        return flyway_transactions.flyway_crash_window(
+            in_transaction, dialect, self.settings.postgresql_transactional_lock)
 
     def replace_placeholders(
         self, text: str, file_name: str, now: datetime, values: Mapping[str, str] | None = None

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from migration_gate.runners.model import ScriptTransaction, ScriptVerdict
+from migration_gate.runners.model import CrashWindow, ScriptTransaction, ScriptVerdict
 from migration_gate.runners.transactions import refusals, tokens, verdict_of
 from migration_gate.types import Dialect
 
@@ -103,3 +103,53 @@ def _first_mixed(outside: Sequence[bool]) -> int:
         if len(seen) == 2:
             return index
     return len(outside) - 1
+
+
+_RERUN = "fails when Flyway re-runs the migration after a crash"
+_ROBUST = "use IF NOT EXISTS / IF EXISTS so that a re-run succeeds"
+
+
+def flyway_crash_window(in_transaction: bool, dialect: Dialect = "postgres",
+                        transactional_lock: bool = True) -> CrashWindow | None:
+    """Whether Flyway can have committed a migration's SQL and not its history row
+    (docs/flyway.md, section 4): the history row is written by `DbMigrate.doMigrateGroup` on the
+    main connection, inside the migration's transaction template.
+
+    PostgreSQL: `useSingleConnection()` is `!isTransactionalLock()`. With the lock (the default)
+    the migration runs on a second connection and commits before the main connection's
+    advisory-lock transaction, which holds the history row; without it both share one
+    transaction. MySQL: `supportsDdlTransactions()` is false, every DDL statement commits at
+    once. SQLite: one connection (`useSingleConnection()` true) and transactional DDL. A script
+    Flyway runs without a transaction commits statement by statement on every database.
+    """
+    if not in_transaction:
+        return CrashWindow(
+            f"{_RERUN}: Flyway runs this script without a transaction (it holds a statement "
+            "Flyway's parser marks non-transactional), each statement commits before the "
+            "history row is written",
+            f"{_ROBUST}: a script Flyway runs without a transaction runs again from its first "
+            "statement after a crash (and after a failure, once `flyway repair` removed its "
+            "failed row)",
+        )
+    if dialect == "postgres":
+        if not transactional_lock:
+            return None
+        return CrashWindow(
+            f"{_RERUN} between its two commits (postgresql.transactional.lock=true, the "
+            "default: the history row commits on Flyway's lock connection after the "
+            "migration's own transaction)",
+            f"{_ROBUST}, or set flyway.postgresql.transactional.lock=false: Flyway then writes "
+            "the history row in the migration's own transaction",
+        )
+    if dialect == "mysql":
+        return CrashWindow(
+            f"{_RERUN}: MySQL commits each DDL statement at once, before Flyway writes the "
+            "history row",
+            f"{_ROBUST}: MySQL cannot roll DDL back, so a half-applied migration runs again",
+        )
+    if dialect == "sqlite":
+        return None
+    return CrashWindow(  # not modelled: assume the history row's own transaction
+        f"{_RERUN} between the migration's commit and its history row's",
+        _ROBUST,
+    )

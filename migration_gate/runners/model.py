@@ -211,6 +211,20 @@ class ScriptTransaction:
     offending: int | None = None  # the statement `error` is about
 
 
+@dataclass(frozen=True)
+class CrashWindow:
+    """A crash after a migration's SQL has committed and before its history row has: the
+    runner does not know the migration ran and runs it again on its next start, so every DDL
+    statement must succeed a second time (`prefer-robust-stmts` reads this).
+
+    `consequence` ends a finding's message ("CREATE TABLE t without IF NOT EXISTS ..."), in the
+    runner's own terms; `hint` says what to write instead (or what to configure).
+    """
+
+    consequence: str
+    hint: str
+
+
 class PlaceholderIssue(str, Enum):
     UNDEFINED = "undefined"
     UNCLOSED = "unclosed"
@@ -269,6 +283,12 @@ class Runner(Protocol):
         self, statements: Sequence[str], dialect: Dialect = "postgres"
     ) -> ScriptTransaction:
         """Which transaction the runner runs these statements in, and what fails because of it."""
+
+    def crash_window(self, in_transaction: bool, dialect: Dialect = "postgres"
+                     ) -> CrashWindow | None:
+        """Whether a crash between the migration's commit and its history row's exists for a
+        script the runner runs inside a transaction (`in_transaction`, from
+        `script_transaction`) or not; None when the runner commits both together."""
 
     def replace_placeholders(
         self, text: str, file_name: str, now: datetime, values: Mapping[str, str] | None = None

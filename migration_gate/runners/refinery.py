@@ -14,6 +14,7 @@ from datetime import datetime
 from migration_gate import refinery
 from migration_gate.runners.model import (
     ContentProblem,
+    CrashWindow,
     ExecutionModel,
     HistoryColumn,
     HistoryRowPlacement,
@@ -58,6 +59,14 @@ EXECUTION = ExecutionModel(
         "mode use one transaction. Nothing runs outside a transaction "
         "(docs/refinery.md#transactions)."
     ),
+)
+
+#: docs/refinery.md#transactions: the sync drivers commit the SQL, then insert the history row in
+#: a second transaction, whatever the script holds (the wording predates the runner model).
+CRASH_WINDOW = CrashWindow(
+    "fails when refinery re-runs the migration after a crash between its two commits",
+    "use IF NOT EXISTS / IF EXISTS so that a re-run after a crash between refinery's two "
+    "commits succeeds",
 )
 
 
@@ -175,6 +184,12 @@ class RefineryRunner:
         indexes = {index for index, _ in refused}
         verdict = transactions.verdict_of([i in indexes for i in range(len(statements))])
         return ScriptTransaction(verdict, True, (), refused)
+
+    def crash_window(self, in_transaction: bool, dialect: Dialect = "postgres"
+                     ) -> CrashWindow | None:
+        """Always: refinery's sync drivers commit a migration and its history row in two
+        transactions, on every database (docs/refinery.md#transactions)."""
+        return CRASH_WINDOW
 
     def replace_placeholders(
         self, text: str, file_name: str, now: datetime, values: Mapping[str, str] | None = None

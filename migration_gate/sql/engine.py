@@ -22,11 +22,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from migration_gate.diagnostics import Diagnostic, Severity
-from migration_gate.runners.model import RunnerName
 from migration_gate.types import Dialect
 
 if TYPE_CHECKING:
     from migration_gate.config import Config
+    from migration_gate.runners.model import Runner
 
 #: Files over this many characters are linted from their tokens only (sqlglot would take
 #: minutes on a multi-megabyte data dump); a `syntax-error` finding says so.
@@ -46,13 +46,14 @@ class LintJob:
     postgres_version: int | None = None
     sqlite_version: tuple[int, int] | None = None
     rules: tuple[tuple[str, Severity], ...] = ()  # the configured severities (cache key only)
-    #: the runner that applies the file: rules whose verdict depends on it (its transaction
-    #: handling, its crash window) read it here, as they read `dialect`
-    runner: RunnerName = "refinery"
+    #: the runner that applies the file, with its settings (None: refinery): rules whose
+    #: verdict depends on it (its transaction handling, its crash window) ask it, as they
+    #: read `dialect`
+    runner: Runner | None = None
 
     @classmethod
     def for_config(cls, path: str, text: str, config: Config,
-                   new_tables: tuple[str, ...] = (), runner: RunnerName = "refinery") -> LintJob:
+                   new_tables: tuple[str, ...] = (), runner: Runner | None = None) -> LintJob:
         """A job with every setting of `config` that affects linting: a new such setting is
         added here, and so reaches every caller and the cache key."""
         return cls(path, text, config.dialect, new_tables, config.postgres_version,
@@ -64,7 +65,7 @@ def lint_job(job: LintJob) -> list[Diagnostic]:
 
     return lint_text(job.text, job.path, job.dialect, new_tables=job.new_tables,
                      postgres_version=job.postgres_version, sqlite_version=job.sqlite_version,
-                     parse_statements=len(job.text) <= MAX_PARSED_CHARS)
+                     parse_statements=len(job.text) <= MAX_PARSED_CHARS, runner=job.runner)
 
 
 def _lint_chunk(jobs: list[LintJob]) -> list[list[Diagnostic]]:
@@ -175,8 +176,8 @@ def cache_key(job: LintJob) -> str:
     parts: list[object] = [_FINGERPRINT, job.dialect, sorted(job.new_tables),
                            job.postgres_version, job.sqlite_version,
                            [[rule, level.value] for rule, level in job.rules]]
-    if job.runner != "refinery":
-        parts.append(job.runner)
+    if job.runner is not None and job.runner.name != "refinery":
+        parts.append(repr(job.runner))  # its settings: a frozen dataclass, repr is stable
     header = json.dumps(parts)
     digest.update(header.encode())
     digest.update(b"\0")

@@ -17,6 +17,8 @@ from migration_gate.sql.split import Positions, Span, Statement, scan, scan_text
 from migration_gate.types import Dialect
 
 if TYPE_CHECKING:
+    from migration_gate.runners.model import Runner
+    from migration_gate.sql.rules.base import FileState
     from migration_gate.sql.tokens import Parsed
 
 
@@ -29,11 +31,13 @@ def lint_text(
     postgres_version: int | None = None,
     sqlite_version: tuple[int, int] | None = None,
     parse_statements: bool = True,
+    runner: Runner | None = None,
 ) -> list[Diagnostic]:
     """Every SQL finding of one migration, ignores applied, in statement order.
 
     With `parse_statements=False` (huge files) the rules run on the tokens alone and one
-    `syntax-error` finding says that sqlglot did not parse the file.
+    `syntax-error` finding says that sqlglot did not parse the file. `runner` (None: refinery)
+    answers what depends on it: its crash window and how it runs the file's statements.
     """
     from migration_gate.sql import hazards
     from migration_gate.sql.ignores import UNUSED_IGNORE, apply_ignores, find_ignores
@@ -66,10 +70,11 @@ def lint_text(
                       sqlite_version=sqlite_version or CURRENT_SQLITE,
                       new_tables=set(new_tables), has_ddl=has_ddl, parsed=parse_statements,
                       chars=len(text), statements=len(statements))
+    _ask_runner(state, runner, [s.text for s in statements])
     checks = registry.for_dialect(dialect)
 
-    # (statement index, rule, message, the span it points at if not its statement's)
-    raw: list[tuple[int, Rule, str, Span | None]] = []
+    # (statement index, rule, message, the span it points at if not its statement's, hint)
+    raw: list[tuple[int, Rule, str, Span | None, str | None]] = []
     for index, (result, first) in enumerate(zip(parsed, firsts, strict=True)):
         state.index = index
         stmt = Stmt(View(result.words) if result.words else View.first_only(first), result.error)
@@ -87,13 +92,13 @@ def lint_text(
                 else:
                     message = finding.message
                 seen.add(rule.id)
-                raw.append((index, rule, message, finding.span))
+                raw.append((index, rule, message, finding.span, finding.hint))
         observe(stmt, state)
     for index, finding in checks.file(state):
-        raw.append((index, finding.rule, finding.message, finding.span))
+        raw.append((index, finding.rule, finding.message, finding.span, finding.hint))
     for located in hazards.text_findings(text, found, dialect):
         raw.append((_statement_at(statements, located.start), hazards.BY_ID[located.rule],
-                    located.message, (located.start, located.end)))
+                    located.message, (located.start, located.end), None))
     raw.sort(key=lambda item: item[0])
 
     ignores = find_ignores(text, comment_spans)
@@ -116,11 +121,11 @@ def lint_text(
             ))
     else:
         kept = raw
-    for index, rule, message, span in kept:
+    for index, rule, message, span, hint in kept:
         if span is not None:
-            diagnostics.append(_located(rule, span, positions, path, message))
+            diagnostics.append(_located(rule, span, positions, path, message, hint))
         else:
-            diagnostics.append(_diagnostic(rule, statements[index], path, message))
+            diagnostics.append(_diagnostic(rule, statements[index], path, message, hint))
     diagnostics.sort(key=lambda d: (d.line, d.column, d.rule))
     return diagnostics
 
@@ -134,18 +139,37 @@ _FIRST_WORD = re.compile(r"([A-Za-z_]+)")
 _SET_CONFIG = re.compile(r"set_config", re.IGNORECASE)
 
 
-def _diagnostic(rule: Rule, statement: Statement, path: str, message: str) -> Diagnostic:
+def _ask_runner(state: FileState, runner: Runner | None, statements: list[str]) -> None:
+    """The runner's answers for this file, into `state`: its crash window, and how it runs the
+    statements when it decides that per script (Flyway) rather than running every one inside
+    its transaction (refinery, whose answers predate the runner model and never change)."""
+    from migration_gate.runners.model import NonTransactionalPolicy
+    from migration_gate.runners.refinery import CRASH_WINDOW
+
+    if runner is None or runner.name == "refinery":
+        state.crash_window = CRASH_WINDOW
+        return
+    state.runner = runner.name
+    in_transaction = True
+    if runner.execution.non_transactional is NonTransactionalPolicy.RUNS_WITHOUT_TRANSACTION:
+        state.script = runner.script_transaction(statements, state.dialect)
+        in_transaction = state.script.in_transaction
+    state.crash_window = runner.crash_window(in_transaction, state.dialect)
+
+
+def _diagnostic(rule: Rule, statement: Statement, path: str, message: str,
+                hint: str | None = None) -> Diagnostic:
     return rule.diagnostic(path, message, line=statement.line, column=statement.column,
                            end_line=statement.end_line, end_column=statement.end_column,
-                           hint=rule.hint)
+                           hint=hint or rule.hint)
 
 
 def _located(rule: Rule, span: Span, positions: Positions, path: str,
-             message: str) -> Diagnostic:
+             message: str, hint: str | None = None) -> Diagnostic:
     line, column = positions.at(span[0])
     end_line, end_column = positions.at(max(span[0], span[1] - 1))
     return rule.diagnostic(path, message, line=line, column=column, end_line=end_line,
-                           end_column=end_column, hint=rule.hint)
+                           end_column=end_column, hint=hint or rule.hint)
 
 
 def _statement_at(statements: list[Statement], offset: int) -> int:

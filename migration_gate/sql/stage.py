@@ -1,8 +1,10 @@
 """The SQL stage of `check`: lint the added and changed migrations (all with `--all`).
 
-Tables created by migrations added on the same branch with a lower version count as new (as
-if created earlier in the same migration): nobody uses them yet, so the lock rules leave them
-alone. Non-UTF-8 and empty files are the folder stage's findings, not this one's.
+One body for every runner: the runner says which files it runs as SQL and in which order, and
+which text it sends (Flyway's placeholders replaced; refinery's text as written). Tables
+created by migrations added on the same branch that run earlier count as new (as if created
+earlier in the same migration): nobody uses them yet, so the lock rules leave them alone.
+Non-UTF-8 and empty files are the folder stage's findings, not this one's.
 """
 
 from __future__ import annotations
@@ -12,41 +14,46 @@ from typing import TYPE_CHECKING
 
 from migration_gate.checks.folder import has_statement
 from migration_gate.diagnostics import Diagnostic
-from migration_gate.migrations import MigrationFile, is_sql_migration
+from migration_gate.migrations import MigrationFile
 from migration_gate.pipeline import CheckContext
 
 if TYPE_CHECKING:
     from migration_gate.runners.model import Version
 
-
-def _lintable(migration: MigrationFile) -> bool:
-    """A `.sql` migration with statements (misnamed files are not read by discovery)."""
-    return is_sql_migration(migration) and migration.text is not None and has_statement(
-        migration.text
-    )
+#: Where the runner runs a file: (0, its version) for migrations run in version order, (1, None)
+#: for those run after every versioned one (Flyway's repeatables).
+Order = tuple[int, "Version | None"]
 
 
-def _runner_lintable(migration: MigrationFile) -> bool:
-    """A migration a non-refinery runner runs (`V1.1__add-name.sql`), with statements."""
+def _order(context: CheckContext, migration: MigrationFile) -> Order | None:
+    """Where the runner runs this file, None when it does not run it as SQL (or it has no
+    statement). refinery's name is `migration.name` (the folder rules' parse); another runner's
+    is `runs_as`, misnamed files it runs anyway included (Flyway runs `V3.sql`)."""
+    if migration.text is None or not has_statement(migration.text):
+        return None
+    if context.is_refinery:
+        from migration_gate.runners.refinery import refinery_version
+
+        name = migration.name
+        if name is None or name.extension != "sql":
+            return None
+        return (0, refinery_version(name.version))
     parsed = migration.runs_as
-    return parsed is not None and parsed.suffix.lower() == ".sql" and (
-        migration.text is not None and has_statement(migration.text))
+    if parsed is None or parsed.suffix.lower() != ".sql":
+        return None
+    return (0, parsed.version) if parsed.version is not None else (1, None)
 
 
-def _version(migration: MigrationFile) -> float:
-    return migration.name.version if migration.name is not None else float("inf")
+def _runs_before(earlier: Order, later: Order) -> bool:
+    """Whether a versioned migration at `earlier` runs before one at `later`."""
+    if later[0] == 1:
+        return True
+    return earlier[1] is not None and later[1] is not None and earlier[1] < later[1]
 
 
-def _runner_order(migration: MigrationFile) -> tuple[int, Version | None]:
-    """Versioned migrations in version order, repeatables (run last) after them."""
-    parsed = migration.runs_as
-    version = parsed.version if parsed is not None else None
-    return (0, version) if version is not None else (1, None)
-
-
-def _runner_text(context: CheckContext, migration: MigrationFile) -> str:
+def _text(context: CheckContext, migration: MigrationFile) -> str:
     """The text the runner sends: Flyway's placeholders replaced (an undefined one is the
-    folder stage's finding, and stays as written here)."""
+    folder stage's finding, and stays as written here); refinery's as written."""
     from datetime import datetime
 
     assert migration.text is not None
@@ -54,55 +61,27 @@ def _runner_text(context: CheckContext, migration: MigrationFile) -> str:
         migration.text, migration.file_name, datetime.now()).text
 
 
-def _runner_stage(context: CheckContext) -> Iterator[Diagnostic]:
-    from migration_gate.sql.engine import LintJob, lint_many
-    from migration_gate.sql.lint import created_tables
-
-    dialect, runner = context.config.dialect, context.runner.name
-    targets = [m for m in context.to_lint if _runner_lintable(m)]
-    if not targets:
-        return
-    branch_tables: list[tuple[tuple[int, Version | None], set[str]]] = []
-    if context.base is not None:
-        for migration in context.added:
-            if _runner_lintable(migration) and _runner_order(migration)[0] == 0:
-                branch_tables.append((_runner_order(migration),
-                                      created_tables(_runner_text(context, migration), dialect)))
-    jobs = []
-    for migration in targets:
-        order = _runner_order(migration)
-        new_tables = sorted({t for o, tables in branch_tables
-                             if order[0] == 1 or (o[1] is not None and order[1] is not None
-                                                  and o[1] < order[1]) for t in tables})
-        jobs.append(LintJob.for_config(migration.path, _runner_text(context, migration),
-                                       context.config, tuple(new_tables), runner))
-    for diagnostics in lint_many(jobs):
-        yield from diagnostics
-
-
 def sql_stage(context: CheckContext) -> Iterator[Diagnostic]:
-    if not context.is_refinery:
-        yield from _runner_stage(context)
-        return
     from migration_gate.sql.engine import LintJob, lint_many
     from migration_gate.sql.lint import created_tables
 
     dialect = context.config.dialect
-    targets = [m for m in context.to_lint if _lintable(m)]
+    # refinery's jobs carry no runner: its answers are the lint's defaults (and its cache keys)
+    runner = None if context.is_refinery else context.runner
+    targets = [(m, order) for m in context.to_lint if (order := _order(context, m)) is not None]
     if not targets:
         return
-    branch_tables: list[tuple[float, set[str]]] = []
+    branch_tables: list[tuple[Order, set[str]]] = []
     if context.base is not None:
         for migration in context.added:
-            if _lintable(migration) and migration.text:
-                branch_tables.append((_version(migration),
-                                      created_tables(migration.text, dialect)))
+            order = _order(context, migration)
+            if order is not None and order[0] == 0:
+                branch_tables.append((order, created_tables(_text(context, migration), dialect)))
     jobs = []
-    for migration in targets:
-        assert migration.text is not None
-        version = _version(migration)
-        new_tables = sorted({t for v, tables in branch_tables if v < version for t in tables})
-        jobs.append(LintJob.for_config(migration.path, migration.text, context.config,
-                                       tuple(new_tables)))
+    for migration, order in targets:
+        new_tables = sorted({t for earlier, tables in branch_tables
+                             if _runs_before(earlier, order) for t in tables})
+        jobs.append(LintJob.for_config(migration.path, _text(context, migration),
+                                       context.config, tuple(new_tables), runner))
     for diagnostics in lint_many(jobs):
         yield from diagnostics

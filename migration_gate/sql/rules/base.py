@@ -9,10 +9,14 @@ constraints added `NOT VALID`) from one statement to the next.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from migration_gate.catalog import Rule
 from migration_gate.sql.tokens import NAME, PUNCT, WORD, Word
 from migration_gate.types import Dialect
+
+if TYPE_CHECKING:
+    from migration_gate.runners.model import CrashWindow, ScriptTransaction
 
 ACCESS_EXCLUSIVE, SHARE, SHARE_ROW_EXCLUSIVE = "ACCESS EXCLUSIVE", "SHARE", "SHARE ROW EXCLUSIVE"
 #: The first words of DDL statements (MySQL commits each of them implicitly).
@@ -41,6 +45,8 @@ class Finding:
     rule: Rule
     message: str
     span: Span | None = None
+    #: what to do, when it depends on the runner (None: the rule's own hint)
+    hint: str | None = None
 
 
 @dataclass
@@ -70,6 +76,13 @@ class FileState:
     chars: int = 0  # the file's length
     statements: int = 0  # how many statements the file has
     reported: set[str] = field(default_factory=set)  # rules that report once per file and did
+    #: The runner's answers for this file (`lint_text` asks them). `crash_window`: whether a
+    #: crash between the migration's commit and its history row's exists, None when it does
+    #: not. `script`: how the runner runs the file's statements, None when it runs every one
+    #: inside its transaction whatever they are (refinery: the database refuses some, 25001).
+    runner: str = "refinery"
+    crash_window: CrashWindow | None = None
+    script: ScriptTransaction | None = None
 
     def is_new(self, table: str | None) -> bool:
         """Whether `table` was created earlier in this migration (or on this branch)."""

@@ -162,7 +162,9 @@ BAN_VACUUM_FULL_OR_CLUSTER = Rule(
     why="`VACUUM FULL` and `CLUSTER` rewrite the table under an ACCESS EXCLUSIVE lock for the "
     "whole operation; `LOCK TABLE` takes (by default) ACCESS EXCLUSIVE and holds it until "
     "refinery commits the migration. `VACUUM` of any kind cannot even run inside refinery's "
-    "transaction (25001).",
+    "transaction (25001). Flyway runs a script holding `VACUUM` without a transaction: alone "
+    "it is fine there, mixed with transactional statements Flyway refuses the migration unless "
+    "`mixed=true` (docs/flyway.md, section 4).",
     example="VACUUM FULL users;\nCLUSTER users USING users_pkey;",
     instead="-- maintenance belongs to an operations step outside refinery, e.g. pg_repack",
     hint="run maintenance (VACUUM, CLUSTER, pg_repack) outside refinery; "
@@ -198,7 +200,18 @@ def _locked(view: View, state: FileState) -> tuple[list[str], str]:
 @check(BAN_VACUUM_FULL_OR_CLUSTER, "VACUUM", "CLUSTER", "LOCK")
 def _maintenance(stmt: Stmt, state: FileState) -> Iterator[Finding]:
     first = stmt.keys[0]
-    if first == "VACUUM":
+    if first == "VACUUM" and state.script is not None:  # the runner decides (Flyway)
+        from migration_gate.sql.rules.transactions import runner_refusal
+
+        judged = runner_refusal(state, "VACUUM")
+        if "FULL" in stmt.keys:
+            message = "VACUUM FULL rewrites the table under ACCESS EXCLUSIVE"
+            yield Finding(BAN_VACUUM_FULL_OR_CLUSTER,
+                          message + (f"; {judged[0]}" if judged else ""),
+                          hint=judged[1] if judged else None)
+        elif judged is not None:
+            yield Finding(BAN_VACUUM_FULL_OR_CLUSTER, judged[0], hint=judged[1])
+    elif first == "VACUUM":
         if "FULL" in stmt.keys:
             yield Finding(BAN_VACUUM_FULL_OR_CLUSTER,
                           "VACUUM FULL rewrites the table under ACCESS EXCLUSIVE, and VACUUM "

@@ -2,7 +2,10 @@
 
 With refinery's sync drivers a migration's SQL commits in one transaction and its history row
 in a second one (docs/refinery.md#transactions): a crash in between runs the migration again
-on the next start, so every DDL statement must be written to succeed a second time.
+on the next start, so every DDL statement must be written to succeed a second time. Whether
+that window exists is the runner's answer (`Runner.crash_window`, in `FileState`): always
+for refinery; for Flyway it depends on the database, `postgresql.transactional.lock` and
+whether the script runs in a transaction (docs/flyway.md, section 4).
 """
 
 from __future__ import annotations
@@ -11,13 +14,12 @@ from collections.abc import Iterator
 
 from migration_gate.catalog import Rule
 from migration_gate.diagnostics import Severity
-from migration_gate.sql.rules.base import PG, FileState, Finding, head_span, words_span
+from migration_gate.sql.rules.base import PG, FileState, Finding, Span, head_span, words_span
 from migration_gate.sql.rules.registry import at_end, check
 from migration_gate.sql.rules.statements import Stmt
 
 W = Severity.WARNING
 
-_RERUN = "fails when refinery re-runs the migration after a crash between its two commits"
 # Statement forms the rules understand from their words alone, even when sqlglot cannot parse.
 TOKEN_UNDERSTOOD = frozenset({"REINDEX", "VACUUM", "CLUSTER", "LOCK", "BEGIN", "START", "COMMIT",
                               "ROLLBACK", "END", "ABORT", "SET", "RESET", "DO"})
@@ -32,7 +34,12 @@ PREFER_ROBUST_STMTS = Rule(
     "history row is inserted in a second one (docs/refinery.md#transactions): a crash in "
     "between leaves the migration applied but unrecorded, so it runs again on the next start "
     "and fails on \"already exists\" / \"does not exist\", blocking every later migration "
-    "until someone repairs the database by hand.",
+    "until someone repairs the database by hand. The rule fires only where the runner has "
+    "that window: refinery always; Flyway on PostgreSQL with `postgresql.transactional.lock="
+    "true` (its default: the history row commits on a second connection after the migration), "
+    "for a script it runs without a transaction (CONCURRENTLY, VACUUM...), and on MySQL (DDL "
+    "commits at once), but not with `postgresql.transactional.lock=false`, where the history "
+    "row is written in the migration's own transaction (docs/flyway.md, section 4).",
     example="ALTER TABLE users ADD COLUMN phone VARCHAR(20);",
     instead="ALTER TABLE users ADD COLUMN IF NOT EXISTS phone VARCHAR(20);",
     hint="use IF NOT EXISTS / IF EXISTS so that a re-run after a crash between "
@@ -47,36 +54,41 @@ PREFER_ROBUST_STMTS = Rule(
 
 @check(PREFER_ROBUST_STMTS, "CREATE", "DROP", "ALTER")
 def _robust(stmt: Stmt, state: FileState) -> Iterator[Finding]:
+    window = state.crash_window
+    if window is None:  # the runner commits the migration and its history row together
+        return
+    rerun, hint = window.consequence, None if state.runner == "refinery" else window.hint
+    for message, span in _not_robust(stmt):
+        yield Finding(PREFER_ROBUST_STMTS, f"{message} {rerun}", span, hint)
+
+
+def _not_robust(stmt: Stmt) -> Iterator[tuple[str, Span | None]]:
+    """(what is not defensive, the words it points at) for each DDL a re-run would fail on."""
     create, drop, alter = stmt.create, stmt.drop, stmt.alter_table
     if create is not None:
         if create.defensive or create.temporary:  # a re-run's new session has no temp table
             return
         if create.kind == "TABLE":
-            yield Finding(PREFER_ROBUST_STMTS,
-                          f"CREATE TABLE {create.name or ''} without IF NOT EXISTS {_RERUN}",
-                          head_span(stmt.view, "TABLE"))
+            yield (f"CREATE TABLE {create.name or ''} without IF NOT EXISTS",
+                   head_span(stmt.view, "TABLE"))
         elif create.kind in ("INDEX", "SCHEMA", "SEQUENCE"):
-            yield Finding(PREFER_ROBUST_STMTS,
-                          f"CREATE {create.kind} without IF NOT EXISTS {_RERUN}",
-                          head_span(stmt.view, create.kind))
+            yield f"CREATE {create.kind} without IF NOT EXISTS", head_span(stmt.view, create.kind)
     elif drop is not None:
         if not drop.defensive and drop.kind.isupper():
-            yield Finding(PREFER_ROBUST_STMTS, f"DROP {drop.kind} without IF EXISTS {_RERUN}",
-                          head_span(stmt.view, drop.kind.split()[-1]))
+            yield (f"DROP {drop.kind} without IF EXISTS",
+                   head_span(stmt.view, drop.kind.split()[-1]))
     elif alter is not None:
         for action in alter.actions:
             if action.defensive:
                 continue
             if action.kind == "ADD COLUMN":
-                yield Finding(PREFER_ROBUST_STMTS,
-                              f"ADD COLUMN {action.name or ''} without IF NOT EXISTS {_RERUN}",
-                              words_span(stmt.view, action.start, max(action.at, action.start + 1)))
+                yield (f"ADD COLUMN {action.name or ''} without IF NOT EXISTS",
+                       words_span(stmt.view, action.start, max(action.at, action.start + 1)))
             elif action.kind == "DROP CONSTRAINT" and action.word == "CONSTRAINT":
-                yield Finding(PREFER_ROBUST_STMTS, f"DROP CONSTRAINT without IF EXISTS {_RERUN}")
+                yield "DROP CONSTRAINT without IF EXISTS", None
             elif action.kind == "DROP COLUMN":
-                yield Finding(PREFER_ROBUST_STMTS,
-                              f"DROP COLUMN {action.name or ''} without IF EXISTS {_RERUN}",
-                              words_span(stmt.view, action.start, action.end))
+                yield (f"DROP COLUMN {action.name or ''} without IF EXISTS",
+                       words_span(stmt.view, action.start, action.end))
 
 
 SYNTAX_ERROR = Rule(

@@ -1,4 +1,5 @@
-"""Rules about refinery's transaction: every migration runs inside one, on one connection.
+"""Rules about the runner's transaction: refinery runs every migration inside one, on one
+connection; Flyway decides per script (`Runner.script_transaction`, in `FileState.script`).
 
 Statements that cannot run in a transaction fail there (25001), statements that end it break
 refinery's bookkeeping, and what a migration does inside it (a backfill, a session setting)
@@ -20,13 +21,18 @@ E, W = Severity.ERROR, Severity.WARNING
 
 BAN_CONCURRENT_IN_TRANSACTION = Rule(
     "ban-concurrent-index-creation-in-transaction", E,
-    "A `CONCURRENTLY` operation in a refinery migration: it cannot run inside a transaction.",
+    "A `CONCURRENTLY` operation the runner runs inside a transaction (refinery: always; "
+    "Flyway: when it cannot run the script without one).",
     needs="stmt", dialects=PG,
     why="refinery wraps every migration in a transaction (docs/refinery.md#transactions). "
     "`CREATE INDEX CONCURRENTLY`, `DROP INDEX CONCURRENTLY`, `REINDEX ... CONCURRENTLY` and "
     "`DETACH PARTITION ... CONCURRENTLY` refuse to run there: the migration fails with "
     "SQLSTATE 25001 \"cannot run inside a transaction block\" (refinery issue #277) and the "
-    "deploy stops.",
+    "deploy stops. Flyway runs a script without a transaction when its parser detects "
+    "`CREATE/DROP INDEX CONCURRENTLY` (docs/flyway.md, section 4): such a script is fine on its "
+    "own, but mixed with transactional statements Flyway refuses the migration (unless "
+    "`mixed=true`), and the forms its parser does not detect (`REINDEX ... CONCURRENTLY`, "
+    "`DETACH PARTITION ... CONCURRENTLY`) still run inside its transaction and fail with 25001.",
     example="CREATE INDEX CONCURRENTLY users_email_idx ON users (email);",
     instead="-- operations step, outside refinery:\n"
     "CREATE INDEX CONCURRENTLY IF NOT EXISTS users_email_idx ON users (email);\n"
@@ -52,6 +58,44 @@ BAN_CONCURRENT_IN_TRANSACTION = Rule(
 
 @check(BAN_CONCURRENT_IN_TRANSACTION, "CREATE", "DROP", "REINDEX", "ALTER")
 def _concurrently(stmt: Stmt, state: FileState) -> Iterator[Finding]:
+    if state.script is None:
+        yield from _concurrently_in_transaction(stmt)
+        return
+    for finding in _concurrently_in_transaction(stmt):
+        what = finding.message.split(" cannot run", 1)[0]
+        judged = runner_refusal(state, what)
+        if judged is not None:
+            yield Finding(BAN_CONCURRENT_IN_TRANSACTION, judged[0], finding.span, judged[1])
+
+
+def runner_refusal(state: FileState, what: str) -> tuple[str, str] | None:
+    """(message, hint) when the runner will not run the current statement, which cannot run
+    inside a transaction, as the file is written; None when it runs it without one.
+    `state.script` is the runner's answer for the whole file (Flyway's parser)."""
+    script = state.script
+    assert script is not None
+    runner = state.runner.capitalize()
+    index = state.index
+    if index in dict(script.failing):
+        return (f"{what} runs inside {runner}'s transaction: its parser does not detect it as "
+                "non-transactional, and the migration fails with 25001",
+                f"{runner} only runs a script without a transaction when its parser detects a "
+                "non-transactional statement (CREATE/DROP INDEX CONCURRENTLY, VACUUM...): run "
+                "this outside the migration, or give the script `executeInTransaction=false` "
+                "in its .sql.conf file")
+    if script.error is not None and index in script.non_transactional:
+        return (f"{what} in a migration that also has transactional statements: {runner} "
+                "refuses it before running anything (Detected both transactional and "
+                "non-transactional statements within the same migration, even though mixed "
+                "is false)",
+                f"move it into a migration of its own: {runner} runs a script whose statements "
+                "are all non-transactional without a transaction (or set mixed=true: then the "
+                "whole script runs without a transaction, each statement committing alone)")
+    return None
+
+
+def _concurrently_in_transaction(stmt: Stmt) -> Iterator[Finding]:
+    """The CONCURRENTLY operation of a statement, as refinery (one transaction) sees it."""
     create, drop, alter = stmt.create, stmt.drop, stmt.alter_table
     if create is not None and create.kind == "INDEX" and create.concurrently:
         yield Finding(BAN_CONCURRENT_IN_TRANSACTION,

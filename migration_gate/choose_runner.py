@@ -22,6 +22,11 @@ if TYPE_CHECKING:
 _CONFIG_NAMES = ("refinery.toml", "flyway.conf", "flyway.toml")
 _FLYWAY_CONFIGS = ("flyway.conf", "flyway.toml")
 _SPRING_GLOBS = ("application*.yml", "application*.yaml", "application*.properties")
+#: The Spring files whose `spring.flyway.*` the settings come from (profiles' files are not:
+#: the gate checks what every deployment runs), in rising precedence within one folder.
+_SPRING_SETTINGS = ("application.yml", "application.yaml", "application.properties")
+#: A Spring configuration file larger than this is not read for settings.
+MAX_SPRING_BYTES = 1_000_000
 
 
 def _levels(folder: Path, top: Path) -> list[Path]:
@@ -96,9 +101,10 @@ def choose(
     name, reason, conf = detect(folder, top, rels, explicit=explicit, explicit_source=source)
     if name != "flyway":
         return RunnerChoice(RUNNERS[name], reason)
-    if conf is None:
-        return RunnerChoice(RUNNERS["flyway"], reason)
-    return RunnerChoice(flyway_runner(conf), reason)
+    if conf is not None:  # the Flyway CLI's own configuration wins over Spring's
+        return RunnerChoice(flyway_runner(conf), reason)
+    return RunnerChoice(spring_flyway_runner(folder.resolve(), top.resolve()) or RUNNERS["flyway"],
+                        reason)
 
 
 def flyway_runner(conf: Path) -> FlywayRunner:
@@ -122,3 +128,38 @@ def flyway_runner(conf: Path) -> FlywayRunner:
         raise GateError(f"{conf}: not valid UTF-8") from None
     except FlywayConfError as error:
         raise GateError(f"{conf}: {error}") from None
+
+
+def spring_flyway_runner(folder: Path, top: Path) -> FlywayRunner | None:
+    """Flyway configured by the `spring.flyway.*` properties of the Spring Boot files around
+    `folder` (`project_files`: each level's own and its `src/main/resources/`), None when they
+    set none. The nearest folder wins; within one, `.properties` wins over `.yml`, as in Spring
+    Boot. A file too large, unreadable or not valid YAML (Maven's `@project.version@` filter
+    tokens are not) is skipped: the application, not the gate, is its judge."""
+    from migration_gate.runners.flyway import FlywayRunner
+    from migration_gate.runners.flyway_conf import FlywayConfError, settings_from
+    from migration_gate.runners.flyway_spring import from_properties, from_yaml
+
+    _configs, spring = project_files(folder, top)
+    chosen = [p for p in dict.fromkeys(spring) if p.name in _SPRING_SETTINGS]
+    rank = {name: i for i, name in enumerate(_SPRING_SETTINGS)}
+    by_folder: dict[Path, list[Path]] = {}
+    for path in chosen:
+        by_folder.setdefault(path.parent, []).append(path)
+    values: dict[str, object] = {}
+    for parent in reversed(list(by_folder)):  # farthest first: nearer folders override
+        for path in sorted(by_folder[parent], key=lambda p: rank[p.name]):
+            try:
+                if path.stat().st_size > MAX_SPRING_BYTES:
+                    continue
+                text = path.read_text(encoding="utf-8")
+                values.update(from_properties(text) if path.suffix == ".properties"
+                              else from_yaml(text))
+            except (OSError, UnicodeDecodeError, ValueError):
+                continue
+    if not values:
+        return None
+    try:
+        return FlywayRunner(settings_from(values))
+    except FlywayConfError as error:
+        raise GateError(f"spring.flyway in {_rel(chosen[0], top)}: {error}") from None

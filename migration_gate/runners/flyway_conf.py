@@ -93,9 +93,20 @@ def settings_from(values: Mapping[str, object], base: FlywaySettings | None = No
     return dataclasses.replace(base or FlywaySettings(), **changes)  # type: ignore[arg-type]
 
 
+#: The Flyway keys (without `flyway.`) the gate reads, besides `placeholders.*`.
+KNOWN_KEYS: tuple[str, ...] = tuple(_KEYS)
+
+
 def parse_conf(text: str) -> dict[str, str]:
-    """The `flyway.*` keys of a Java properties file (`key=value` or `key: value`, `#` and `!`
-    comments, `\\` continuations), without their prefix."""
+    """The `flyway.*` keys of a Java properties file, without their prefix."""
+    values = parse_properties(text)
+    return {key[len("flyway."):]: value for key, value in values.items()
+            if key.startswith("flyway.")}
+
+
+def parse_properties(text: str) -> dict[str, str]:
+    """Every key of a Java properties file (`key=value` or `key: value`, `#` and `!`
+    comments, `\\` continuations)."""
     found: dict[str, str] = {}
     logical: list[str] = []
     for raw in text.splitlines():
@@ -108,8 +119,8 @@ def parse_conf(text: str) -> dict[str, str]:
         logical.append(line)
         entry, logical = "".join(logical), []
         match = re.match(r"^([^=:\s]+)\s*[=:\s]\s*(.*)$", entry)
-        if match and match.group(1).startswith("flyway."):
-            found[match.group(1)[len("flyway."):]] = match.group(2).strip()
+        if match:
+            found[match.group(1)] = match.group(2).strip()
     return found
 
 

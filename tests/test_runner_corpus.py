@@ -74,3 +74,36 @@ def test_no_name_flyway_accepts_is_flagged_in_flyway_folders() -> None:
           f"flagged invalid; {flagged_total} invalid-name findings in all")
     assert accepted > 0
     assert not flagged_accepted, flagged_accepted
+
+
+def test_flyway_folders_concurrently_follows_flyways_script_decision() -> None:
+    """Every `CONCURRENTLY` in the corpus's Flyway folders is in a script Flyway runs without a
+    transaction (68 refinery-style errors before the rules asked the runner), and a
+    `prefer-robust-stmts` finding there names Flyway's mechanism, never refinery's."""
+    from migration_gate.choose_runner import choose
+    from migration_gate.sql.stage import sql_stage
+
+    robust = concurrent = 0
+    wrong_words = []
+    for tool, project, folder in folders():
+        if tool != "flyway":
+            continue
+        rel = folder.relative_to(project).as_posix()
+        names = [m.rel for m in discover(NamesOnly(WorkingTree(folder)), folder_path=".")]
+        choice = choose(folder, project, names, configured=None, flag=None)
+        local = discover(WorkingTree(folder), folder_path=rel, runner=choice.runner)
+        context = CheckContext(
+            config=Config(project_dir=project), root=project, repo_root=None, folder=rel,
+            local=local, lint_all=True, runner_choice=choice,
+        )
+        for diagnostic in sql_stage(context):
+            if diagnostic.rule == "ban-concurrent-index-creation-in-transaction":
+                concurrent += 1
+            elif diagnostic.rule == "prefer-robust-stmts":
+                robust += 1
+                if "refinery" in diagnostic.message + (diagnostic.hint or ""):
+                    wrong_words.append(diagnostic.path)
+    print(f"Flyway folders: {robust} prefer-robust-stmts, {concurrent} CONCURRENTLY findings")
+    assert concurrent == 0
+    assert robust > 1000  # the default transactional lock keeps the crash window
+    assert not wrong_words, wrong_words

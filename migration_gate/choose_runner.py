@@ -153,13 +153,13 @@ def spring_flyway_runner(folder: Path, top: Path) -> FlywayRunner | None:
                 if path.stat().st_size > MAX_SPRING_BYTES:
                     continue
                 text = path.read_text(encoding="utf-8")
-                values.update(from_properties(text) if path.suffix == ".properties"
-                              else from_yaml(text))
+                found = from_properties(text) if path.suffix == ".properties" else from_yaml(text)
             except (OSError, UnicodeDecodeError, ValueError):
                 continue
-    if not values:
-        return None
-    try:
-        return FlywayRunner(settings_from(values))
-    except FlywayConfError as error:
-        raise GateError(f"spring.flyway in {_rel(chosen[0], top)}: {error}") from None
+            try:
+                settings_from(found)  # a value the model cannot read, named with its file
+            except FlywayConfError as error:
+                raise GateError(f"{_rel(path, top)}: spring.{error}".replace(
+                    "spring.`flyway.", "`spring.flyway.")) from None
+            values.update(found)
+    return FlywayRunner(settings_from(values)) if values else None

@@ -91,3 +91,17 @@ def test_the_nearest_file_wins_and_properties_beat_yaml(tmp_path: Path) -> None:
     (resources / "application.yml").write_text("version: @project.version@\n")  # not YAML
     assert spring_flyway_runner(folder, tmp_path) is not None
     assert spring_flyway_runner(tmp_path / "elsewhere", tmp_path / "elsewhere") is None
+
+
+def test_a_value_flyway_cannot_read_is_one_error_naming_its_file(tmp_path: Path) -> None:
+    import pytest
+
+    from migration_gate.diagnostics import GateError
+
+    resources = tmp_path / "src" / "main" / "resources"
+    resources.mkdir(parents=True)
+    (resources / "application.properties").write_text("spring.flyway.mixed=maybe\n")
+    with pytest.raises(GateError) as raised:
+        spring_flyway_runner(tmp_path, tmp_path)
+    assert str(raised.value) == ("src/main/resources/application.properties: "
+                                 "`spring.flyway.mixed` must be true or false, not 'maybe'")

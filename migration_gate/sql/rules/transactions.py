@@ -37,7 +37,9 @@ BAN_CONCURRENT_IN_TRANSACTION = Rule(
     instead="-- operations step, outside refinery:\n"
     "CREATE INDEX CONCURRENTLY IF NOT EXISTS users_email_idx ON users (email);\n"
     "-- the migration, a no-op once the index exists:\n"
-    "CREATE INDEX IF NOT EXISTS users_email_idx ON users (email);",
+    "CREATE INDEX IF NOT EXISTS users_email_idx ON users (email);\n"
+    "-- Flyway: the CONCURRENTLY statement alone in a migration of its own, which Flyway runs\n"
+    "-- without a transaction",
     hint="refinery cannot run CONCURRENTLY: run it as "
     "an operations step outside refinery and keep the IF [NOT] EXISTS form without CONCURRENTLY "
     "in the migration",

@@ -148,3 +148,15 @@ def test_the_cache_key_holds_the_runners_settings() -> None:
     assert len(keys) == 4
     assert cache_key(LintJob("V1__x.sql", TABLE)) == cache_key(
         LintJob("V1__x.sql", TABLE, runner=None))
+
+
+def test_the_concurrent_index_rules_advise_flyways_own_migration() -> None:
+    create = "CREATE INDEX users_email_idx ON users (email);\n"
+    (flyway,) = found(create, FLYWAY, "require-concurrent-index-creation")
+    assert flyway.hint is not None and "migration of its own" in flyway.hint
+    assert "refinery" not in flyway.hint
+    (refinery,) = found(create, None, "require-concurrent-index-creation")
+    assert refinery.hint is not None and "outside refinery" in refinery.hint
+    (dropped,) = found("DROP INDEX users_email_idx;\n", FLYWAY,
+                       "require-concurrent-index-deletion")
+    assert dropped.hint is not None and "DROP INDEX CONCURRENTLY in a migration" in dropped.hint

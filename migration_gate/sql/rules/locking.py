@@ -33,8 +33,20 @@ _OUTSIDE = (
     "refinery runs every migration inside a transaction, so the CONCURRENTLY form cannot be "
     "part of a migration. Run it as an operations step outside refinery (psql in the deploy "
     "job, before the migration), and keep the defensive form in the migration so that it is a "
-    "no-op once the operations step has run."
+    "no-op once the operations step has run. Flyway runs a migration whose statements are all "
+    "`CREATE/DROP INDEX CONCURRENTLY` without a transaction: there, give the CONCURRENTLY form "
+    "a migration of its own (docs/flyway.md, section 4b)."
 )
+
+
+def _own_migration(state: FileState, statement: str) -> str | None:
+    """The hint for a runner that runs a script of CONCURRENTLY statements without a
+    transaction itself (Flyway, docs/flyway.md §4b); None: the rule's hint (refinery's)."""
+    if state.script is None:
+        return None
+    return (f"{statement} in a migration of its own, which {state.runner.capitalize()} runs "
+            "without a transaction (write IF [NOT] EXISTS: such a script is re-run after a "
+            "crash), or accept the lock after SET LOCAL lock_timeout")
 
 
 def _mode(form: str, role: Role) -> str:
@@ -83,7 +95,8 @@ def _index_creation(stmt: Stmt, state: FileState) -> Iterator[Finding]:
         yield Finding(REQUIRE_CONCURRENT_INDEX_CREATION,
                       f"CREATE INDEX on existing table {create.table} takes a "
                       f"{_mode('CREATE INDEX', Role.TABLE)} lock: "
-                      "writes wait for the whole build", head_span(stmt.view, "INDEX"))
+                      "writes wait for the whole build", head_span(stmt.view, "INDEX"),
+                      _own_migration(state, "build it with CREATE INDEX CONCURRENTLY"))
 
 
 REQUIRE_CONCURRENT_INDEX_DELETION = Rule(
@@ -125,7 +138,8 @@ def _index_deletion(stmt: Stmt, state: FileState) -> Iterator[Finding]:
     if stmt.drop is not None and _drops_old_index(stmt, state):
         yield Finding(REQUIRE_CONCURRENT_INDEX_DELETION,
                       f"DROP INDEX {', '.join(stmt.drop.names)} takes an "
-                      f"{_mode('DROP INDEX', Role.INDEX_TABLE)} lock on its table")
+                      f"{_mode('DROP INDEX', Role.INDEX_TABLE)} lock on its table",
+                      hint=_own_migration(state, "drop it with DROP INDEX CONCURRENTLY"))
 
 
 REQUIRE_CONCURRENT_REINDEX = Rule(

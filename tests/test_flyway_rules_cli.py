@@ -12,6 +12,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import Repo, make_repo
 
 INIT = "CREATE TABLE IF NOT EXISTS person (id bigint PRIMARY KEY);\n"
@@ -38,6 +40,7 @@ def findings(repo: Repo, *rules: str) -> tuple[int, list[dict[str, object]]]:
     return done.returncode, [d for d in document["diagnostics"] if d["rule"] in rules]
 
 
+@pytest.mark.slow  # three projects through the CLI; tests/test_runner_rules.py is the fast proof
 def test_prefer_robust_stmts_follows_the_transactional_lock(tmp_path: Path) -> None:
     default = flyway_project(tmp_path / "a", ("flyway.conf", "flyway.table=history\n"),
                              PLAIN_DDL)
@@ -54,6 +57,7 @@ def test_prefer_robust_stmts_follows_the_transactional_lock(tmp_path: Path) -> N
     assert findings(toml, "prefer-robust-stmts") == (0, [])
 
 
+@pytest.mark.slow  # three projects through the CLI; tests/test_runner_rules.py is the fast proof
 def test_concurrently_alone_passes_and_mixed_fails(tmp_path: Path) -> None:
     conf = ("flyway.conf", "flyway.table=history\n")
     alone = flyway_project(tmp_path / "alone", conf, CIC)

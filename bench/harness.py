@@ -221,11 +221,11 @@ def ratio_text(numerator: float, denominator: float) -> str:
 
 
 def print_table(header: Sequence[str], rows: Sequence[Sequence[str]], *, title: str,
-                runs: int) -> None:
+                runs: int | None) -> None:
     """A Markdown table (it pastes into bench/README.md as it is), with its date, the number of
     runs and the load average."""
-    print(f"\n{title} — {time.strftime('%Y-%m-%d %H:%M %Z')}, {runs} alternating runs, "
-          f"{load_text()}")
+    how = f"{runs} alternating runs, " if runs else ""
+    print(f"\n{title} — {time.strftime('%Y-%m-%d %H:%M %Z')}, {how}{load_text()}")
     print("| " + " | ".join(header) + " |")
     print("|" + "---|" * len(header))
     for row in rows:

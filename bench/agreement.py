@@ -6,7 +6,8 @@ MIGRATION_GATE_CORPUS): squawk as refinery users must run it (`--assume-in-trans
 its opt-in rules that have a squawk counterpart turned on (so that the comparison is of what
 each rule sees, not of defaults). A finding is keyed by (file, statement): each tool's line is
 mapped to the statement that holds it (squawk counts lines from 0 and may point inside a
-statement; migration-gate points at its start), split by migration-gate's splitter.
+statement; migration-gate points at its start), split by migration-gate's splitter; for the
+rules both report once per file (`PER_FILE`), by file (line 0 in the JSON).
 
 Printed: per rule, the statements both tools flag, only squawk, only migration-gate. Written
 (`--output`, default bench/results/agreement.json): every disagreement, with both tools'
@@ -25,7 +26,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from harness import ROOT, corpus_root, load_text, postgres_files, print_table
@@ -62,6 +63,9 @@ SQUAWK_TO_OURS: dict[str, str | None] = {
     "ban-create-domain-with-constraint": None,
     "ban-alter-domain-with-add-constraint": None,
 }
+#: Rules both tools report once per file (the first statement that needs it: one
+#: `SET lock_timeout` at the top fixes the file), compared per file, not per statement.
+PER_FILE = frozenset({"require-lock-timeout"})
 #: migration-gate's opt-in rules with a squawk counterpart, turned on for the comparison.
 OPT_IN = ("prefer-text-field", "prefer-bigint-over-int", "prefer-identity", "prefer-timestamptz",
           "ban-char-field", "ban-drop-database")
@@ -146,6 +150,7 @@ def compare(found: list[Finding]) -> tuple[list[RuleCount], list[Finding]]:
     """Per rule, the (file, statement) keys each tool flags; the disagreements are every
     finding whose key the other tool does not flag under the same rule."""
     keys: dict[str, set[tuple[str, str, int]]] = {"squawk": set(), "migration-gate": set()}
+    found = [replace(f, line=0) if f.rule in PER_FILE else f for f in found]
     for finding in found:
         keys[finding.tool].add((finding.rule, finding.file, finding.line))
     theirs, ours = keys["squawk"], keys["migration-gate"]

@@ -24,6 +24,8 @@ CREATE TABLE t (id int PRIMARY KEY, a int, name text);
 INSERT INTO t SELECT g, g, 'x' FROM generate_series(1, 1000) g;
 CREATE SEQUENCE s;
 CREATE TYPE mood AS ENUM ('ok');
+CREATE TYPE unused AS ENUM ('a');
+CREATE TABLE tm (id int, m mood);
 CREATE FUNCTION f() RETURNS int LANGUAGE sql AS 'SELECT 1';
 CREATE MATERIALIZED VIEW mv AS SELECT id FROM t;
 CREATE EXTENSION IF NOT EXISTS plpgsql;
@@ -48,7 +50,7 @@ LOCK_CHECKS = (
     ("ALTER TYPE ... ADD VALUE", "ALTER TYPE mood ADD VALUE 'sad'"),
     ("ALTER SEQUENCE ... RESTART", "ALTER SEQUENCE s RESTART WITH 16"),
     ("DROP FUNCTION", "DROP FUNCTION f()"),
-    ("DROP TYPE", "DROP TYPE mood"),
+    ("DROP TYPE", "DROP TYPE unused"),
     ("DROP MATERIALIZED VIEW", "DROP MATERIALIZED VIEW mv"),
     ("CREATE INDEX on a table created in the same transaction",
      "CREATE TABLE fresh (a int); CREATE INDEX fresh_a ON fresh (a)"),
@@ -59,6 +61,12 @@ REWRITE_CHECKS = (
      "ALTER TABLE t ADD COLUMN c1 timestamp(3) DEFAULT localtimestamp NOT NULL"),
     ("ADD COLUMN ... DEFAULT current_timestamp(3) NOT NULL",
      "ALTER TABLE t ADD COLUMN c2 timestamp(3) NOT NULL DEFAULT current_timestamp(3)"),
+    ("ADD COLUMN ... DEFAULT to_timestamp('01-03-2023', 'DD-MM-YYYY') NOT NULL",
+     "ALTER TABLE t ADD COLUMN c5 timestamp(3) DEFAULT to_timestamp('01-03-2023', 'DD-MM-YYYY')"
+     " NOT NULL"),
+    ("ADD COLUMN ... DEFAULT current_date",
+     "ALTER TABLE t ADD COLUMN c6 date DEFAULT current_date"),
+    ("ADD COLUMN text DEFAULT -1", "ALTER TABLE t ADD COLUMN c7 text DEFAULT -1"),
     ("ADD COLUMN ... DEFAULT clock_timestamp() (volatile, for contrast)",
      "ALTER TABLE t ADD COLUMN c3 timestamptz DEFAULT clock_timestamp()"),
     ("ADD COLUMN ... BIGSERIAL (no PRIMARY KEY)", "ALTER TABLE t ADD COLUMN c4 BIGSERIAL"),
@@ -170,6 +178,8 @@ BLOCK_CHECKS = (
      "INSERT INTO t VALUES (100001, 1, 'w')"),
     ("ALTER SEQUENCE waiting on a transaction that called nextval, then nextval",
      "SELECT nextval('s')", "ALTER SEQUENCE s INCREMENT BY 50", "SELECT nextval('s')"),
+    ("ALTER TYPE ... ADD VALUE left open (A), then an INSERT using the type (C)",
+     "ALTER TYPE mood ADD VALUE 'sad'", "SELECT 1", "INSERT INTO tm VALUES (1, 'ok')"),
     ("DROP FUNCTION left open (A), then a call of the function (C)",
      "DROP FUNCTION f()", "SELECT 1", "SELECT f()"),
     ("DROP MATERIALIZED VIEW left open (A), then a read of it (C)",

@@ -34,8 +34,8 @@ from harness import ROOT, corpus_root, load_text, postgres_files, print_table
 sys.path.insert(0, str(ROOT))
 
 #: squawk's rule -> migration-gate's (None: migration-gate has no such rule; the reason is in
-#: docs/squawk-agreement.md). Most ids are the same on purpose (RULES.md: "where squawk has the
-#: same check, the id is squawk's").
+#: docs/squawk-agreement.md). Most ids are the same on purpose (docs/rules.md: where squawk has
+#: the same check, the id is squawk's).
 SQUAWK_TO_OURS: dict[str, str | None] = {
     **{rule: rule for rule in (
         "adding-field-with-default", "adding-foreign-key-constraint",

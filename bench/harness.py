@@ -130,8 +130,11 @@ class Series:
         return max(r.peak_rss for r in self.runs)
 
     def wall_text(self) -> str:
+        """Median wall time (min–max), then the median CPU time: on a loaded machine the
+        wall time grows with the load, the CPU time much less."""
         walls = [r.wall for r in self.runs]
-        return f"{self.median:.3f} s ({min(walls):.3f}–{max(walls):.3f})"
+        return (f"{self.median:.3f} s ({min(walls):.3f}–{max(walls):.3f}), "
+                f"CPU {self.cpu:.3f} s")
 
 
 def alternate(cases: Mapping[str, Command], runs: int, *, warm_up: bool = True

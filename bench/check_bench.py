@@ -1,53 +1,62 @@
-"""Benchmark `migration-gate check` the way it runs on every commit and pull request.
+"""Benchmark `migration-gate check` the way it runs on every commit, against the previous release.
 
-Scenarios (the targets of the README's Performance section):
-  precommit  a repository of 500 real migrations whose branch adds 2 files:
-             `check --no-verify` (target: under 0.3 s)
-  folder     `check --all --no-verify` on a folder of 2,000 real migrations with a base,
-             side by side with squawk on the same files (target: within 2x of squawk)
+Scenarios (each run on the previous release, `--baseline REF`, and on the current code, in
+alternation; the targets are the README's Performance section):
 
-The migrations are real files from the corpus named by MIGRATION_GATE_CORPUS (its
-PostgreSQL projects), renamed
-V0001..V2000 so that they form one refinery folder. Runs alternate between tools; medians
-are printed. Usage: python bench/check_bench.py [--runs N]
+  check 500+2, cold    a refinery repository of 500 real migrations whose branch adds 2 files:
+                       `check --no-verify`, every run with a new, empty cache folder
+                       (`MIGRATION_GATE_CACHE_DIR`, `XDG_CACHE_HOME`)          target <= 0.2 s
+  check 500+2, warm    the same, its cache filled by a run that is not timed   target <= 0.15 s
+  check 5,000+2, warm  the same on 5,000 migrations                            target <= 0.4 s
+  lint one file, cold  `lint --no-cache FILE`, a new cache folder              target <= 0.2 s
+  --version            start-up alone                                          target <= 0.06 s
+  peak memory          the largest resident set of the warm 500 case (wait4) target <= 40 MiB
+  no bytecode          the warm 500 case under PYTHONDONTWRITEBYTECODE=1 from a copy of each
+                       side's package that never wrote its bytecode (a Docker image or CI job
+                       with an editable install): every module it imports is compiled per run
+
+The migrations are real files from the corpus named by MIGRATION_GATE_CORPUS (its PostgreSQL
+projects, cycled past 2,758), renamed V0001.. so that they form one refinery folder.
+
+Usage: python bench/check_bench.py [--runs N] [--baseline REF]
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import os
+import itertools
 import shutil
-import statistics
 import subprocess
-import sys
 import tempfile
-import time
+from contextlib import nullcontext
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-#: The real-world corpus (MANIFEST.json and repos/): not part of the repository, named by the
-#: environment variable MIGRATION_GATE_CORPUS, as for the corpus-wide tests.
-CORPUS_ENV = "MIGRATION_GATE_CORPUS"
+from harness import (
+    DEFAULT_BASELINE,
+    Command,
+    Series,
+    Side,
+    alternate,
+    baseline_checkout,
+    corpus_root,
+    current_side,
+    mib,
+    postgres_files,
+    print_table,
+    ratio_text,
+    without_bytecode,
+)
 
-
-def corpus_root() -> Path:
-    root = Path(os.environ.get(CORPUS_ENV, "").strip() or "/nonexistent")
-    if not (root / "MANIFEST.json").is_file():
-        raise SystemExit(f"set {CORPUS_ENV} to the real-world corpus (a folder with "
-                         "MANIFEST.json and repos/)")
-    return root
-
-
-def postgres_files(corpus: Path) -> list[Path]:
-    manifest = json.loads((corpus / "MANIFEST.json").read_text())
-    files: list[Path] = []
-    for project in manifest:
-        if project["dialect"] != "postgres":
-            continue
-        folder = corpus / "repos" / project["repo"].replace("/", "__")
-        files.extend(sorted(folder.rglob("*.sql")))
-    return files
+#: scenario -> (target text, bound in seconds, or in MiB for the memory row)
+TARGETS = {
+    "check 500+2, cold": ("≤ 0.2 s", 0.2),
+    "check 500+2, warm": ("≤ 0.15 s", 0.15),
+    "check 5,000+2, warm": ("≤ 0.4 s", 0.4),
+    "lint one file, cold": ("≤ 0.2 s", 0.2),
+    "--version": ("≤ 0.06 s", 0.06),
+    "check 500+2, warm, PYTHONDONTWRITEBYTECODE=1, no bytecode": ("(warm: ≤ 0.15 s)", 0.15),
+}
+MEMORY_TARGET_MIB = 40.0
 
 
 def git(cwd: Path, *args: str) -> None:
@@ -58,11 +67,13 @@ def git(cwd: Path, *args: str) -> None:
 
 
 def build_repo(where: Path, sources: list[Path], base_count: int, added: int) -> Path:
+    """`base_count` real migrations committed on main, `added` more on a branch `feature`."""
     repo = where / f"repo-{base_count}"
     folder = repo / "migrations"
     folder.mkdir(parents=True)
     git(repo, "init", "-q", "-b", "main")
-    for index, source in enumerate(sources[:base_count], start=1):
+    for index, source in enumerate(itertools.islice(itertools.cycle(sources), base_count),
+                                   start=1):
         name = source.stem.split("__")[-1][:40] or "m"
         shutil.copyfile(source, folder / f"V{index:04d}__{name}.sql")
     git(repo, "add", "-A")
@@ -78,52 +89,68 @@ def build_repo(where: Path, sources: list[Path], base_count: int, added: int) ->
     return repo
 
 
-def timed(command: list[str], cwd: Path, *, cold: bool = False) -> float:
-    """Wall time of one run; `cold` turns off the lint cache (keyed by file content)."""
-    env = {**os.environ, "NO_COLOR": "1"}
-    if cold:
-        env["MIGRATION_GATE_NO_CACHE"] = "1"
-    start = time.perf_counter()
-    subprocess.run(command, cwd=cwd, capture_output=True, env=env)
-    return time.perf_counter() - start
+def side_cases(side: Side, small: Path, big: Path, one_file: Path, temp: Path
+               ) -> dict[str, Command]:
+    cache = temp / f"cache-{side.name.replace(' ', '-')}"
+    env = side.env(MIGRATION_GATE_CACHE_DIR=str(cache), XDG_CACHE_HOME=str(cache))
+    check = side.argv("check", "--no-verify")
+    bare = without_bytecode(side, temp)
+    bare_env = bare.env(MIGRATION_GATE_CACHE_DIR=str(cache), XDG_CACHE_HOME=str(cache),
+                        PYTHONDONTWRITEBYTECODE="1")
+    return {
+        "check 500+2, cold": Command(check, small, env, fresh_cache=True),
+        "check 500+2, warm": Command(check, small, env),
+        "check 5,000+2, warm": Command(check, big, env),
+        "lint one file, cold": Command(side.argv("lint", "--no-cache", str(one_file)), small,
+                                       env, fresh_cache=True),
+        "--version": Command(side.argv("--version"), small, env, ok=frozenset({0})),
+        "check 500+2, warm, PYTHONDONTWRITEBYTECODE=1, no bytecode":
+            Command(bare.argv("check", "--no-verify"), small, bare_env),
+    }
+
+
+def rows(results: dict[str, Series], base: Side | None, now: Side) -> list[list[str]]:
+    table: list[list[str]] = []
+    for scenario, (text, bound) in TARGETS.items():
+        mine = results[f"{scenario}|{now.name}"]
+        old = results.get(f"{scenario}|{base.name}") if base else None
+        met = "met" if mine.median <= bound else "NOT met"
+        table.append([scenario, old.wall_text() if old else "–", mine.wall_text(),
+                      ratio_text(mine.median, old.median) if old else "–", f"{text} ({met})"])
+    mine = results[f"check 500+2, warm|{now.name}"]
+    old = results.get(f"check 500+2, warm|{base.name}") if base else None
+    met = "met" if mine.peak_rss <= MEMORY_TARGET_MIB * 2**20 else "NOT met"
+    table.append(["peak memory, check 500+2, warm", mib(old.peak_rss) if old else "–",
+                  mib(mine.peak_rss), ratio_text(mine.peak_rss, old.peak_rss) if old else "–",
+                  f"≤ {MEMORY_TARGET_MIB:.0f} MiB ({met})"])
+    return table
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--baseline", default=DEFAULT_BASELINE,
+                        help="the previous release to compare with (a git ref; '' for none)")
     args = parser.parse_args()
-    gate = [sys.executable, "-m", "migration_gate"]
-    squawk = shutil.which("squawk") or str(Path(sys.executable).parent / "squawk")
-    corpus = corpus_root()
-    sources = postgres_files(corpus)
-    print(f"corpus: {len(sources)} PostgreSQL migration files from {corpus}")
-    with tempfile.TemporaryDirectory() as temp:
-        small = build_repo(Path(temp), sources, 500, 2)
-        big = build_repo(Path(temp), sources, min(2000, len(sources)), 0)
-        big_files = sorted(str(p) for p in (big / "migrations").glob("*.sql"))
-        for cold in (True, False):
-            label = "cold" if cold else "warm"
-            pre = [timed([*gate, "check", "--no-verify"], small, cold=cold)
-                   for _ in range(args.runs)]
-            print(f"precommit  {label}: 500 base + 2 added, check --no-verify: "
-                  f"median {statistics.median(pre):.3f} s "
-                  f"(min {min(pre):.3f}, max {max(pre):.3f}; target < 0.3 s)")
-        ours: dict[bool, list[float]] = {True: [], False: []}
-        theirs: list[float] = []
-        for _ in range(args.runs):
-            for cold in (True, False):
-                ours[cold].append(timed([*gate, "check", "--all", "--no-verify"], big, cold=cold))
-            if os.path.exists(squawk):
-                theirs.append(timed([squawk, *big_files], big))
-        for cold in (True, False):
-            median = statistics.median(ours[cold])
-            line = (f"folder     {'cold' if cold else 'warm'}: {len(big_files)} files, "
-                    f"check --all --no-verify: median {median:.3f} s")
-            if theirs:
-                ratio = median / statistics.median(theirs)
-                line += (f"; squawk median {statistics.median(theirs):.3f} s; "
-                         f"ratio {ratio:.2f}x (target <= 2x)")
-            print(line)
+    sources = postgres_files(corpus_root())
+    now = current_side()
+    with tempfile.TemporaryDirectory(prefix="bench-check-") as name, \
+            baseline_checkout(args.baseline) if args.baseline else nullcontext() as base:
+        temp = Path(name)
+        small = build_repo(temp, sources, 500, 2)
+        big = build_repo(temp, sources, 5000, 2)
+        cases: dict[str, Command] = {}
+        sides = [s for s in (base, now) if s is not None]
+        per_side = {s.name: side_cases(s, small, big, sources[0], temp) for s in sides}
+        for scenario in TARGETS:  # scenario by scenario, the sides next to each other
+            for side in sides:
+                cases[f"{scenario}|{side.name}"] = per_side[side.name][scenario]
+        results = alternate(cases, args.runs)
+    print_table(["scenario", "baseline", "now", "ratio", "target"], rows(results, base, now),
+                title=f"check (baseline {args.baseline or 'none'})", runs=args.runs)
+    print("\nCPU time (median, children included):")
+    for key, series in results.items():
+        print(f"  {key:<75} {series.cpu:.3f} s")
 
 
 if __name__ == "__main__":

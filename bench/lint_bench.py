@@ -1,121 +1,131 @@
-"""Benchmark `migration-gate lint` against squawk on the corpus's PostgreSQL migrations.
+"""Benchmark `migration-gate lint` against squawk and the previous release on the corpus.
 
 The files: every `.sql` file of the PostgreSQL projects of the corpus named by
 MIGRATION_GATE_CORPUS (MANIFEST.json dialect `postgres`: 2,758 files from 23 projects), linted
-as one folder by both tools.
-Runs alternate (squawk, migration-gate cold, migration-gate warm, ...) so that both see the
-same machine state; medians are printed, with the ratio to squawk and migration-gate's time
-for a single file (start-up included).
+as one list by each tool. Runs alternate (squawk, then each scenario on the previous release
+and on the current code); medians with min–max, CPU time and the load average are printed.
 
-  cold  `lint --no-cache`: every file split, tokenized and parsed by sqlglot, rules applied,
-        on both cores
-  warm  the findings cache (keyed by file content) already holds every file: what a second
-        run on unchanged files costs
+  squawk     `squawk --assume-in-transaction FILES`: as refinery users must run it (refinery
+             wraps each migration in a transaction), so squawk's transaction rules see what
+             the database will do
+  cold       `lint --no-cache FILES`: every file split, tokenized, parsed and checked, nothing
+             read from or written to the findings cache
+  warm       `lint FILES` with the findings cache (keyed by file content) already holding every
+             file: the run that filled it is not timed
+  one file   `lint --no-cache FILE`: start-up, imports and one file
 
-Usage: python bench/lint_bench.py [--runs N]
+Targets: cold <= 1.5x squawk, warm <= 0.3x squawk, one file <= 0.2 s.
+
+Usage: python bench/lint_bench.py [--runs N] [--baseline REF]
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
+from contextlib import nullcontext
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from harness import (
+    DEFAULT_BASELINE,
+    Command,
+    Series,
+    Side,
+    alternate,
+    baseline_checkout,
+    corpus_root,
+    current_side,
+    gate_env,
+    postgres_files,
+    print_table,
+    ratio_text,
+)
+
 BIN = Path(sys.executable).parent
-
-#: The real-world corpus (MANIFEST.json and repos/): not part of the repository, named by the
-#: environment variable MIGRATION_GATE_CORPUS, as for the corpus-wide tests.
-CORPUS_ENV = "MIGRATION_GATE_CORPUS"
-
-
-def corpus_root() -> Path:
-    root = Path(os.environ.get(CORPUS_ENV, "").strip() or "/nonexistent")
-    if not (root / "MANIFEST.json").is_file():
-        raise SystemExit(f"set {CORPUS_ENV} to the real-world corpus (a folder with "
-                         "MANIFEST.json and repos/)")
-    return root
+#: scenario -> (target text, the bound, what the bound is relative to: "squawk" or "s")
+TARGETS = {"cold": ("≤ 1.5× squawk", 1.5, "squawk"), "warm": ("≤ 0.3× squawk", 0.3, "squawk"),
+           "one file": ("≤ 0.2 s", 0.2, "s")}
 
 
-def postgres_files(corpus: Path) -> list[Path]:
-    manifest = json.loads((corpus / "MANIFEST.json").read_text(encoding="utf-8"))
-    files: list[Path] = []
-    for project in manifest:
-        if project["dialect"] != "postgres":
-            continue
-        base = corpus / "repos" / project["repo"].replace("/", "__")
-        for folder in project["migration_dir"]:
-            files.extend(sorted((base / folder).rglob("*.sql")))
-    return files
+def squawk_binary() -> str:
+    squawk = shutil.which("squawk", path=str(BIN)) or shutil.which("squawk")
+    if squawk is None:
+        raise SystemExit("needs squawk: pip install -e '.[bench]'")
+    return squawk
 
 
-def timed(command: list[str], env: dict[str, str], cwd: Path) -> float:
-    start = time.perf_counter()
-    done = subprocess.run(command, cwd=cwd, env=env, stdout=subprocess.DEVNULL,
-                          stderr=subprocess.PIPE, text=True)
-    elapsed = time.perf_counter() - start
-    if done.returncode not in (0, 1) and "squawk" not in command[0]:
-        raise SystemExit(f"{command[0]} failed ({done.returncode}): {done.stderr.strip()}")
-    return elapsed
+def gate_cases(side: Side, paths: list[str], cwd: Path, cache: Path) -> dict[str, Command]:
+    """The three scenarios on one side; its warm cache is its own folder (the cache format may
+    differ between versions)."""
+    env = side.env(MIGRATION_GATE_CACHE_DIR=str(cache))
+    lint = side.argv("lint", "--dialect", "postgres")
+    return {
+        "cold": Command((*lint, "--no-cache", *paths), cwd, env),
+        "warm": Command((*lint, *paths), cwd, env),
+        "one file": Command((*lint, "--no-cache", paths[0]), cwd, env, fresh_cache=True),
+    }
+
+
+def measure(sides: list[Side], squawk: str, paths: list[str], cwd: Path, runs: int
+            ) -> dict[str, Series]:
+    with tempfile.TemporaryDirectory(prefix="bench-lint-") as temp:
+        cases: dict[str, Command] = {
+            "squawk": Command((squawk, "--assume-in-transaction", *paths), cwd, gate_env(),
+                              ok=frozenset({0, 1, 2, 3})),
+        }
+        for index, side in enumerate(sides):
+            for scenario, command in gate_cases(side, paths, cwd, Path(temp) / str(index)).items():
+                cases[f"{scenario}|{side.name}"] = command
+        return alternate(cases, runs)
+
+
+def target_text(scenario: str, now: Series, squawk: Series) -> str:
+    text, bound, unit = TARGETS[scenario]
+    value = now.median / squawk.median if unit == "squawk" else now.median
+    return f"{text} ({'met' if value <= bound else 'NOT met'})"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--baseline", default=DEFAULT_BASELINE,
+                        help="the previous release to compare with (a git ref; '' for none)")
     args = parser.parse_args()
-    load_before = " ".join(f"{x:.2f}" for x in os.getloadavg())
-    squawk = shutil.which("squawk", path=str(BIN)) or shutil.which("squawk")
-    gate = shutil.which("migration-gate", path=str(BIN)) or shutil.which("migration-gate")
-    if squawk is None or gate is None:
-        raise SystemExit("needs squawk and migration-gate: pip install -e '.[bench]'")
+    squawk = squawk_binary()
     corpus = corpus_root()
     files = postgres_files(corpus)
-    if not files:
-        raise SystemExit(f"no PostgreSQL migrations in {corpus}")
-    paths = [str(p.relative_to(corpus / "repos")) for p in files]
     cwd = corpus / "repos"
+    paths = [str(p.relative_to(cwd)) for p in files]
     size = sum(p.stat().st_size for p in files)
-    with tempfile.TemporaryDirectory() as cache:
-        env = {**os.environ, "MIGRATION_GATE_CACHE_DIR": cache, "NO_COLOR": "1"}
-        env.pop("MIGRATION_GATE_NO_CACHE", None)
-        squawk_cmd = [squawk, *paths]
-        cold_cmd = [gate, "lint", "--no-cache", "--dialect", "postgres", *paths]
-        warm_cmd = [gate, "lint", "--dialect", "postgres", *paths]
-        single_cmd = [gate, "lint", "--no-cache", "--dialect", "postgres", paths[0]]
-        single_warm_cmd = [gate, "lint", "--dialect", "postgres", paths[0]]
-        timed(warm_cmd, env, cwd)  # fills the cache, and warms the OS file cache for everyone
-        timed(squawk_cmd, env, cwd)
-        results: dict[str, list[float]] = {
-            "squawk": [], "cold": [], "warm": [], "single": [], "single-warm": []
-        }
-        for _ in range(args.runs):
-            results["squawk"].append(timed(squawk_cmd, env, cwd))
-            results["cold"].append(timed(cold_cmd, env, cwd))
-            results["warm"].append(timed(warm_cmd, env, cwd))
-            results["single"].append(timed(single_cmd, env, cwd))
-            results["single-warm"].append(timed(single_warm_cmd, env, cwd))
-    median = {name: statistics.median(times) for name, times in results.items()}
-    print(f"files: {len(files)} PostgreSQL migrations of {corpus} ({size / 1e6:.1f} MB); "
-          f"{args.runs} alternating runs; {os.cpu_count()} cores; load average before: "
-          f"{load_before}")
     version = subprocess.run([squawk, "--version"], capture_output=True, text=True).stdout
-    print(f"{version.strip()}                           median {median['squawk']:.3f} s")
-    print(f"migration-gate lint, cold (--no-cache)  median {median['cold']:.3f} s  "
-          f"ratio {median['cold'] / median['squawk']:.2f}x squawk  (target <= 2x)")
-    print(f"migration-gate lint, warm (cached)      median {median['warm']:.3f} s  "
-          f"ratio {median['warm'] / median['squawk']:.2f}x squawk")
-    print(f"migration-gate lint, one file, cold     median {median['single']:.3f} s  "
-          "(target < 0.3 s; start-up + sqlglot import)")
-    print(f"migration-gate lint, one file, cached   median {median['single-warm']:.3f} s")
-    for name, times in results.items():
-        print(f"  {name:<11} " + " ".join(f"{t:.3f}" for t in times))
+    print(f"files: {len(files)} PostgreSQL migrations of {corpus} ({size / 1e6:.1f} MB); "
+          f"{version.strip()}")
+    now = current_side()
+    with baseline_checkout(args.baseline) if args.baseline else nullcontext() as base:
+        sides = [s for s in (base, now) if s is not None]
+        results = measure(sides, squawk, paths, cwd, args.runs)
+    theirs = results["squawk"]
+    rows = [["squawk --assume-in-transaction", theirs.wall_text(), "", "", "", ""]]
+    for scenario in TARGETS:
+        mine = results[f"{scenario}|{now.name}"]
+        old = results.get(f"{scenario}|{base.name}") if base else None
+        rows.append([
+            f"migration-gate lint, {scenario}",
+            old.wall_text() if old else "–",
+            mine.wall_text(),
+            ratio_text(mine.median, old.median) if old else "–",
+            ratio_text(mine.median, theirs.median),
+            target_text(scenario, mine, theirs),
+        ])
+    print_table(["scenario", "baseline", "now", "now / baseline", "now / squawk", "target"],
+                rows, title=f"lint, {len(files)} files (baseline {args.baseline or 'none'})",
+                runs=args.runs)
+    print("\nCPU time (median, children included):")
+    for name, series in results.items():
+        print(f"  {name:<40} {series.cpu:.3f} s")
 
 
 if __name__ == "__main__":

@@ -8,8 +8,6 @@ import signal
 import stat
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -18,6 +16,7 @@ from migration_gate.diagnostics import GateError
 from migration_gate.ephemeral import postgres
 from migration_gate.ephemeral.postgres import Binaries, Cluster
 from tests.conftest import clean_env, make_repo, seed_migrations
+from tests.gate_process import wait_for
 from tests.pgserver_fixture import gate_env
 
 
@@ -56,15 +55,6 @@ def still_running(pids: list[int]) -> list[int]:
         if state != "Z" and "postgres" in _cmdline(pid):
             alive.append(pid)
     return alive
-
-
-def wait_for(condition: Callable[[], bool], timeout: float = 30.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def start_slow_replay(tmp_path: Path, cache: Path) -> tuple[subprocess.Popen[bytes], str]:

@@ -18,9 +18,10 @@ import pytest
 
 from migration_gate.ephemeral import leftovers, processes
 from tests.conftest import CHECKOUT, Repo, clean_env, make_repo, seed_migrations
+from tests.gate_process import assert_stopped_by, interrupt_gate, wait_for
 from tests.pgserver_fixture import gate_env, pg_url
 from tests.test_db_check import branch_repo, databases
-from tests.test_db_cluster import _cmdline, _parent, wait_for
+from tests.test_db_cluster import _cmdline, _parent
 
 #: Every wait of these tests ends; a hang is a failure, never a stuck suite.
 LIMIT = 60
@@ -47,24 +48,16 @@ def test_a_signal_during_a_server_mode_replay_drops_the_throwaway_database(
     repo = branch_repo(tmp_path / "repo", {"migrations/V003__slow.sql": "SELECT pg_sleep(60);\n"},
                        base_count=2)
     before = databases(pg_cluster)
-    gate = subprocess.Popen(
-        [sys.executable, "-m", "migration_gate", "check", "--base", "main",
-         "--database-url", pg_url(pg_cluster, pg_dbname)],
-        cwd=repo.path, env=clean_env(gate_env(gate_cache)), stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    try:
-        assert wait_for(lambda: sleeping_in(pg_cluster, f"{leftovers.PREFIX}{gate.pid}_"),
-                        timeout=LIMIT), "the replay never reached pg_sleep"
+
+    def made_one() -> None:
         assert throwaways(pg_cluster) - before
-        gate.send_signal(signum)
-        gate.wait(timeout=LIMIT)
-    finally:
-        if gate.poll() is None:
-            gate.kill()
-            gate.wait()
-    assert gate.returncode == 128 + signum
-    assert gate.stderr is not None and b"Traceback" not in gate.stderr.read()
+
+    gate = interrupt_gate(
+        ["check", "--base", "main", "--database-url", pg_url(pg_cluster, pg_dbname)],
+        cwd=repo.path, env=clean_env(gate_env(gate_cache)), signum=signum, limit=LIMIT,
+        ready=lambda pid: sleeping_in(pg_cluster, f"{leftovers.PREFIX}{pid}_"),
+        before_signal=made_one)
+    assert_stopped_by(gate, signum)
     assert databases(pg_cluster) == before
 
 
@@ -145,22 +138,11 @@ def test_sigterm_during_initdb_leaves_no_shared_memory(tmp_path: Path, pg_binari
     repo = make_repo(tmp_path / "repo")
     seed_migrations(repo, 1)
     before = shm_entries()
-    gate = subprocess.Popen(
-        [sys.executable, "-m", "migration_gate", "check", "--verify"], cwd=repo.path,
+    gate = interrupt_gate(
+        ["check", "--verify"], cwd=repo.path,
         env=clean_env(gate_env(tmp_path / "empty-cache")),  # no template: initdb runs
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )
-    try:
-        reached = wait_for(lambda: any(phase in _cmdline(p) for p in descendants(gate.pid)),
-                           timeout=LIMIT)
-        assert reached, f"initdb never reached {phase}"
-        time.sleep(delay)
-        gate.send_signal(signal.SIGTERM)
-        gate.wait(timeout=LIMIT)
-    finally:
-        if gate.poll() is None:
-            gate.kill()
-            gate.wait()
+        ready=lambda pid: any(phase in _cmdline(p) for p in descendants(pid)),
+        before_signal=lambda: time.sleep(delay), signum=signal.SIGTERM, limit=LIMIT)
     assert gate.returncode == 143, gate.stderr.read() if gate.stderr else ""
 
     def leaked() -> set[str]:

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import clean_env
+from tests.gate_process import assert_stopped_by, interrupt_gate, wait_for
 from tests.mariadb_fixture import MariaDbServer
-from tests.test_db_cluster import wait_for
 from tests.test_db_mysql import branch_repo, databases, findings
 
 LIMIT = 90
@@ -52,19 +52,8 @@ def test_a_signal_drops_the_throwaway_database(tmp_path: Path, mariadb_server: M
                                                signum: int) -> None:
     repo = branch_repo(tmp_path / "repo", {"migrations/V004__sleep.sql": "SELECT SLEEP(60);\n"})
     before = databases(mariadb_server)
-    gate = subprocess.Popen(
-        [sys.executable, "-m", "migration_gate", "verify", "--base", "main",
-         "--database-url", mariadb_server.url()],
-        cwd=repo.path, env=clean_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )
-    try:
-        assert wait_for(lambda: sleeping(mariadb_server), timeout=LIMIT)
-        gate.send_signal(signum)
-        gate.wait(timeout=LIMIT)
-    finally:
-        if gate.poll() is None:
-            gate.kill()
-            gate.wait()
-    assert gate.returncode == 128 + signum
-    assert gate.stderr is not None and b"Traceback" not in gate.stderr.read()
+    gate = interrupt_gate(["verify", "--base", "main", "--database-url", mariadb_server.url()],
+                          cwd=repo.path, env=clean_env(), ready=lambda _: sleeping(mariadb_server),
+                          signum=signum, limit=LIMIT)
+    assert_stopped_by(gate, signum)
     assert databases(mariadb_server) == before

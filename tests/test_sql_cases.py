@@ -13,9 +13,13 @@ from migration_gate.sql.split import replay_pieces, split_statements
 from migration_gate.types import Dialect
 
 CASES = Path(__file__).parent / "data" / "cases"
-LLMSPELL = CASES / "lexlapax__rs-llmspell/llmspell-storage/migrations/sqlite"
+#: Cases that are also files of the sample (tests/data/README.md gives their origin): read there.
+SAMPLE = Path(__file__).parent / "data" / "sample" / "repos"
+LLMSPELL = SAMPLE / "lexlapax__rs-llmspell/llmspell-storage/migrations/sqlite"
 CSRS = (CASES / "Civil-Service-Human-Resources__lpg-civil-servant-register/src/main/resources/"
         "db/migration/mysql")
+CSRS_V1 = (SAMPLE / "Civil-Service-Human-Resources__lpg-civil-servant-register/src/main/"
+           "resources/db/migration/mysql/V1__init.sql")
 CCD = (CASES / "hmcts__ccd-data-store-api/src/main/resources/db/migration/"
        "V20250306_0000__CCD-6936_case_pointer_marked_by_logstash.sql")
 
@@ -55,11 +59,11 @@ def test_mysql_add_column_list_is_no_syntax_error() -> None:
 def test_mysql_dump_executable_comments_are_statements() -> None:
     """MariaDB 10.11 runs the text of `/*!40014 SET ... FOREIGN_KEY_CHECKS=0 */` (the replay
     of this file in tests/test_sql_replay_text.py needs it); they are statements now."""
-    text = read(CSRS / "V1__init.sql")
+    text = read(CSRS_V1)
     statements = [s.text for s in split_statements(text, "mysql")]
     assert statements[:2] == ["/*!40101 SET @OLD_CHARACTER_SET_CLIENT=@@CHARACTER_SET_CLIENT */",
                               "/*!40101 SET NAMES utf8 */"]
-    assert not [d for d in lint(CSRS / "V1__init.sql", "mysql") if d.rule == "syntax-error"]
+    assert not [d for d in lint(CSRS_V1, "mysql") if d.rule == "syntax-error"]
 
 
 def test_comment_on_constraint_is_no_syntax_error() -> None:
@@ -77,9 +81,9 @@ def test_sqlite_drop_and_rename_column_pass_on_a_current_sqlite() -> None:
     status` (3.25+) work. Before, the DROP was an error-level sqlite-unsupported-alter; now it
     only is when `sqlite.version` targets an older SQLite."""
     database = sqlite3.connect(":memory:")
-    for name in ("V1__init.sql", "V2__add_status.sql", "V3__url_uniq.sql",
-                 "V4__change_status.sql"):
-        database.executescript(read(CRAB / name))
+    for path in (SAMPLE / "bazhenov__crab/migrations/V1__init.sql", CRAB / "V2__add_status.sql",
+                 CRAB / "V3__url_uniq.sql", CRAB / "V4__change_status.sql"):
+        database.executescript(read(path))
     columns = [row[1] for row in database.execute("PRAGMA table_info(pages)")]
     assert columns.count("status") == 1 and "_status" not in columns
     text = read(CRAB / "V4__change_status.sql")
@@ -92,7 +96,7 @@ def test_sqlite_drop_and_rename_column_pass_on_a_current_sqlite() -> None:
                    (4, "RENAME COLUMN needs SQLite 3.25 or later")]
 
 
-ARROYO = CASES / "ArroyoSystems__arroyo/crates/arroyo-api/sqlite_migrations"
+ARROYO = SAMPLE / "ArroyoSystems__arroyo/crates/arroyo-api/sqlite_migrations"
 WA_TASKS = (CASES / "hmcts__wa-task-management-api/src/main/resources/db/migration/"
             "V1.0.7__init_taskRoleAuthorizations.sql")
 

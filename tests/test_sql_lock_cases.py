@@ -16,7 +16,9 @@ CASES = Path(__file__).parent / "data" / "cases"
 ELENCO = CASES / "DominicWrege__elenco/sql/migrations/V8__subscriptions_comments.sql"
 MARQUEZ = CASES / "MarquezProject__marquez/api/src/main/resources/marquez/db/migration"
 DROP_TRIGGER = MARQUEZ / "V36__drop_run_id_column_in_lineage_events.sql"
-REPLACE_VIEW = MARQUEZ / "R__Datasets_view.sql"
+#: Also a file of the sample (tests/data/README.md gives its origin): read there.
+REPLACE_VIEW = (Path(__file__).parent / "data" / "sample" / "repos" / "MarquezProject__marquez/"
+                "api/src/main/resources/marquez/db/migration/R__Datasets_view.sql")
 
 _TRIGGER_SCHEMA = """
 CREATE TABLE lineage_events (run_id text);

@@ -23,6 +23,8 @@ from tests.pgserver_fixture import gate_env
 from tests.test_sql_hazards import ACCEPTED
 
 CASES = Path(__file__).parent / "data" / "cases"
+#: Cases that are also files of the sample (tests/data/README.md gives their origin): read there.
+SAMPLE = Path(__file__).parent / "data" / "sample" / "repos"
 
 
 def findings(done: subprocess.CompletedProcess[str], *rules: str) -> list[dict[str, Any]]:
@@ -224,12 +226,12 @@ def sqlite_repo(path: Path, base: dict[str, bytes], added: dict[str, bytes]) -> 
 
 
 def test_sqlite_triggers_of_real_migrations_replay_whole(tmp_path: Path) -> None:
-    """lexlapax/rs-llmspell's V6 and V8 (tests/data/cases) define triggers: SQLite 3.40
+    """lexlapax/rs-llmspell's V6 and V8 (tests/data/sample) define triggers: SQLite 3.40
     applies them (the gate used to send `CREATE TRIGGER ... BEGIN ...` without its `END` and
     fail, and reported the `END;` as a transaction-nesting error). The base stands in for
     their V1, whose PRAGMAs cannot run inside a transaction; it creates the `_migrations`
     table both insert into."""
-    folder = CASES / "lexlapax__rs-llmspell/llmspell-storage/migrations/sqlite"
+    folder = SAMPLE / "lexlapax__rs-llmspell/llmspell-storage/migrations/sqlite"
     base = (b"CREATE TABLE IF NOT EXISTS _migrations (version INTEGER PRIMARY KEY, name TEXT "
             b"NOT NULL UNIQUE,\n    applied_at INTEGER NOT NULL DEFAULT (strftime('%s', 'now')),"
             b" checksum TEXT NOT NULL);\n")
@@ -291,10 +293,10 @@ def test_a_delimiter_script_fails_on_the_server_and_is_one_lint_finding(
 def test_executable_comments_of_a_real_dump_reach_the_server(
     tmp_path: Path, mariadb_server: MariaDbServer,
 ) -> None:
-    """lpg-civil-servant-register's V1 (tests/data/cases) is a mysqldump whose `/*!40014 SET
+    """lpg-civil-servant-register's V1 (tests/data/sample) is a mysqldump whose `/*!40014 SET
     ... FOREIGN_KEY_CHECKS=0 */` lets its tables reference each other in any order; MariaDB
     runs that text, so the replay must send it (it used to be dropped as a comment)."""
-    real = (CASES / "Civil-Service-Human-Resources__lpg-civil-servant-register/src/main/"
+    real = (SAMPLE / "Civil-Service-Human-Resources__lpg-civil-servant-register/src/main/"
             "resources/db/migration/mysql/V1__init.sql").read_bytes()
     repo = branch(tmp_path / "repo", {"migrations/V004__init.sql": real}, seed=3)
     done = mysql_check(repo, mariadb_server)

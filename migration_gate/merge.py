@@ -23,6 +23,7 @@ import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
+from functools import lru_cache
 from pathlib import PurePosixPath
 
 from migration_gate.diagnostics import Diagnostic, Related
@@ -264,12 +265,17 @@ def natural_key(text: str) -> tuple[tuple[int, int | str], ...]:
                  for part in re.split(r"(\d+)", text) if part)
 
 
+@lru_cache(maxsize=8192)
+def _file_key(path: str) -> tuple[tuple[int, int | str], ...]:
+    """The version-order key of a file (computed once per file: reports sort many findings)."""
+    return natural_key(PurePosixPath(path).name)
+
+
 def report_order(diagnostics: Iterable[Diagnostic]) -> list[Diagnostic]:
     """Files in version order (V1, V2 ... V10: the file name, digits as numbers), and within a
     file errors first, then by place. Every reporter shows findings in this order."""
     def key(d: Diagnostic) -> tuple[object, ...]:
-        name = PurePosixPath(d.path).name
-        return (natural_key(name), d.path, -d.severity.rank, d.line, d.column, d.rule)
+        return (_file_key(d.path), d.path, -d.severity.rank, d.line, d.column, d.rule)
 
     return sorted(diagnostics, key=key)
 

@@ -14,7 +14,7 @@ is configured, or when no migrations folder is configured and the default one do
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -220,10 +220,26 @@ def project_around(folder: Path, stop: Path) -> Project | None:
 
 def project_for_file(projects: list[Project], path: Path) -> Project | None:
     """The project a migration file belongs to (the deepest folder holding it)."""
-    resolved = path.resolve()
-    matches = [p for p in projects if p.migrations in resolved.parents
-               or p.project_dir in resolved.parents]
-    return max(matches, key=lambda p: len(p.migrations.parts)) if matches else None
+    return project_finder(projects)(path)
+
+
+def project_finder(projects: list[Project]) -> Callable[[Path], Project | None]:
+    """`project_for_file` for many files: each folder is resolved and matched once (linting
+    thousands of files would otherwise resolve each path and walk its parents)."""
+    by_folder: dict[Path, Project | None] = {}
+    homes = [(p, str(p.migrations) + os.sep, str(p.project_dir) + os.sep) for p in projects]
+
+    def find(path: Path) -> Project | None:
+        folder = path.parent
+        if folder not in by_folder:
+            inside = str(folder.resolve()) + os.sep
+            matches = [p for p, migrations, project_dir in homes
+                       if inside.startswith(migrations) or inside.startswith(project_dir)]
+            by_folder[folder] = (max(matches, key=lambda p: len(p.migrations.parts))
+                                 if matches else None)
+        return by_folder[folder]
+
+    return find
 
 
 # --- a project's settings --------------------------------------------------------------------

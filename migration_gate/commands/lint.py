@@ -88,9 +88,10 @@ def _configs_by_project(
     found = monorepo.projects_of(config, root)
     found_dir = config.config_dirs[0] if config.config_dirs else config.project_dir
     cache: dict[str, Config] = {}
+    project_of = monorepo.project_finder(found)
 
     def config_of(path: Path) -> Config:
-        project = None if str(path) == STDIN else monorepo.project_for_file(found, path)
+        project = None if str(path) == STDIN else project_of(path)
         if project is None:
             return config
         if project.name not in cache:

@@ -8,6 +8,7 @@ lines cut), with control characters escaped so that a file cannot drive the term
 
 from __future__ import annotations
 
+import re
 from itertools import groupby
 from pathlib import Path
 
@@ -139,6 +140,8 @@ def _underlined(text: str, start: int, stop: int) -> tuple[str, str]:
     begin = 0
     if stop > MAX_WIDTH and start > MAX_WIDTH // 3:
         begin = start - MAX_WIDTH // 3  # keep the clause in view on a long line
+    if _PRINTABLE_ASCII.match(text, begin, begin + MAX_WIDTH):
+        return _underlined_plain(text, start, stop, begin)
     shown: list[str] = ["..." if begin else ""]
     marks: list[str] = [" " * len(shown[0])]
     used = len(shown[0])
@@ -153,6 +156,25 @@ def _underlined(text: str, start: int, stop: int) -> tuple[str, str]:
     if stop > len(text) and start >= len(text):
         marks.append("^")  # a span at the end of the line (a missing `;`...)
     return "".join(shown), "".join(marks)
+
+
+#: A run of characters that print as themselves, one column each (most SQL lines): they need
+#: no escaping, so the line can be cut and underlined with slices instead of char by char.
+_PRINTABLE_ASCII = re.compile(r"[ -~]*\Z")
+
+
+def _underlined_plain(text: str, start: int, stop: int, begin: int) -> tuple[str, str]:
+    """`_underlined` for a window of printable ASCII: the same two lines, built with slices."""
+    prefix = "..." if begin else ""
+    room = MAX_WIDTH - len(prefix)
+    body = text[begin:begin + room]
+    suffix = "..." if len(text) - begin > room else ""
+    low = min(max(start, begin) - begin, len(body))
+    high = max(min(stop, begin + len(body)) - begin, low)
+    marks = " " * (len(prefix) + low) + "^" * (high - low) + " " * (len(body) - high)
+    if stop > len(text) and start >= len(text):
+        marks += "^"  # a span at the end of the line (a missing `;`...)
+    return prefix + body + suffix, marks
 
 
 def count_line(result: Result) -> str:

@@ -53,17 +53,29 @@ def load_setup(context: CheckContext) -> tuple[tuple[SetupFile, ...], list[Diagn
         path = (config.project_dir / rel).resolve()
         shown = _shown(path, context.root)
         data = _read(path, context, rel)
-        if len(data) > MAX_SETUP_BYTES:
-            raise GateError(f"replay.setup: {shown} has {len(data)} bytes, more than the "
-                            f"{MAX_SETUP_BYTES} a setup file may have")
+        _bounded(shown, len(data))
         try:
             text = data.decode("utf-8-sig")
         except UnicodeDecodeError:
             raise GateError(f"replay.setup: {shown} is not UTF-8 text") from None
         files.append(SetupFile(shown, text))
-        if config.setup_commit is not None and _working_tree_bytes(path) not in (None, data):
+        if config.setup_commit is not None and _branch_changes(path, shown, data):
             changed.append(_changed_finding(shown))
     return tuple(files), changed
+
+
+def _bounded(shown: str, size: int) -> None:
+    if size > MAX_SETUP_BYTES:
+        raise GateError(f"replay.setup: {shown} has {size} bytes, more than the "
+                        f"{MAX_SETUP_BYTES} a setup file may have")
+
+
+def _branch_changes(path: Path, shown: str, data: bytes) -> bool:
+    """Whether the working tree's copy of a setup file read from the base differs."""
+    try:
+        return _working_tree_bytes(path, shown) not in (None, data)
+    except GateError:  # unreadable or too large here: changed, and not run
+        return True
 
 
 def _shown(path: Path, root: Path) -> str:
@@ -87,16 +99,15 @@ def _read(path: Path, context: CheckContext, rel: str) -> bytes:
                 raise GateError(f"replay.setup: {rel} does not exist at the base "
                                 f"({commit[:12]}), whose configuration governs this run")
             return data
-    data = _working_tree_bytes(path)
+    data = _working_tree_bytes(path, rel)
     if data is None:
         raise GateError(f"replay.setup: {rel} does not exist (looked for {path})")
     return data
 
 
-def _working_tree_bytes(path: Path) -> bytes | None:
+def _working_tree_bytes(path: Path, shown: str) -> bytes | None:
     try:
-        if path.stat().st_size > MAX_SETUP_BYTES:
-            return b"\0" * (MAX_SETUP_BYTES + 1)  # too large: said by the caller, not read
+        _bounded(shown, path.stat().st_size)  # never read a huge file into memory
         return path.read_bytes()
     except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
         return None

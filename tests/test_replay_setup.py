@@ -152,21 +152,22 @@ def test_server_mode_refuses_a_setup_that_creates_a_role(
     done = repo.gate("check", "--base", "main", "--format", "json", "--database-url", url,
                      "--no-verify", env=gate_env(gate_cache))
     assert findings(done, "replay-skipped") == []  # --no-verify: nothing runs
+    # the working tree's configuration governs on the base itself (no branch to distrust)
     repo.write("server.yaml", f"database-url: '{url}'\nreplay:\n  setup: [db/setup.sql]\n")
-    auto = repo.gate("check", "--base", "main", "--config", "server.yaml", "--format", "json",
-                     env=gate_env(gate_cache))
+    auto = repo.gate("check", "--base", "feature", "--config", "server.yaml", "--format",
+                     "json", env=gate_env(gate_cache))
     (skipped,) = findings(auto, "replay-skipped")
     assert skipped["path"] == "db/setup.sql"
     assert "creates the role reporting_srv" in skipped["message"]
-    explicit = repo.gate("check", "--base", "main", "--config", "server.yaml", "--verify",
+    explicit = repo.gate("check", "--base", "feature", "--config", "server.yaml", "--verify",
                          env=gate_env(gate_cache))
     one_line_error(explicit, "creates the role reporting_srv", "--database-url")
     assert _roles(pg_cluster) == before
     with pg_cluster.connect() as admin:
         admin.execute("CREATE ROLE reporting_srv NOLOGIN")
     try:
-        ran = repo.gate("check", "--base", "main", "--config", "server.yaml", "--format", "json",
-                        env=gate_env(gate_cache))
+        ran = repo.gate("check", "--base", "feature", "--config", "server.yaml", "--format",
+                        "json", env=gate_env(gate_cache))
         assert ran.returncode == 0, ran.stdout + ran.stderr
         assert findings(ran, "replay-skipped") == []
     finally:

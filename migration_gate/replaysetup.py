@@ -208,8 +208,8 @@ def _refuse_mysql_accounts(db: Database, files: tuple[SetupFile, ...]) -> None:
             if _MYSQL_ACCOUNTS.match(statement.text):
                 raise ReplayUnavailable(
                     "cannot replay the migrations: replay.setup manages server accounts "
-                    f"({statement.text.split(None, 2)[:2]}) on a shared server: they would "
-                    "outlive the throwaway database",
+                    f"({' '.join(statement.text.split(None, 2)[:2])}) on a shared server: "
+                    "they would outlive the throwaway database",
                     where=Where(setup.path, statement.line, statement.column),
                     hint="create the users on the server once and keep only grants in "
                     "replay.setup")

@@ -1,10 +1,12 @@
 """The database stage: replay the base, verify like refinery, apply the branch, watch it.
 
-1. the base branch's migrations (at the merge-base) are applied with the refinery-compatible
-   runner in a throwaway database -- on the embedded PostgreSQL, the resulting data folder is
-   cached by the content hash of those migrations, so the next check of the same base starts
-   from it (a base that does not replay here -- an extension the server lacks -- is a note,
-   not a finding: it is not the branch's fault);
+1. the `replay.setup` files (`replaysetup`), then the base branch's migrations (at the
+   merge-base) are applied with the refinery-compatible runner in a throwaway database -- on
+   the embedded PostgreSQL, the resulting data folder is cached by the content hash of those
+   files, so the next check of the same base starts from it. An extension the server lacks
+   moves the replay to an installed server that has it (`ephemeral.extensions`); a base that
+   still does not replay is not the branch's fault: a `replay-skipped` warning (`replayskip`),
+   or exit 2 with `--verify`;
 2. refinery's own verification, against the history the base produced, reports the branch as
    divergent or missing with refinery's texts;
 3. the branch's pending migrations are applied statement by statement inside the transaction
@@ -157,24 +159,15 @@ def _guarded_replay(context: CheckContext, options: DbOptions, setup: Sequence[A
     except OSError as error:
         raise GateError(f"the throwaway database failed: {error}") from None
     except GateError as error:
-        raise _redacted(error, url) from None
+        from migration_gate.replayskip import redacted
+
+        raise redacted(error, url) from None
     except Exception as error:
         if type(error).__module__.split(".")[0] in ("psycopg", "pymysql", "sqlite3"):
             first = str(error).strip().splitlines()[0] if str(error).strip() else ""
             raise GateError(f"the throwaway database failed: "
                             f"{redact(first, url) or type(error).__name__}") from None
         raise
-
-
-def _redacted(error: GateError, url: str | None) -> GateError:
-    """`error` with the URL's password masked, keeping what a skipped replay reports."""
-    from migration_gate.redaction import redact
-    from migration_gate.replayskip import ReplayUnavailable
-
-    if isinstance(error, ReplayUnavailable):
-        return ReplayUnavailable(redact(str(error), url), where=error.where, hint=error.hint,
-                                 extension=error.extension, fallback=error.fallback)
-    return GateError(redact(str(error), url))
 
 
 # --- choosing the database --------------------------------------------------------------------

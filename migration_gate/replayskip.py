@@ -65,6 +65,16 @@ class ReplayUnavailable(GateError):
         self.fallback = fallback
 
 
+def redacted(error: GateError, url: str | None) -> GateError:
+    """`error` with the URL's password masked, keeping what a skipped replay reports."""
+    from migration_gate.redaction import redact
+
+    if isinstance(error, ReplayUnavailable):
+        return ReplayUnavailable(redact(str(error), url), where=error.where, hint=error.hint,
+                                 extension=error.extension, fallback=error.fallback)
+    return GateError(redact(str(error), url))
+
+
 def skipped_diagnostic(error: GateError, folder: str) -> Diagnostic:
     """The `replay-skipped` finding for `error`, at its place or at the migrations folder."""
     where = getattr(error, "where", None) or Where(folder)

@@ -10,6 +10,7 @@ available"). The replay then restarts on a server that has it, and says so.
 
 from __future__ import annotations
 
+import functools
 import re
 import subprocess
 from collections.abc import Callable, Iterable
@@ -51,6 +52,7 @@ def missing_extension(message: str, sqlstate: str | None, detail: str | None = N
     return None
 
 
+@functools.lru_cache(maxsize=16)
 def share_dir(bin_dir: Path) -> Path | None:
     """The share folder of the server in `bin_dir`: its own `pg_config --sharedir`, else the
     usual layouts (`../share/postgresql`, Debian's `/usr/share/postgresql/<major>`)."""

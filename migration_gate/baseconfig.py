@@ -78,7 +78,7 @@ def _flat(settings: Mapping[str, Any]) -> dict[str, tuple[str, str]]:
     flat: dict[str, tuple[str, str]] = {}
     for raw_key, value in settings.items():
         key = str(raw_key).replace("-", "_")
-        if isinstance(value, Mapping) and key == "postgres":
+        if isinstance(value, Mapping) and key in ("postgres", "replay"):
             for sub_key, sub_value in value.items():
                 name = f"{key}.{str(sub_key).replace('-', '_')}"
                 flat[name] = (f"{raw_key}.{sub_key}", json.dumps(sub_value, sort_keys=True,

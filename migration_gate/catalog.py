@@ -23,6 +23,7 @@ RULE_MODULES: tuple[str, ...] = (
     "migration_gate.baseconfig",
     "migration_gate.sql.rules",
     "migration_gate.dbcheck",
+    "migration_gate.replayskip",
     "migration_gate.sql.ignores",
     "migration_gate.sql.hazards",
 )

@@ -57,6 +57,9 @@ class Config:
     database_url: str | None = None
     runner: RunnerName | None = None  # None: detected from the project (runners.detect_runner)
     replay_timeout: float = 120.0  # seconds the whole database replay may take
+    #: SQL files run once in the throwaway database before the base (`replaysetup`), relative
+    #: to `project_dir` (the configuration file's folder)
+    replay_setup: tuple[str, ...] = ()
     #: A monorepo's `projects:` entries: each its `dir` and its own settings as written.
     projects: tuple[ProjectEntry, ...] = ()
     applied: str | None = None  # production's applied history (a file), the history reference
@@ -67,6 +70,9 @@ class Config:
     refinery_main: tuple[tuple[str, str], ...] = field(default=(), compare=False)
     #: The folders whose configuration files made this configuration (the base re-reads them)
     config_dirs: tuple[Path, ...] = field(default=(), compare=False)
+    #: The commit whose `replay.setup` files are run: the base's, when its configuration
+    #: governs (`workspace.governed_by_base`); None: the working tree's
+    setup_commit: str | None = field(default=None, compare=False)
     #: In a monorepo, the project's folder relative to the repository root (None otherwise)
     project_name: str | None = field(default=None, compare=False)
 
@@ -131,6 +137,26 @@ def _as_timeout(key: str, value: Any, origin: str) -> float:
         raise GateError(f"{origin}: `{key}` must be a number of seconds, more than 0 and at "
                         f"most {MAX_REPLAY_TIMEOUT}, not {value!r}")
     return float(value)
+
+
+#: At most this many `replay.setup` files (a setup is roles, grants, schemas, extensions).
+MAX_SETUP_FILES = 20
+
+
+def _as_setup(key: str, value: Any, origin: str) -> tuple[str, ...]:
+    """`replay.setup`: SQL files relative to the configuration file's folder (their existence
+    and size are checked when the replay reads them: `replaysetup.load_setup`)."""
+    if isinstance(value, str):
+        value = [value]
+    if (not isinstance(value, list) or not value or len(value) > MAX_SETUP_FILES
+            or not all(isinstance(v, str) and v.strip() for v in value)):
+        raise GateError(f"{origin}: `{key}` must be a list of 1 to {MAX_SETUP_FILES} SQL file "
+                        f"paths, not {value!r}")
+    for path in value:
+        if Path(path).is_absolute() or path.startswith("~"):
+            raise GateError(f"{origin}: `{key}`: {path!r} must be relative to the "
+                            "configuration file's folder (it is read from the repository)")
+    return tuple(value)
 
 
 def _as_sqlite_version(key: str, value: Any, origin: str) -> tuple[int, int]:
@@ -227,6 +253,7 @@ SCHEMA: dict[str, tuple[str, _Validator]] = {
     "postgres.bin_dir": ("postgres_bin_dir", _as_str),
     "postgres.version": ("postgres_version", _as_major_version),
     "replay.timeout": ("replay_timeout", _as_timeout),
+    "replay.setup": ("replay_setup", _as_setup),
     "sqlite.version": ("sqlite_version", _as_sqlite_version),
 }
 _NESTED = {"postgres", "replay", "sqlite"}

@@ -1,10 +1,12 @@
 """The database stage: replay the base, verify like refinery, apply the branch, watch it.
 
-1. the base branch's migrations (at the merge-base) are applied with the refinery-compatible
-   runner in a throwaway database -- on the embedded PostgreSQL, the resulting data folder is
-   cached by the content hash of those migrations, so the next check of the same base starts
-   from it (a base that does not replay here -- an extension the server lacks -- is a note,
-   not a finding: it is not the branch's fault);
+1. the `replay.setup` files (`replaysetup`), then the base branch's migrations (at the
+   merge-base) are applied with the refinery-compatible runner in a throwaway database -- on
+   the embedded PostgreSQL, the resulting data folder is cached by the content hash of those
+   files, so the next check of the same base starts from it. An extension the server lacks
+   moves the replay to an installed server that has it (`ephemeral.extensions`); a base that
+   still does not replay is not the branch's fault: a `replay-skipped` warning (`replayskip`),
+   or exit 2 with `--verify`;
 2. refinery's own verification, against the history the base produced, reports the branch as
    divergent or missing with refinery's texts;
 3. the branch's pending migrations are applied statement by statement inside the transaction
@@ -117,17 +119,23 @@ def db_stage(context: CheckContext) -> Iterable[Diagnostic]:
 
 
 def run_database_check(context: CheckContext, options: DbOptions) -> list[Diagnostic]:
-    """Replay and verify; when no database can be had, a note (auto) or a `GateError`."""
+    """Replay and verify; when the replay cannot run, a `replay-skipped` finding (auto) or a
+    `GateError` (`--verify`). A `replay.setup` file that is missing or too large is a
+    configuration error either way."""
+    from migration_gate.replaysetup import load_setup
+    from migration_gate.replayskip import skipped_diagnostic
+
+    setup, changed = load_setup(context)
     if context.verify is True:
-        return _guarded_replay(context, options)
+        return [*changed, *_guarded_replay(context, options, setup)]
     try:
-        return _guarded_replay(context, options)
+        return [*changed, *_guarded_replay(context, options, setup)]
     except GateError as error:
-        context.note(f"database replay skipped: {error}")
-        return []
+        return [*changed, skipped_diagnostic(error, context.folder)]
 
 
-def _guarded_replay(context: CheckContext, options: DbOptions) -> list[Diagnostic]:
+def _guarded_replay(context: CheckContext, options: DbOptions, setup: Sequence[Any]
+                    ) -> list[Diagnostic]:
     """`_replay` under the replay's deadline, with the environment's failures (disk, server
     crash) as one-line errors -- passwords masked, as everywhere."""
     from migration_gate import dbfindings
@@ -139,7 +147,7 @@ def _guarded_replay(context: CheckContext, options: DbOptions) -> list[Diagnosti
     deadline = ReplayDeadline(context.config.replay_timeout)
     try:
         with deadline:
-            return _replay(context, options, deadline)
+            return _replay(context, options, deadline, tuple(setup))
     except HistoryRowError as error:
         raise GateError(f"the history table holds a row refinery cannot read: {error}") from None
     except DbError as error:
@@ -151,7 +159,9 @@ def _guarded_replay(context: CheckContext, options: DbOptions) -> list[Diagnosti
     except OSError as error:
         raise GateError(f"the throwaway database failed: {error}") from None
     except GateError as error:
-        raise GateError(redact(str(error), url)) from None
+        from migration_gate.replayskip import redacted
+
+        raise redacted(error, url) from None
     except Exception as error:
         if type(error).__module__.split(".")[0] in ("psycopg", "pymysql", "sqlite3"):
             first = str(error).strip().splitlines()[0] if str(error).strip() else ""
@@ -163,17 +173,19 @@ def _guarded_replay(context: CheckContext, options: DbOptions) -> list[Diagnosti
 # --- choosing the database --------------------------------------------------------------------
 
 
-def _replay(context: CheckContext, options: DbOptions, deadline: Any) -> list[Diagnostic]:
+def _replay(context: CheckContext, options: DbOptions, deadline: Any, setup: tuple[Any, ...]
+            ) -> list[Diagnostic]:
     from migration_gate.runner import runnables
 
     if not context.is_refinery:  # Flyway: its own history table, order and rows
         from migration_gate.flyway_replay import replay as flyway_replay
 
-        return flyway_replay(context, options)
+        return flyway_replay(context, options, setup)
     base_steps = runnables(context.base.files) if context.base is not None else []
     local_steps = runnables(context.local)
-    replay = _Replay(context, options, deadline, base_steps, local_steps)
     url = options.database_url or context.config.database_url
+    replay = _Replay(context, options, deadline, base_steps, local_steps, setup,
+                     shared_server=bool(url))
     if url:
         from migration_gate.ephemeral.server import throwaway_database
 
@@ -191,17 +203,30 @@ def _replay(context: CheckContext, options: DbOptions, deadline: Any) -> list[Di
             f"no throwaway {dialect} database to replay on: pass --database-url "
             f"({dialect}://user:password@host/any_db), or skip the replay with `check --no-verify`"
         )
-    with _embedded_postgres(context, options, base_steps, deadline) as (db, base_done, broken):
-        return replay.check(db, base_done=base_done, base_failure=broken)
+    from migration_gate.ephemeral.extensions import on_a_server_with_extensions
+
+    def attempt(binaries: Any) -> list[Diagnostic]:
+        with _embedded_postgres(context, options, replay, binaries) as (db, done, broken):
+            return replay.check(db, base_done=done, base_failure=broken)
+
+    texts = [f.text for f in setup] + [step.sql for step in base_steps]
+    return on_a_server_with_extensions(context.config.postgres_bin_dir, attempt, context.note,
+                                       texts)
 
 
-def base_cache_key(version: str, context: CheckContext, base_steps: Sequence[Any]) -> str:
-    """What the replayed base schema depends on: server version, runner settings, every file."""
+def base_cache_key(version: str, context: CheckContext, base_steps: Sequence[Any],
+                   setup: Sequence[Any] = ()) -> str:
+    """What the replayed base schema depends on: server version, runner settings, every file
+    (the `replay.setup` files' text included)."""
+    from migration_gate.replaysetup import setup_digest_parts
+
     digest = hashlib.sha256()
     config = context.config
     # -3: statements sent with the text before them, and the validated cache of the replay
     for part in ("migration-gate-base-3", version, config.table_name, str(config.int8_versions)):
         digest.update(part.encode() + b"\0")
+    for setup_part in setup_digest_parts(tuple(setup)):
+        digest.update(setup_part)
     for step in base_steps:
         digest.update(f"{step.path}\0{step.migration.checksum}\0".encode())
         digest.update(step.sql.encode("utf-8") + b"\0")
@@ -210,7 +235,7 @@ def base_cache_key(version: str, context: CheckContext, base_steps: Sequence[Any
 
 @contextlib.contextmanager
 def _embedded_postgres(
-    context: CheckContext, options: DbOptions, base_steps: Sequence[Any], deadline: Any
+    context: CheckContext, options: DbOptions, replay: _Replay, binaries: Any
 ) -> Iterator[tuple[Any, bool, Any]]:
     """The embedded cluster, started from the cached base schema when there is one; on a
     cache miss the base is replayed here and its data folder saved for the next run.
@@ -218,12 +243,10 @@ def _embedded_postgres(
     Yields the database, whether the base is applied in it, and the base's failure if it
     was replayed here and failed (so that it is not replayed twice)."""
     from migration_gate.ephemeral import postgres
-    from migration_gate.runner import run
 
-    postgres.require_psycopg()
-    binaries = postgres.find_binaries(context.config.postgres_bin_dir)
+    base_steps, deadline = replay.base_steps, replay.deadline
     cacheable = options.use_cache and bool(base_steps)
-    key = base_cache_key(binaries.version, context, base_steps)
+    key = base_cache_key(binaries.version, context, base_steps, replay.setup)
     seed = postgres.cache_root() / f"{BASE_CACHE_PREFIX}{key}"
     hit = cacheable and seed.is_dir()  # checked (and discarded if damaged) by running_cluster
     if hit:
@@ -238,16 +261,15 @@ def _embedded_postgres(
             if cluster.seeded or not cacheable:
                 yield db, cluster.seeded, None
                 return
-            report = run(db, base_steps, table=context.config.table_name,
-                         int8=context.config.int8_versions)
-            if report.failure is None:
+            failure = replay.prepare(db)
+            if failure is None:
                 connection.close()
                 saving = postgres.snapshot_data_dir(cluster, seed)
                 connection = cluster.connect()
                 db = postgres.PostgresDatabase(connection, deadline)
                 yield db, True, None
             else:
-                yield db, False, report.failure  # `_check` notes it
+                yield db, False, failure  # `check` reports it
         finally:
             connection.close()
             if saving is not None:
@@ -267,6 +289,21 @@ class _Replay:
     deadline: Any  # migration_gate.ephemeral.deadline.ReplayDeadline
     base_steps: Sequence[Any]
     local_steps: Sequence[Any]
+    setup: tuple[Any, ...] = ()  # replaysetup.SetupFile
+    shared_server: bool = False  # server mode: what the setup may do is limited
+
+    def prepare(self, db: Any) -> Any:
+        """The `replay.setup` files, then the base's migrations; the base's failure or None
+        (a setup that fails raises `ReplayUnavailable`)."""
+        from migration_gate.replaysetup import run_setup
+        from migration_gate.runner import run
+
+        run_setup(db, self.setup, shared_server=self.shared_server)
+        if not self.base_steps:
+            return None
+        config = self.context.config
+        return run(db, self.base_steps, table=config.table_name,
+                   int8=config.int8_versions).failure
 
     def check(self, db: Any, *, base_done: bool = False, base_failure: Any = None
               ) -> list[Diagnostic]:
@@ -276,10 +313,9 @@ class _Replay:
 
         context, options = self.context, self.options
         table, int8 = context.config.table_name, context.config.int8_versions
-        if not base_done and self.base_steps:
-            broken = base_failure or run(db, self.base_steps, table=table, int8=int8).failure
-            if broken is not None:
-                return self._base_broken(broken)
+        broken = base_failure or (None if base_done else self.prepare(db))
+        if broken is not None:
+            self._base_broken(broken)
         changed = {m.path for m in context.changed}
         tracer = (LockTracer(lambda step: step.path in changed) if db.dialect == "postgres"
                   else None)
@@ -302,25 +338,47 @@ class _Replay:
                 seen.step, seen.statement.start_offset, "rewrite-observed")]
             diagnostics.extend(dbfindings.lock_diagnostics(tracer))
             diagnostics.extend(dbfindings.rewrite_diagnostics(tracer))
+        if failure is not None and not self.shared_server:
+            self._maybe_elsewhere(failure, diagnostics)
         return diagnostics
 
-    def _base_broken(self, broken: Any) -> list[Diagnostic]:
-        """Not this branch's fault (an extension the throwaway server lacks, SQL of another
-        dialect, a base slower than the replay's time limit): say so once, and judge nothing
-        on a schema we lack."""
+    def _maybe_elsewhere(self, failure: Any, diagnostics: list[Diagnostic]) -> None:
+        """A branch's `CREATE EXTENSION` of an extension this server lacks: the replay moves
+        to a server that has it (`extensions.on_a_server_with_extensions`), else these
+        findings stand."""
+        from migration_gate.ephemeral.extensions import missing_extension
+        from migration_gate.replayskip import ReplayUnavailable
+
+        error = failure.error
+        name = missing_extension(error.message, error.sqlstate, error.detail)
+        if name is not None and not self.deadline.expired:
+            raise ReplayUnavailable(f"{failure.step.display} needs the extension {name}",
+                                    extension=name, fallback=tuple(diagnostics))
+
+    def _base_broken(self, broken: Any) -> None:
+        """Not this branch's fault (an extension the throwaway server lacks, a role or schema
+        production has, SQL of another dialect, a base slower than the replay's time limit):
+        the replay cannot judge the branch on a schema it lacks. Raised: `--verify` fails,
+        the automatic replay reports `replay-skipped` at the base's migration."""
         from migration_gate import dbfindings
+        from migration_gate.ephemeral.extensions import missing_extension
+        from migration_gate.replayskip import ReplayUnavailable, Where, hint_for
 
         where = f"{broken.step.path}:{broken.line}"
+        place = Where(broken.step.path, broken.line, broken.column)
         if self.deadline.expired:
             reason = (f"{dbfindings.timeout_text(self.deadline.seconds)}: the base branch's "
                       f"{broken.step.display} was still running ({where})")
-        else:
-            reason = (f"the base branch's {broken.step.display} does not apply here "
-                      f"({where}: {self._redact(broken.error.message)})")
-        if self.context.verify is True:  # asked for explicitly: a replay that cannot run fails
-            raise GateError(f"cannot replay the migrations: {reason}")
-        self.context.note(f"database replay skipped: {reason}")
-        return []
+            raise ReplayUnavailable(f"cannot replay the migrations: {reason}", where=place,
+                                    hint="raise `replay.timeout` (at most 3000 s)")
+        error = broken.error
+        code = f" (SQLSTATE {error.sqlstate})" if error.sqlstate else ""
+        reason = (f"the base branch's {broken.step.display} does not apply here "
+                  f"({where}: {self._redact(error.message)}{code})")
+        raise ReplayUnavailable(
+            f"cannot replay the migrations: {reason}", where=place,
+            hint=hint_for(error.message, error.sqlstate),
+            extension=missing_extension(error.message, error.sqlstate, error.detail))
 
     def _redact(self, text: str) -> str:
         from migration_gate.redaction import redact

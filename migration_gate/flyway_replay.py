@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from migration_gate.dbcheck import DbOptions
     from migration_gate.migrations import MigrationFile
     from migration_gate.pipeline import CheckContext
+    from migration_gate.replaysetup import SetupFile
     from migration_gate.runner import Database, DbError
     from migration_gate.runners.model import Runner
 
@@ -63,8 +64,12 @@ def runner_steps(runner: Runner, files: Sequence[MigrationFile]) -> list[FlywayS
     return found
 
 
-def replay(context: CheckContext, options: DbOptions) -> list[Diagnostic]:
-    """Replay the base, then the branch, on a throwaway database; findings of the branch."""
+def replay(context: CheckContext, options: DbOptions, setup: tuple[SetupFile, ...] = ()
+           ) -> list[Diagnostic]:
+    """Replay the `replay.setup` files, the base, then the branch, on a throwaway database;
+    findings of the branch."""
+    from migration_gate.replaysetup import run_setup
+
     base = steps(context, context.base.files) if context.base is not None else []
     local = steps(context, context.local)
     url = options.database_url or context.config.database_url
@@ -72,20 +77,27 @@ def replay(context: CheckContext, options: DbOptions) -> list[Diagnostic]:
         from migration_gate.ephemeral.server import throwaway_database
 
         with throwaway_database(url) as db:
+            run_setup(db, setup, shared_server=True)
             return replay_on(db, context, options, base, local)
     if context.config.dialect != "postgres":
         raise GateError(f"no throwaway {context.config.dialect} database to replay a Flyway "
                         "project on: pass --database-url, or skip it with --no-verify")
     from migration_gate.ephemeral import postgres
+    from migration_gate.ephemeral.extensions import on_a_server_with_extensions
 
-    postgres.require_psycopg()
-    binaries = postgres.find_binaries(context.config.postgres_bin_dir)
-    with postgres.running_cluster(binaries) as cluster:
-        connection = cluster.connect()
-        try:
-            return replay_on(postgres.PostgresDatabase(connection), context, options, base, local)
-        finally:
-            connection.close()
+    def attempt(binaries: postgres.Binaries) -> list[Diagnostic]:
+        with postgres.running_cluster(binaries) as cluster:
+            connection = cluster.connect()
+            try:
+                db = postgres.PostgresDatabase(connection)
+                run_setup(db, setup, shared_server=False)
+                return replay_on(db, context, options, base, local, embedded=True)
+            finally:
+                connection.close()
+
+    texts = [f.text for f in setup] + [step.sql for step in base]
+    return on_a_server_with_extensions(context.config.postgres_bin_dir, attempt, context.note,
+                                       texts)
 
 
 def _table(context: CheckContext) -> str:
@@ -94,26 +106,39 @@ def _table(context: CheckContext) -> str:
 
 
 def replay_on(db: Database, context: CheckContext, options: DbOptions,
-           base: list[FlywayStep], local: list[FlywayStep]) -> list[Diagnostic]:
+              base: list[FlywayStep], local: list[FlywayStep], *, embedded: bool = False
+              ) -> list[Diagnostic]:
+    """The base, then the branch. A base that does not apply raises `ReplayUnavailable`
+    (`replay-skipped`, or exit 2 with `--verify`); on the embedded server an extension it
+    lacks moves the replay to another server (`extensions.on_a_server_with_extensions`)."""
+    from migration_gate.ephemeral.extensions import missing_extension
+    from migration_gate.replayskip import ReplayUnavailable, Where, hint_for
+
     table = _table(context)
     db.execute(context.runner.history_ddl(db.dialect, table))
     failure = _migrate(db, context, base, table, fake=False)
     if failure is not None:
         step, error, line = failure
+        code = f" (SQLSTATE {error.sqlstate})" if error.sqlstate else ""
         reason = (f"the base branch's {step.display} does not apply here "
-                  f"({step.file.path}:{line}: {error.message})")
-        if context.verify is True:
-            raise GateError(f"cannot replay the migrations: {reason}")
-        context.note(f"database replay skipped: {reason}")
-        return []
+                  f"({step.file.path}:{line}: {error.message}{code})")
+        raise ReplayUnavailable(
+            f"cannot replay the migrations: {reason}", where=Where(step.file.path, line),
+            hint=hint_for(error.message, error.sqlstate),
+            extension=missing_extension(error.message, error.sqlstate, error.detail))
     failure = _migrate(db, context, local, table, fake=options.fake)
     if failure is None:
         return []
     step, error, line = failure
     code = f" (SQLSTATE {error.sqlstate})" if error.sqlstate else ""
     hint = "; ".join(part for part in (error.detail, error.hint) if part) or None
-    return [Diagnostic("migration-failed", Severity.ERROR, step.file.path,
-                       f"{step.display} fails: {error.message}{code}", line=line, hint=hint)]
+    found = [Diagnostic("migration-failed", Severity.ERROR, step.file.path,
+                        f"{step.display} fails: {error.message}{code}", line=line, hint=hint)]
+    name = missing_extension(error.message, error.sqlstate, error.detail)
+    if embedded and name is not None:
+        raise ReplayUnavailable(f"{step.display} needs the extension {name}", extension=name,
+                                fallback=tuple(found))
+    return found
 
 
 def applied_rows(db: Database, table: str) -> list[tuple[int, str | None, str, int | None]]:

@@ -314,7 +314,8 @@ def governed_by_base(
     except GateError as error:
         raise GateError(f"the configuration at base {base.ref} ({base.merge_base[:12]}), which "
                         f"governs this run: {error}") from None
-    return governed, tuple(found)
+    # the setup SQL the base's `replay.setup` names is the base's too (`replaysetup`)
+    return dataclasses.replace(governed, setup_commit=base.merge_base), tuple(found)
 
 
 def _print_note(message: str) -> None:

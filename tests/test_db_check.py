@@ -305,15 +305,16 @@ def test_server_mode_unreachable_server(tmp_path: Path) -> None:
     assert "Traceback" not in explicit.stderr
 
 
-def test_no_binaries_is_a_note_or_an_error(tmp_path: Path) -> None:
+def test_no_binaries_is_a_finding_or_an_error(tmp_path: Path) -> None:
     repo = branch_repo(tmp_path / "repo", {"migrations/V008__x.sql": "SELECT 1;\n"})
     empty = tmp_path / "empty-bin"
     empty.mkdir()
     config = repo.write(".migration-gate.yaml", f"postgres:\n  bin-dir: {empty}\n")
     auto = repo.gate("check", "--base", "main", "--config", str(config))
     assert auto.returncode == 0, auto.stdout + auto.stderr
-    assert "database replay skipped" in auto.stderr
-    assert len([line for line in auto.stderr.splitlines() if "replay" in line]) == 1
+    assert "migrations:1:1 replay-skipped warning: the database replay was skipped: " \
+        f"postgres.bin_dir {empty} holds no usable initdb" in auto.stdout
+    assert "replay" not in auto.stderr  # a finding now, no longer a line on stderr
     explicit = repo.gate("check", "--base", "main", "--verify", "--config", str(config))
     assert explicit.returncode == 2
     assert "pip install 'migration-gate[postgres]'" in explicit.stderr
@@ -327,8 +328,8 @@ def test_mysql_needs_a_server(tmp_path: Path) -> None:
     """No MySQL server here: the auto mode says so in one line, an explicit URL fails cleanly."""
     repo = branch_repo(tmp_path / "repo", {"migrations/V008__x.sql": "SELECT 1;\n"})
     auto = repo.gate("check", "--base", "main", "--dialect", "mysql")
-    assert "database replay skipped: no throwaway mysql database" in auto.stderr
-    assert "--database-url" in auto.stderr
+    assert "replay was skipped: no throwaway mysql database" in auto.stdout
+    assert "--database-url" in auto.stdout
     explicit = repo.gate("verify", "--base", "main",
                          "--database-url", "mysql://root:secret@127.0.0.1:9/app")
     assert explicit.returncode == 2
@@ -349,7 +350,7 @@ def test_ignore_comments_cover_database_findings(tmp_path: Path, gate_cache: Pat
     assert [d["line"] for d in of_rule(done, "lock-observed")] == [3]
 
 
-def test_a_base_that_does_not_replay_is_a_note(tmp_path: Path, gate_cache: Path,
+def test_a_base_that_does_not_replay_is_a_finding(tmp_path: Path, gate_cache: Path,
                                                pg_binaries: Binaries) -> None:
     repo = make_repo(tmp_path / "repo")
     seed_migrations(repo, 2)
@@ -357,11 +358,15 @@ def test_a_base_that_does_not_replay_is_a_note(tmp_path: Path, gate_cache: Path,
     repo.commit("base needs an extension")
     repo.git("checkout", "-q", "-b", "feature")
     repo.write("migrations/V004__broken.sql", "SELEC 1;\n")
-    done = check(repo, gate_cache)  # the replay is automatic: a note, and the gate goes on
+    done = check(repo, gate_cache)  # the replay is automatic: a finding, and the gate goes on
+    assert done.returncode == 0, done.stdout + done.stderr
     assert not of_rule(done, "migration-failed")
-    (note,) = [line for line in done.stderr.splitlines() if "replay skipped" in line]
-    assert "V3__postgis does not apply here" in note
-    assert "migrations/V003__postgis.sql:1" in note
+    (skipped,) = of_rule(done, "replay-skipped")
+    assert (skipped["path"], skipped["line"], skipped["severity"]) == (
+        "migrations/V003__postgis.sql", 1, "warning")
+    assert "V3__postgis does not apply here" in skipped["message"]
+    assert "no_such_ext" in skipped["message"]
+    assert "postgres.bin-dir" in skipped["hint"]  # the configuration that would fix it
     # asked for explicitly, a replay that cannot run is an error, never a silent green
     explicit = check(repo, gate_cache, "--verify")
     assert explicit.returncode == 2, explicit.stdout + explicit.stderr

@@ -196,6 +196,8 @@ def test_the_automatic_replay_note_never_prints_the_password(tmp_path: Path,
     repo.write(".migration-gate.yaml",
                f"database-url: 'postgresql://app:{SECRET}@/db?host={NOWHERE}'\n")
     done = run_gate("check", "--format", "json", cwd=repo.path, env=gate_env(gate_cache))
-    assert re.search(r"replay skipped: cannot connect to postgresql://app:\*\*\*@",
-                     done.stderr), done.stderr
+    (skipped,) = [d["message"] for d in json.loads(done.stdout)["diagnostics"]
+                  if d["rule"] == "replay-skipped"]
+    assert re.search(r"replay was skipped: cannot connect to postgresql://app:\*\*\*@",
+                     skipped), skipped
     no_secret(done.stdout, done.stderr)

@@ -63,7 +63,8 @@ def check(
     result = Result(tuple(diagnostics), files_checked=sum(len(c.local) for c in contexts),
                     notes=tuple(note.notes), projects=projects,
                     runner=runner_shown(contexts[0]) if len(contexts) == 1 else None,
-                    header=(run_header(contexts[0], names, note.notes) if len(contexts) == 1
+                    header=(run_header(contexts[0], names, note.notes, diagnostics)
+                            if len(contexts) == 1
                             else None))
     fail = min((c.config.fail_on for c in contexts), key=lambda s: s.rank,
                default=Severity.ERROR)

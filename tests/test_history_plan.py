@@ -5,13 +5,17 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from migration_gate.burned import parse_log
 from migration_gate.plan import Member, make_plan
+from migration_gate.runners import FlywayRunner, RefineryRunner, Version
+from migration_gate.runners.refinery import refinery_version
 from tests.conftest import Repo, make_repo, run_gate, seed_migrations
 
+NOW = datetime(2026, 11, 30, 12, 0, 0)
 SQL = "CREATE TABLE IF NOT EXISTS {table} (id bigint PRIMARY KEY);\n"
 
 
@@ -21,12 +25,48 @@ def check_json(cwd: Path, *args: str) -> tuple[int, list[dict[str, Any]]]:
     return done.returncode, json.loads(done.stdout)["diagnostics"]
 
 
+def _v(number: int) -> Version:
+    return refinery_version(number)
+
+
 def test_plan_keeps_order_and_moves_the_block_after_everything_taken() -> None:
-    plan = make_plan([Member("b", 9), Member("a", 8)], taken={1, 7, 8, 12})
-    assert [(m.path, m.old, m.new) for m in plan.moves] == [("a", 8, 13), ("b", 9, 14)]
-    assert plan.next_free == 15 and plan.floor == 12
-    same = make_plan([Member("a", 8), Member("b", 9)], taken=range(1, 8))
-    assert same.changes == () and same.next_free == 10
+    refinery = RefineryRunner()
+    plan = make_plan([Member("b", _v(9)), Member("a", _v(8))], taken=map(_v, {1, 7, 8, 12}),
+                     runner=refinery, now=NOW)
+    assert [(m.path, m.old.text, m.new.text) for m in plan.moves] == [
+        ("a", "8", "13"), ("b", "9", "14")]
+    assert plan.next_free == _v(15) and plan.floor == _v(12)
+    same = make_plan([Member("a", _v(8)), Member("b", _v(9))], taken=map(_v, range(1, 8)),
+                     runner=refinery, now=NOW)
+    assert same.changes == () and same.next_free == _v(10)
+    padded = make_plan([Member("a", refinery_version(3, "003"))],
+                       taken=[refinery_version(n, f"{n:03d}") for n in range(0, 5)],
+                       runner=refinery, now=NOW)
+    assert [m.new.text for m in padded.changes] == ["005"]
+
+
+def test_plan_asks_flyway_for_versions_in_the_projects_scheme() -> None:
+    """Integers count up, dotted versions bump their last part, timestamps take the clock; a
+    block already above the base's highest (timestamps, no integer hole) stays."""
+    flyway = FlywayRunner()
+
+    def moved(members: dict[str, str], taken: list[str]) -> list[tuple[str, str]]:
+        plan = make_plan(
+            [Member(path, _fv(text)) for path, text in members.items()],
+            taken=[_fv(t) for t in taken], runner=flyway, now=NOW)
+        return [(m.path, m.new.text) for m in plan.changes]
+
+    assert moved({"a": "3", "b": "4"}, ["1", "2", "3"]) == [("a", "4"), ("b", "5")]
+    assert moved({"a": "1.2", "b": "1.3"}, ["1.1", "1.2"]) == [("a", "1.3"), ("b", "1.4")]
+    assert moved({"a": "20240101090000"}, ["20240301090000"]) == [("a", "20261130120000")]
+    assert moved({"a": "20240401090000"}, ["20240301090000"]) == []
+    assert moved({"a": "4", "b": "5"}, ["1", "2", "3"]) == []
+
+
+def _fv(text: str) -> Version:
+    version = FlywayRunner().parse_version(text)
+    assert version is not None
+    return version
 
 
 def test_parse_log_keeps_the_latest_deletion_and_its_addition() -> None:

@@ -241,6 +241,9 @@ class CheckContext:
         taken |= {
             name.version for m in self.local if m.rel not in block and (name := m.name) is not None
         }
+        # production's rows (`--applied`): a version it ran is never free, whatever the base says
+        taken |= {row.version for row in self.applied.rows if row.version >= 0} if (
+            self.applied) else set()
         return {padded_version(v, self.padding) for v in taken | {0}}
 
     def _runner_taken(self, block: set[str]) -> set[Version]:
@@ -254,6 +257,8 @@ class CheckContext:
             version = self.runner.parse_version(str(burned.version))
             if version is not None:
                 taken.add(version)
+        if self.applied is not None:
+            taken |= set(self.applied.versions(self.runner))
         return taken
 
     def migration_of(self, migration: MigrationFile) -> ParsedMigration | None:

@@ -9,6 +9,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from migration_gate import burned
 from migration_gate.burned import parse_log
 from migration_gate.plan import Member, make_plan
 from migration_gate.runners import FlywayRunner, RefineryRunner, Version
@@ -215,3 +218,39 @@ def test_a_shifted_run_and_a_squash_are_one_finding_each(tmp_path: Path) -> None
     assert ("12 migrations of main are deleted here (V001–V012), and V013__baseline.sql "
             "added: a squash") in deleted["message"]
     assert len(deleted["related"]) == 12 and "baseline" in deleted["hint"]
+
+
+def test_burned_cache_extends_the_old_tips_answer_with_only_the_new_commits(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The base tip advanced: `git log old..new` alone is read, and the answer is the one a
+    cold scan of the whole history gives -- a version added before the old tip and deleted
+    after it included (its addition comes from the cached scan). A force-pushed base (the old
+    tip is no ancestor) is scanned in full."""
+    monkeypatch.setenv("MIGRATION_GATE_CACHE_DIR", str(tmp_path / "cache"))
+    repo = make_repo(tmp_path / "repo")
+    for number in (1, 2, 3, 4):
+        repo.write(f"migrations/V{number}__t{number}.sql", SQL.format(table=f"t{number}"))
+    repo.commit("V1..V4")
+    repo.git("rm", "-q", "migrations/V2__t2.sql")
+    old_tip = repo.commit("drop V2")
+    assert [b.version for b in burned.burned_versions(repo.path, old_tip, "migrations", [])] == [2]
+    repo.git("rm", "-q", "migrations/V3__t3.sql")
+    repo.commit("drop V3")
+    repo.write("migrations/V5__t5.sql", SQL.format(table="t5"))
+    new_tip = repo.commit("V5")
+
+    incremental = burned._incremental(repo.path, new_tip, "migrations", False)
+    assert incremental is not None  # the old tip's answer, extended
+    found = burned.burned_versions(repo.path, new_tip, "migrations", [])
+    assert [b.version for b in found] == [2, 3]
+    v3 = found[1]
+    assert v3.added_sha == repo.git("rev-list", "--max-parents=0", "HEAD").strip()
+    cold = burned.scan_log(burned._log(repo.path, new_tip, "migrations"), "migrations")
+    assert incremental.found == cold.found and incremental.added == cold.added
+
+    repo.git("reset", "-q", "--hard", old_tip + "~1")  # main force-pushed: V2 was never dropped
+    repo.git("rm", "-q", "migrations/V4__t4.sql")
+    rewritten = repo.commit("drop V4 instead")
+    assert burned._incremental(repo.path, rewritten, "migrations", False) is None
+    assert [b.version for b in burned.burned_versions(repo.path, rewritten, "migrations", [])
+            ] == [4]

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from migration_gate.checks.applied_order import flyway_below_applied
 from migration_gate.checks.history import (
     DELETED_MIGRATION,
     MODIFIED_MIGRATION,
@@ -21,7 +22,7 @@ from migration_gate.checks.history import (
     VERSION_NOT_AFTER_BASE,
     first_difference,
 )
-from migration_gate.diagnostics import Diagnostic, Severity
+from migration_gate.diagnostics import Diagnostic
 from migration_gate.migrations import MigrationFile
 from migration_gate.pipeline import CheckContext
 from migration_gate.runners.model import Kind, ParsedMigration, Version
@@ -67,7 +68,7 @@ def check_history(context: CheckContext) -> Iterator[Diagnostic]:
         )
     fresh = [m for m in added if m.rel not in taken]
     yield from _check_versions(context, fresh)
-    yield from _below_applied(context, fresh)
+    yield from flyway_below_applied(context, fresh)
 
 
 def _modified(context: CheckContext, old: MigrationFile, new: MigrationFile
@@ -115,7 +116,7 @@ def _counterpart(old: MigrationFile, parsed: ParsedMigration, added: list[Migrat
     return None
 
 
-def _versions(files: list[MigrationFile] | tuple[MigrationFile, ...]) -> list[Version]:
+def versions(files: list[MigrationFile] | tuple[MigrationFile, ...]) -> list[Version]:
     return [m.runs_as.version for m in files
             if m.runs_as is not None and m.runs_as.kind is Kind.VERSIONED
             and m.runs_as.version is not None]
@@ -127,7 +128,7 @@ def _check_versions(context: CheckContext, added: list[MigrationFile]) -> Iterat
     local = {m.rel for m in context.local}
     merged_since = [m for m in context.base.tip_files
                     if m.rel not in at_merge_base and m.rel not in local]
-    base_versions = _versions(context.base.files) + _versions(merged_since)
+    base_versions = versions(context.base.files) + versions(merged_since)
     if not base_versions:
         return
     base_max = max(base_versions)
@@ -175,57 +176,3 @@ def _check_versions(context: CheckContext, added: list[MigrationFile]) -> Iterat
             )
         expected_next = number + 1
 
-
-def _below_applied(context: CheckContext, added: list[MigrationFile]) -> Iterator[Diagnostic]:
-    """New versioned migrations below the highest version production applied (`--applied`),
-    judged by Flyway's own rules: without `outOfOrder` the migration is "ignored" and
-    `validate` fails ("Detected resolved migration not applied to database",
-    `MigrationInfoImpl.validate`), or with `ignoreMigrationPatterns=*:ignored` it is skipped
-    for ever; with `outOfOrder=true` Flyway applies it, out of order. Those at or below the
-    base's highest are `version-not-after-base`'s already."""
-    from migration_gate.runners.flyway import FlywayRunner
-    from migration_gate.runners.flyway_plan import State, ignores_state
-
-    applied, runner = context.applied, context.runner
-    if applied is None or not isinstance(runner, FlywayRunner):
-        return
-    production = applied.versions(runner)
-    if not production:
-        return
-    top = max(production)
-    assert context.base is not None
-    base = _versions(context.base.files) + _versions(context.base.tip_files)
-    base_max = max(base, default=None)
-    settings = runner.settings
-    for migration in added:
-        parsed = migration.runs_as
-        if parsed is None or parsed.kind is not Kind.VERSIONED or parsed.version is None:
-            continue
-        version = parsed.version
-        if version >= top or version in production or (
-                base_max is not None and version <= base_max):
-            continue
-        where = f"{top.display}, the highest version production applied ({applied.source})"
-        if settings.out_of_order:
-            yield Diagnostic(
-                VERSION_NOT_AFTER_BASE.id, Severity.WARNING, migration.path,
-                f"{migration.file_name} is below {where}: with outOfOrder=true Flyway applies "
-                "it there out of order (its row shows \"Out of Order\"), after migrations "
-                "written later than it",
-                hint="make sure it does not depend on what the later migrations do; "
-                "flyway.outOfOrder=false makes Flyway refuse it instead",
-            )
-            continue
-        skipped = ignores_state(settings.ignore_migration_patterns, State.IGNORED)
-        what = ("Flyway skips it there for ever (ignoreMigrationPatterns ignores it)" if skipped
-                else "Flyway's validate fails there (\"Detected resolved migration not applied "
-                f"to database: {version.display}\") and migrate refuses to run")
-        fix = context.runner.file_name(
-            Kind.VERSIONED, context.runner_allocator.take(migration.path),
-            parsed.raw_description)
-        yield Diagnostic(
-            VERSION_NOT_AFTER_BASE.id, VERSION_NOT_AFTER_BASE.severity, migration.path,
-            f"{migration.file_name} is below {where}: {what}, unless outOfOrder=true",
-            hint=f"rename to {fix} (`migration-gate renumber`), or set flyway.outOfOrder=true "
-            "to have Flyway apply it out of order",
-        )

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from migration_gate.catalog import RuleDoc
+from migration_gate.checks.applied_order import refinery_below_applied
 from migration_gate.checks.events import grouped_deletions, grouped_renames
 from migration_gate.diagnostics import Diagnostic, Related, Severity
 from migration_gate.migrations import MigrationFile, max_version
@@ -337,25 +338,6 @@ def _renamed_to(migration: MigrationFile, version: int, padding: int) -> str:
     return suggest_file_name(version, name.name, padding) if name else migration.file_name
 
 
-def _below_applied(context: CheckContext, migration: MigrationFile) -> Diagnostic | None:
-    """A new V migration below the highest version production applied (`--applied`): refinery
-    treats it as it treats one below the base's highest (docs/refinery.md#how-a-run-decides)."""
-    applied, name = context.applied, migration.name
-    if applied is None or name is None or name.version >= applied.highest:
-        return None
-    if applied.row(name.version) is not None:
-        return None  # a row of that version: divergent, which the other rules judge
-    return Diagnostic(
-        VERSION_NOT_AFTER_BASE.id, VERSION_NOT_AFTER_BASE.severity, migration.path,
-        f"{migration.file_name} is below V{applied.highest}, the highest version production "
-        f"applied ({applied.source}): refinery reports \"migration {name.display} is missing "
-        "from the filesystem\" there and never applies it, or aborts the run with abort on "
-        "missing (`-m`; the library's `set_abort_missing`, on by default). No refinery setting "
-        "applies a V migration out of order; a U migration is",
-        hint=plan_hint(context, migration),
-    )
-
-
 def _check_versions(context: CheckContext, added: list[MigrationFile]) -> Iterator[Diagnostic]:
     assert context.base is not None
     merged_since = _merged_since(context)
@@ -394,7 +376,7 @@ def _check_versions(context: CheckContext, added: list[MigrationFile]) -> Iterat
                 "and never applies it",
                 hint=plan_hint(context, migration),
             )
-        elif (applied := _below_applied(context, migration)) is not None:
+        elif (applied := refinery_below_applied(context, migration)) is not None:
             yield applied
         elif name.version not in seen:  # a repeated version: duplicate-version speaks for it
             seen.add(name.version)

@@ -14,7 +14,7 @@ import pytest
 from migration_gate import burned
 from migration_gate.burned import parse_log
 from migration_gate.plan import Member, make_plan
-from migration_gate.runners import FlywayRunner, RefineryRunner, Version
+from migration_gate.runners import FlywayRunner, NameProblem, RefineryRunner, Version
 from migration_gate.runners.refinery import refinery_version
 from tests.conftest import Repo, make_repo, run_gate, seed_migrations
 
@@ -254,3 +254,14 @@ def test_burned_cache_extends_the_old_tips_answer_with_only_the_new_commits(
     assert burned._incremental(repo.path, rewritten, "migrations", False) is None
     assert [b.version for b in burned.burned_versions(repo.path, rewritten, "migrations", [])
             ] == [4]
+
+
+def test_renamed_changes_only_the_version_in_each_runners_grammar() -> None:
+    flyway = FlywayRunner()
+    parsed = flyway.parse_name("V3__Ægir add-col.SQL")
+    assert not isinstance(parsed, NameProblem)
+    assert flyway.renamed(parsed, _fv("4")) == "V4__Ægir add-col.SQL"
+    refinery_runner = RefineryRunner(extensions=("rs", "sql"))
+    rust = refinery_runner.parse_name("V7__Add_Things.rs")
+    assert not isinstance(rust, NameProblem)
+    assert refinery_runner.renamed(rust, refinery_version(8, "008")) == "V008__Add_Things.rs"

@@ -9,6 +9,8 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from migration_gate.ephemeral.postgres import Binaries
 from tests.conftest import Repo, make_repo, one_line_error, seed_migrations
 from tests.pgserver_fixture import gate_env
@@ -174,6 +176,7 @@ def test_flyway_renumber_keeps_descriptions_as_written_and_never_moves_repeatabl
     assert repo.gate("renumber", "--base", "main").stdout == ""
 
 
+@pytest.mark.slow  # the schemes themselves: test_history_plan's plan tests
 def test_flyway_renumber_follows_dotted_and_timestamp_schemes(tmp_path: Path) -> None:
     dotted = _flyway_branch_behind_main(
         tmp_path / "dotted",

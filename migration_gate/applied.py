@@ -13,21 +13,35 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from migration_gate.diagnostics import GateError
 from migration_gate.refinery import AppliedMigration
 
+if TYPE_CHECKING:
+    from migration_gate.runners.model import Runner, Version
+
+#: a Flyway version with several parts (`1.1`, `2024_01_15`): no refinery version, but a row
+_DOTTED = re.compile(r"[0-9]+(?:[._][0-9]+)+")
+
 
 @dataclass(frozen=True)
 class AppliedRow:
-    """One row of production's history table."""
+    """One row of production's history table.
+
+    `text` is the version as the table holds it: refinery's integer, or a Flyway version
+    (`1.1`, `2024.01.15`; empty for a repeatable), for which `version` is -1 (no refinery
+    version is negative).
+    """
 
     version: int
     name: str
     checksum: int
+    text: str = ""
 
     @property
     def display(self) -> str:
@@ -50,6 +64,11 @@ class Applied:
     @property
     def highest(self) -> int:
         return max((row.version for row in self.rows), default=0)
+
+    def versions(self, runner: Runner) -> list[Version]:
+        """Every row's version as `runner` reads it (rows it cannot read are left out)."""
+        found = [runner.parse_version(row.text) for row in self.rows if row.text]
+        return [version for version in found if version is not None]
 
 
 def parse_applied(text: str, source: str) -> Applied:
@@ -78,8 +97,12 @@ def _row(row: object, source: str, number: int) -> AppliedRow:
     if not isinstance(row, Mapping):
         raise GateError(f"{source}: row {number} is not an object with version, name, checksum")
     try:
-        return AppliedRow(int(str(row["version"]).strip()), str(row["name"]).strip(),
-                          int(str(row["checksum"]).strip()))
+        raw = row["version"]
+        text = "" if raw is None else str(raw).strip()
+        # a Flyway repeatable's row has no version; a dotted one is not refinery's
+        version = -1 if text == "" or _DOTTED.fullmatch(text) else int(text)
+        return AppliedRow(version, str(row["name"]).strip(), int(str(row["checksum"]).strip()),
+                          text)
     except (KeyError, ValueError):
         raise GateError(
             f"{source}: row {number} needs an integer version, a name and an integer checksum"
@@ -111,4 +134,5 @@ def read_applied_url(url: str, table: str) -> Applied:
 
 
 def _from_history(rows: Iterable[AppliedMigration]) -> tuple[AppliedRow, ...]:
-    return tuple(AppliedRow(row.version, row.name, row.checksum) for row in rows)
+    return tuple(AppliedRow(row.version, row.name, row.checksum, str(row.version))
+                 for row in rows)

@@ -8,6 +8,8 @@ that adds it is told so.
 
 One `git log --diff-filter=AD --no-renames --name-status` over the base's history of the folder
 finds them all, whatever the length of the history; the answer is cached by commit and folder.
+When the base moved on since the tip scanned last (and that tip is its ancestor), only
+`git log <old tip>..<new tip>` is read and the cached answer extended.
 """
 
 from __future__ import annotations
@@ -17,14 +19,14 @@ import json
 import os
 import posixpath
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from migration_gate import refinery
 from migration_gate.migrations import EXTENSIONS
 from migration_gate.refinery import MigrationName, Prefix
 
-_CACHE_FORMAT = 1
+_CACHE_FORMAT = 2
 
 
 @dataclass(frozen=True)
@@ -45,12 +47,39 @@ class BurnedVersion:
                 f"({self.deleted_sha[:7]})")
 
 
+@dataclass(frozen=True)
+class Scan:
+    """What one base tip's history says: the burned versions (their latest deletion and the
+    addition before it), and every version's latest addition, which a later scan of only the
+    commits after this tip needs (a version added before the tip may be deleted after it)."""
+
+    found: dict[int, BurnedVersion]
+    added: dict[int, tuple[str, str]]  # version -> (sha, date) of its latest addition
+
+    def extended(self, newer: Scan) -> Scan:
+        """This scan followed by `newer`, the scan of the commits after it: the answer of one
+        scan over both."""
+        found = dict(self.found)
+        for version, burned in newer.found.items():
+            if not burned.added_sha and version in self.added:
+                sha, date = self.added[version]  # added before the range, deleted in it
+                burned = replace(burned, added_sha=sha, added_date=date)
+            found[version] = burned
+        return Scan(found, {**self.added, **newer.added})
+
+
 def parse_log(output: bytes, folder: str, int8_versions: bool = False
               ) -> dict[int, BurnedVersion]:
     """Versions deleted from `folder` by the log (newest first): the latest deletion of each,
     with the addition that preceded it. Whether the version is still in use is not judged here."""
+    return scan_log(output, folder, int8_versions).found
+
+
+def scan_log(output: bytes, folder: str, int8_versions: bool = False) -> Scan:
+    """`parse_log`, and the latest addition of every version the log added."""
     prefix = "" if folder in ("", ".") else folder.rstrip("/") + "/"
     found: dict[int, BurnedVersion] = {}
+    added: dict[int, tuple[str, str]] = {}
     added_seen: set[int] = set()
     sha = date = ""
     for raw in output.decode("utf-8", "surrogateescape").split("\n"):
@@ -64,6 +93,8 @@ def parse_log(output: bytes, folder: str, int8_versions: bool = False
         version = _version(posixpath.basename(path), int8_versions)
         if version is None:
             continue
+        if status == "A":
+            added.setdefault(version, (sha, date))
         if status == "D" and version not in found:
             found[version] = BurnedVersion(version, posixpath.basename(path), sha, date)
         elif status == "A" and version in found and version not in added_seen:
@@ -71,7 +102,7 @@ def parse_log(output: bytes, folder: str, int8_versions: bool = False
             old = found[version]
             found[version] = BurnedVersion(old.version, old.file_name, old.deleted_sha,
                                            old.deleted_date, sha, date)
-    return found
+    return Scan(found, added)
 
 
 def _version(file_name: str, int8_versions: bool) -> int | None:
@@ -85,20 +116,46 @@ def _version(file_name: str, int8_versions: bool) -> int | None:
 def burned_versions(root: Path, commit: str, folder: str, in_use: Iterable[int],
                     int8_versions: bool = False) -> tuple[BurnedVersion, ...]:
     """The versions `commit`'s history deleted from `folder` that are not in use (`in_use`:
-    the versions the base holds now), oldest version first. One git call, cached."""
-    found = _cached(root, commit, folder, int8_versions)
-    if found is None:
-        from migration_gate.gitbase import run_git
-
-        output = run_git(
-            ["-c", "core.quotePath=false", "log", "--format=%x01%H %cs", "--name-status",
-             "--diff-filter=AD", "--no-renames", "--no-color", commit, "--", folder or "."],
-            root,
-        )
-        found = parse_log(output, _repo_relative(folder), int8_versions)
-        _store(root, commit, folder, int8_versions, found)
+    the versions the base holds now), oldest version first. One git call, cached per tip; when
+    the base only moved forward since the tip scanned last, only the new commits are read."""
+    scan = _cached(commit, folder, int8_versions)
+    if scan is None:
+        scan = _incremental(root, commit, folder, int8_versions)
+        if scan is None:
+            scan = scan_log(_log(root, commit, folder), _repo_relative(folder), int8_versions)
+        _store(commit, folder, int8_versions, scan)
+        _remember_tip(root, commit, folder, int8_versions)
     used = set(in_use)
-    return tuple(found[v] for v in sorted(found) if v not in used)
+    return tuple(scan.found[v] for v in sorted(scan.found) if v not in used)
+
+
+def _log(root: Path, revisions: str, folder: str) -> bytes:
+    from migration_gate.gitbase import run_git
+
+    return run_git(
+        ["-c", "core.quotePath=false", "log", "--format=%x01%H %cs", "--name-status",
+         "--diff-filter=AD", "--no-renames", "--no-color", revisions, "--", folder or "."],
+        root,
+    )
+
+
+def _incremental(root: Path, commit: str, folder: str, int8_versions: bool) -> Scan | None:
+    """The scan of the tip this repository scanned last, extended by `git log old..new`; None
+    when there is none, or it is not an ancestor of `commit` (a force-pushed base)."""
+    from migration_gate.gitrun import call_git
+
+    old = _last_tip(root, folder, int8_versions)
+    if old is None or old == commit:
+        return None
+    previous = _cached(old, folder, int8_versions)
+    if previous is None:
+        return None
+    ancestor = call_git(["merge-base", "--is-ancestor", old, commit], root, accept=(0, 1, 128))
+    if ancestor.returncode != 0:
+        return None
+    newer = scan_log(_log(root, f"{old}..{commit}", folder), _repo_relative(folder),
+                     int8_versions)
+    return previous.extended(newer)
 
 
 def _repo_relative(folder: str) -> str:
@@ -121,27 +178,49 @@ def _cache_file(commit: str, folder: str, int8_versions: bool) -> Path:
     return _cache_root() / "burned" / f"{key}.json"
 
 
-def _cached(root: Path, commit: str, folder: str, int8_versions: bool
-            ) -> dict[int, BurnedVersion] | None:
+def _tip_file(root: Path, folder: str, int8_versions: bool) -> Path:
+    """Where the tip this repository's folder was scanned at last is noted."""
+    key = hashlib.sha256(f"{_CACHE_FORMAT}\0tip\0{root.resolve()}\0{folder}\0{int8_versions}"
+                         .encode("utf-8", "surrogateescape")).hexdigest()[:24]
+    return _cache_root() / "burned" / f"tip-{key}.txt"
+
+
+def _last_tip(root: Path, folder: str, int8_versions: bool) -> str | None:
+    try:
+        text = _tip_file(root, folder, int8_versions).read_text("ascii").strip()
+    except (OSError, ValueError):
+        return None
+    return text if len(text) in (40, 64) and all(c in "0123456789abcdef" for c in text) else None
+
+
+def _remember_tip(root: Path, commit: str, folder: str, int8_versions: bool) -> None:
+    _write(_tip_file(root, folder, int8_versions), commit)
+
+
+def _cached(commit: str, folder: str, int8_versions: bool) -> Scan | None:
     """A commit's history never changes, so its answer can be kept (a corrupt or foreign cache
     file is ignored: the log is cheap enough to run again)."""
-    del root
     try:
         data = json.loads(_cache_file(commit, folder, int8_versions).read_text("utf-8"))
-        return {int(row["version"]): BurnedVersion(**row) for row in data}
-    except (OSError, ValueError, TypeError, KeyError):
+        found = {int(row["version"]): BurnedVersion(**row) for row in data["found"]}
+        added = {int(v): (str(pair[0]), str(pair[1])) for v, pair in data["added"].items()}
+    except (OSError, ValueError, TypeError, KeyError, IndexError, AttributeError):
         return None
+    return Scan(found, added)
 
 
-def _store(root: Path, commit: str, folder: str, int8_versions: bool,
-           found: dict[int, BurnedVersion]) -> None:
-    del root
-    target = _cache_file(commit, folder, int8_versions)
-    rows = [vars(b) for b in found.values()]
+def _store(commit: str, folder: str, int8_versions: bool, scan: Scan) -> None:
+    rows = [vars(b) for b in scan.found.values()]
+    added = {str(v): list(pair) for v, pair in scan.added.items()}
+    _write(_cache_file(commit, folder, int8_versions),
+           json.dumps({"found": rows, "added": added}))
+
+
+def _write(target: Path, text: str) -> None:
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        temporary = target.with_suffix(".tmp")
-        temporary.write_text(json.dumps(rows), "utf-8")
+        temporary = target.with_suffix(f".{os.getpid()}.tmp")
+        temporary.write_text(text, "utf-8")
         temporary.replace(target)
     except OSError:
         pass  # a read-only cache only costs the next run one git call

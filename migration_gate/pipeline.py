@@ -19,13 +19,17 @@ from migration_gate.config import Config
 from migration_gate.diagnostics import Diagnostic, Severity
 from migration_gate.gitbase import Base
 from migration_gate.migrations import MigrationFile, infer_padding, max_version
+from migration_gate.naming import RunnerVersionAllocator as RunnerVersionAllocator
+from migration_gate.naming import VersionAllocator as VersionAllocator
+from migration_gate.naming import format_version as format_version
+from migration_gate.naming import normalise_description as normalise_description
+from migration_gate.naming import suggest_file_name as suggest_file_name
 from migration_gate.plan import Member, Plan, make_plan
 from migration_gate.refinery import Prefix
 
 if TYPE_CHECKING:
-    from datetime import datetime
 
-    from migration_gate.runners.model import Runner, RunnerChoice, Version
+    from migration_gate.runners.model import ParsedMigration, Runner, RunnerChoice, Version
 
 
 @dataclass(frozen=True)
@@ -84,9 +88,17 @@ class CheckContext:
 
     @property
     def runner(self) -> Runner:
+        """The chosen runner; refinery with the configured `int8-versions` (its versions and
+        checksums depend on it)."""
         from migration_gate.runners import RUNNERS
+        from migration_gate.runners.refinery import RefineryRunner
 
-        return self.runner_choice.runner if self.runner_choice else RUNNERS["refinery"]
+        runner = self.runner_choice.runner if self.runner_choice else RUNNERS["refinery"]
+        if isinstance(runner, RefineryRunner) and self.config.int8_versions != (
+                runner.int8_versions):
+            return RefineryRunner(self.config.int8_versions, runner.extensions,
+                                  runner.postgres_major)
+        return runner
 
     @property
     def is_refinery(self) -> bool:
@@ -140,7 +152,8 @@ class CheckContext:
         plan = self.plan
         if plan is None:
             return VersionAllocator(self.highest_version)
-        return VersionAllocator(plan.next_free - 1, {m.path: m.new for m in plan.moves})
+        return VersionAllocator(plan.next_free.parts[0] - 1,
+                                {m.path: m.new.parts[0] for m in plan.moves})
 
     @cached_property
     def runner_allocator(self) -> RunnerVersionAllocator:
@@ -149,14 +162,17 @@ class CheckContext:
 
         taken = [m.runs_as.version for m in (*self.local, *self.base_files)
                  if m.runs_as is not None and m.runs_as.version is not None]
-        return RunnerVersionAllocator(self.runner, taken, datetime.now())
+        plan = self.plan
+        planned = {m.path: m.new for m in plan.moves} if plan is not None else {}
+        return RunnerVersionAllocator(self.runner, [*taken, *planned.values()], datetime.now(),
+                                      planned)
 
     @cached_property
     def highest_version(self) -> int:
         """The highest version taken: here, on the base, burned on the base, and after the
         plan's block (the next free version is one more)."""
         if self.plan is not None:
-            return self.plan.next_free - 1
+            return self.plan.next_free.parts[0] - 1
         return max(max_version(self.local), max_version(self.base_files))
 
     @cached_property
@@ -165,6 +181,8 @@ class CheckContext:
         that are not a base migration moved, renamed or merged on the base meanwhile."""
         if self.base is None:
             return ()
+        if not self.is_refinery:
+            return self._runner_block()
         local_rels = {m.rel for m in self.local}
         vanished = [m for m in self.base.files if m.rel not in local_rels and m.name]
         tip_identities = {(m.name.version, m.name.name) for m in self.base.tip_files if m.name}
@@ -188,27 +206,94 @@ class CheckContext:
             block.append(migration)
         return tuple(block)
 
-    def taken_versions(self, block_files: Iterable[MigrationFile] | None = None) -> set[int]:
+    def _runner_block(self) -> tuple[MigrationFile, ...]:
+        """`block` for a runner other than refinery: its added versioned migrations that are
+        not a base migration moved, renamed or merged on the base meanwhile (repeatables have
+        no version: they never move)."""
+        from migration_gate.runners.model import Kind
+
+        assert self.base is not None
+        local_rels = {m.rel for m in self.local}
+        vanished = [m for m in self.base.files if m.rel not in local_rels and m.runs_as]
+        tip_names = {m.file_name for m in self.base.tip_files}
+        block = []
+        for migration in self.added:
+            parsed = migration.runs_as
+            if parsed is None or parsed.kind is not Kind.VERSIONED or parsed.version is None:
+                continue
+            if migration.file_name in tip_names or any(
+                old.file_name == migration.file_name or old.content == migration.content
+                or (old.runs_as is not None and old.runs_as.version == parsed.version)
+                for old in vanished
+            ):
+                continue
+            block.append(migration)
+        return tuple(block)
+
+    def taken_versions(self, block_files: Iterable[MigrationFile] | None = None
+                       ) -> set[Version]:
         """Versions the block may not use: the base's (merge-base and tip), the burned ones,
         and the files here that are not part of the block."""
+        from migration_gate.runners.refinery import padded_version
+
         block = {m.rel for m in (self.block if block_files is None else block_files)}
+        if not self.is_refinery:
+            return self._runner_taken(block)
         taken = {name.version for m in self.base_files if (name := m.name) is not None}
         taken |= {b.version for b in self.base.burned} if self.base else set()
         # a U file's version is a row of the history table too
         taken |= {
             name.version for m in self.local if m.rel not in block and (name := m.name) is not None
         }
+        # production's rows (`--applied`): a version it ran is never free, whatever the base says
+        taken |= {row.version for row in self.applied.rows if row.version >= 0} if (
+            self.applied) else set()
+        return {padded_version(v, self.padding) for v in taken | {0}}
+
+    def _runner_taken(self, block: set[str]) -> set[Version]:
+        from migration_gate.runners.model import Kind
+
+        kinds = (Kind.VERSIONED, Kind.BASELINE, Kind.UNDO)
+        files = [*self.base_files, *(m for m in self.local if m.rel not in block)]
+        taken = {parsed.version for m in files if (parsed := m.runs_as) is not None
+                 and parsed.kind in kinds and parsed.version is not None}
+        for burned in self.base.burned if self.base else ():
+            version = self.runner.parse_version(str(burned.version))
+            if version is not None:
+                taken.add(version)
+        if self.applied is not None:
+            taken |= set(self.applied.versions(self.runner))
         return taken
 
-    def plan_with(self, extra_taken: Iterable[int] = (),
+    def migration_of(self, migration: MigrationFile) -> ParsedMigration | None:
+        """The file as the runner model sees it (refinery's `.rs` files included)."""
+        from migration_gate.runners.refinery import parsed_from_name
+
+        if not self.is_refinery:
+            return migration.runs_as
+        name = migration.name
+        return parsed_from_name(name, migration.file_name) if name is not None else None
+
+    def _in_folder_style(self, version: Version) -> Version:
+        """refinery's versions written with the folder's padding (`V4` in a `V003` folder is
+        `004`), so that the versions after them are written that way too."""
+        from migration_gate.runners.refinery import padded_version
+
+        return padded_version(version.parts[0], self.padding) if self.is_refinery else version
+
+    def plan_with(self, extra_taken: Iterable[Version] = (),
                   block_files: Sequence[MigrationFile] | None = None) -> Plan | None:
         """The plan, counting `extra_taken` (other branches' versions) as taken too; for
         `block_files` when given (the migrations `renumber` was named), else for `block`."""
+        from datetime import datetime
+
         if self.base is None:
             return None
         files = self.block if block_files is None else block_files
-        members = [Member(m.path, m.name.version) for m in files if m.name is not None]
-        return make_plan(members, self.taken_versions(files) | set(extra_taken))
+        members = [Member(m.path, self._in_folder_style(parsed.version)) for m in files
+                   if (parsed := self.migration_of(m)) is not None and parsed.version is not None]
+        taken = self.taken_versions(files) | set(extra_taken)
+        return make_plan(members, taken, self.runner, datetime.now())
 
     @cached_property
     def plan(self) -> Plan | None:
@@ -217,84 +302,6 @@ class CheckContext:
 
 
 Stage = Callable[[CheckContext], Iterable[Diagnostic]]
-
-
-def format_version(version: int, padding: int) -> str:
-    return f"V{version:0{padding}d}" if padding else f"V{version}"
-
-
-def normalise_description(description: str) -> str:
-    """`"Add profiles!"` → `add_profiles`: lower case, every run of characters refinery's `\\w`
-    rejects (and `_`) → one `_`.
-
-    Words are judged by refinery's (Rust's) `\\w`, not Python's, which accepts `²` and rejects
-    combining marks: a suggested name must be one refinery reads. Accented and compatibility
-    forms fold to ASCII (`Café` → `cafe`, `x²` → `x2`) so the name fits the default naming
-    pattern too; words of other scripts are kept as they are.
-    """
-    import unicodedata
-
-    from migration_gate.refinery import is_rust_word_char
-
-    words: list[str] = []
-    current: list[str] = []
-    for char in unicodedata.normalize("NFKC", description).lower():
-        if char != "_" and is_rust_word_char(char):
-            current.append(char)
-        elif current:
-            words.append("".join(current))
-            current = []
-    if current:
-        words.append("".join(current))
-    return "_".join(_fold_to_ascii(word) for word in words)
-
-
-def _fold_to_ascii(word: str) -> str:
-    import unicodedata
-
-    decomposed = unicodedata.normalize("NFKD", word)
-    folded = "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
-    return folded if folded.isascii() and folded.isalnum() else word
-
-
-def suggest_file_name(version: int, name: str, padding: int) -> str:
-    return f"{format_version(version, padding)}__{name}.sql"
-
-
-class VersionAllocator:
-    """Hands out the next free versions, one per file, so that the findings of one run suggest
-    distinct fixes and a file named by two findings gets the same fix in both."""
-
-    def __init__(self, highest: int, planned: dict[str, int] | None = None) -> None:
-        self._next = highest + 1
-        self._planned = dict(planned or {})
-        self._given: dict[str, int] = dict(self._planned)
-
-    def planned(self, path: str) -> int | None:
-        """The plan's version for one of the branch's new migrations, else None."""
-        return self._planned.get(path)
-
-    def take(self, path: str) -> int:
-        if path not in self._given:
-            self._given[path] = self._next
-            self._next += 1
-        return self._given[path]
-
-
-class RunnerVersionAllocator:
-    """`VersionAllocator` for any runner: the next versions in the folder's own scheme
-    (`V3`, `V1.3`, a timestamp), one per file, each after the one handed out before."""
-
-    def __init__(self, runner: Runner, taken: Iterable[Version], now: datetime) -> None:
-        self._runner, self._now = runner, now
-        self._next = runner.next_version(taken, now)
-        self._given: dict[str, Version] = {}
-
-    def take(self, path: str) -> Version:
-        if path not in self._given:
-            self._given[path] = self._next
-            self._next = self._runner.next_version([self._next], self._now)
-        return self._given[path]
 
 
 @dataclass(frozen=True)

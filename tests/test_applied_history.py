@@ -161,3 +161,65 @@ def test_applied_from_a_live_database_and_from_status_json(
         assert code == 0 and _history_rules(found) == [], (args, found)
     assert [r[0] for r in pg_db.query("SELECT version FROM refinery_schema_history")] == [
         1, 2, 3, 4, 5, 6]
+
+
+def test_a_new_version_below_productions_highest_is_refused_as_refinery_would(
+        tmp_path: Path) -> None:
+    """main is behind production: production also ran a hotfix V5 (from a release branch).
+    The branch's V4 is after main's V3 but below production's V5: refinery reports it as
+    missing there and never applies it. The hint moves it after V5."""
+    repo, rows = _seeded(tmp_path / "repo", 3)
+    hotfix = b"CREATE INDEX t1_id ON t1 (id);\n"
+    repo.write("applied.json", _status_json([*rows, (5, "hotfix", hotfix)]))
+    repo.git("checkout", "-q", "-b", "feature")
+    repo.write("migrations/V4__feature.sql", "CREATE TABLE feature (id int);\n")
+    code, found = _rules(repo)
+    assert code == 0, found  # without production's history: V4 follows main's V3
+    code, found = _rules(repo, "--applied", "applied.json")
+    assert code == 1
+    [below] = [d for d in found if d["rule"] == "version-not-after-base"]
+    assert below["path"] == "migrations/V4__feature.sql"
+    assert "below V5, the highest version production applied" in below["message"]
+    assert "migration V4__feature is missing from the filesystem" in below["message"]
+    assert "set_abort_missing" in below["message"]
+    assert below["hint"].startswith("rename to V6__feature.sql")
+
+
+def _flyway_behind_production(path: Path, conf: str) -> Repo:
+    repo = make_repo(path)
+    repo.write("flyway.conf", conf)
+    repo.write("migrations/V1__init.sql", "CREATE TABLE person (id bigint PRIMARY KEY);\n")
+    repo.write("migrations/V2__add-name.sql", "ALTER TABLE person ADD COLUMN name text;\n")
+    rows = [{"version": "1", "name": "init", "checksum": 1},
+            {"version": "2", "name": "add-name", "checksum": 2},
+            {"version": None, "name": "views", "checksum": 3},  # a repeatable's row
+            {"version": "2.5", "name": "hotfix", "checksum": 4}]
+    repo.write("applied.json", json.dumps(rows))
+    repo.commit("main")
+    repo.git("checkout", "-q", "-b", "feature")
+    repo.write("migrations/V2.1__add-age.sql", "ALTER TABLE person ADD COLUMN age int;\n")
+    return repo
+
+
+def test_flyway_below_productions_highest_fails_unless_out_of_order(tmp_path: Path) -> None:
+    """Flyway (`MigrationInfoImpl.validate`): a resolved migration below the highest applied
+    one is "ignored" and validation fails, unless `outOfOrder=true`, which applies it."""
+    strict = _flyway_behind_production(tmp_path / "strict",
+                                       "flyway.locations=filesystem:migrations\n")
+    code, found = _rules(strict, "--applied", "applied.json")
+    assert code == 1, found
+    [below] = [d for d in found if d["rule"] == "version-not-after-base"]
+    assert below["severity"] == "error"
+    assert "below 2.5, the highest version production applied" in below["message"]
+    assert "Detected resolved migration not applied to database: 2.1" in below["message"]
+    assert "set flyway.outOfOrder=true" in below["hint"]
+    assert below["hint"].startswith("rename to V2.6__add-age.sql")
+
+    lenient = _flyway_behind_production(
+        tmp_path / "lenient", "flyway.locations=filesystem:migrations\nflyway.outOfOrder=true\n")
+    code, found = _rules(lenient, "--applied", "applied.json")
+    assert code == 0, found
+    [note] = [d for d in found if d["rule"] == "version-not-after-base"]
+    assert note["severity"] == "warning"
+    assert "with outOfOrder=true Flyway applies it there out of order" in note["message"]
+    assert "flyway.outOfOrder=false" in note["hint"]

@@ -5,13 +5,20 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from migration_gate import burned
 from migration_gate.burned import parse_log
 from migration_gate.plan import Member, make_plan
+from migration_gate.runners import FlywayRunner, NameProblem, RefineryRunner, Version
+from migration_gate.runners.refinery import refinery_version
 from tests.conftest import Repo, make_repo, run_gate, seed_migrations
 
+NOW = datetime(2026, 11, 30, 12, 0, 0)
 SQL = "CREATE TABLE IF NOT EXISTS {table} (id bigint PRIMARY KEY);\n"
 
 
@@ -21,12 +28,48 @@ def check_json(cwd: Path, *args: str) -> tuple[int, list[dict[str, Any]]]:
     return done.returncode, json.loads(done.stdout)["diagnostics"]
 
 
+def _v(number: int) -> Version:
+    return refinery_version(number)
+
+
 def test_plan_keeps_order_and_moves_the_block_after_everything_taken() -> None:
-    plan = make_plan([Member("b", 9), Member("a", 8)], taken={1, 7, 8, 12})
-    assert [(m.path, m.old, m.new) for m in plan.moves] == [("a", 8, 13), ("b", 9, 14)]
-    assert plan.next_free == 15 and plan.floor == 12
-    same = make_plan([Member("a", 8), Member("b", 9)], taken=range(1, 8))
-    assert same.changes == () and same.next_free == 10
+    refinery = RefineryRunner()
+    plan = make_plan([Member("b", _v(9)), Member("a", _v(8))], taken=map(_v, {1, 7, 8, 12}),
+                     runner=refinery, now=NOW)
+    assert [(m.path, m.old.text, m.new.text) for m in plan.moves] == [
+        ("a", "8", "13"), ("b", "9", "14")]
+    assert plan.next_free == _v(15) and plan.floor == _v(12)
+    same = make_plan([Member("a", _v(8)), Member("b", _v(9))], taken=map(_v, range(1, 8)),
+                     runner=refinery, now=NOW)
+    assert same.changes == () and same.next_free == _v(10)
+    padded = make_plan([Member("a", refinery_version(3, "003"))],
+                       taken=[refinery_version(n, f"{n:03d}") for n in range(0, 5)],
+                       runner=refinery, now=NOW)
+    assert [m.new.text for m in padded.changes] == ["005"]
+
+
+def test_plan_asks_flyway_for_versions_in_the_projects_scheme() -> None:
+    """Integers count up, dotted versions bump their last part, timestamps take the clock; a
+    block already above the base's highest (timestamps, no integer hole) stays."""
+    flyway = FlywayRunner()
+
+    def moved(members: dict[str, str], taken: list[str]) -> list[tuple[str, str]]:
+        plan = make_plan(
+            [Member(path, _fv(text)) for path, text in members.items()],
+            taken=[_fv(t) for t in taken], runner=flyway, now=NOW)
+        return [(m.path, m.new.text) for m in plan.changes]
+
+    assert moved({"a": "3", "b": "4"}, ["1", "2", "3"]) == [("a", "4"), ("b", "5")]
+    assert moved({"a": "1.2", "b": "1.3"}, ["1.1", "1.2"]) == [("a", "1.3"), ("b", "1.4")]
+    assert moved({"a": "20240101090000"}, ["20240301090000"]) == [("a", "20261130120000")]
+    assert moved({"a": "20240401090000"}, ["20240301090000"]) == []
+    assert moved({"a": "4", "b": "5"}, ["1", "2", "3"]) == []
+
+
+def _fv(text: str) -> Version:
+    version = FlywayRunner().parse_version(text)
+    assert version is not None
+    return version
 
 
 def test_parse_log_keeps_the_latest_deletion_and_its_addition() -> None:
@@ -175,3 +218,50 @@ def test_a_shifted_run_and_a_squash_are_one_finding_each(tmp_path: Path) -> None
     assert ("12 migrations of main are deleted here (V001–V012), and V013__baseline.sql "
             "added: a squash") in deleted["message"]
     assert len(deleted["related"]) == 12 and "baseline" in deleted["hint"]
+
+
+def test_burned_cache_extends_the_old_tips_answer_with_only_the_new_commits(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The base tip advanced: `git log old..new` alone is read, and the answer is the one a
+    cold scan of the whole history gives -- a version added before the old tip and deleted
+    after it included (its addition comes from the cached scan). A force-pushed base (the old
+    tip is no ancestor) is scanned in full."""
+    monkeypatch.setenv("MIGRATION_GATE_CACHE_DIR", str(tmp_path / "cache"))
+    repo = make_repo(tmp_path / "repo")
+    for number in (1, 2, 3, 4):
+        repo.write(f"migrations/V{number}__t{number}.sql", SQL.format(table=f"t{number}"))
+    repo.commit("V1..V4")
+    repo.git("rm", "-q", "migrations/V2__t2.sql")
+    old_tip = repo.commit("drop V2")
+    assert [b.version for b in burned.burned_versions(repo.path, old_tip, "migrations", [])] == [2]
+    repo.git("rm", "-q", "migrations/V3__t3.sql")
+    repo.commit("drop V3")
+    repo.write("migrations/V5__t5.sql", SQL.format(table="t5"))
+    new_tip = repo.commit("V5")
+
+    incremental = burned._incremental(repo.path, new_tip, "migrations", False)
+    assert incremental is not None  # the old tip's answer, extended
+    found = burned.burned_versions(repo.path, new_tip, "migrations", [])
+    assert [b.version for b in found] == [2, 3]
+    v3 = found[1]
+    assert v3.added_sha == repo.git("rev-list", "--max-parents=0", "HEAD").strip()
+    cold = burned.scan_log(burned._log(repo.path, new_tip, "migrations"), "migrations")
+    assert incremental.found == cold.found and incremental.added == cold.added
+
+    repo.git("reset", "-q", "--hard", old_tip + "~1")  # main force-pushed: V2 was never dropped
+    repo.git("rm", "-q", "migrations/V4__t4.sql")
+    rewritten = repo.commit("drop V4 instead")
+    assert burned._incremental(repo.path, rewritten, "migrations", False) is None
+    assert [b.version for b in burned.burned_versions(repo.path, rewritten, "migrations", [])
+            ] == [4]
+
+
+def test_renamed_changes_only_the_version_in_each_runners_grammar() -> None:
+    flyway = FlywayRunner()
+    parsed = flyway.parse_name("V3__Ægir add-col.SQL")
+    assert not isinstance(parsed, NameProblem)
+    assert flyway.renamed(parsed, _fv("4")) == "V4__Ægir add-col.SQL"
+    refinery_runner = RefineryRunner(extensions=("rs", "sql"))
+    rust = refinery_runner.parse_name("V7__Add_Things.rs")
+    assert not isinstance(rust, NameProblem)
+    assert refinery_runner.renamed(rust, refinery_version(8, "008")) == "V008__Add_Things.rs"

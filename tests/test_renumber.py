@@ -4,9 +4,12 @@ real PostgreSQL (issue 11.4)."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from migration_gate.ephemeral.postgres import Binaries
 from tests.conftest import Repo, make_repo, one_line_error, seed_migrations
@@ -109,3 +112,94 @@ def test_renumber_outside_git_tracking_uses_plain_renames(tmp_path: Path) -> Non
     check = repo.gate("check", "--base", "main", "--no-verify", "--format", "json")
     assert check.returncode == 0, check.stdout
     assert [d for d in _diagnostics(check) if d["rule"].startswith("version-")] == []
+
+
+def _flyway_branch_behind_main(path: Path, main: dict[str, str], branch: dict[str, str],
+                               merged: dict[str, str]) -> Repo:
+    """main holds `main`; the branch adds `branch`; main then merges `merged`."""
+    repo = make_repo(path)
+    repo.write(".migration-gate.yaml", "runner: flyway\n")
+    for name, sql in main.items():
+        repo.write(f"migrations/{name}", sql)
+    repo.commit("main")
+    repo.git("checkout", "-q", "-b", "feature")
+    for name, sql in branch.items():
+        repo.write(f"migrations/{name}", sql)
+    repo.commit("feature")
+    repo.git("checkout", "-q", "main")
+    for name, sql in merged.items():
+        repo.write(f"migrations/{name}", sql)
+    repo.commit("merged")
+    repo.git("checkout", "-q", "feature")
+    return repo
+
+
+def test_flyway_renumber_keeps_descriptions_as_written_and_never_moves_repeatables(
+        tmp_path: Path) -> None:
+    """Flyway names: `-`, spaces and other scripts in a description are Flyway's to keep; an
+    `R__` file has no version; a base migration is refused; `check` passes afterwards."""
+    repo = _flyway_branch_behind_main(
+        tmp_path / "repo",
+        {"V1__init.sql": "CREATE TABLE person (id bigint PRIMARY KEY);\n",
+         "V2__add-name.sql": "ALTER TABLE person ADD COLUMN name text;\n"},
+        {"V3__Ægir add-col.sql": "CREATE TABLE ship (id bigint PRIMARY KEY);\n",
+         "V4__índex ø.sql": "ALTER TABLE ship ADD COLUMN crew int;\n",
+         "R__views.sql": "CREATE OR REPLACE VIEW ships AS SELECT id FROM ship;\n"},
+        {"V3__add_age.sql": "ALTER TABLE person ADD COLUMN age int;\n"},
+    )
+    before = repo.gate("check", "--base", "main", "--no-verify", "--format", "json")
+    assert before.returncode == 1, before.stdout + before.stderr
+    assert "version-not-after-base" in {d["rule"] for d in _diagnostics(before)}
+
+    moves = ["V3__Ægir add-col.sql -> V4__Ægir add-col.sql",
+             "V4__índex ø.sql -> V5__índex ø.sql"]
+    dry = repo.gate("renumber", "--base", "main", "--dry-run")
+    assert dry.returncode == 0, dry.stderr
+    assert dry.stdout.splitlines() == moves
+    assert (repo.path / "migrations/V3__Ægir add-col.sql").exists()  # nothing moved
+
+    one_line_error(repo.gate("renumber", "--base", "main", "migrations/R__views.sql"),
+                   "R__views.sql is a repeatable migration")
+    one_line_error(repo.gate("renumber", "--base", "main", "migrations/V2__add-name.sql"),
+                   "V2__add-name.sql exists on main")
+
+    done = repo.gate("renumber", "--base", "main")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == moves
+    names = sorted(p.name for p in (repo.path / "migrations").iterdir())
+    assert names == ["R__views.sql", "V1__init.sql", "V2__add-name.sql",
+                     "V4__Ægir add-col.sql", "V5__índex ø.sql"]
+    assert (repo.path / "migrations/V5__índex ø.sql").read_text() == (
+        "ALTER TABLE ship ADD COLUMN crew int;\n")
+    after = repo.gate("check", "--base", "main", "--no-verify", "--format", "json")
+    assert after.returncode == 0, after.stdout + after.stderr
+    assert repo.gate("renumber", "--base", "main").stdout == ""
+
+
+@pytest.mark.slow  # the schemes themselves: test_history_plan's plan tests
+def test_flyway_renumber_follows_dotted_and_timestamp_schemes(tmp_path: Path) -> None:
+    dotted = _flyway_branch_behind_main(
+        tmp_path / "dotted",
+        {"V1.1__a.sql": "CREATE TABLE a (id int);\n"},
+        {"V1.2__mine.sql": "CREATE TABLE mine (id int);\n"},
+        {"V1.2__theirs.sql": "CREATE TABLE theirs (id int);\n"},
+    )
+    done = dotted.gate("renumber", "--base", "main")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ["V1.2__mine.sql -> V1.3__mine.sql"]
+    assert dotted.gate("check", "--base", "main", "--no-verify").returncode == 0
+
+    stamped = _flyway_branch_behind_main(
+        tmp_path / "stamped",
+        {"V20240101120000__a.sql": "CREATE TABLE a (id int);\n"},
+        {"V20240201120000__mine.sql": "CREATE TABLE mine (id int);\n"},
+        {"V20240301120000__theirs.sql": "CREATE TABLE theirs (id int);\n"},
+    )
+    done = stamped.gate("renumber", "--base", "main")
+    assert done.returncode == 0, done.stderr
+    [move] = done.stdout.splitlines()
+    source, target = move.split(" -> ")
+    assert source == "V20240201120000__mine.sql"
+    assert re.fullmatch(r"V(\d{14})__mine\.sql", target), target
+    assert target[1:15] > "20240301120000"  # a timestamp of now, after main's
+    assert stamped.gate("check", "--base", "main", "--no-verify").returncode == 0

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from migration_gate.checks.applied_order import flyway_below_applied
 from migration_gate.checks.history import (
     DELETED_MIGRATION,
     MODIFIED_MIGRATION,
@@ -65,7 +66,9 @@ def check_history(context: CheckContext) -> Iterator[Diagnostic]:
             "applied it fail Flyway's validation (its version or description changed)",
             hint=f"rename it back to {old.file_name}",
         )
-    yield from _check_versions(context, [m for m in added if m.rel not in taken])
+    fresh = [m for m in added if m.rel not in taken]
+    yield from _check_versions(context, fresh)
+    yield from flyway_below_applied(context, fresh)
 
 
 def _modified(context: CheckContext, old: MigrationFile, new: MigrationFile
@@ -113,7 +116,7 @@ def _counterpart(old: MigrationFile, parsed: ParsedMigration, added: list[Migrat
     return None
 
 
-def _versions(files: list[MigrationFile] | tuple[MigrationFile, ...]) -> list[Version]:
+def versions(files: list[MigrationFile] | tuple[MigrationFile, ...]) -> list[Version]:
     return [m.runs_as.version for m in files
             if m.runs_as is not None and m.runs_as.kind is Kind.VERSIONED
             and m.runs_as.version is not None]
@@ -125,7 +128,7 @@ def _check_versions(context: CheckContext, added: list[MigrationFile]) -> Iterat
     local = {m.rel for m in context.local}
     merged_since = [m for m in context.base.tip_files
                     if m.rel not in at_merge_base and m.rel not in local]
-    base_versions = _versions(context.base.files) + _versions(merged_since)
+    base_versions = versions(context.base.files) + versions(merged_since)
     if not base_versions:
         return
     base_max = max(base_versions)
@@ -172,3 +175,4 @@ def _check_versions(context: CheckContext, added: list[MigrationFile]) -> Iterat
                 hint=f"rename to {fix}",
             )
         expected_next = number + 1
+

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from migration_gate.catalog import RuleDoc
+from migration_gate.checks.applied_order import refinery_below_applied
 from migration_gate.checks.events import grouped_deletions, grouped_renames
 from migration_gate.diagnostics import Diagnostic, Related, Severity
 from migration_gate.migrations import MigrationFile, max_version
@@ -323,7 +324,8 @@ def plan_hint(context: CheckContext, migration: MigrationFile) -> str:
     if len(changes) > 1 or (changes and changes[0].path != migration.path):
         names = {m.path: m for m in context.local}
         moves = ", ".join(
-            f"{names[c.path].file_name} → {_renamed_to(names[c.path], c.new, context.padding)}"
+            f"{names[c.path].file_name} → "
+            f"{_renamed_to(names[c.path], c.new.parts[0], context.padding)}"
             for c in changes
         )
         hint += (f"; the branch's migrations move together: {moves} "
@@ -343,7 +345,8 @@ def _check_versions(context: CheckContext, added: list[MigrationFile]) -> Iterat
     base_ref = context.base.base.ref
     burned = {b.version: b for b in context.base.burned}
     plan = context.plan
-    expected = (plan.floor if plan is not None else base_max) + 1
+    floor = plan.floor if plan is not None else None
+    expected = (floor.parts[0] if floor is not None else base_max) + 1
     seen: set[int] = set()
     for migration in sorted(added, key=lambda m: (m.name.version if m.name else 0, m.path)):
         name = migration.name
@@ -373,6 +376,8 @@ def _check_versions(context: CheckContext, added: list[MigrationFile]) -> Iterat
                 "and never applies it",
                 hint=plan_hint(context, migration),
             )
+        elif (applied := refinery_below_applied(context, migration)) is not None:
+            yield applied
         elif name.version not in seen:  # a repeated version: duplicate-version speaks for it
             seen.add(name.version)
             if name.version > expected:

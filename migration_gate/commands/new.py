@@ -21,7 +21,8 @@ def new(description: str, dir_flag: str | None, base_flag: str | None,
         config_file: Path | None, runner_flag: RunnerName | None, all_branches: bool) -> None:
     """Create the next migration file from a template and print its path."""
     from migration_gate import gitbase
-    from migration_gate.commands._versions import local_context, next_file_name
+    from migration_gate.commands._versions import file_name as next_file_name
+    from migration_gate.commands._versions import local_context
 
     _start_folder(dir_flag, config_file)
     context = local_context(dir_flag, base_flag, config_file, runner_flag)

@@ -19,19 +19,16 @@ def next_version(description: str | None, dir_flag: str | None, base_flag: str |
                  all_branches: bool) -> None:
     """Print the next free version (V009), or with DESCRIPTION the whole file name."""
     from migration_gate.commands._versions import (
+        file_name,
         local_context,
-        next_file_name,
-        next_free_version,
-        runner_next_version,
-        runner_version_label,
+        version_label,
     )
-    from migration_gate.pipeline import format_version
+    from migration_gate.commands._versions import (
+        next_version as next_free,
+    )
 
     context = local_context(dir_flag, base_flag, config_file, runner_flag)
-    if description is None and not context.is_refinery:
-        echo(runner_version_label(context, runner_next_version(context, all_branches)))
-        return
     if description is None:
-        echo(format_version(next_free_version(context, all_branches), context.padding))
+        echo(version_label(context, next_free(context, all_branches)))
         return
-    echo(next_file_name(context, description, all_branches))
+    echo(file_name(context, description, all_branches))

@@ -2,7 +2,10 @@
 
 The branch's new migrations move together, in their order, to the first free versions after
 the base (its tip, its burned versions and, with `--all-branches`, every remote-tracking
-branch): a migration that uses the table of the one before it keeps working. Tracked files move
+branch): a migration that uses the table of the one before it keeps working. Versions and names
+are the runner's: refinery `V009__x.sql`; Flyway in the project's own scheme (integers, dotted,
+timestamps) with the description kept exactly as written. A Flyway repeatable (`R__`) has no
+version and never moves. Tracked files move
 with `git mv` (the rename stays visible in `git status`), untracked ones with a plain rename.
 A migration that exists on the base is never touched: that would break every database that
 applied it.
@@ -20,11 +23,12 @@ import click
 
 from migration_gate.commands.options import version_options
 from migration_gate.diagnostics import GateError
-from migration_gate.runners.model import RunnerName
+from migration_gate.runners.model import Kind, RunnerName
 
 if TYPE_CHECKING:
     from migration_gate.migrations import MigrationFile
     from migration_gate.pipeline import CheckContext
+    from migration_gate.runners.model import Version
 
 
 @dataclass(frozen=True)
@@ -51,10 +55,6 @@ def renumber(migrations: tuple[Path, ...], dir_flag: str | None, base_flag: str 
 
     context = build_context(dir_flag=dir_flag, base_flag=base_flag, config_file=config_file,
                             overrides={}, runner_flag=runner_flag)
-    if not context.is_refinery:
-        raise GateError(f"renumber moves refinery migrations only for now; this project runs "
-                        f"{context.runner.name} (rename the files by hand, in the order "
-                        "`check` proposes)")
     if context.base is None:
         raise GateError("renumber needs a base with at least one commit (pass --base REF)")
     chosen = _chosen(context, migrations) if migrations else None
@@ -87,26 +87,29 @@ def _chosen(context: CheckContext, paths: tuple[Path, ...]) -> list[MigrationFil
                 f"{migration.path} exists on {ref}: renumbering it would break every database "
                 "that applied it (only the branch's new migrations can move)"
             )
-        if migration.name is None:
+        parsed = context.migration_of(migration)
+        if parsed is not None and parsed.kind is Kind.REPEATABLE:
+            raise GateError(f"{migration.path} is a repeatable migration: it has no version "
+                            f"({context.runner.name} re-runs it when it changes), so it never "
+                            "moves")
+        if parsed is None or parsed.version is None or parsed.kind not in (
+                Kind.VERSIONED, Kind.UNVERSIONED):
             raise GateError(f"{migration.path} is not named like a versioned migration")
         chosen.append(migration)
     return chosen
 
 
-def _renames(context: CheckContext, moves: list[tuple[str, int]]) -> list[Rename]:
-    from migration_gate.pipeline import suggest_file_name
-
+def _renames(context: CheckContext, moves: list[tuple[str, Version]]) -> list[Rename]:
+    """Each move as a rename; the runner writes the new name (only the version changes)."""
     by_path = {m.path: m for m in context.local}
     base_paths = {m.path for m in context.base_files}
     renames = []
     for path, version in moves:
         migration = by_path[path]
-        name = migration.name
-        if path in base_paths or name is None:
+        parsed = context.migration_of(migration)
+        if path in base_paths or parsed is None:
             raise GateError(f"{path} exists on the base: refusing to renumber it")
-        file_name = suggest_file_name(version, name.name, context.padding)
-        if name.extension != "sql":
-            file_name = file_name[: -len("sql")] + name.extension
+        file_name = context.runner.renamed(parsed, version)
         folder = posixpath.dirname(migration.rel)
         renames.append(Rename(
             source=path, target=posixpath.join(posixpath.dirname(path), file_name),

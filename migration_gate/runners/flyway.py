@@ -99,6 +99,13 @@ class FlywayRunner:
         text = version.text if version is not None else None
         return flyway_names.file_name(kind, text, description, self.settings)
 
+    def renamed(self, migration: ParsedMigration, version: Version) -> str:
+        """The description exactly as written (`-`, spaces, any script) and the suffix's own
+        case: only the version changes."""
+        separator = self.settings.sql_migration_separator
+        return (f"{migration.prefix}{version.text}{separator}{migration.raw_description}"
+                f"{migration.suffix}")
+
     def checksum(self, migration: ParsedMigration, content: bytes) -> int | ContentProblem:
         """The raw file's checksum. A repeatable's recorded checksum is taken after placeholder
         replacement: use `repeatable_checksum` for those."""

@@ -273,6 +273,10 @@ class Runner(Protocol):
     def file_name(self, kind: Kind, version: Version | None, description: str) -> str:
         """A clean file name in the runner's grammar (`V9__add_users.sql`, `R__views.sql`)."""
 
+    def renamed(self, migration: ParsedMigration, version: Version) -> str:
+        """`migration`'s file name with `version` instead of its own, everything else kept as
+        written (description, suffix): what `renumber` moves a file to."""
+
     def checksum(self, migration: ParsedMigration, content: bytes) -> int | ContentProblem:
         """The checksum the runner records for this file, as the integer it stores."""
 

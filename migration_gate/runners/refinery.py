@@ -75,6 +75,24 @@ def refinery_version(number: int, text: str | None = None) -> Version:
     return Version((number,), text if text is not None else str(number), str(number))
 
 
+def padded_version(number: int, padding: int) -> Version:
+    """refinery's version `number` as the folder writes it (`V008` with padding 3)."""
+    return refinery_version(number, f"{number:0{padding}d}" if padding else str(number))
+
+
+def parsed_from_name(name: refinery.MigrationName, file_name: str) -> ParsedMigration:
+    """A name refinery read (`.rs` included) as the runner model's migration."""
+    return ParsedMigration(
+        kind=_KINDS[name.prefix],
+        version=refinery_version(name.version, name.version_text),
+        description=name.name,
+        raw_description=name.name,
+        prefix=name.prefix.value,
+        suffix=f".{name.extension}",
+        file_name=file_name,
+    )
+
+
 @dataclass(frozen=True)
 class RefineryRunner:
     int8_versions: bool = False
@@ -105,15 +123,7 @@ class RefineryRunner:
             file_name, extensions=self.extensions, int8_versions=self.int8_versions
         )
         if isinstance(parsed, refinery.MigrationName):
-            return ParsedMigration(
-                kind=_KINDS[parsed.prefix],
-                version=refinery_version(parsed.version, parsed.version_text),
-                description=parsed.name,
-                raw_description=parsed.name,
-                prefix=parsed.prefix.value,
-                suffix=f".{parsed.extension}",
-                file_name=file_name,
-            )
+            return parsed_from_name(parsed, file_name)
         return self._problem(file_name, parsed)
 
     def _problem(self, file_name: str, parsed: refinery.NameProblem) -> NameProblem:
@@ -157,6 +167,9 @@ class RefineryRunner:
         prefix = "U" if kind is Kind.UNVERSIONED else "V"
         name = normalise_description(description) or "migration"
         return f"{prefix}{version.text}__{name}.sql"
+
+    def renamed(self, migration: ParsedMigration, version: Version) -> str:
+        return f"{migration.prefix}{version.text}__{migration.raw_description}{migration.suffix}"
 
     def checksum(self, migration: ParsedMigration, content: bytes) -> int | ContentProblem:
         if migration.version is None:

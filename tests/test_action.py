@@ -431,6 +431,7 @@ def test_fail_on_warning_and_a_bad_verify_value(tmp_path: Path, action_dir: Path
 # --- the pull-request comment (against a local GitHub) --------------------------------------
 
 
+@pytest.mark.slow
 def test_comment_is_created_then_edited_and_the_exit_code_stays_the_gates(
     tmp_path: Path, action_dir: Path, runner_temp: Path
 ) -> None:
@@ -464,6 +465,7 @@ def test_comment_is_created_then_edited_and_the_exit_code_stays_the_gates(
         assert fake.violations == []
 
 
+@pytest.mark.slow
 def test_a_fork_gets_the_summary_and_one_notice(tmp_path: Path, action_dir: Path,
                                                 runner_temp: Path) -> None:
     pull = open_pull_request(tmp_path, BAD_FILES)
@@ -484,6 +486,7 @@ def test_a_fork_gets_the_summary_and_one_notice(tmp_path: Path, action_dir: Path
         assert fake.violations == []
 
 
+@pytest.mark.slow
 def test_a_clean_pull_request_gets_no_comment_and_a_broken_api_changes_nothing(
     tmp_path: Path, action_dir: Path, runner_temp: Path
 ) -> None:
@@ -546,6 +549,7 @@ def test_documented_workflow_is_valid_and_uses_real_inputs(tmp_path: Path) -> No
 # --- the caches -------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_the_second_run_restores_the_environment_and_the_gates_cache(
     tmp_path: Path, action_dir: Path
 ) -> None:

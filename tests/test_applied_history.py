@@ -53,6 +53,7 @@ def _seeded(path: Path, count: int) -> tuple[Repo, list[tuple[int, str, bytes]]]
     return repo, rows
 
 
+@pytest.mark.slow
 def test_restoring_the_applied_content_main_had_changed_passes_with_applied(
     tmp_path: Path,
 ) -> None:
@@ -90,6 +91,7 @@ def test_restoring_the_applied_content_main_had_changed_passes_with_applied(
     assert code == 0 and _history_rules(found) == []
 
 
+@pytest.mark.slow
 def test_a_change_production_has_not_applied_is_a_warning(tmp_path: Path) -> None:
     repo, rows = _seeded(tmp_path / "repo", 6)
     repo.write("tmp/applied.json", _status_json(rows[:5]))  # production is at V5
@@ -105,6 +107,7 @@ def test_a_change_production_has_not_applied_is_a_warning(tmp_path: Path) -> Non
     assert code == 1
 
 
+@pytest.mark.slow
 def test_undoing_main_s_wrong_renumbering(tmp_path: Path) -> None:
     """main renamed V3__t3 to V4__t3; production applied V3__t3. The branch that renames it
     back is clean against production, and without it no hint says to undo the repair."""
@@ -136,6 +139,7 @@ def test_an_unreadable_applied_file_is_one_line(tmp_path: Path) -> None:
         parse_applied('[{"version": "x", "name": "a", "checksum": 1}]', "rows.json")
 
 
+@pytest.mark.slow
 def test_applied_from_a_live_database_and_from_status_json(
     tmp_path: Path, pg_cluster: Cluster, pg_db: PostgresDatabase, pg_dbname: str,
 ) -> None:

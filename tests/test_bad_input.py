@@ -44,6 +44,7 @@ def seeded(repo: Repo) -> Repo:
     return repo
 
 
+@pytest.mark.slow
 def test_missing_dir(seeded: Repo) -> None:
     for command in (["check", "--no-verify"], ["list"], ["next-version"], ["new", "x"]):
         one_line_error(seeded.gate(*command, "--dir", "nope"), "nope", "not found")
@@ -168,6 +169,7 @@ def test_bom_and_crlf_are_not_empty(seeded: Repo) -> None:
     assert "empty-migration" not in rules_by_path(document).get("migrations/V004__bom.sql", set())
 
 
+@pytest.mark.slow
 def test_no_git_binary_on_path(tmp_path: Path) -> None:
     """In a repository, git missing is exit 2 (the history rules cannot run: issue 13.1);
     where there is no repository at all, the folder rules run and say so."""

@@ -10,6 +10,8 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.conftest import Repo, make_repo, seed_migrations
 from tests.pgserver_fixture import gate_env
 
@@ -45,6 +47,7 @@ def pull_request(path: Path, config: str, extra: dict[str, str] | None = None) -
     return repo
 
 
+@pytest.mark.slow
 def test_excluding_everything_in_the_branch_still_gets_the_findings(tmp_path: Path) -> None:
     repo = pull_request(tmp_path / "repo", 'fail-on: error\nexclude: ["*"]\nrules:\n'
                         '  require-lock-timeout: "off"\n')
@@ -69,6 +72,7 @@ def test_an_unchanged_configuration_is_no_finding(tmp_path: Path) -> None:
     assert "config-changed" not in rules(document)
 
 
+@pytest.mark.slow
 def test_a_bin_dir_set_by_the_branch_is_never_run(tmp_path: Path, gate_cache: Path) -> None:
     extra = {name: FAKE_POSTGRES for name in ("tools/pg/initdb", "tools/pg/postgres")}
     repo = pull_request(tmp_path / "repo", "fail-on: error\npostgres:\n  bin-dir: tools/pg\n",
@@ -133,6 +137,7 @@ def test_a_broken_configuration_in_the_base_is_named_as_the_bases(tmp_path: Path
     assert "the configuration at base main" in done.stderr
 
 
+@pytest.mark.slow
 def test_pre_commit_and_the_base_branch_itself_use_the_working_tree(tmp_path: Path) -> None:
     """Locally the author's own configuration applies: in the pre-commit framework's hooks
     (PRE_COMMIT=1) and on the base branch itself; under CI the base governs even so."""

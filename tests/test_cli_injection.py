@@ -90,6 +90,7 @@ def test_dangling_link_in_an_injecting_folder(seeded: Repo) -> None:
     assert_no_injected_command(done.stderr)
 
 
+@pytest.mark.slow
 def test_escape_sequences_are_shown_outside_actions(seeded: Repo) -> None:
     seeded.write("migrations/\x1b]0;owned\x07\x1b[2J/V2__dup.sql", "SELECT 1;\n")
     for args in (("check", "--no-verify"), ("list",)):
@@ -117,6 +118,7 @@ NAMES = st.lists(st.sampled_from([":", "::", "\n", "\r", "%", ",", "\x1b", " ", 
                  max_size=12).map("".join)
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None)
 @given(path=NAMES, message=NAMES, hint=NAMES, rule=NAMES)
 def test_property_no_line_starts_a_command(path: str, message: str, hint: str,
@@ -132,6 +134,7 @@ def test_property_no_line_starts_a_command(path: str, message: str, hint: str,
         assert_no_injected_command(safe_line(path))
 
 
+@pytest.mark.slow
 @settings(max_examples=4, deadline=None)
 @given(name=st.text(st.sampled_from(":\n\r%,\x1ba "), min_size=1, max_size=12))
 def test_property_through_the_cli(tmp_path_factory: pytest.TempPathFactory, name: str) -> None:

@@ -48,6 +48,7 @@ def test_nested_quantifier_with_a_5000_char_name_finishes(seeded: Repo) -> None:
     one_line_error(done, "name-pattern")
 
 
+@pytest.mark.slow
 def test_a_pattern_not_refused_still_cannot_hang(seeded: Repo) -> None:
     """The sibling: `(a|aa)+$` backtracks exponentially too, but passes the static check;
     the time budget ends it with one line naming the pattern."""
@@ -128,6 +129,7 @@ def test_new_header_is_a_comment_whatever_the_author(seeded: Repo, user_name: st
     assert not has_statement((seeded.path / done.stdout.strip()).read_text(encoding="utf-8"))
 
 
+@pytest.mark.slow
 def test_new_transliterates_and_says_so(seeded: Repo) -> None:
     done = seeded.gate("new", "Überprüfung ñandú 数据")
     assert done.returncode == 0, done.stderr
@@ -162,6 +164,7 @@ words = st.text(
 ).filter(lambda text: any(ch.isalnum() for ch in text))
 
 
+@pytest.mark.slow
 @settings(max_examples=6, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(description=words)

@@ -114,6 +114,7 @@ def deep_folder(root: Path, depth: int) -> Path:
     return here
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("args", [("check", "--no-verify", "--all"), ("list",),
                                   ("lint", "migrations")], ids=" ".join)
 def test_folder_nested_1500_levels(repo: Repo, args: tuple[str, ...]) -> None:

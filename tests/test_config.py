@@ -161,6 +161,7 @@ def test_configured_padding_and_rules_reach_check(tmp_path: Path) -> None:
     assert done.stdout.strip() == "V0002"
 
 
+@pytest.mark.slow
 def test_fail_on_from_configuration(tmp_path: Path) -> None:
     write(tmp_path / "migrations" / "V1__init.sql", "-- nothing yet\n")  # empty-migration: W
     assert run_gate("check", "--no-verify", cwd=tmp_path).returncode == 0

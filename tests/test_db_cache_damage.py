@@ -52,6 +52,7 @@ def assert_replayed(done: subprocess.CompletedProcess[str]) -> None:
     assert "replay skipped" not in done.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("entry", ["pgdata2-", "base-"])
 @pytest.mark.parametrize("damage", list(DAMAGE))
 def test_a_damaged_cache_entry_is_named_discarded_and_rebuilt(

@@ -110,6 +110,7 @@ def test_alter_column_type_is_a_rewrite(risky_run: subprocess.CompletedProcess[s
 # --- failures ---------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_syntax_error_on_line_4_of_v003(tmp_path: Path, gate_cache: Path,
                                          pg_binaries: Binaries) -> None:
     repo = branch_repo(tmp_path / "repo", {
@@ -125,6 +126,7 @@ def test_syntax_error_on_line_4_of_v003(tmp_path: Path, gate_cache: Path,
     assert "V3__broken fails" in failure["message"]
 
 
+@pytest.mark.slow
 def test_create_index_concurrently_fails_as_under_refinery(tmp_path: Path, gate_cache: Path,
                                                           pg_binaries: Binaries) -> None:
     repo = branch_repo(tmp_path / "repo", {
@@ -138,6 +140,7 @@ def test_create_index_concurrently_fails_as_under_refinery(tmp_path: Path, gate_
     assert failure["line"] == 1
 
 
+@pytest.mark.slow
 def test_refinery_verification_against_the_base_history(tmp_path: Path, gate_cache: Path,
                                                         pg_binaries: Binaries) -> None:
     repo = branch_repo(tmp_path / "repo", {
@@ -168,6 +171,7 @@ def test_refinery_verification_against_the_base_history(tmp_path: Path, gate_cac
     assert not of_rule(done, "migration-failed")
 
 
+@pytest.mark.slow
 def test_verify_fake_prints_refinerys_preview(tmp_path: Path, gate_cache: Path,
                                               pg_binaries: Binaries) -> None:
     repo = branch_repo(tmp_path / "repo", {
@@ -184,6 +188,7 @@ def test_verify_fake_prints_refinerys_preview(tmp_path: Path, gate_cache: Path,
     assert "migration-failed" not in done.stdout
 
 
+@pytest.mark.slow
 def test_verify_target_stops_before_a_failing_migration(tmp_path: Path, gate_cache: Path,
                                                          pg_binaries: Binaries) -> None:
     repo = branch_repo(tmp_path / "repo", {
@@ -227,6 +232,7 @@ def test_base_schema_is_cached_by_content(tmp_path: Path, pg_binaries: Binaries)
 # --- without git, SQLite, server mode, no binaries ----------------------------------------------
 
 
+@pytest.mark.slow
 def test_without_git_every_migration_is_replayed(tmp_path: Path, gate_cache: Path,
                                                  pg_binaries: Binaries) -> None:
     project = tmp_path / "project"
@@ -244,6 +250,7 @@ def test_without_git_every_migration_is_replayed(tmp_path: Path, gate_cache: Pat
     assert [d["line"] for d in of_rule(done, "lock-observed")] == [1]
 
 
+@pytest.mark.slow
 def test_sqlite_end_to_end(tmp_path: Path) -> None:
     repo = make_repo(tmp_path / "repo")
     repo.write("refinery.toml", '[main]\ndb_type = "Sqlite"\ndb_path = "./app.db"\n')
@@ -276,6 +283,7 @@ def public_tables(cluster: Cluster, dbname: str) -> set[str]:
     return {r[0] for r in rows}
 
 
+@pytest.mark.slow
 def test_server_mode_leaves_no_database_behind(tmp_path: Path, pg_cluster: Cluster,
                                                pg_dbname: str) -> None:
     repo = branch_repo(tmp_path / "repo", {
@@ -324,6 +332,7 @@ def test_no_binaries_is_a_finding_or_an_error(tmp_path: Path) -> None:
     assert skipped.returncode == 0 and "replay" not in skipped.stderr
 
 
+@pytest.mark.slow
 def test_mysql_needs_a_server(tmp_path: Path) -> None:
     """No MySQL server here: the auto mode says so in one line, an explicit URL fails cleanly."""
     repo = branch_repo(tmp_path / "repo", {"migrations/V008__x.sql": "SELECT 1;\n"})
@@ -338,6 +347,7 @@ def test_mysql_needs_a_server(tmp_path: Path) -> None:
     assert "mysql://root:***@127.0.0.1:9/app" in explicit.stderr or "PyMySQL" in explicit.stderr
 
 
+@pytest.mark.slow
 def test_ignore_comments_cover_database_findings(tmp_path: Path, gate_cache: Path,
                                                  pg_binaries: Binaries) -> None:
     repo = branch_repo(tmp_path / "repo", {

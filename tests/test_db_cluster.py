@@ -112,6 +112,7 @@ def test_sigterm_and_ctrl_c_stop_and_delete_the_cluster(
     assert not [p for p in postgres.fast_temp_root().iterdir() if p.name.startswith(marker)]
 
 
+@pytest.mark.slow
 def test_success_leaves_nothing(tmp_path: Path, pg_binaries: Binaries, gate_cache: Path) -> None:
     repo = make_repo(tmp_path / "repo")
     seed_migrations(repo, 2)

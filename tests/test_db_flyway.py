@@ -105,6 +105,7 @@ def test_placeholders_are_replaced_before_the_sql_is_sent(
     assert "flyway_schema_history_copy" in tables
 
 
+@pytest.mark.slow
 def test_status_reads_flyway_schema_history(
         project: Repo, pg_cluster: Cluster, pg_db: PostgresDatabase, pg_dbname: str) -> None:
     project.git("checkout", "-q", "main")

@@ -41,6 +41,7 @@ def sleeping_in(cluster: Any, prefix: str) -> bool:
     return bool(rows and rows[0])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
 def test_a_signal_during_a_server_mode_replay_drops_the_throwaway_database(
     tmp_path: Path, pg_cluster: Any, pg_dbname: str, gate_cache: Path, signum: int,
@@ -96,6 +97,7 @@ def planted(pg_cluster: Any) -> Iterator[dict[str, str]]:
                 admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+@pytest.mark.slow
 def test_the_next_run_sweeps_only_stale_databases_of_gone_gates(
     tmp_path: Path, pg_cluster: Any, pg_dbname: str, gate_cache: Path,
     planted: dict[str, str],
@@ -127,6 +129,7 @@ def shm_entries() -> set[str]:
     return set(os.listdir("/dev/shm"))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("phase", "delay"), [("--boot", 0.05), ("--single", 0.0),
                                               ("--single", 0.25)])
 def test_sigterm_during_initdb_leaves_no_shared_memory(tmp_path: Path, pg_binaries: Any,
@@ -160,6 +163,7 @@ def test_sigterm_during_initdb_leaves_no_shared_memory(tmp_path: Path, pg_binari
 PRE_PUSH = CHECKOUT / "migration_gate" / "githooks" / "pre-push"
 
 
+@pytest.mark.slow
 def test_ctrl_c_in_the_pre_push_hook_leaves_no_worktree(tmp_path: Path, gate_cache: Path,
                                                         pg_binaries: Any) -> None:
     seed = make_repo(tmp_path / "seed")

@@ -26,6 +26,7 @@ def sleeping(server: MariaDbServer) -> bool:
     return bool(rows and rows[0][0])
 
 
+@pytest.mark.slow
 def test_the_replay_timeout_stops_a_sleeping_migration(tmp_path: Path,
                                                        mariadb_server: MariaDbServer) -> None:
     repo = branch_repo(tmp_path / "repo", {
@@ -47,6 +48,7 @@ def test_the_replay_timeout_stops_a_sleeping_migration(tmp_path: Path,
     assert wait_for(lambda: databases(mariadb_server) == before, timeout=10)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
 def test_a_signal_drops_the_throwaway_database(tmp_path: Path, mariadb_server: MariaDbServer,
                                                signum: int) -> None:

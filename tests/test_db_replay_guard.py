@@ -11,6 +11,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.conftest import Repo, clean_env, one_line_error
 from tests.pgserver_fixture import gate_env, pg_url
 from tests.test_db_check import branch_repo, databases, findings, of_rule
@@ -38,6 +40,7 @@ def with_timeout(repo: Repo, seconds: float) -> None:
 # --- blinding ---------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_temporary_views_named_like_catalogs_do_not_blind_the_replay(
     tmp_path: Path, gate_cache: Path, pg_binaries: Any,
 ) -> None:
@@ -56,6 +59,7 @@ def test_temporary_views_named_like_catalogs_do_not_blind_the_replay(
     assert (failure["line"], "SQLSTATE 42601" in failure["message"]) == (4, True)
 
 
+@pytest.mark.slow
 def test_search_path_and_shadowing_functions_and_operators_do_not_mislead_it(
     tmp_path: Path, gate_cache: Path, pg_binaries: Any,
 ) -> None:
@@ -81,6 +85,7 @@ def test_search_path_and_shadowing_functions_and_operators_do_not_mislead_it(
     assert not of_rule(done, "migration-failed")
 
 
+@pytest.mark.slow
 def test_an_observation_the_migration_breaks_is_its_failure_never_a_skipped_replay(
     tmp_path: Path, gate_cache: Path, pg_binaries: Any,
 ) -> None:
@@ -114,6 +119,7 @@ def assert_stopped_by_the_timeout(done: subprocess.CompletedProcess[str], elapse
     assert elapsed < seconds + 30, elapsed
 
 
+@pytest.mark.slow
 def test_a_migration_cannot_lift_the_statement_timeout(tmp_path: Path, gate_cache: Path,
                                                        pg_binaries: Any) -> None:
     repo = branch_repo(tmp_path / "repo", {
@@ -125,6 +131,7 @@ def test_a_migration_cannot_lift_the_statement_timeout(tmp_path: Path, gate_cach
     assert_stopped_by_the_timeout(done, elapsed, 8, 2)
 
 
+@pytest.mark.slow
 def test_a_loop_that_swallows_every_cancel_is_cut_off(tmp_path: Path, gate_cache: Path,
                                                       pg_binaries: Any) -> None:
     repo = branch_repo(tmp_path / "repo", {
@@ -138,6 +145,7 @@ def test_a_loop_that_swallows_every_cancel_is_cut_off(tmp_path: Path, gate_cache
     assert_stopped_by_the_timeout(done, elapsed, 8, 2)
 
 
+@pytest.mark.slow
 def test_server_mode_is_bounded_and_leaves_nothing(tmp_path: Path, pg_cluster: Any,
                                                    pg_dbname: str, gate_cache: Path) -> None:
     repo = branch_repo(tmp_path / "repo", {
@@ -150,6 +158,7 @@ def test_server_mode_is_bounded_and_leaves_nothing(tmp_path: Path, pg_cluster: A
     assert databases(pg_cluster) == before
 
 
+@pytest.mark.slow
 def test_sqlite_is_bounded_too(tmp_path: Path) -> None:
     repo = branch_repo(tmp_path / "repo", {
         "migrations/V003__forever.sql":
@@ -161,6 +170,7 @@ def test_sqlite_is_bounded_too(tmp_path: Path) -> None:
     assert_stopped_by_the_timeout(done, elapsed, 3, 1)
 
 
+@pytest.mark.slow
 def test_replay_timeout_is_validated(tmp_path: Path) -> None:
     repo = branch_repo(tmp_path / "repo", {"migrations/V003__x.sql": "SELECT 1;\n"}, 2)
     for bad in ("0", "-5", "'soon'", "true", "100000"):

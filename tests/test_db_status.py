@@ -53,6 +53,7 @@ def history_rows(db: PostgresDatabase) -> list[tuple[Any, ...]]:
                     "ORDER BY version")
 
 
+@pytest.mark.slow
 def test_status_reports_divergent_missing_and_pending(
     tmp_path: Path, pg_cluster: Cluster, pg_db: PostgresDatabase, pg_dbname: str,
 ) -> None:
@@ -83,6 +84,7 @@ def test_status_reports_divergent_missing_and_pending(
     assert history_rows(pg_db) == before  # read-only
 
 
+@pytest.mark.slow
 def test_status_in_sync_exits_0_and_creates_nothing(
     tmp_path: Path, pg_cluster: Cluster, pg_db: PostgresDatabase, pg_dbname: str,
 ) -> None:
@@ -211,6 +213,7 @@ APPLIED_ON = "'2024-05-04T09:02:41Z'"
         ["row 1 (version 1, name 'one')", "checksum 'not a number' is not a u64"],
         id="checksum-text"),
 ])
+@pytest.mark.slow
 def test_an_unreadable_history_is_one_clear_error(
     tmp_path: Path, pg_cluster: Any, pg_db: Any, pg_dbname: str, columns: str,
     rows: list[str], needles: list[str],

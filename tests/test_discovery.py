@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -96,6 +97,7 @@ def test_git_tree_of_a_commit_without_the_folder(repo: Repo) -> None:
     assert discover(gitbase.GitTree(repo.path, head, "migrations"), folder_path="migrations") == ()
 
 
+@pytest.mark.slow
 def test_migrations_folder_added_on_the_branch(repo: Repo) -> None:
     repo.write("README.md", "x\n")
     repo.commit()
@@ -166,6 +168,7 @@ def test_symlinked_folder_is_not_followed(repo: Repo, tmp_path: Path) -> None:
     assert all("elsewhere" not in r["name"] for r in rows)
 
 
+@pytest.mark.slow
 def test_base_file_moved_and_edited_is_modified(repo: Repo) -> None:
     seed_migrations(repo, count=3)
     repo.git("checkout", "-q", "-b", "feature")
@@ -190,6 +193,7 @@ def test_renumbered_base_migration_is_renamed(repo: Repo) -> None:
     assert "run its SQL again" in finding["message"]
 
 
+@pytest.mark.slow
 def test_exclude_patterns(repo: Repo) -> None:
     seed_migrations(repo, count=2)
     repo.write("migrations/drafts/v9__idea.sql", "SELECT 1;\n")
@@ -270,6 +274,7 @@ def test_dir_outside_the_repository(repo: Repo, tmp_path: Path) -> None:
     assert done.returncode == 2 and "Traceback" not in done.stderr
 
 
+@pytest.mark.slow
 def test_end_of_line_conversion_is_no_modification(repo: Repo) -> None:
     """`*.sql eol=crlf`: git stores LF, the checkout (what gets deployed) has CRLF."""
     repo.write(".gitattributes", "*.sql text eol=crlf\n")
@@ -289,6 +294,7 @@ def test_end_of_line_conversion_is_no_modification(repo: Repo) -> None:
     assert finding["rule"] == "modified-migration" and finding["line"] == 3
 
 
+@pytest.mark.slow
 def test_only_changed_files_are_linted_unless_all(repo: Repo) -> None:
     """On the base branch itself nothing is new: old problems show with `--all`."""
     seed_migrations(repo, count=2)

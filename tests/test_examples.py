@@ -110,6 +110,7 @@ def test_demo_reports_every_planted_problem_and_leaves_no_server(
     assert list(server_tmpdir.iterdir()) == []
 
 
+@pytest.mark.slow
 def test_check_in_the_example_project_is_clean() -> None:
     """What production already ran passes; `check` finds the project from its own folder."""
     done = run_gate("check", "--all", "--no-verify", "--format", "json", cwd=EXAMPLES)

@@ -49,6 +49,7 @@ def check_json(repo: Repo, *args: str) -> tuple[int, dict[str, object]]:
     return done.returncode, document
 
 
+@pytest.mark.slow
 def test_a_second_v2_fails_naming_both_files_and_proposes_v3(flyway: Repo) -> None:
     flyway.write("migrations/V2__add-email.sql",
                  "ALTER TABLE person ADD COLUMN IF NOT EXISTS email text;\n")
@@ -79,6 +80,7 @@ def test_a_second_v2_fails_naming_both_files_and_proposes_v3(flyway: Repo) -> No
     assert "hint: rename to V3__add-email.sql" in text.stdout
 
 
+@pytest.mark.slow
 def test_next_version_and_new_follow_flyways_scheme(flyway: Repo) -> None:
     assert flyway.gate("next-version").stdout.strip() == "V3"
     assert flyway.gate("next-version", "add e-mail").stdout.strip() == "V3__add_e-mail.sql"
@@ -88,6 +90,7 @@ def test_next_version_and_new_follow_flyways_scheme(flyway: Repo) -> None:
     assert flyway.gate("next-version").stdout.strip() == "V4"
 
 
+@pytest.mark.slow
 def test_editing_a_repeatable_passes_but_editing_or_deleting_merged_ones_fails(
         flyway: Repo) -> None:
     flyway.write("migrations/R__views.sql",
@@ -154,6 +157,7 @@ def test_bad_flyway_names_are_one_finding_each_with_a_fix(flyway: Repo) -> None:
     assert str(mixed["hint"]).startswith("rename to V") and "__backfill.sql" in str(mixed["hint"])
 
 
+@pytest.mark.slow
 def test_runner_flag_and_configuration_key(tmp_path: Path) -> None:
     repo = make_repo(tmp_path / "plain")
     repo.write("migrations/V1__init.sql", "SELECT 1;\n")
@@ -170,6 +174,7 @@ def test_runner_flag_and_configuration_key(tmp_path: Path) -> None:
     one_line_error(repo.gate("check", "--no-verify"), "`runner` must be one of refinery, flyway")
 
 
+@pytest.mark.slow
 def test_flyway_conf_settings_are_read(tmp_path: Path) -> None:
     repo = make_repo(tmp_path / "conf")
     repo.write("flyway.conf", "flyway.sqlMigrationPrefix=M\nflyway.placeholders.owner=app\n")

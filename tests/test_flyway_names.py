@@ -203,6 +203,7 @@ def test_parse_never_raises(name: str) -> None:
             assert isinstance(FLYWAY.parse_name(result.suggestion), ParsedMigration)
 
 
+@pytest.mark.slow
 @settings(max_examples=400, deadline=None)
 @given(version_texts, descriptions, st.sampled_from([Kind.VERSIONED, Kind.UNDO, Kind.BASELINE,
                                                       Kind.REPEATABLE]))
@@ -218,6 +219,7 @@ def test_format_then_parse_round_trips(version_text: str, description: str, kind
     assert FLYWAY.file_name(kind, result.version, result.description) == name
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None)
 @given(st.sampled_from(["V", "R", "U", "B", "v", "", "X"]),
        st.one_of(version_texts, st.text(max_size=4), st.just("")),
@@ -274,6 +276,7 @@ version_like = st.one_of(
 )
 
 
+@pytest.mark.slow
 @settings(max_examples=600, deadline=None)
 @given(version_like)
 def test_version_reading_matches_the_java_reference(text: str) -> None:
@@ -289,6 +292,7 @@ def test_version_reading_matches_the_java_reference(text: str) -> None:
         assert read.display == text.replace("_", ".")
 
 
+@pytest.mark.slow
 @settings(max_examples=600, deadline=None)
 @given(version_texts, version_texts, version_texts)
 def test_version_order_is_a_total_order_consistent_with_flyway(a: str, b: str, c: str) -> None:
@@ -341,6 +345,7 @@ def test_next_version(versions: list[str], expected: str) -> None:
     assert FLYWAY.next_version([v(t) for t in versions], NOW).text == expected
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None)
 @given(st.lists(version_texts, min_size=1, max_size=6),
        st.datetimes(min_value=datetime(1990, 1, 1), max_value=datetime(2200, 1, 1)))

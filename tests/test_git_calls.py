@@ -68,6 +68,7 @@ def calls(log: Path) -> list[str]:
     return log.read_text().splitlines() if log.exists() else []
 
 
+@pytest.mark.slow
 def test_check_starts_at_most_four_git_processes(big_repo: Repo, tmp_path: Path) -> None:
     env, log = counting_git(tmp_path / "bin")
     done = run_gate("check", "--no-verify", cwd=big_repo.path, env=env)

@@ -54,6 +54,7 @@ def modified(done: subprocess.CompletedProcess[str]) -> set[str]:
             if "modified-migration" in line}
 
 
+@pytest.mark.slow
 def test_the_remote_default_branch_is_the_base_not_a_stale_main(
     upstream: Repo, tmp_path: Path
 ) -> None:

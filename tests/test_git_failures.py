@@ -158,6 +158,7 @@ def test_missing_object_of_the_base_is_exit_2(tmp_path: Path) -> None:
     one_line_error(check(repo.path), "migrations/V002__t2.sql", "missing from the git object")
 
 
+@pytest.mark.slow
 def test_base_ref_to_a_missing_commit_does_not_fall_through_to_a_stale_fallback(
     tmp_path: Path
 ) -> None:

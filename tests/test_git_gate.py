@@ -155,6 +155,7 @@ def test_version_below_base(project: dict[str, Path]) -> None:
     }
 
 
+@pytest.mark.slow
 def test_version_gap_is_a_warning(project: dict[str, Path]) -> None:
     code, document, _ = gate_json(project["add-v010"], "--base", "main")
     assert code == 0
@@ -186,6 +187,7 @@ def test_deleted_migration(project: dict[str, Path]) -> None:
     assert "git checkout" in deleted["hint"]
 
 
+@pytest.mark.slow
 def test_renamed_migration(project: dict[str, Path]) -> None:
     code, document, _ = gate_json(project["rename-v004"], "--base", "main")
     assert code == 1
@@ -219,6 +221,7 @@ def test_misnamed_files_get_corrected_names(project: dict[str, Path]) -> None:
     assert got["v8__x.sql"][1].endswith("__x.sql")
 
 
+@pytest.mark.slow
 def test_second_branch_flagged_after_first_merged(project: dict[str, Path]) -> None:
     code, document, _ = gate_json(project["merge-b"], "--base", "trunk")
     assert code == 1
@@ -394,6 +397,7 @@ def test_shallow_clone_without_reachable_remote_names_the_git_command(
     assert len(done.stderr.strip().splitlines()) == 1
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("depth", [[], ["--depth", "1"]], ids=["full", "shallow"])
 def test_base_main_in_a_clone_without_local_main(
     origin: Repo, tmp_path: Path, depth: list[str]

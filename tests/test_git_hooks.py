@@ -159,6 +159,7 @@ def remote_branches(remote: Path) -> str:
     return git(remote, "for-each-ref", "--format=%(refname:short)", "refs/heads").stdout
 
 
+@pytest.mark.slow
 def test_pre_push_refuses_editing_a_migration_that_is_on_the_remote(
     cloned: tuple[Path, Repo],
 ) -> None:
@@ -213,6 +214,7 @@ def test_pre_push_without_migration_changes_is_silent(cloned: tuple[Path, Repo])
     assert "migration-gate" not in output(done)
 
 
+@pytest.mark.slow
 def test_pre_push_fetches_the_base_first_and_says_so_once_offline(
     cloned: tuple[Path, Repo], tmp_path: Path,
 ) -> None:

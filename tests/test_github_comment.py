@@ -10,6 +10,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -215,6 +216,7 @@ def marked(fake: FakeGitHub, key: str = "") -> list[str]:
     return [body for body in fake.bodies(OWNER, REPO, NUMBER) if is_marked(body, key)]
 
 
+@pytest.mark.slow
 def test_two_runs_leave_one_comment_edited_in_place(tmp_path: Path) -> None:
     with fake_github() as fake:
         fake.add_comment(OWNER, REPO, NUMBER, "LGTM, but see the gate")
@@ -250,6 +252,7 @@ def test_two_runs_leave_one_comment_edited_in_place(tmp_path: Path) -> None:
         assert fake.violations == []
 
 
+@pytest.mark.slow
 def test_a_clean_run_replaces_the_comment_and_never_creates_one(tmp_path: Path) -> None:
     clean = write_report(tmp_path / "clean.json")
     with fake_github() as fake:
@@ -370,6 +373,7 @@ def test_a_file_that_is_not_a_report_is_one_line(tmp_path: Path) -> None:
     one_line_error(done, "not a migration-gate JSON report")
 
 
+@pytest.mark.slow
 def test_keys_keep_one_comment_per_project_and_duplicates_go(tmp_path: Path) -> None:
     report = write_report(tmp_path / "r.json", finding())
     with fake_github() as fake:

@@ -97,6 +97,7 @@ def _burned_repo(tmp_path: Path) -> tuple[Repo, str]:
     return repo, deleted
 
 
+@pytest.mark.slow
 def test_a_burned_version_is_never_proposed_and_reusing_it_is_an_error(tmp_path: Path) -> None:
     repo, deleted = _burned_repo(tmp_path)
     assert run_gate("next-version", cwd=repo.path).stdout.strip() == "V009"
@@ -128,6 +129,7 @@ def test_a_renamed_version_is_burned_too(tmp_path: Path) -> None:
     assert run_gate("next-version", cwd=repo.path).stdout.strip() == "V005"
 
 
+@pytest.mark.slow
 def test_every_hint_of_a_stale_branch_quotes_one_plan(tmp_path: Path) -> None:
     """Four new files on a branch while main merged V008 and V009: the hints of every rule
     name the same block V010..V013, in the branch's order, and next-version comes after it."""
@@ -160,6 +162,7 @@ def test_every_hint_of_a_stale_branch_quotes_one_plan(tmp_path: Path) -> None:
     assert run_gate("next-version", "--base", "main", cwd=repo.path).stdout.strip() == "V014"
 
 
+@pytest.mark.slow
 def test_a_moved_folder_is_one_finding_with_its_files_related(tmp_path: Path) -> None:
     repo = make_repo(tmp_path / "repo")
     seed_migrations(repo)
@@ -191,6 +194,7 @@ def test_a_moved_folder_is_one_finding_with_its_files_related(tmp_path: Path) ->
     assert {d["rule"] for d in found} >= {"folder-moved", "version-not-after-base"}
 
 
+@pytest.mark.slow
 def test_a_shifted_run_and_a_squash_are_one_finding_each(tmp_path: Path) -> None:
     repo = make_repo(tmp_path / "repo")
     seed_migrations(repo, count=12)

@@ -12,6 +12,8 @@ import shutil
 import sqlite3
 from pathlib import Path
 
+import pytest
+
 import migration_gate
 from migration_gate.sql.engine import LintJob, cache_key, code_fingerprint
 from migration_gate.workspace import load
@@ -66,6 +68,7 @@ def test_touching_any_module_of_the_package_changes_the_fingerprint(tmp_path: Pa
     assert code_fingerprint(package) not in (first, second, third)
 
 
+@pytest.mark.slow
 def test_the_cli_caches_one_entry_per_configuration(tmp_path: Path) -> None:
     """Through the real command: a changed severity is a cache miss, not a stale hit."""
     (tmp_path / "V1__drop.sql").write_text(SQL, encoding="utf-8")

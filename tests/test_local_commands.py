@@ -30,6 +30,7 @@ def seeded(repo: Repo) -> Repo:
     return repo
 
 
+@pytest.mark.slow
 def test_next_version_bare_and_with_description(seeded: Repo) -> None:
     assert ok(seeded.gate("next-version")) == "V008"
     assert ok(seeded.gate("next-version", "add profiles")) == "V008__add_profiles.sql"
@@ -80,6 +81,7 @@ def test_next_version_without_letters_is_one_line(seeded: Repo) -> None:
     assert len(done.stderr.strip().splitlines()) == 1 and "Traceback" not in done.stderr
 
 
+@pytest.mark.slow
 def test_next_version_without_any_base_branch(tmp_path: Path) -> None:
     """Only a `develop` branch: next-version still answers from the working tree, and says so;
     `check` needs a base and says which flag gives one."""
@@ -99,6 +101,7 @@ def test_all_branches_needs_a_repository(tmp_path: Path) -> None:
     assert done.returncode == 2 and "git repository" in done.stderr
 
 
+@pytest.mark.slow
 def test_new_creates_the_file_with_a_header(seeded: Repo) -> None:
     printed = ok(seeded.gate("new", "add profiles"))
     assert printed == "migrations/V008__add_profiles.sql"
@@ -207,6 +210,7 @@ def test_list_empty_folder(tmp_path: Path) -> None:
     assert json.loads(ok(run_gate("list", "--format", "json", cwd=tmp_path))) == []
 
 
+@pytest.mark.slow
 def test_rules_catalogue_and_one_rule(tmp_path: Path) -> None:
     listing = ok(run_gate("rules", cwd=tmp_path))
     for rule in all_rules():

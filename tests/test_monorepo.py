@@ -53,6 +53,7 @@ def paths_of(document: dict[str, Any]) -> set[str]:
     return {d["path"] for d in document["diagnostics"]}
 
 
+@pytest.mark.slow
 def test_check_at_the_root_checks_each_project_with_its_own_dialect(repo: Repo) -> None:
     repo.write("services/api/migrations/V2__note.sql", LOCKING)
     repo.write("services/ingest/migrations/V2__more.sql", SQLITE_INDEX)
@@ -71,6 +72,7 @@ def test_check_at_the_root_checks_each_project_with_its_own_dialect(repo: Repo) 
         "services/ingest/migrations (sqlite, refinery)\n"), text.stdout
 
 
+@pytest.mark.slow
 def test_history_rules_run_per_project(repo: Repo) -> None:
     """V1 exists in both projects: no duplicate; a second V1 in one of them is one."""
     repo.write("services/ingest/migrations/V1__again.sql", INGEST_SQL.replace("events", "x"))
@@ -79,6 +81,7 @@ def test_history_rules_run_per_project(repo: Repo) -> None:
     assert duplicates and {d["path"].split("/")[1] for d in duplicates} == {"ingest"}
 
 
+@pytest.mark.slow
 def test_dir_picks_the_project_and_its_replay_uses_sqlite(repo: Repo) -> None:
     done = repo.gate("check", "--dir", "services/ingest/migrations", "--verify", "--base",
                      "main", "--all", "--format", "json")
@@ -88,6 +91,7 @@ def test_dir_picks_the_project_and_its_replay_uses_sqlite(repo: Repo) -> None:
     assert "AUTOINCREMENT" not in done.stderr
 
 
+@pytest.mark.slow
 def test_config_accepts_a_refinery_toml(repo: Repo) -> None:
     done = repo.gate("check", "--config", "services/ingest/refinery.toml", "--no-verify",
                      "--base", "main", "--all", "--format", "json")
@@ -107,6 +111,7 @@ def test_lint_at_the_root_uses_each_files_project(repo: Repo) -> None:
     assert paths_of(document) == {"services/api/migrations/V2__note.sql"}
 
 
+@pytest.mark.slow
 def test_configured_projects_with_overrides_and_a_flyway_project(tmp_path: Path) -> None:
     repo = monorepo(tmp_path / "repo")
     repo.write("services/legacy/flyway.conf",
@@ -132,6 +137,7 @@ def test_configured_projects_with_overrides_and_a_flyway_project(tmp_path: Path)
     assert "services/api/migrations/V2__note.sql" not in paths_of(document)
 
 
+@pytest.mark.slow
 def test_a_bad_projects_entry_is_one_line(tmp_path: Path) -> None:
     repo = monorepo(tmp_path / "repo")
     repo.write(".migration-gate.yaml", "projects:\n  - dir: services/api/migrations\n"
@@ -143,6 +149,7 @@ def test_a_bad_projects_entry_is_one_line(tmp_path: Path) -> None:
     one_line_error(repo.gate("check", "--no-verify"), "migrations folder not found")
 
 
+@pytest.mark.slow
 def test_a_single_project_repository_has_no_projects_header(tmp_path: Path) -> None:
     repo = make_repo(tmp_path / "single")
     repo.write("refinery.toml", '[main]\ndb_type = "Sqlite"\n')

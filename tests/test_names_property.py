@@ -297,6 +297,7 @@ def plain_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return project
 
 
+@pytest.mark.slow
 @settings(max_examples=12, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(description=st.text(name_chars, min_size=1, max_size=20))

@@ -207,6 +207,7 @@ def test_try_repo_lint_reports_only_the_staged_files(tmp_path: Path, gate_snapsh
     assert "V005__unstaged.sql" not in done.stdout
 
 
+@pytest.mark.slow
 def test_hooks_from_the_root_of_a_monorepo(tmp_path: Path, gate_snapshot: Repo,
                                            pre_commit_home: Path) -> None:
     """Two services, each with its refinery.toml: the check hook checks each project, the

@@ -69,6 +69,7 @@ passwords = st.text(st.characters(blacklist_categories=("Cs", "Cc"), blacklist_c
                     min_size=MIN_LITERAL, max_size=24)
 
 
+@pytest.mark.slow
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow],
           derandomize=True)
 @given(password=passwords, form=st.sampled_from(sorted(FORMS)))
@@ -144,6 +145,7 @@ def socket_url(cluster: Any, dbname: str, *, how: str) -> str:
     return f"postgresql://postgres@/{dbname}?{where}&password={SECRET}"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("how", ["userinfo", "query"])
 def test_status_never_prints_the_password(tmp_path: Path, pg_cluster: Any, pg_dbname: str,
                                           how: str) -> None:
@@ -157,6 +159,7 @@ def test_status_never_prints_the_password(tmp_path: Path, pg_cluster: Any, pg_db
         assert MASK in shown
 
 
+@pytest.mark.slow
 def test_status_reads_dotenv_and_never_prints_its_password(tmp_path: Path, pg_cluster: Any,
                                                            pg_dbname: str) -> None:
     root = project(tmp_path)
@@ -178,6 +181,7 @@ def test_status_reads_dotenv_and_never_prints_its_password(tmp_path: Path, pg_cl
     (f"postgresql://app@/db?host={NOWHERE}&password={SECRET}", "cannot connect"),
     (f"postgresql://app@/db?password={SECRET}&bogus=1", "invalid URI query parameter"),
 ])
+@pytest.mark.slow
 @pytest.mark.parametrize("command", ["status", "verify"])
 def test_errors_of_status_and_verify_never_print_the_password(
     tmp_path: Path, url: str, needle: str, command: str,
@@ -189,6 +193,7 @@ def test_errors_of_status_and_verify_never_print_the_password(
     no_secret(done.stdout, done.stderr)
 
 
+@pytest.mark.slow
 def test_the_automatic_replay_note_never_prints_the_password(tmp_path: Path,
                                                               gate_cache: Path) -> None:
     repo = make_repo(tmp_path / "repo")

@@ -44,6 +44,7 @@ def _pair_while_main_gained_v8(path: Path) -> Repo:
     return repo
 
 
+@pytest.mark.slow
 def test_renumber_moves_the_pair_after_main_and_check_then_passes_the_replay(
     tmp_path: Path, gate_cache: Path, pg_binaries: Binaries,
 ) -> None:
@@ -96,6 +97,7 @@ def test_renumber_refuses_a_migration_that_exists_on_the_base(tmp_path: Path) ->
     assert (repo.path / "migrations/V002__create_table_2.sql").exists()
 
 
+@pytest.mark.slow
 def test_renumber_outside_git_tracking_uses_plain_renames(tmp_path: Path) -> None:
     """Untracked new files (not yet added) move too; a gap closes; check is clean after."""
     repo = make_repo(tmp_path / "repo")

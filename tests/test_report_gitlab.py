@@ -88,6 +88,7 @@ def lint_gitlab(folder: Path, name: str) -> list[dict[str, Any]]:
     return entries
 
 
+@pytest.mark.slow
 def test_fingerprints_survive_a_line_shift_and_tell_twins_apart(validator: Any,
                                                                 tmp_path: Path) -> None:
     migration = tmp_path / "V1__index.sql"
@@ -145,6 +146,7 @@ def documented_gitlab_jobs() -> list[tuple[str, str]]:
     return found
 
 
+@pytest.mark.slow
 def test_documented_gitlab_jobs_are_valid_and_publish_the_written_report(tmp_path: Path) -> None:
     jobs = documented_gitlab_jobs()
     assert {name for name, _ in jobs} == {"README.md", "docs/github-action.md"}

@@ -103,6 +103,7 @@ def test_results_point_at_repository_relative_regions(tmp_path: Path) -> None:
     assert rules[third["ruleIndex"]]["id"] == "rule-from-elsewhere"
 
 
+@pytest.mark.slow
 def test_check_writes_sarif_and_the_terminal_keeps_the_text_view(repo: Repo, tmp_path: Path,
                                                                  validator: Any) -> None:
     seed_migrations(repo, count=2)

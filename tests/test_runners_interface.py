@@ -43,6 +43,7 @@ def test_registry() -> None:
         hash(runner)  # frozen: usable as a cache key
 
 
+@pytest.mark.slow
 @settings(max_examples=500, deadline=None)
 @given(runners, names)
 def test_parse_name_never_raises_and_problems_have_fixes(runner: Runner, name: str) -> None:
@@ -58,6 +59,7 @@ def test_parse_name_never_raises_and_problems_have_fixes(runner: Runner, name: s
     assert isinstance(fixed, ParsedMigration)
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None)
 @given(runners, st.lists(st.integers(1, 10**6), min_size=0, max_size=5), st.text(max_size=20))
 def test_next_version_and_file_name(runner: Runner, numbers: list[int], description: str) -> None:

@@ -63,6 +63,7 @@ def _same(runner: RefineryRunner, file_name: str, int8: bool = False) -> None:
         assert new.runner_fails is (old.issue is not refinery.NameIssue.NO_MATCH)
 
 
+@pytest.mark.slow
 @settings(max_examples=600, deadline=None)
 @given(file_names, st.booleans(), st.booleans())
 def test_parse_name_agrees_with_refinery_module(file_name: str, embed: bool, int8: bool) -> None:
@@ -96,6 +97,7 @@ def test_history_ddl_is_refinerys(dialect: Dialect, int8: bool) -> None:
     assert runner.history.column_names == ("version", "name", "applied_on", "checksum")
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None)
 @given(st.text(name_chars, max_size=25), st.integers(1, 2**31 - 1), st.integers(0, 8))
 def test_file_name_is_the_folder_rules_suggestion(description: str, number: int,
@@ -108,6 +110,7 @@ def test_file_name_is_the_folder_rules_suggestion(description: str, number: int,
     assert isinstance(parsed, ParsedMigration) and parsed.version == version
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None)
 @given(file_names)
 def test_name_problem_fix_is_the_folder_rules_fix(file_name: str) -> None:

@@ -74,6 +74,7 @@ def findings(output: str) -> set[tuple[str, int, str, str]]:
             FINDING.findall(output)}
 
 
+@pytest.mark.slow
 def test_the_guide_examples_at_their_exact_lines(guide: Path) -> None:
     done = gate(guide, "lint", *sorted(f"migrations/{n}" for n in GUIDE))
     assert done.returncode == 1, done.stderr  # the CONCURRENTLY error fails the gate
@@ -98,12 +99,14 @@ def test_the_guide_examples_at_their_exact_lines(guide: Path) -> None:
     assert "CONCURRENTLY" in after.split("  hint:")[0] and "^" in after.split("  hint:")[0]
 
 
+@pytest.mark.slow
 def test_a_folder_argument_lints_its_sql_files(guide: Path) -> None:
     done = gate(guide, "lint", "migrations")
     assert done.returncode == 1
     assert "1 error, " in done.stdout and "(7 checked)." in done.stdout
 
 
+@pytest.mark.slow
 def test_json_format_has_exact_locations(guide: Path) -> None:
     done = gate(guide, "lint", "--format", "json", "migrations/V3__add_phone.sql")
     document = json.loads(done.stdout)
@@ -118,12 +121,14 @@ def test_json_format_has_exact_locations(guide: Path) -> None:
     assert done.returncode == 0  # warnings only
 
 
+@pytest.mark.slow
 def test_fail_on_warning(guide: Path) -> None:
     assert gate(guide, "lint", "--fail-on", "warning", "migrations/V6__big_sort_leaking.sql"
                 ).returncode == 1
     assert gate(guide, "lint", "migrations/V6__big_sort_leaking.sql").returncode == 0
 
 
+@pytest.mark.slow
 def test_the_cache_gives_the_same_answer(guide: Path, tmp_path: Path) -> None:
     cache = tmp_path / "cache"
     first = gate(guide, "lint", "migrations", cache=cache)
@@ -135,6 +140,7 @@ def test_the_cache_gives_the_same_answer(guide: Path, tmp_path: Path) -> None:
     assert not (tmp_path / "other").exists()
 
 
+@pytest.mark.slow
 def test_configuration_enables_disables_and_excludes(guide: Path) -> None:
     (guide / ".migration-gate.yaml").write_text(
         "rules:\n  prefer-text-field: warning\n  prefer-robust-stmts: 'off'\n"
@@ -151,6 +157,7 @@ def test_configuration_enables_disables_and_excludes(guide: Path) -> None:
     assert done.returncode == 1
 
 
+@pytest.mark.slow
 def test_dialect_from_refinery_toml_and_flag_override(tmp_path: Path) -> None:
     (tmp_path / "refinery.toml").write_text('[main]\ndb_type = "Mysql"\n', encoding="utf-8")
     migration = tmp_path / "V1__two_ddl.sql"
@@ -162,6 +169,7 @@ def test_dialect_from_refinery_toml_and_flag_override(tmp_path: Path) -> None:
     assert "prefer-robust-stmts" in postgres.stdout
 
 
+@pytest.mark.slow
 def test_rules_command_documents_sql_rules(tmp_path: Path) -> None:
     table = gate(tmp_path, "rules")
     assert re.search(r"^require-concurrent-index-creation\s+warning\s+`CREATE INDEX`",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -26,6 +27,7 @@ SOUP = st.lists(st.sampled_from(TOKENS), max_size=80).map(" ".join)
 DIALECTS = st.sampled_from(["postgres", "mysql", "sqlite", "mssql"])
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None)
 @given(SOUP, DIALECTS)
 def test_token_soups_never_crash_the_linter(sql: str, dialect: Dialect) -> None:
@@ -36,6 +38,7 @@ def test_token_soups_never_crash_the_linter(sql: str, dialect: Dialect) -> None:
             assert diagnostic.rule == "syntax-error"
 
 
+@pytest.mark.slow
 @settings(max_examples=150, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.one_of(st.binary(max_size=400), SOUP.map(lambda s: s.encode("utf-8"))), DIALECTS)

@@ -73,6 +73,7 @@ def check(repo: Repo, cache: Path, *args: str) -> subprocess.CompletedProcess[st
          "merge-conflict-marker", 1, 1),
     ],
 )
+@pytest.mark.slow
 def test_lint_reports_the_problem_once_and_lints_nothing_hidden_by_it(
     tmp_path: Path, dialect: str, content: bytes, rule: str, line: int, column: int,
 ) -> None:
@@ -90,6 +91,7 @@ def test_lint_reports_the_problem_once_and_lints_nothing_hidden_by_it(
 # --- PostgreSQL: the replay fails where refinery fails ------------------------------------------
 
 
+@pytest.mark.slow
 def test_a_byte_order_mark_fails_the_replay_as_under_refinery(
     tmp_path: Path, gate_cache: Path, pg_binaries: Any,
 ) -> None:
@@ -109,6 +111,7 @@ def test_a_byte_order_mark_fails_the_replay_as_under_refinery(
     assert not findings(done, "lock-observed")
 
 
+@pytest.mark.slow
 def test_statements_after_an_unterminated_comment_never_run(
     tmp_path: Path, gate_cache: Path, pg_binaries: Any,
 ) -> None:
@@ -132,6 +135,7 @@ def test_statements_after_an_unterminated_comment_never_run(
     assert not findings(done, "ban-drop-table", "ban-truncate-cascade")
 
 
+@pytest.mark.slow
 def test_a_nul_character_fails_the_replay_at_its_place(
     tmp_path: Path, gate_cache: Path, pg_binaries: Any,
 ) -> None:
@@ -150,6 +154,7 @@ def test_a_nul_character_fails_the_replay_at_its_place(
     assert not findings(done, "lock-observed")  # nothing was sent
 
 
+@pytest.mark.slow
 def test_an_unterminated_string_fails_where_postgres_says(
     tmp_path: Path, gate_cache: Path, pg_binaries: Any,
 ) -> None:
@@ -170,6 +175,7 @@ def test_an_unterminated_string_fails_where_postgres_says(
     assert not findings(done, "ban-drop-table", "syntax-error")
 
 
+@pytest.mark.slow
 def test_comment_on_constraint_of_a_real_migration_replays_and_parses(
     tmp_path: Path, gate_cache: Path, pg_binaries: Any,
 ) -> None:
@@ -189,6 +195,7 @@ def test_comment_on_constraint_of_a_real_migration_replays_and_parses(
     assert done.returncode == 0, done.stdout + done.stderr
 
 
+@pytest.mark.slow
 def test_a_begin_atomic_body_is_one_statement(
     tmp_path: Path, gate_cache: Path, pg_binaries: Any,
 ) -> None:
@@ -245,6 +252,7 @@ def test_sqlite_triggers_of_real_migrations_replay_whole(tmp_path: Path) -> None
     assert not [d for d in findings(done) if d["severity"] == "error"], done.stdout
 
 
+@pytest.mark.slow
 def test_sqlite_skips_a_byte_order_mark(tmp_path: Path) -> None:
     """SQLite's tokenizer takes U+FEFF for white space: the file applies, no finding."""
     repo = sqlite_repo(tmp_path / "repo", {"migrations/V1__a.sql": b"CREATE TABLE a (x int);\n"},
@@ -269,6 +277,7 @@ PROCEDURE = (
 )
 
 
+@pytest.mark.slow
 def test_a_delimiter_script_fails_on_the_server_and_is_one_lint_finding(
     tmp_path: Path, mariadb_server: MariaDbServer,
 ) -> None:
@@ -290,6 +299,7 @@ def test_a_delimiter_script_fails_on_the_server_and_is_one_lint_finding(
                         "transaction-nesting"), fixed.stdout + fixed.stderr
 
 
+@pytest.mark.slow
 def test_executable_comments_of_a_real_dump_reach_the_server(
     tmp_path: Path, mariadb_server: MariaDbServer,
 ) -> None:
@@ -303,6 +313,7 @@ def test_executable_comments_of_a_real_dump_reach_the_server(
     assert not findings(done, "migration-failed", "syntax-error"), done.stdout + done.stderr
 
 
+@pytest.mark.slow
 def test_the_forms_sqlglot_lacks_are_accepted_by_mariadb_and_postgres(
     mariadb_server: MariaDbServer, mariadb_database: str, pg_db: Any,
 ) -> None:

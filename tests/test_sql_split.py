@@ -167,6 +167,7 @@ SOUP = st.lists(
 ).map("".join)
 
 
+@pytest.mark.slow
 @settings(max_examples=400, deadline=None)
 @given(st.one_of(st.text(max_size=200), SOUP), st.sampled_from(["postgres", "mysql", "sqlite",
                                                                  "mssql"]))
@@ -328,6 +329,7 @@ def test_text_after_the_last_terminator_is_sent_when_the_server_would_read_it() 
         "DELIMITER $$\nSELECT 1", "DELIMITER ;"]
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None)
 @given(st.one_of(st.text(max_size=200), SOUP), st.sampled_from(["postgres", "mysql", "sqlite",
                                                                  "mssql"]))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from tests.conftest import Repo, seed_migrations
 
 SQL_RULE_LINE = re.compile(r"^(migrations/\S+):(\d+):\d+ (\S+) ", re.MULTILINE)
@@ -40,6 +42,7 @@ def branch_repo(repo: Repo) -> Repo:
     return repo
 
 
+@pytest.mark.slow
 def test_only_added_and_changed_migrations_are_linted(repo: Repo) -> None:
     branch_repo(repo)
     code, found, output = check(repo)
@@ -48,6 +51,7 @@ def test_only_added_and_changed_migrations_are_linted(repo: Repo) -> None:
                       "require-concurrent-index-creation")}
 
 
+@pytest.mark.slow
 def test_all_lints_every_migration(repo: Repo) -> None:
     branch_repo(repo)
     _code, found, _output = check(repo, "--all")
@@ -55,6 +59,7 @@ def test_all_lints_every_migration(repo: Repo) -> None:
     assert ("migrations/V004__base_index.sql", 1, "require-lock-timeout") in found
 
 
+@pytest.mark.slow
 def test_a_changed_base_migration_is_linted_again(repo: Repo) -> None:
     branch_repo(repo)
     repo.write("migrations/V004__base_index.sql",
@@ -65,6 +70,7 @@ def test_a_changed_base_migration_is_linted_again(repo: Repo) -> None:
             "ban-concurrent-index-creation-in-transaction") in found
 
 
+@pytest.mark.slow
 def test_tables_created_on_the_branch_only_count_for_later_versions(repo: Repo) -> None:
     branch_repo(repo)
     repo.write("migrations/V007__early_use.sql",

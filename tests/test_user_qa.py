@@ -30,6 +30,7 @@ def test_lint_of_a_fifo_is_an_error_not_a_hang(seeded: Repo) -> None:
     one_line_error(seeded.gate("lint", "pipe.sql"), "not a regular file: pipe.sql")
 
 
+@pytest.mark.slow
 def test_lint_of_a_folder_skips_hidden_folders(seeded: Repo) -> None:
     # `migration-gate lint .` used to lint every .sql of .venv (pgserver ships dozens) and .git
     seeded.write(".venv/lib/share/extension.sql", "DROP TABLE sessions;\n")
@@ -43,6 +44,7 @@ def test_lint_of_a_folder_skips_hidden_folders(seeded: Repo) -> None:
     assert "ban-drop-table" in named.stdout, named.stdout + named.stderr
 
 
+@pytest.mark.slow
 def test_lint_reads_standard_input_for_a_dash(tmp_path: Path) -> None:
     # `cat V8__x.sql | migration-gate lint -` used to say "file not found: -"
     done = run_gate("lint", "-", cwd=tmp_path,

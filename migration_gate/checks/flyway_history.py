@@ -33,7 +33,7 @@ def check_history(context: CheckContext) -> Iterator[Diagnostic]:
     if context.base is None:
         return
     base_ref = context.base.base.ref
-    local_by_rel = {m.rel for m in context.local}
+    local_by_rel = {m.rel: m for m in context.local}
     added = [m for m in context.added if m.runs_as is not None]
     taken: set[str] = set()
     for old in context.base.files:
@@ -41,8 +41,7 @@ def check_history(context: CheckContext) -> Iterator[Diagnostic]:
         if old_parsed is None or old_parsed.kind is Kind.CALLBACK:
             continue
         if old.rel in local_by_rel:
-            current = next(m for m in context.local if m.rel == old.rel)
-            yield from _modified(context, old, current)
+            yield from _modified(context, old, local_by_rel[old.rel])
             continue
         match = _counterpart(old, old_parsed, added, taken)
         if match is None:

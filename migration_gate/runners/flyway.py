@@ -79,7 +79,7 @@ class FlywayRunner:
     def parse_name(self, file_name: str) -> ParsedMigration | NameProblem:
         from migration_gate.runners import flyway_names
 
-        return flyway_names.parse_file_name(file_name, self.settings)
+        return flyway_names.parse_file_name_cached(file_name, self.settings)
 
     def parse_version(self, text: str) -> Version | None:
         from migration_gate.runners import flyway_version

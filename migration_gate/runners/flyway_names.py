@@ -11,6 +11,7 @@ count) unless `validateMigrationNaming` is on, which stops the run listing every
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from migration_gate.runners.flyway_settings import FlywaySettings
 from migration_gate.runners.flyway_version import VersionError, read_version
@@ -38,8 +39,10 @@ _SALVAGE = re.compile(
 )
 
 
-def prefixes(settings: FlywaySettings) -> list[tuple[str, Kind]]:
-    """Every prefix with its kind, longest first (a stable sort, as `populatePrefixes`)."""
+@lru_cache(maxsize=64)
+def prefixes(settings: FlywaySettings) -> tuple[tuple[str, Kind], ...]:
+    """Every prefix with its kind, longest first (a stable sort, as `populatePrefixes`);
+    computed once per configuration, not once per file name."""
     pairs = [
         (settings.sql_migration_prefix, Kind.VERSIONED),
         (settings.repeatable_sql_migration_prefix, Kind.REPEATABLE),
@@ -48,7 +51,7 @@ def prefixes(settings: FlywaySettings) -> list[tuple[str, Kind]]:
     ]
     if settings.undo_sql_migration_prefix is not None:
         pairs.append((settings.undo_sql_migration_prefix, Kind.UNDO))
-    return sorted(pairs, key=lambda pair: -len(pair[0]))
+    return tuple(sorted(pairs, key=lambda pair: -len(pair[0])))
 
 
 def prefix_for(kind: Kind, settings: FlywaySettings) -> str:
@@ -90,6 +93,13 @@ def file_name(
     if version_text is None:
         raise ValueError(f"a {kind.value} migration needs a version")
     return f"{prefix_for(kind, settings)}{version_text}{separator}{words}{suffix}"
+
+
+@lru_cache(maxsize=65536)
+def parse_file_name_cached(name: str, settings: FlywaySettings) -> ParsedMigration | NameProblem:
+    """`parse_file_name`, once per name and configuration: a run reads each name several
+    times (discovery, the folder rules, the base, the plan); the answers are immutable."""
+    return parse_file_name(name, settings)
 
 
 def parse_file_name(name: str, settings: FlywaySettings) -> ParsedMigration | NameProblem:

@@ -86,6 +86,22 @@ def is_rust_word_char(char: str) -> bool:
     return False
 
 
+#: Rust's Unicode `\w` on ASCII: letters, digits and `_` (Pc) -- nothing else of ASCII is
+#: Alphabetic, a Mark, Nd, Pc or Join_Control.
+_ASCII_WORD = re.compile(r"[A-Za-z0-9_]+")
+
+
+def is_rust_word(text: str) -> bool:
+    """True when every character of the non-empty `text` is a Rust `\\w` character.
+
+    Nearly every real name is ASCII: one regular-expression match then replaces a Unicode
+    category lookup per character (71 ms against 8 ms over 5,000 names, issue 16).
+    """
+    if text.isascii():
+        return _ASCII_WORD.fullmatch(text) is not None
+    return bool(text) and all(is_rust_word_char(c) for c in text)
+
+
 def parse_file_name(
     file_name: str, *, extensions: Sequence[str] = ("sql",), int8_versions: bool = False
 ) -> MigrationName | NameProblem:
@@ -98,7 +114,7 @@ def parse_file_name(
     if match is None or match.group(4) not in extensions:
         return NameProblem(NameIssue.NO_MATCH, "does not match V{number}__{name}.sql")
     prefix_text, version_text, name, extension = match.groups()
-    if not name or not all(is_rust_word_char(c) for c in name):
+    if not is_rust_word(name):
         return NameProblem(
             NameIssue.NO_MATCH, "the name after `__` may only hold letters, digits and `_`"
         )

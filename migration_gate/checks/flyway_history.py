@@ -32,15 +32,15 @@ def check_history(context: CheckContext) -> Iterator[Diagnostic]:
     if context.base is None:
         return
     base_ref = context.base.base.ref
-    local_by_rel = {m.rel for m in context.local}
+    local_by_rel = {m.rel: m for m in context.local}
     added = [m for m in context.added if m.runs_as is not None]
     taken: set[str] = set()
     for old in context.base.files:
         old_parsed = old.runs_as
         if old_parsed is None or old_parsed.kind is Kind.CALLBACK:
             continue
-        if old.rel in local_by_rel:
-            current = next(m for m in context.local if m.rel == old.rel)
+        current = local_by_rel.get(old.rel)
+        if current is not None:
             yield from _modified(context, old, current)
             continue
         match = _counterpart(old, old_parsed, added, taken)

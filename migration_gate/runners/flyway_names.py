@@ -10,6 +10,7 @@ count) unless `validateMigrationNaming` is on, which stops the run listing every
 
 from __future__ import annotations
 
+import functools
 import re
 
 from migration_gate.runners.flyway_settings import FlywaySettings
@@ -38,17 +39,48 @@ _SALVAGE = re.compile(
 )
 
 
-def prefixes(settings: FlywaySettings) -> list[tuple[str, Kind]]:
+def prefixes(settings: FlywaySettings) -> tuple[tuple[str, Kind], ...]:
     """Every prefix with its kind, longest first (a stable sort, as `populatePrefixes`)."""
+    return _prefixes(settings.sql_migration_prefix, settings.repeatable_sql_migration_prefix,
+                     settings.baseline_migration_prefix, settings.undo_sql_migration_prefix)
+
+
+@functools.lru_cache(maxsize=16)
+def _prefixes(
+    versioned: str, repeatable: str, baseline: str, undo: str | None
+) -> tuple[tuple[str, Kind], ...]:
+    """Sorted once per configuration, not once per file name (issue 16)."""
     pairs = [
-        (settings.sql_migration_prefix, Kind.VERSIONED),
-        (settings.repeatable_sql_migration_prefix, Kind.REPEATABLE),
+        (versioned, Kind.VERSIONED),
+        (repeatable, Kind.REPEATABLE),
         *((event, Kind.CALLBACK) for event in CALLBACK_EVENTS),
-        (settings.baseline_migration_prefix, Kind.BASELINE),
+        (baseline, Kind.BASELINE),
     ]
-    if settings.undo_sql_migration_prefix is not None:
-        pairs.append((settings.undo_sql_migration_prefix, Kind.UNDO))
-    return sorted(pairs, key=lambda pair: -len(pair[0]))
+    if undo is not None:
+        pairs.append((undo, Kind.UNDO))
+    return tuple(sorted(pairs, key=lambda pair: -len(pair[0])))
+
+
+@functools.lru_cache(maxsize=16)
+def _prefixes_by_initial(
+    versioned: str, repeatable: str, baseline: str, undo: str | None
+) -> dict[str, tuple[tuple[str, Kind], ...]]:
+    """The non-empty prefixes grouped by first character, longest first within a group: a
+    name is tried against the few that can match instead of all 46."""
+    groups: dict[str, list[tuple[str, Kind]]] = {}
+    for prefix, kind in _prefixes(versioned, repeatable, baseline, undo):
+        if prefix:
+            groups.setdefault(prefix[0], []).append((prefix, kind))
+    return {initial: tuple(pairs) for initial, pairs in groups.items()}
+
+
+def _find_prefix(stem: str, settings: FlywaySettings) -> tuple[str, Kind] | None:
+    """The longest prefix `stem` starts with, as `prefixes` orders them."""
+    candidates = _prefixes_by_initial(
+        settings.sql_migration_prefix, settings.repeatable_sql_migration_prefix,
+        settings.baseline_migration_prefix, settings.undo_sql_migration_prefix,
+    ).get(stem[:1], ())
+    return next((pair for pair in candidates if stem.startswith(pair[0])), None)
 
 
 def prefix_for(kind: Kind, settings: FlywaySettings) -> str:
@@ -105,7 +137,7 @@ def parse_file_name(name: str, settings: FlywaySettings) -> ParsedMigration | Na
                         f"Flyway reads only files ending in {wanted}: this one never runs",
                         validated=False)
     stem, suffix_text = name[: len(name) - len(suffix)], name[len(name) - len(suffix):]
-    found = next(((p, k) for p, k in prefixes(settings) if p and stem.startswith(p)), None)
+    found = _find_prefix(stem, settings)
     if found is None:
         return _problem(name, NameIssue.NOT_A_MIGRATION, settings,
                         "no Flyway prefix (V, R, U, B or a callback name): Flyway silently "

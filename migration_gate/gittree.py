@@ -56,12 +56,12 @@ class GitTree:
         prefix = self._prefix
         output = _ls_tree(self.root, self.commit, prefix or ".")
         entries = {}
-        for record in output.split(b"\0"):
+        # decoded once, not record by record: thousands of records per run
+        for record in output.decode("utf-8", "surrogateescape").split("\0"):
             if not record:
                 continue
-            meta, _, path_bytes = record.partition(b"\t")
-            mode, kind, obj = meta.decode().split()
-            path = path_bytes.decode("utf-8", "surrogateescape")
+            meta, _, path = record.partition("\t")
+            mode, kind, obj = meta.split()
             if kind == "blob" and path.startswith(prefix):
                 entries[path[len(prefix):]] = (obj, mode)
         return entries

@@ -131,33 +131,47 @@ class WorkingTree:
         """Files, plus folders named like a migration: refinery's walk does not tell files from
         folders, matches such a folder's name and then fails to read it."""
         found: list[str] = []
+        top = os.fspath(self.folder)
         for dirpath, dirnames, filenames in walk(self.folder):
-            relative_dir = Path(dirpath).relative_to(self.folder)
-            for filename in filenames:
-                found.append((relative_dir / filename).as_posix())
+            # plain string work: one path object per file costs more than the walk itself
+            below = dirpath[len(top):].lstrip(os.sep)
+            prefix = below.replace(os.sep, "/") + "/" if below else ""
+            found.extend(prefix + filename for filename in filenames)
             for dirname in dirnames:
                 if isinstance(refinery.parse_file_name(dirname, extensions=EXTENSIONS),
                               MigrationName):
-                    found.append((relative_dir / dirname).as_posix())
+                    found.append(prefix + dirname)
         return found
 
     def read_many(self, rels: Sequence[str]) -> dict[str, bytes | str]:
         result: dict[str, bytes | str] = {}
+        top = os.fspath(self.folder)
         for rel in rels:
-            path = self.folder / rel
             try:
-                # never open a FIFO or a device: reading one could block for ever
-                if not stat.S_ISREG(path.stat().st_mode):
-                    kind = "a folder" if path.is_dir() else "not a regular file"
-                    result[rel] = f"{kind}, named like a migration"
-                    continue
-                result[rel] = path.read_bytes()
+                result[rel] = _read_regular(os.path.join(top, rel))
             except OSError as error:
+                path = self.folder / rel
                 reason = error.strerror or str(error)
                 if path.is_symlink() and not path.exists():
                     reason = f"a broken symbolic link ({reason})"
+                elif path.is_dir():  # where a folder cannot be opened (Windows)
+                    reason = "a folder, named like a migration"
                 result[rel] = reason
         return result
+
+
+def _read_regular(path: str) -> bytes | str:
+    """A regular file's bytes, or why it is none. Opened without blocking and checked on the
+    open descriptor (one `stat` less per file than checking first): a FIFO or a device is
+    never read, since reading one could block for ever."""
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
+    descriptor = os.open(path, flags)
+    with open(descriptor, "rb") as handle:
+        mode = os.fstat(descriptor).st_mode
+        if not stat.S_ISREG(mode):
+            kind = "a folder" if stat.S_ISDIR(mode) else "not a regular file"
+            return f"{kind}, named like a migration"
+        return handle.read()
 
 
 def walk(top: Path) -> Iterator[tuple[str, list[str], list[str]]]:

@@ -6,6 +6,7 @@ divergent / missing verification a refinery run performs, with refinery's own me
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
@@ -107,8 +108,16 @@ def parse_file_name(
     """Parse a file name exactly as refinery does (docs/refinery.md#file-names).
 
     `extensions` is `("sql",)` for the CLI and `load_sql_migrations`, `("rs", "sql")` for
-    `embed_migrations!`.
+    `embed_migrations!`. Answers are remembered: a run asks about the base's and the working
+    tree's copy of the same names (the answers are frozen, so they can be shared).
     """
+    return _parse_file_name(file_name, tuple(extensions), int8_versions)
+
+
+@functools.lru_cache(maxsize=16384)
+def _parse_file_name(
+    file_name: str, extensions: tuple[str, ...], int8_versions: bool
+) -> MigrationName | NameProblem:
     match = _STEM.match(file_name)
     if match is None or match.group(4) not in extensions:
         return NameProblem(NameIssue.NO_MATCH, "does not match V{number}__{name}.sql")

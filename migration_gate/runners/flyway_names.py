@@ -15,7 +15,14 @@ import re
 
 from migration_gate.runners.flyway_settings import FlywaySettings
 from migration_gate.runners.flyway_version import VersionError, read_version
-from migration_gate.runners.model import Kind, NameFix, NameIssue, NameProblem, ParsedMigration
+from migration_gate.runners.model import (
+    Kind,
+    NameFix,
+    NameIssue,
+    NameProblem,
+    ParsedMigration,
+    Version,
+)
 
 #: `org.flywaydb.core.api.callback.Event` ids: SQL files starting with one are callbacks.
 CALLBACK_EVENTS = (
@@ -188,17 +195,17 @@ def parse_file_name(name: str, settings: FlywaySettings) -> ParsedMigration | Na
             version_text=salvaged.text if not isinstance(salvaged, VersionError) else None,
             message=f"Invalid versioned migration name format: {name} (could not recognise "
             f"version number {version_text})")
-    return _accepted(name, kind, version_text, raw, prefix, suffix_text, settings)
+    return _accepted(name, kind, version, raw, prefix, suffix_text, settings)
 
 
 def _accepted(
-    name: str, kind: Kind, version_text: str | None, raw: str, prefix: str, suffix: str,
+    name: str, kind: Kind, version: Version | None, raw: str, prefix: str, suffix: str,
     settings: FlywaySettings,
 ) -> ParsedMigration | NameProblem:
-    version = read_version(version_text) if version_text is not None else None
+    """`version`: already read by the caller (reading it again cost a second parse per file)."""
     parsed = ParsedMigration(
         kind=kind,
-        version=None if version is None or isinstance(version, VersionError) else version,
+        version=version,
         description=raw.replace("_", " "),
         raw_description=raw,
         prefix=prefix,

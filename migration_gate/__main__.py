@@ -1,4 +1,35 @@
-from migration_gate.cli import main
+"""The entry point (`migration-gate`, `python -m migration_gate`).
+
+`--version` alone is answered here, before click and the command line are imported: it is what
+installers and CI caches run to probe the tool (action.yml), and it then costs a bare
+interpreter start. Anything else, or any trouble writing the answer, goes to `cli.main`.
+"""
+
+from __future__ import annotations
+
+import sys
+
+
+def main() -> None:
+    if sys.argv[1:] == ["--version"] and _print_version():
+        sys.exit(0)
+    from migration_gate.cli import main as cli_main
+
+    cli_main()
+
+
+def _print_version() -> bool:
+    """click's `version_option` line; False when it could not be written (the command line
+    then reports that as it reports every output failure)."""
+    from migration_gate import __version__
+
+    try:
+        sys.stdout.write(f"migration-gate, version {__version__}\n")
+        sys.stdout.flush()
+    except Exception:  # a closed, full or gone stdout: the full path says so
+        return False
+    return True
+
 
 if __name__ == "__main__":
     main()

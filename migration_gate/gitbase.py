@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from migration_gate.diagnostics import GateError
-from migration_gate.gitfetch import deepen_until_merge_base, fetch_base, remotes
 from migration_gate.gitrun import (
     GitError,
     Repository,
@@ -164,12 +163,16 @@ def resolve_base(root: Path, explicit: str | None, configured: str | None) -> Ba
         tip = tips[chosen]
         assert tip is not None
     else:
+        from migration_gate.gitfetch import fetch_base  # only when the base is not here
+
         fetched = fetch_base(root, candidates, wanted=wanted, shallow=repo.shallow)
         if fetched is None:
             raise GateError(_not_found(root, candidates, wanted))
         chosen, tip = fetched
     merge_base = _merge_base(repo, tip)
     if merge_base is None and repo.shallow:
+        from migration_gate.gitfetch import deepen_until_merge_base
+
         merge_base = deepen_until_merge_base(root, lambda: _merge_base(repo, tip))
     if merge_base is None:
         if repo.shallow:
@@ -209,6 +212,8 @@ def write_commit_graph(repo: Repository) -> bool:
 
 
 def _not_found(root: Path, candidates: list[str], wanted: str | None) -> str:
+    from migration_gate.gitfetch import remotes
+
     known = remotes(root)
     if wanted:
         where = " or on origin" if "origin" in known and is_ref_name(wanted) else ""
@@ -223,6 +228,8 @@ def _not_found(root: Path, candidates: list[str], wanted: str | None) -> str:
 
 
 def _shallow_hint(root: Path, chosen: str) -> str:
+    from migration_gate.gitfetch import remotes
+
     known = remotes(root)
     problem = f"this is a shallow clone and the merge-base of HEAD and {chosen} is not in it"
     if not known:

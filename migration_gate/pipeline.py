@@ -13,7 +13,6 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from migration_gate.applied import Applied
 from migration_gate.burned import BurnedVersion
 from migration_gate.config import Config
 from migration_gate.diagnostics import Diagnostic, Severity
@@ -28,7 +27,7 @@ from migration_gate.plan import Member, Plan, make_plan
 from migration_gate.refinery import Prefix
 
 if TYPE_CHECKING:
-
+    from migration_gate.applied import Applied
     from migration_gate.runners.model import ParsedMigration, Runner, RunnerChoice, Version
 
 

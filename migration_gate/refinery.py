@@ -6,6 +6,7 @@ divergent / missing verification a refinery run performs, with refinery's own me
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
@@ -13,7 +14,6 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from enum import Enum
 
-from migration_gate.siphash import siphash13_zero_key
 from migration_gate.types import Dialect
 
 INT32_MAX = 2**31 - 1
@@ -86,19 +86,43 @@ def is_rust_word_char(char: str) -> bool:
     return False
 
 
+#: Rust's Unicode `\w` on ASCII: letters, digits and `_` (Pc) -- nothing else of ASCII is
+#: Alphabetic, a Mark, Nd, Pc or Join_Control.
+_ASCII_WORD = re.compile(r"[A-Za-z0-9_]+")
+
+
+def is_rust_word(text: str) -> bool:
+    """True when every character of the non-empty `text` is a Rust `\\w` character.
+
+    Nearly every real name is ASCII: one regular-expression match then replaces a Unicode
+    category lookup per character (71 ms against 8 ms over 5,000 names, issue 16).
+    """
+    if text.isascii():
+        return _ASCII_WORD.fullmatch(text) is not None
+    return bool(text) and all(is_rust_word_char(c) for c in text)
+
+
 def parse_file_name(
     file_name: str, *, extensions: Sequence[str] = ("sql",), int8_versions: bool = False
 ) -> MigrationName | NameProblem:
     """Parse a file name exactly as refinery does (docs/refinery.md#file-names).
 
     `extensions` is `("sql",)` for the CLI and `load_sql_migrations`, `("rs", "sql")` for
-    `embed_migrations!`.
+    `embed_migrations!`. Answers are remembered: a run asks about the base's and the working
+    tree's copy of the same names (the answers are frozen, so they can be shared).
     """
+    return _parse_file_name(file_name, tuple(extensions), int8_versions)
+
+
+@functools.lru_cache(maxsize=16384)
+def _parse_file_name(
+    file_name: str, extensions: tuple[str, ...], int8_versions: bool
+) -> MigrationName | NameProblem:
     match = _STEM.match(file_name)
     if match is None or match.group(4) not in extensions:
         return NameProblem(NameIssue.NO_MATCH, "does not match V{number}__{name}.sql")
     prefix_text, version_text, name, extension = match.groups()
-    if not name or not all(is_rust_word_char(c) for c in name):
+    if not is_rust_word(name):
         return NameProblem(
             NameIssue.NO_MATCH, "the name after `__` may only hold letters, digits and `_`"
         )
@@ -114,7 +138,12 @@ def parse_file_name(
 
 
 def checksum(name: str, version: int, sql: bytes, *, int8_versions: bool = False) -> int:
-    """refinery's checksum: SipHash-1-3 (zero key) of name, 0xFF, version LE, sql, 0xFF."""
+    """refinery's checksum: SipHash-1-3 (zero key) of name, 0xFF, version LE, sql, 0xFF.
+
+    Kept by content in the gate's cache folder (`checksum_cache`): the pure-Python hash costs
+    ~70 µs per file, on every file of every run with the database."""
+    from migration_gate.checksum_cache import siphash13_zero_key
+
     width = 8 if int8_versions else 4
     message = b"".join(
         (

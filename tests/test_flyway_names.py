@@ -25,6 +25,7 @@ from migration_gate.runners import (
     NameProblem,
     ParsedMigration,
     Version,
+    flyway_version,
 )
 from migration_gate.runners.flyway_names import normalise_description
 from migration_gate.runners.flyway_version import (
@@ -361,3 +362,48 @@ def test_next_version_is_above_every_version(texts: list[str], now: datetime) ->
 def test_registry_holds_flyway_defaults() -> None:
     assert RUNNERS["flyway"] == FlywayRunner()
     assert RUNNERS["flyway"].kinds >= {Kind.VERSIONED, Kind.REPEATABLE, Kind.UNDO, Kind.BASELINE}
+
+
+# --- the ASCII fast path (issue 16) -----------------------------------------------------------
+
+
+def _digit_by_digit(part: str) -> int | None:
+    """`new BigInteger(part)` the slow way, every character through `Character.digit`."""
+    sign, body = (-1 if part[:1] == "-" else 1), part[1:] if part[:1] in ("+", "-") else part
+    if not body:
+        return None
+    value = flyway_version._unicode_digits(body)
+    return None if value is None else sign * value
+
+
+def _marker_char_by_char(text: str) -> bool:
+    return text == flyway_version.LATEST_DIGITS or any(
+        len(text) == len(marker) and all(
+            a.upper() == b.upper() or a.lower() == b.lower()
+            for a, b in zip(text, marker, strict=True))
+        for marker in ("current", "next", "latest"))
+
+
+_ASCII_PART = st.text(alphabet=st.characters(max_codepoint=0x7F), max_size=12) | st.from_regex(
+    r"[+-]?[0-9_ ]{0,8}", fullmatch=True) | st.sampled_from(
+    ["NEXT", "Current", "latest", "lAtEsT", "9223372036854775807", "+", "-", "1_0", " 1"])
+
+
+@settings(max_examples=800, deadline=None)
+@given(_ASCII_PART)
+def test_version_fast_path_agrees_with_the_digit_by_digit_read(part: str) -> None:
+    """`int()` on ASCII digits, `Character.digit` per character otherwise: the same number, the
+    same refusals (`int()` alone would take `1_0` and ` 1`, which BigInteger refuses)."""
+    assert flyway_version._big_integer(part) == _digit_by_digit(part)
+    assert flyway_version._is_marker(part) == _marker_char_by_char(part)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.from_regex(r"[0-9]{1,4}", fullmatch=True),
+       st.sampled_from(["\u0661", "\uff11", "\u0966", "\U0001D7CE", "\u00b2", "\u0131"]))
+def test_a_non_ascii_version_takes_the_unicode_path(digits: str, extra: str) -> None:
+    """Arabic-Indic and full-width digits are BMP decimal digits Java reads; `𝟎` (outside the
+    BMP) and `²` are not; `ı` upper-cases to `I` (a marker test must not fold it away)."""
+    part = digits + extra
+    assert flyway_version._big_integer(part) == _digit_by_digit(part)
+    assert flyway_version._is_marker(part) == _marker_char_by_char(part)

@@ -79,6 +79,8 @@ def _word_class() -> str:
 
 #: `$` → `\Z`: Rust's `$` (without multi-line mode) only matches at the very end.
 REFERENCE = re.compile(rf"^([U|V])(\d+(?:\.\d+)?)__([{_word_class()}]+)\.(rs|sql)\Z")
+#: the reference's word class alone: a whole text of Rust `\\w` characters
+_REFERENCE_WORD = re.compile(rf"[{_word_class()}]+")
 
 
 def reference_parse(file_name: str, extensions: tuple[str, ...], int8: bool) -> object:
@@ -316,3 +318,26 @@ def test_next_version_output_always_parses(plain_project: Path, description: str
     assert done.returncode == 0, done.stderr
     assert _is_valid(done.stdout.strip(), 4)
     assert done.stdout.startswith("V0004__")
+
+
+# --- the ASCII fast path (issue 16) -----------------------------------------------------------
+
+_ASCII_TEXT = st.text(alphabet=st.characters(max_codepoint=0x7F), max_size=30)
+
+
+@settings(max_examples=600, deadline=None)
+@given(_ASCII_TEXT)
+def test_ascii_fast_path_agrees_with_the_per_character_check(name: str) -> None:
+    """One regular expression for ASCII names, the Unicode category test per character for the
+    rest: on any ASCII text both must say the same, the empty text included."""
+    slow = bool(name) and all(refinery.is_rust_word_char(c) for c in name)
+    assert refinery.is_rust_word(name) is slow
+    assert (refinery.is_rust_word(name) is True) == (_REFERENCE_WORD.fullmatch(name) is not None)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_ASCII_TEXT, st.text(alphabet=st.characters(min_codepoint=0x80), min_size=1, max_size=3))
+def test_a_non_ascii_character_takes_the_unicode_path(name: str, extra: str) -> None:
+    """The fast path must not swallow a name that is not all ASCII (`é` and `²` differ)."""
+    text = name + extra
+    assert refinery.is_rust_word(text) == all(refinery.is_rust_word_char(c) for c in text)

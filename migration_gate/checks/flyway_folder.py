@@ -165,11 +165,14 @@ def check_duplicates(context: CheckContext) -> Iterator[Diagnostic]:
 
 def check_mixed(context: CheckContext) -> Iterator[Diagnostic]:
     """`U` files whose version no versioned migration has: refinery's, not Flyway's."""
+    undos = [m for m in context.to_lint if m.runs_as is not None and m.runs_as.kind is Kind.UNDO]
+    if not undos:  # the usual case: no need to collect every version of the folder
+        return
     versions = {m.runs_as.version for m in (*context.local, *context.base_files)
                 if m.runs_as is not None and m.runs_as.kind is Kind.VERSIONED}
-    for migration in context.to_lint:
+    for migration in undos:
         parsed = migration.runs_as
-        if parsed is None or parsed.kind is not Kind.UNDO or parsed.version in versions:
+        if parsed is None or parsed.version in versions:
             continue
         version = context.runner_allocator.take(migration.path)
         fix = context.runner.file_name(Kind.VERSIONED, version, parsed.raw_description)

@@ -40,8 +40,9 @@ def check_history(context: CheckContext) -> Iterator[Diagnostic]:
         old_parsed = old.runs_as
         if old_parsed is None or old_parsed.kind is Kind.CALLBACK:
             continue
-        if old.rel in local_by_rel:
-            yield from _modified(context, old, local_by_rel[old.rel])
+        current = local_by_rel.get(old.rel)
+        if current is not None:
+            yield from _modified(context, old, current)
             continue
         match = _counterpart(old, old_parsed, added, taken)
         if match is None:

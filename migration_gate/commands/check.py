@@ -126,6 +126,8 @@ def _with_applied(context: CheckContext, applied_file: str | None,
                   applied_url: str | None) -> CheckContext:
     """The context with production's applied history, when one is named (flag, then the
     `applied` configuration key, relative to the project)."""
+    if not (applied_url or applied_file or context.config.applied):
+        return context  # the usual case: nothing to load (applied.py and csv not imported)
     import dataclasses
 
     from migration_gate.applied import load_applied, read_applied_url
@@ -134,8 +136,7 @@ def _with_applied(context: CheckContext, applied_file: str | None,
         applied = read_applied_url(applied_url, context.config.table_name)
     elif applied_file:
         applied = load_applied(Path(applied_file))
-    elif context.config.applied:
-        applied = load_applied(context.config.project_dir / context.config.applied)
     else:
-        return context
+        assert context.config.applied is not None
+        applied = load_applied(context.config.project_dir / context.config.applied)
     return dataclasses.replace(context, applied=applied)

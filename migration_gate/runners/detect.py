@@ -34,9 +34,12 @@ def _where(path: PurePosixPath) -> str:
     return "at the repository root" if folder in ("", ".") else f"at {_show(folder)}"
 
 
-def _ordered(paths: Iterable[str]) -> list[PurePosixPath]:
-    """Shallowest first, then by name, so the answer does not depend on listing order."""
-    return sorted((PurePosixPath(p) for p in paths), key=lambda p: (len(p.parts), str(p)))
+def _ordered(paths: Iterable[str]) -> list[tuple[str, str]]:
+    """(path, file name), shallowest first, then by path, so the answer does not depend on
+    listing order. The paths are a listing's (clean, relative, POSIX): their depth is their
+    count of `/`, and no path object is built per file (thousands per run)."""
+    return sorted(((p, p.rpartition("/")[2]) for p in paths),
+                  key=lambda pair: (pair[0].count("/"), pair[0]))
 
 
 def spring_flyway(file_name: str, text: str) -> bool:
@@ -84,22 +87,22 @@ def detect_runner(
     if explicit is not None:
         return explicit, f"runner {explicit} set by {explicit_source}"
     ordered = _ordered(paths)
-    for path in ordered:
-        if path.name == "refinery.toml":
-            return "refinery", f"refinery.toml {_where(path)}"
-    for path in ordered:
-        if path.name in ("flyway.conf", "flyway.toml"):
-            return "flyway", f"{path.name} {_where(path)}"
+    for path, name in ordered:
+        if name == "refinery.toml":
+            return "refinery", f"refinery.toml {_where(PurePosixPath(path))}"
+    for path, name in ordered:
+        if name in ("flyway.conf", "flyway.toml"):
+            return "flyway", f"{name} {_where(PurePosixPath(path))}"
     for key in sorted(config_texts, key=lambda k: (len(PurePosixPath(k).parts), k)):
-        path = PurePosixPath(key)
-        if _SPRING.match(path.name) and spring_flyway(path.name, config_texts[key]):
-            return "flyway", f"spring.flyway settings in {_show(path)}"
-    for path in ordered:
-        if _REPEATABLE.fullmatch(path.name):
-            return "flyway", f"{_show(path.name)} is a Flyway repeatable migration ({_show(path)})"
-    for path in ordered:
-        if _DOTTED.fullmatch(path.name):
-            return "flyway", f"{_show(path.name)} has a dotted Flyway version ({_show(path)})"
+        config = PurePosixPath(key)
+        if _SPRING.match(config.name) and spring_flyway(config.name, config_texts[key]):
+            return "flyway", f"spring.flyway settings in {_show(config)}"
+    for path, name in ordered:
+        if _REPEATABLE.fullmatch(name):
+            return "flyway", f"{_show(name)} is a Flyway repeatable migration ({_show(path)})"
+    for path, name in ordered:
+        if _DOTTED.fullmatch(name):
+            return "flyway", f"{_show(name)} has a dotted Flyway version ({_show(path)})"
     return "refinery", DEFAULT_REASON
 
 
@@ -113,19 +116,20 @@ def weak_flyway_sign(paths: Iterable[str]) -> str | None:
     `detect_runner` (a misnamed refinery file looks the same), so the edge asks only when
     nothing else spoke, and only about the files already merged."""
     ordered = _ordered(paths)
-    for path in ordered:
-        if path.suffix == ".sql" and _in_flyway_location(path):
-            return f"migrations in {_show(path.parent)}, Flyway's default location"
-    for path in ordered:
-        if _only_flyway_reads(path.name):
-            return f"{_show(path.name)} is a name only Flyway reads ({_show(path)})"
+    for path, name in ordered:
+        # `PurePosixPath(path).suffix == ".sql"`: a dot-file such as `.sql` has no suffix
+        if name.endswith(".sql") and name.rfind(".") > 0 and _in_flyway_location(path):
+            return f"migrations in {_show(PurePosixPath(path).parent)}, Flyway's default location"
+    for path, name in ordered:
+        if _only_flyway_reads(name):
+            return f"{_show(name)} is a name only Flyway reads ({_show(path)})"
     return None
 
 
-def _in_flyway_location(path: PurePosixPath) -> bool:
+def _in_flyway_location(path: str) -> bool:
     """Under `db/migration` (`src/main/resources/db/migration/V1__x.sql`, or a vendor folder
     below it): where Spring Boot and Flyway's Java API look by default."""
-    parts = path.parent.parts
+    parts = tuple(path.split("/")[:-1])
     return any(parts[i:i + 2] == _FLYWAY_LOCATION for i in range(len(parts) - 1))
 
 

@@ -36,6 +36,9 @@ _KINDS = frozenset({Kind.VERSIONED, Kind.REPEATABLE, Kind.UNDO, Kind.BASELINE, K
 @dataclass(frozen=True)
 class FlywayRunner:
     settings: FlywaySettings = field(default_factory=FlywaySettings)
+    #: names already parsed: the working tree's and the base's files share most names
+    _parsed: dict[str, ParsedMigration | NameProblem] = field(
+        default_factory=dict, init=False, repr=False, compare=False, hash=False)
 
     @property
     def name(self) -> RunnerName:
@@ -77,9 +80,13 @@ class FlywayRunner:
         return flyway_history.HISTORY_TABLE
 
     def parse_name(self, file_name: str) -> ParsedMigration | NameProblem:
-        from migration_gate.runners import flyway_names
+        found = self._parsed.get(file_name)
+        if found is None:
+            from migration_gate.runners import flyway_names
 
-        return flyway_names.parse_file_name_cached(file_name, self.settings)
+            found = self._parsed[file_name] = flyway_names.parse_file_name(
+                file_name, self.settings)
+        return found
 
     def parse_version(self, text: str) -> Version | None:
         from migration_gate.runners import flyway_version

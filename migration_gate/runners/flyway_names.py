@@ -10,12 +10,19 @@ count) unless `validateMigrationNaming` is on, which stops the run listing every
 
 from __future__ import annotations
 
+import functools
 import re
-from functools import lru_cache
 
 from migration_gate.runners.flyway_settings import FlywaySettings
 from migration_gate.runners.flyway_version import VersionError, read_version
-from migration_gate.runners.model import Kind, NameFix, NameIssue, NameProblem, ParsedMigration
+from migration_gate.runners.model import (
+    Kind,
+    NameFix,
+    NameIssue,
+    NameProblem,
+    ParsedMigration,
+    Version,
+)
 
 #: `org.flywaydb.core.api.callback.Event` ids: SQL files starting with one are callbacks.
 CALLBACK_EVENTS = (
@@ -39,19 +46,48 @@ _SALVAGE = re.compile(
 )
 
 
-@lru_cache(maxsize=64)
 def prefixes(settings: FlywaySettings) -> tuple[tuple[str, Kind], ...]:
-    """Every prefix with its kind, longest first (a stable sort, as `populatePrefixes`);
-    computed once per configuration, not once per file name."""
+    """Every prefix with its kind, longest first (a stable sort, as `populatePrefixes`)."""
+    return _prefixes(settings.sql_migration_prefix, settings.repeatable_sql_migration_prefix,
+                     settings.baseline_migration_prefix, settings.undo_sql_migration_prefix)
+
+
+@functools.lru_cache(maxsize=16)
+def _prefixes(
+    versioned: str, repeatable: str, baseline: str, undo: str | None
+) -> tuple[tuple[str, Kind], ...]:
+    """Sorted once per configuration, not once per file name (issue 16)."""
     pairs = [
-        (settings.sql_migration_prefix, Kind.VERSIONED),
-        (settings.repeatable_sql_migration_prefix, Kind.REPEATABLE),
+        (versioned, Kind.VERSIONED),
+        (repeatable, Kind.REPEATABLE),
         *((event, Kind.CALLBACK) for event in CALLBACK_EVENTS),
-        (settings.baseline_migration_prefix, Kind.BASELINE),
+        (baseline, Kind.BASELINE),
     ]
-    if settings.undo_sql_migration_prefix is not None:
-        pairs.append((settings.undo_sql_migration_prefix, Kind.UNDO))
+    if undo is not None:
+        pairs.append((undo, Kind.UNDO))
     return tuple(sorted(pairs, key=lambda pair: -len(pair[0])))
+
+
+@functools.lru_cache(maxsize=16)
+def _prefixes_by_initial(
+    versioned: str, repeatable: str, baseline: str, undo: str | None
+) -> dict[str, tuple[tuple[str, Kind], ...]]:
+    """The non-empty prefixes grouped by first character, longest first within a group: a
+    name is tried against the few that can match instead of all 46."""
+    groups: dict[str, list[tuple[str, Kind]]] = {}
+    for prefix, kind in _prefixes(versioned, repeatable, baseline, undo):
+        if prefix:
+            groups.setdefault(prefix[0], []).append((prefix, kind))
+    return {initial: tuple(pairs) for initial, pairs in groups.items()}
+
+
+def _find_prefix(stem: str, settings: FlywaySettings) -> tuple[str, Kind] | None:
+    """The longest prefix `stem` starts with, as `prefixes` orders them."""
+    candidates = _prefixes_by_initial(
+        settings.sql_migration_prefix, settings.repeatable_sql_migration_prefix,
+        settings.baseline_migration_prefix, settings.undo_sql_migration_prefix,
+    ).get(stem[:1], ())
+    return next((pair for pair in candidates if stem.startswith(pair[0])), None)
 
 
 def prefix_for(kind: Kind, settings: FlywaySettings) -> str:
@@ -95,13 +131,6 @@ def file_name(
     return f"{prefix_for(kind, settings)}{version_text}{separator}{words}{suffix}"
 
 
-@lru_cache(maxsize=65536)
-def parse_file_name_cached(name: str, settings: FlywaySettings) -> ParsedMigration | NameProblem:
-    """`parse_file_name`, once per name and configuration: a run reads each name several
-    times (discovery, the folder rules, the base, the plan); the answers are immutable."""
-    return parse_file_name(name, settings)
-
-
 def parse_file_name(name: str, settings: FlywaySettings) -> ParsedMigration | NameProblem:
     """Parse `name` exactly as Flyway's `ResourceNameParser` and resolvers do. Never raises."""
     suffix = next(
@@ -115,7 +144,7 @@ def parse_file_name(name: str, settings: FlywaySettings) -> ParsedMigration | Na
                         f"Flyway reads only files ending in {wanted}: this one never runs",
                         validated=False)
     stem, suffix_text = name[: len(name) - len(suffix)], name[len(name) - len(suffix):]
-    found = next(((p, k) for p, k in prefixes(settings) if p and stem.startswith(p)), None)
+    found = _find_prefix(stem, settings)
     if found is None:
         return _problem(name, NameIssue.NOT_A_MIGRATION, settings,
                         "no Flyway prefix (V, R, U, B or a callback name): Flyway silently "
@@ -166,17 +195,17 @@ def parse_file_name(name: str, settings: FlywaySettings) -> ParsedMigration | Na
             version_text=salvaged.text if not isinstance(salvaged, VersionError) else None,
             message=f"Invalid versioned migration name format: {name} (could not recognise "
             f"version number {version_text})")
-    return _accepted(name, kind, version_text, raw, prefix, suffix_text, settings)
+    return _accepted(name, kind, version, raw, prefix, suffix_text, settings)
 
 
 def _accepted(
-    name: str, kind: Kind, version_text: str | None, raw: str, prefix: str, suffix: str,
+    name: str, kind: Kind, version: Version | None, raw: str, prefix: str, suffix: str,
     settings: FlywaySettings,
 ) -> ParsedMigration | NameProblem:
-    version = read_version(version_text) if version_text is not None else None
+    """`version`: already read by the caller (reading it again cost a second parse per file)."""
     parsed = ParsedMigration(
         kind=kind,
-        version=None if version is None or isinstance(version, VersionError) else version,
+        version=version,
         description=raw.replace("_", " "),
         raw_description=raw,
         prefix=prefix,

@@ -44,17 +44,27 @@ def _big_integer(part: str) -> int | None:
         sign, body = (-1 if part[0] == "-" else 1), part[1:]
     if not body:
         return None
+    if body.isascii():  # the usual case: ASCII digits are all `Character.digit` takes there
+        return sign * int(body) if body.isdigit() else None
+    value = _unicode_digits(body)
+    return None if value is None else sign * value
+
+
+def _unicode_digits(body: str) -> int | None:
+    """`body` read digit by digit with `Character.digit` (any BMP decimal digit)."""
     value = 0
     for char in body:
         digit = _java_digit(char)
         if digit is None:
             return None
         value = value * 10 + digit
-    return sign * value
+    return value
 
 
 def _is_marker(text: str) -> bool:
     """`equalsIgnoreCase` against `current`/`next`/`latest`, char by char as Java compares."""
+    if text.isascii():  # no case pair crosses into ASCII from here: a plain lower-case test
+        return text == LATEST_DIGITS or text.lower() in _MARKERS
     def same(a: str, b: str) -> bool:
         return a.upper() == b.upper() or a.lower() == b.lower()
 

@@ -16,7 +16,6 @@ import json
 import os
 import sqlite3
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -98,7 +97,9 @@ def _compute(jobs: list[LintJob], workers: int | None) -> list[list[Diagnostic]]
     count = workers if workers is not None else (os.cpu_count() or 1)
     if count < 2 or size < PARALLEL_MIN_CHARS or len(jobs) < 4:
         return _lint_chunk(jobs)
+    # imported here: `concurrent.futures.process` costs ~14 ms, and most runs never fork
     import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
 
     from migration_gate.sql import tokens
 

@@ -117,3 +117,22 @@ def test_postgres_replaces_a_table_dropped_and_created_again(connection: Any) ->
         "SELECT attname FROM pg_attribute WHERE attrelid = 'task_role_authorizations'::regclass"
         " AND attnum > 0 ORDER BY attnum").fetchall()]
     assert columns == ["task_role_id", "authorizations"]
+
+
+def test_alter_sequence_and_drop_materialized_view_of_existing_objects_need_a_lock_timeout(
+) -> None:
+    """squawk-agreement (bench/agreement.py, 2026-11-30): ALTER SEQUENCE on an existing sequence
+    (11 corpus files) and DROP MATERIALIZED VIEW of an existing view (1 file) got no
+    require-lock-timeout. PostgreSQL 15: nextval() in another session waits for ALTER
+    SEQUENCE's SHARE ROW EXCLUSIVE, and a read of the view waits for the DROP's ACCESS
+    EXCLUSIVE. A sequence created earlier in the same migration is new: nothing waits."""
+    from migration_gate.sql.lint import lint_text
+
+    def rules(sql: str) -> list[str]:
+        return [d.rule for d in lint_text(sql, "V2__x.sql", "postgres")
+                if d.rule == "require-lock-timeout"]
+
+    assert rules("ALTER SEQUENCE users_id_seq RESTART WITH 1000;\n") == ["require-lock-timeout"]
+    assert rules("DROP MATERIALIZED VIEW IF EXISTS stats;\n") == ["require-lock-timeout"]
+    assert rules("CREATE SEQUENCE s2;\nALTER SEQUENCE s2 RESTART WITH 5;\n") == []
+    assert rules("SET lock_timeout = '5s';\nALTER SEQUENCE s RESTART WITH 5;\n") == []

@@ -248,7 +248,7 @@ def test_every_form_of_the_brief_is_in_the_table() -> None:
                  "REFRESH MATERIALIZED VIEW CONCURRENTLY", "TRUNCATE", "DROP TABLE",
                  "LOCK TABLE", "VACUUM FULL", "CLUSTER", "COMMENT ON TABLE",
                  "COMMENT ON COLUMN", "GRANT ON TABLE", "REVOKE ON TABLE", "CREATE RULE",
-                 "CREATE POLICY", "ALTER SEQUENCE"):
+                 "CREATE POLICY", "ALTER SEQUENCE", "DROP MATERIALIZED VIEW"):
         assert name in BY_NAME, name
 
 

@@ -138,6 +138,8 @@ def _other(keys: tuple[str, ...]) -> str | None:
         return {"SEQUENCE": "ALTER SEQUENCE"}.get(second, f"{head} {second}")
     if head == "REINDEX" and second in ("INDEX", "TABLE") and "CONCURRENTLY" not in keys:
         return f"REINDEX {second}"
+    if keys[:3] == ("DROP", "MATERIALIZED", "VIEW"):
+        return "DROP MATERIALIZED VIEW"
     if keys[:3] == ("REFRESH", "MATERIALIZED", "VIEW"):
         return "REFRESH MATERIALIZED VIEW" + (" CONCURRENTLY" if "CONCURRENTLY" in keys[3:4]
                                               else "")

@@ -249,6 +249,8 @@ FORMS: tuple[Form, ...] = (
     Form("CREATE MATERIALIZED VIEW",
          _locks((R.CREATED, (AX,)), (R.QUERY_TABLES, (A,)), (R.QUERY_INDEXES, (A,))),
          "CREATE MATERIALIZED VIEW mv2 AS SELECT id FROM t"),
+    Form("DROP MATERIALIZED VIEW", _locks((R.MATVIEW, (AX,)), (R.MATVIEW_INDEXES, (AX,))),
+         "DROP MATERIALIZED VIEW mv", note="blocks every read of the view"),
     Form("REFRESH MATERIALIZED VIEW",
          _locks((R.MATVIEW, (AX, X, S, A)), (R.MATVIEW_INDEXES, (AX,)),
                 (R.QUERY_TABLES, (A,)), (R.QUERY_INDEXES, (A,))),

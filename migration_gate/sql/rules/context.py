@@ -50,7 +50,7 @@ def _created(stmt: Stmt, state: FileState) -> None:
     view = _created_view(stmt.view)
     if view:
         state.new_views.add(view)
-    if create is None or create.kind not in ("TABLE", "INDEX", "MATERIALIZED VIEW"):
+    if create is None or create.kind not in ("TABLE", "INDEX", "MATERIALIZED VIEW", "SEQUENCE"):
         return
     if create.kind == "INDEX":
         if state.is_new(create.table) and create.name:

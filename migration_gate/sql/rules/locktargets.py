@@ -21,9 +21,12 @@ from migration_gate.sql.locks import BY_NAME, LockTaken, Mode, Role, lock_table_
 from migration_gate.sql.rules.base import ACCESS_EXCLUSIVE, FileState, View
 from migration_gate.sql.rules.statements import Stmt
 
-#: The roles that are tables or views queries use (a sequence or a new relation is not).
+#: The roles that are relations queries use (a new relation is not). A sequence is: every
+#: INSERT that takes a serial or identity default calls nextval(), which waits for ALTER
+#: SEQUENCE's SHARE ROW EXCLUSIVE (checked on PostgreSQL 15, docs/squawk-agreement.md).
 _USED_ROLES = frozenset({Role.TABLE, Role.TABLE_INDEXES, Role.REFERENCED, Role.INDEX,
-                         Role.INDEX_TABLE, Role.VIEW, Role.MATVIEW, Role.PARTITION})
+                         Role.INDEX_TABLE, Role.VIEW, Role.MATVIEW, Role.PARTITION,
+                         Role.SEQUENCE})
 
 
 class StrongLock(NamedTuple):
@@ -100,8 +103,11 @@ def _targets(stmt: Stmt, state: FileState, role: Role, form: str) -> list[str | 
         return [] if new else [None]
     if role is Role.VIEW:
         return [n for n in _existing(_view_names(stmt), state) if n not in state.new_views]
-    if role is Role.MATVIEW:
-        return _existing([view.name_at(view.skip(3, "CONCURRENTLY"))[0]], state)
+    if role is Role.MATVIEW:  # REFRESH ... [CONCURRENTLY] mv, DROP ... [IF EXISTS] mv
+        return _existing([view.name_at(view.skip(view.skip(3, "CONCURRENTLY"), "IF", "EXISTS"))[0]],
+                         state)
+    if role is Role.SEQUENCE:  # ALTER SEQUENCE [IF EXISTS] s
+        return _existing([view.name_at(view.skip(2, "IF", "EXISTS"))[0]], state)
     if role is Role.PARTITION:
         at = view.find(3, len(keys), "PARTITION")
         return _existing([view.name_at(at + 1)[0]] if at >= 0 else [], state)

@@ -136,7 +136,11 @@ def read_create(view: View) -> Create:
     if view.at(index, "MATERIALIZED", "VIEW"):
         index = view.skip(index + 2, "IF", "NOT", "EXISTS")
         return Create("MATERIALIZED VIEW", name=view.name_at(index)[0])
-    if view.at(index, "SCHEMA") or view.at(index, "SEQUENCE"):
+    if view.at(index, "SEQUENCE"):  # named: a later ALTER SEQUENCE of it locks nothing in use
+        defensive = view.at(index + 1, "IF", "NOT", "EXISTS")
+        name = view.name_at(view.skip(index + 1, "IF", "NOT", "EXISTS"))[0]
+        return Create("SEQUENCE", defensive, name)
+    if view.at(index, "SCHEMA"):
         return Create(view.keys[index], defensive=view.at(index + 1, "IF", "NOT", "EXISTS"))
     return Create("")
 

@@ -279,22 +279,26 @@ class _Replay:
         if not base_done and self.base_steps:
             broken = base_failure or run(db, self.base_steps, table=table, int8=int8).failure
             if broken is not None:
-                return self._base_broken(broken)
+                skipped = self._base_broken(broken)
+                context.note(self._not_replayed_after_base(broken))
+                return skipped
         changed = {m.path for m in context.changed}
         tracer = (LockTracer(lambda step: step.path in changed) if db.dialect == "postgres"
                   else None)
         report = run(
             db, self.local_steps, table=table, int8=int8, target=options.target,
             fake=options.fake, grouped=options.grouped, observer=tracer, log=options.log,
+            keep_going=lambda _failure: not self.deadline.expired,
         )
         diagnostics = list(dbfindings.verification_diagnostics(
             report.plan.issues, self.base_steps, self.local_steps))
         ignores = dbfindings.Ignores(db.dialect)
-        failure = report.failure
-        if failure is not None and not ignores.covers(
-            failure.step, failure.statement_offset, "migration-failed"
-        ):
-            diagnostics.append(self._failure_diagnostic(failure))
+        for failure in report.failures:
+            if not ignores.covers(failure.step, failure.statement_offset, "migration-failed"):
+                diagnostics.append(self._failure_diagnostic(failure, report.failures))
+        if report.not_run and report.failure is not None:
+            context.note(dbfindings.not_replayed_note(
+                report.not_run, report.failure, self._stop_reason(report.failure)))
         if tracer is not None:
             tracer.locks = [seen for seen in tracer.locks if not ignores.covers(
                 seen.step, seen.statement.start_offset, "lock-observed")]
@@ -322,14 +326,35 @@ class _Replay:
         self.context.note(f"database replay skipped: {reason}")
         return []
 
+    def _not_replayed_after_base(self, broken: Any) -> str:
+        from migration_gate import dbfindings
+
+        in_base = {(s.path, s.migration.checksum) for s in self.base_steps}
+        branch = [s for s in self.local_steps if (s.path, s.migration.checksum) not in in_base]
+        later = len(self.base_steps) - 1 - list(self.base_steps).index(broken.step)
+        return dbfindings.not_replayed_after_base(broken.step.display, branch, later)
+
     def _redact(self, text: str) -> str:
         from migration_gate.redaction import redact
 
         return redact(text, self.options.database_url or self.context.config.database_url)
 
-    def _failure_diagnostic(self, failure: Any) -> Diagnostic:
+    def _failure_diagnostic(self, failure: Any, failures: Sequence[Any]) -> Diagnostic:
+        """A failure; the one the time limit stopped (always the last), or one after an
+        earlier failure (which it may follow from)."""
+        from migration_gate import dbfindings
+
+        if self.deadline.expired and failure is failures[-1]:
+            return dbfindings.timeout_diagnostic(failure, self.deadline.seconds)
+        first = failures[0]
+        return dbfindings.failure_diagnostic(
+            failure, self._redact, after=None if failure is first else first)
+
+    def _stop_reason(self, failure: Any) -> str:
+        """Why the branch's run did not go on past `failure`."""
         from migration_gate import dbfindings
 
         if self.deadline.expired:
-            return dbfindings.timeout_diagnostic(failure, self.deadline.seconds)
-        return dbfindings.failure_diagnostic(failure, self._redact)
+            return dbfindings.timeout_text(self.deadline.seconds)
+        return (f"{failure.step.display} failed in the grouped run: its rollback undid the "
+                "whole batch")

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from migration_gate.diagnostics import Diagnostic, GateError, Severity
+from migration_gate.diagnostics import Diagnostic, FailureEvidence, GateError, Severity
 from migration_gate.runners.model import Kind, ParsedMigration
 
 if TYPE_CHECKING:
@@ -83,7 +83,8 @@ def replay(context: CheckContext, options: DbOptions) -> list[Diagnostic]:
     with postgres.running_cluster(binaries) as cluster:
         connection = cluster.connect()
         try:
-            return replay_on(postgres.PostgresDatabase(connection), context, options, base, local)
+            return replay_on(postgres.PostgresDatabase(connection), context, options, base,
+                             local)
         finally:
             connection.close()
 
@@ -93,27 +94,59 @@ def _table(context: CheckContext) -> str:
     return str(getattr(settings, "table", context.runner.history.default_name))
 
 
+@dataclass(frozen=True)
+class StepFailure:
+    """A migration that failed: the server's error and the line of its statement."""
+
+    step: FlywayStep
+    error: DbError
+    line: int
+
+
 def replay_on(db: Database, context: CheckContext, options: DbOptions,
-           base: list[FlywayStep], local: list[FlywayStep]) -> list[Diagnostic]:
+              base: list[FlywayStep], local: list[FlywayStep], *,
+              base_done: bool = False) -> list[Diagnostic]:
+    """The base (unless `base_done`: restored from the cache), then the branch -- past a
+    failing migration, so that one replay reports each broken migration of the branch."""
     table = _table(context)
-    db.execute(context.runner.history_ddl(db.dialect, table))
-    failure = _migrate(db, context, base, table, fake=False)
-    if failure is not None:
-        step, error, line = failure
-        reason = (f"the base branch's {step.display} does not apply here "
-                  f"({step.file.path}:{line}: {error.message})")
-        if context.verify is True:
-            raise GateError(f"cannot replay the migrations: {reason}")
-        context.note(f"database replay skipped: {reason}")
-        return []
-    failure = _migrate(db, context, local, table, fake=options.fake)
-    if failure is None:
-        return []
-    step, error, line = failure
+    if not base_done:
+        db.execute(context.runner.history_ddl(db.dialect, table))
+        broken = migrate(db, context, base, table, fake=False)
+        if broken:
+            _base_broken(context, broken[0], base, local)
+            return []
+    failures = migrate(db, context, local, table, fake=options.fake, keep_going=True)
+    return [_failure_diagnostic(failure, failures[0] if index else None)
+            for index, failure in enumerate(failures)]
+
+
+def _base_broken(context: CheckContext, failure: StepFailure, base: list[FlywayStep],
+                 local: list[FlywayStep]) -> None:
+    from migration_gate import dbfindings
+
+    step = failure.step
+    reason = (f"the base branch's {step.display} does not apply here "
+              f"({step.file.path}:{failure.line}: {failure.error.message})")
+    if context.verify is True:
+        raise GateError(f"cannot replay the migrations: {reason}")
+    context.note(f"database replay skipped: {reason}")
+    in_base = {(s.file.path, s.file.runner_checksum) for s in base}
+    branch = [s for s in local if (s.file.path, s.file.runner_checksum) not in in_base]
+    later = len(base) - 1 - base.index(step)
+    context.note(dbfindings.not_replayed_after_base(step.display, branch, later))
+
+
+def _failure_diagnostic(failure: StepFailure, after: StepFailure | None) -> Diagnostic:
+    from migration_gate.dbfindings import consequence
+
+    error = failure.error
     code = f" (SQLSTATE {error.sqlstate})" if error.sqlstate else ""
     hint = "; ".join(part for part in (error.detail, error.hint) if part) or None
-    return [Diagnostic("migration-failed", Severity.ERROR, step.file.path,
-                       f"{step.display} fails: {error.message}{code}", line=line, hint=hint)]
+    reason = f"{error.message}{code}"
+    return Diagnostic("migration-failed", Severity.ERROR, failure.step.file.path,
+                      f"{failure.step.display} fails: {reason}{consequence(failure, after)}",
+                      line=failure.line, hint=hint,
+                      evidence=FailureEvidence(reason, error.sqlstate))
 
 
 def applied_rows(db: Database, table: str) -> list[tuple[int, str | None, str, int | None]]:
@@ -147,8 +180,11 @@ def pending(runner: Runner, todo: list[FlywayStep],
             yield step
 
 
-def _migrate(db: Database, context: CheckContext, todo: list[FlywayStep], table: str, *,
-             fake: bool) -> tuple[FlywayStep, DbError, int] | None:
+def migrate(db: Database, context: CheckContext, todo: list[FlywayStep], table: str, *,
+            fake: bool, keep_going: bool = False) -> list[StepFailure]:
+    """`flyway migrate` of `todo`'s pending migrations; the failures. Flyway stops at the
+    first one; with `keep_going` the next ones run too (the failed one without a row), as they
+    would once it is fixed."""
     from migration_gate.runners.flyway_history import (
         history_row,
         insert_statement,
@@ -158,17 +194,21 @@ def _migrate(db: Database, context: CheckContext, todo: list[FlywayStep], table:
     rows = applied_rows(db, table)
     ranks = [rank for rank, _, _, _ in rows]
     user = str(db.query("SELECT current_user")[0][0]) if db.dialect == "postgres" else "gate"
+    failures: list[StepFailure] = []
     for step in list(pending(context.runner, todo, rows)):
         if not fake:
             failed = _run(db, context, step)
             if failed is not None:
-                return step, failed[0], failed[1]
+                failures.append(StepFailure(step, failed[0], failed[1]))
+                if not keep_going:
+                    break
+                continue
         rank = next_installed_rank(ranks)
         ranks.append(rank)
         row = history_row(step.parsed, step.script, step.file.runner_checksum,
                           installed_rank=rank, installed_by=user)
         db.query(insert_statement(db.dialect, table), row.params())
-    return None
+    return failures
 
 
 def _run(db: Database, context: CheckContext, step: FlywayStep) -> tuple[DbError, int] | None:

@@ -1,0 +1,98 @@
+"""Replayed base schemas, cached by the ordered prefix of base migrations they hold.
+
+Why a prefix and not one hash of the whole base: `main` gains a migration every few merges, and
+a key over every base file then misses each time -- the next check replays thousands of base
+migrations from scratch. Here each snapshot is named by a hash chain over the base's migrations
+in the order they run (key_0 over the server version and the runner's settings, key_n =
+H(key_{n-1}, name_n, content_n)): the snapshot of the first n migrations has the name key_n.
+A check computes the chain of its base (cheap: one hash per file), restores the longest prefix
+in the cache, lets the runner apply only what is new (the restored history table says what is
+applied), and stores the new snapshot. The cache keeps a bounded number of snapshots, each
+validated before use (`pgcache`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+#: How many replayed base schemas the cache keeps (per runner).
+KEEP = 5
+
+Db = TypeVar("Db")
+Failed = TypeVar("Failed")
+
+
+def chain(header: Iterable[str], migrations: Iterable[tuple[str, str]]) -> list[str]:
+    """`[key_0, key_1, ... key_n]`: key_0 over `header`, key_i over key_{i-1} and the i-th
+    migration's (name, content) -- a key names one exact ordered prefix of the base."""
+    digest = hashlib.sha256()
+    for part in header:
+        digest.update(part.encode("utf-8") + b"\0")
+    keys = [digest.hexdigest()[:24]]
+    for name, content in migrations:
+        step = hashlib.sha256(keys[-1].encode("ascii") + b"\0")
+        step.update(name.encode("utf-8", "surrogatepass") + b"\0")
+        step.update(content.encode("utf-8", "surrogatepass"))
+        keys.append(step.hexdigest()[:24])
+    return keys
+
+
+def longest_cached(root: Path, prefix: str, keys: Sequence[str]) -> int:
+    """The largest n >= 1 whose snapshot (`prefix` + key_n) is in the cache, else 0."""
+    try:
+        names = {entry.name for entry in root.iterdir()}
+    except OSError:
+        return 0
+    for count in range(len(keys) - 1, 0, -1):
+        if f"{prefix}{keys[count]}" in names:
+            return count
+    return 0
+
+
+@contextlib.contextmanager
+def restored_base(
+    binaries: Any, keys: Sequence[str], *, prefix: str, cacheable: bool,
+    note: Callable[[str], None] | None, open_db: Callable[[Any], Db],
+    replay_base: Callable[[Db], Failed | None],
+) -> Iterator[tuple[Db, bool, Failed | None]]:
+    """The embedded cluster, started from the longest cached prefix of the base (`keys`, from
+    `chain`); what the prefix lacks is applied by `replay_base` and the whole base stored as a
+    new snapshot for the next run.
+
+    Yields the database (`open_db(connection)`), whether the base is applied in it, and the
+    base's failure if `replay_base` ran and failed (so that it is not replayed twice). Not
+    `cacheable` (no base, or the cache turned off): an empty cluster, the base not applied."""
+    from migration_gate.ephemeral import postgres
+
+    root = postgres.cache_root()
+    have = longest_cached(root, prefix, keys) if cacheable else 0
+    seed = root / f"{prefix}{keys[have]}" if have else None
+    if seed is not None:  # checked (and discarded if damaged) by running_cluster
+        with contextlib.suppress(OSError):
+            os.utime(seed)  # recently used: pruned last
+    with postgres.running_cluster(binaries, seed=seed, note=note) as cluster:
+        connection = cluster.connect()
+        saving = None
+        try:
+            complete = cluster.seeded and have == len(keys) - 1
+            if complete or not cacheable:
+                yield open_db(connection), complete, None
+                return
+            broken = replay_base(open_db(connection))  # the runner skips what is applied
+            if broken is not None:
+                yield open_db(connection), False, broken
+                return
+            connection.close()
+            saving = postgres.snapshot_data_dir(cluster, root / f"{prefix}{keys[-1]}")
+            connection = cluster.connect()
+            yield open_db(connection), True, None
+        finally:
+            connection.close()
+            if saving is not None:
+                saving.join()
+                postgres.prune_cache(prefix, KEEP)

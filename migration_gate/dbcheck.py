@@ -3,8 +3,9 @@
 1. the base branch's migrations (at the merge-base) are applied with the refinery-compatible
    runner in a throwaway database -- on the embedded PostgreSQL, the resulting data folder is
    cached by the content hash of those migrations, so the next check of the same base starts
-   from it (a base that does not replay here -- an extension the server lacks -- is a note,
-   not a finding: it is not the branch's fault);
+   from it, and a base that gained migrations since starts from the longest cached prefix
+   (`ephemeral.basecache`; a base that does not replay here -- an extension the server
+   lacks -- is a note, not a finding: it is not the branch's fault);
 2. refinery's own verification, against the history the base produced, reports the branch as
    divergent or missing with refinery's texts;
 3. the branch's pending migrations are applied statement by statement inside the transaction
@@ -20,8 +21,6 @@ never a skipped replay. The findings' texts live in `dbfindings`.
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -93,8 +92,6 @@ REWRITE_OBSERVED = RuleDoc(
 
 RULES = (MIGRATION_FAILED, REFINERY_DIVERGENT, REFINERY_MISSING, LOCK_OBSERVED, REWRITE_OBSERVED)
 
-#: How many replayed base schemas the cache keeps.
-BASE_CACHE_KEEP = 5
 BASE_CACHE_PREFIX = "base-"
 
 
@@ -195,64 +192,46 @@ def _replay(context: CheckContext, options: DbOptions, deadline: Any) -> list[Di
         return replay.check(db, base_done=base_done, base_failure=broken)
 
 
-def base_cache_key(version: str, context: CheckContext, base_steps: Sequence[Any]) -> str:
-    """What the replayed base schema depends on: server version, runner settings, every file."""
-    digest = hashlib.sha256()
+def base_cache_keys(version: str, context: CheckContext, base_steps: Sequence[Any]) -> list[str]:
+    """The replayed base's cache keys, one per prefix (`basecache.chain`): what a snapshot
+    depends on -- server version, runner settings, and each file, in the order it runs."""
+    from migration_gate.ephemeral import basecache
+
     config = context.config
-    # -3: statements sent with the text before them, and the validated cache of the replay
-    for part in ("migration-gate-base-3", version, config.table_name, str(config.int8_versions)):
-        digest.update(part.encode() + b"\0")
-    for step in base_steps:
-        digest.update(f"{step.path}\0{step.migration.checksum}\0".encode())
-        digest.update(step.sql.encode("utf-8") + b"\0")
-    return digest.hexdigest()[:24]
+    # -4: keyed by prefix
+    header = ("migration-gate-base-4", version, config.table_name, str(config.int8_versions))
+    return basecache.chain(header, ((f"{s.path}\0{s.migration.checksum}", s.sql)
+                                    for s in base_steps))
 
 
 @contextlib.contextmanager
 def _embedded_postgres(
     context: CheckContext, options: DbOptions, base_steps: Sequence[Any], deadline: Any
 ) -> Iterator[tuple[Any, bool, Any]]:
-    """The embedded cluster, started from the cached base schema when there is one; on a
-    cache miss the base is replayed here and its data folder saved for the next run.
+    """The embedded cluster, started from the longest cached prefix of the base; what it
+    lacks is replayed here and the base's data folder saved for the next run
+    (`ephemeral.basecache`).
 
     Yields the database, whether the base is applied in it, and the base's failure if it
     was replayed here and failed (so that it is not replayed twice)."""
-    from migration_gate.ephemeral import postgres
+    from migration_gate.ephemeral import basecache, postgres
     from migration_gate.runner import run
 
     postgres.require_psycopg()
     binaries = postgres.find_binaries(context.config.postgres_bin_dir)
-    cacheable = options.use_cache and bool(base_steps)
-    key = base_cache_key(binaries.version, context, base_steps)
-    seed = postgres.cache_root() / f"{BASE_CACHE_PREFIX}{key}"
-    hit = cacheable and seed.is_dir()  # checked (and discarded if damaged) by running_cluster
-    if hit:
-        with contextlib.suppress(OSError):
-            os.utime(seed)
-    with postgres.running_cluster(binaries, seed=seed if hit else None,
-                                  note=context.note) as cluster:
-        connection = cluster.connect()
-        saving = None
-        try:
-            db: Any = postgres.PostgresDatabase(connection, deadline)
-            if cluster.seeded or not cacheable:
-                yield db, cluster.seeded, None
-                return
-            report = run(db, base_steps, table=context.config.table_name,
-                         int8=context.config.int8_versions)
-            if report.failure is None:
-                connection.close()
-                saving = postgres.snapshot_data_dir(cluster, seed)
-                connection = cluster.connect()
-                db = postgres.PostgresDatabase(connection, deadline)
-                yield db, True, None
-            else:
-                yield db, False, report.failure  # `_check` notes it
-        finally:
-            connection.close()
-            if saving is not None:
-                saving.join()
-                postgres.prune_cache(BASE_CACHE_PREFIX, BASE_CACHE_KEEP)
+    config = context.config
+
+    def replay_base(db: Any) -> Any:
+        return run(db, base_steps, table=config.table_name, int8=config.int8_versions).failure
+
+    with basecache.restored_base(
+        binaries, base_cache_keys(binaries.version, context, base_steps),
+        prefix=BASE_CACHE_PREFIX, cacheable=options.use_cache and bool(base_steps),
+        note=context.note, open_db=lambda connection: postgres.PostgresDatabase(
+            connection, deadline),
+        replay_base=replay_base,
+    ) as found:
+        yield found
 
 
 # --- the replay itself ------------------------------------------------------------------------

@@ -76,17 +76,56 @@ def replay(context: CheckContext, options: DbOptions) -> list[Diagnostic]:
     if context.config.dialect != "postgres":
         raise GateError(f"no throwaway {context.config.dialect} database to replay a Flyway "
                         "project on: pass --database-url, or skip it with --no-verify")
-    from migration_gate.ephemeral import postgres
+    from migration_gate.ephemeral import basecache, postgres
 
     postgres.require_psycopg()
     binaries = postgres.find_binaries(context.config.postgres_bin_dir)
-    with postgres.running_cluster(binaries) as cluster:
-        connection = cluster.connect()
+    table = _table(context)
+
+    def replay_base(db: Database) -> StepFailure | None:
+        from migration_gate.runner import DbError
+
         try:
-            return replay_on(postgres.PostgresDatabase(connection), context, options, base,
-                             local)
-        finally:
-            connection.close()
+            db.execute(context.runner.history_ddl(db.dialect, table))
+        except DbError as error:  # restored from a cached prefix of the base: it is there
+            if error.sqlstate != "42P07":
+                raise
+        broken = migrate(db, context, base, table, fake=False)
+        return broken[0] if broken else None
+
+    keys, tail = base_cache_keys(binaries.version, context, base)
+    with basecache.restored_base(
+        binaries, keys, prefix=BASE_CACHE_PREFIX, tail=tail,
+        cacheable=options.use_cache and bool(base), note=context.note,
+        open_db=postgres.PostgresDatabase, replay_base=replay_base,
+    ) as (db, base_done, broken):
+        if broken is not None:
+            _base_broken(context, broken, base, local)
+            return []
+        return replay_on(db, context, options, base, local, base_done=base_done)
+
+
+#: The Flyway replay's base schemas in the cache (`ephemeral.basecache`), apart from refinery's.
+BASE_CACHE_PREFIX = "flyway-base-"
+
+
+def base_cache_keys(version: str, context: CheckContext, base: Sequence[FlywayStep]
+                    ) -> tuple[list[str], str]:
+    """One key per prefix of the base's versioned migrations (server version, history table,
+    the settings that decide what runs, each migration's row and sent text), and the key of
+    its repeatables (`basecache`: they run after all of them, so they are no prefix)."""
+    from migration_gate.ephemeral import basecache
+
+    settings = getattr(context.runner, "settings", None)
+    header = ("migration-gate-flyway-base-1", version, _table(context),
+              str(getattr(settings, "out_of_order", False)))
+    versioned = [s for s in base if s.parsed.version is not None]
+    repeatable = [s for s in base if s.parsed.version is None]
+    keys = basecache.chain(header, (
+        (f"{s.script}\0{s.display}\0{s.file.runner_checksum}", s.sql) for s in versioned))
+    tail = basecache.chain(("repeatables",), (
+        (f"{s.script}\0{s.display}\0{s.file.runner_checksum}", s.sql) for s in repeatable))
+    return keys, tail[-1][:12] if repeatable else ""
 
 
 def _table(context: CheckContext) -> str:

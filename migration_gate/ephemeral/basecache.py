@@ -9,6 +9,11 @@ A check computes the chain of its base (cheap: one hash per file), restores the 
 in the cache, lets the runner apply only what is new (the restored history table says what is
 applied), and stores the new snapshot. The cache keeps a bounded number of snapshots, each
 validated before use (`pgcache`).
+
+Flyway runs its repeatable migrations after every versioned one, so they cannot be part of an
+ordered prefix: its chain covers the versioned migrations, and the repeatables are the `tail`
+of a snapshot's name. A snapshot with other repeatables is still a prefix to start from: Flyway
+itself (`flyway_replay.pending`) re-runs a repeatable whose checksum differs from its last row.
 """
 
 from __future__ import annotations
@@ -42,23 +47,39 @@ def chain(header: Iterable[str], migrations: Iterable[tuple[str, str]]) -> list[
     return keys
 
 
-def longest_cached(root: Path, prefix: str, keys: Sequence[str]) -> int:
-    """The largest n >= 1 whose snapshot (`prefix` + key_n) is in the cache, else 0."""
+def entry_name(prefix: str, key: str, tail: str = "") -> str:
+    """A snapshot's folder name: its prefix key, then what it holds beyond the ordered chain
+    (Flyway's repeatables, applied after every versioned migration)."""
+    return f"{prefix}{key}-{tail}" if tail else f"{prefix}{key}"
+
+
+def longest_cached(root: Path, prefix: str, keys: Sequence[str], tail: str = ""
+                   ) -> tuple[int, str | None]:
+    """The cached snapshot to start from: the exact one (all of `keys`, the same `tail`),
+    else the one holding the longest prefix (n >= 1 migrations, any tail: what it lacks or
+    holds in other versions is applied on top), else (0, None)."""
     try:
-        names = {entry.name for entry in root.iterdir()}
+        names = sorted(entry.name for entry in root.iterdir())
     except OSError:
-        return 0
+        return 0, None
+    exact = entry_name(prefix, keys[-1], tail)
+    if (len(keys) > 1 or tail) and exact in names:
+        return len(keys) - 1, exact
+    by_key: dict[str, str] = {}
+    for name in names:
+        if name.startswith(prefix):
+            by_key.setdefault(name[len(prefix):].split("-")[0], name)
     for count in range(len(keys) - 1, 0, -1):
-        if f"{prefix}{keys[count]}" in names:
-            return count
-    return 0
+        if keys[count] in by_key:
+            return count, by_key[keys[count]]
+    return 0, None
 
 
 @contextlib.contextmanager
 def restored_base(
     binaries: Any, keys: Sequence[str], *, prefix: str, cacheable: bool,
     note: Callable[[str], None] | None, open_db: Callable[[Any], Db],
-    replay_base: Callable[[Db], Failed | None],
+    replay_base: Callable[[Db], Failed | None], tail: str = "",
 ) -> Iterator[tuple[Db, bool, Failed | None]]:
     """The embedded cluster, started from the longest cached prefix of the base (`keys`, from
     `chain`); what the prefix lacks is applied by `replay_base` and the whole base stored as a
@@ -70,8 +91,8 @@ def restored_base(
     from migration_gate.ephemeral import postgres
 
     root = postgres.cache_root()
-    have = longest_cached(root, prefix, keys) if cacheable else 0
-    seed = root / f"{prefix}{keys[have]}" if have else None
+    _count, name = longest_cached(root, prefix, keys, tail) if cacheable else (0, None)
+    seed = root / name if name is not None else None
     if seed is not None:  # checked (and discarded if damaged) by running_cluster
         with contextlib.suppress(OSError):
             os.utime(seed)  # recently used: pruned last
@@ -79,7 +100,8 @@ def restored_base(
         connection = cluster.connect()
         saving = None
         try:
-            complete = cluster.seeded and have == len(keys) - 1
+            complete = cluster.seeded and seed is not None and seed.name == entry_name(
+                prefix, keys[-1], tail)
             if complete or not cacheable:
                 yield open_db(connection), complete, None
                 return
@@ -88,7 +110,8 @@ def restored_base(
                 yield open_db(connection), False, broken
                 return
             connection.close()
-            saving = postgres.snapshot_data_dir(cluster, root / f"{prefix}{keys[-1]}")
+            saving = postgres.snapshot_data_dir(cluster,
+                                                root / entry_name(prefix, keys[-1], tail))
             connection = cluster.connect()
             yield open_db(connection), True, None
         finally:

@@ -63,6 +63,10 @@ def test_a_base_that_gained_a_migration_starts_from_the_cached_prefix(
     assert stamp(second) == before  # V1 was restored, not run again
     assert len(base_entries(cache)) == 2  # the new base stored too
     assert "damaged" not in second.stderr
+    # ... sharing the files V3 did not change with its prefix, instead of a second full copy
+    files = [f for entry in base_entries(cache) for f in (cache / entry).rglob("*")
+             if f.is_file()]
+    assert any(f.stat().st_nlink > 1 for f in files)
 
     third = check(repo, cache, "--verify")  # fully warm now
     assert stamp(third) == before

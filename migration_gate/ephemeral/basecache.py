@@ -110,8 +110,9 @@ def restored_base(
                 yield open_db(connection), False, broken
                 return
             connection.close()
-            saving = postgres.snapshot_data_dir(cluster,
-                                                root / entry_name(prefix, keys[-1], tail))
+            saving = postgres.snapshot_data_dir(
+                cluster, root / entry_name(prefix, keys[-1], tail),
+                like=seed if cluster.seeded else None)
             connection = cluster.connect()
             yield open_db(connection), True, None
         finally:

@@ -11,7 +11,16 @@ line in a child process, `check --verify --format json`, timed from start to exi
   warm      the same base again: the cached base schema is copied, only the branch runs
 
 Targets: cold under 3 s, warm under 1 s. Medians are printed.
-Usage: python bench/db_bench.py [--runs N] [--base-count 300]
+
+`--scenario prefix` (issue 12): the same pull request over a large base (3,000 migrations by
+default) after `main` gained one migration and the branch was rebased on it, alternating:
+
+  gained    the cache holds the base WITHOUT main's new migration: the longest cached prefix
+            is restored, the one new base migration applied, the new base saved, the branch run
+  warm      the cache already holds the new base
+
+Target: gained within 1.5x warm, warm under 1 s. Medians with min-max, and the load average.
+Usage: python bench/db_bench.py [--runs N] [--base-count 300] [--scenario default|prefix]
 """
 
 from __future__ import annotations
@@ -95,12 +104,70 @@ def timed_check(repo: Path, cache: Path) -> tuple[float, dict[str, object]]:
     return elapsed, report
 
 
+def main_gains_one(repo: Path, base_count: int) -> None:
+    """`main` merges one more migration; the branch is rebased on it and renumbers its two."""
+    folder = repo / "migrations"
+    git(repo, "checkout", "-q", "main")
+    (folder / f"V{base_count + 1:04d}__gained.sql").write_text(
+        "CREATE TABLE gained (id bigserial PRIMARY KEY, note text);\n")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "main gains one")
+    git(repo, "checkout", "-q", "feature")
+    git(repo, "rebase", "-q", "main")
+    for offset, name in ((2, "create_notes"), (1, "add_priority")):
+        old = folder / f"V{base_count + offset:04d}__{name}.sql"
+        old.rename(folder / f"V{base_count + offset + 1:04d}__{name}.sql")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "renumber after main")
+
+
+def copied(pristine: Path, target: Path) -> Path:
+    shutil.rmtree(target, ignore_errors=True)
+    subprocess.run(["cp", "-a", str(pristine), str(target)], check=True)
+    return target
+
+
+def prefix_scenario(work: Path, base_count: int, runs: int) -> None:
+    """A PR over `base_count` base migrations after main gained one, vs fully warm."""
+    repo = build_repo(work, base_count)
+    before = work / "cache-before"
+    start = time.perf_counter()
+    timed_check(repo, before)  # the template and the base without main's new migration
+    main_gains_one(repo, base_count)
+    after = copied(before, work / "cache-after")
+    timed_check(repo, after)  # ... and the base with it
+    setup = time.perf_counter() - start
+    times: dict[str, list[float]] = {"gained": [], "warm": []}
+    for _run in range(runs):  # alternating, each from a fresh copy of its cache
+        times["gained"].append(timed_check(repo, copied(before, work / "run"))[0])
+        stored = [e for e in (work / "run").iterdir() if e.name.startswith("base-")]
+        assert len(stored) == 2, "the new base was not stored next to its prefix"
+        times["warm"].append(timed_check(repo, copied(after, work / "run"))[0])
+    load = os.getloadavg()
+    print(f"check --verify, PR of 2 over {base_count} base migrations after main gained 1 "
+          f"({runs} alternating runs each; setup {setup:.0f} s; load average "
+          f"{load[0]:.1f} {load[1]:.1f} {load[2]:.1f} on {os.cpu_count()} CPUs):")
+    for name, values in times.items():
+        print(f"  {name:<7} median {statistics.median(values):6.2f} s   "
+              f"(min {min(values):.2f}, max {max(values):.2f})")
+    ratio = statistics.median(times["gained"]) / statistics.median(times["warm"])
+    print(f"  gained / warm: {ratio:.2f}x (target <= 1.5x)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--base-count", type=int, default=300)
+    parser.add_argument("--base-count", type=int, default=None)
+    parser.add_argument("--scenario", choices=("default", "prefix"), default="default")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="migration-gate-db-bench-"))
+    if args.scenario == "prefix":
+        try:
+            prefix_scenario(work, args.base_count or 3000, args.runs)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        return
+    args.base_count = args.base_count or 300
     try:
         repo = build_repo(work, args.base_count)
         times: dict[str, list[float]] = {"cold": [], "cold-base": [], "warm": []}

@@ -2,11 +2,12 @@
 
 1. the `replay.setup` files (`replaysetup`), then the base branch's migrations (at the
    merge-base) are applied with the refinery-compatible runner in a throwaway database -- on
-   the embedded PostgreSQL, the resulting data folder is cached by the content hash of those
-   files, so the next check of the same base starts from it. An extension the server lacks
-   moves the replay to an installed server that has it (`ephemeral.extensions`); a base that
-   still does not replay is not the branch's fault: a `replay-skipped` warning (`replayskip`),
-   or exit 2 with `--verify`;
+   the embedded PostgreSQL, the resulting data folder is cached by the content of those
+   files, so the next check of the same base starts from it, and a base that gained
+   migrations since starts from the longest cached prefix (`ephemeral.basecache`). An
+   extension the server lacks moves the replay to an installed server that has it
+   (`ephemeral.extensions`); a base that still does not replay is not the branch's fault: a
+   `replay-skipped` warning (`replayskip`), or exit 2 with `--verify`;
 2. refinery's own verification, against the history the base produced, reports the branch as
    divergent or missing with refinery's texts;
 3. the branch's pending migrations are applied statement by statement inside the transaction
@@ -22,8 +23,6 @@ never a skipped replay. The findings' texts live in `dbfindings`.
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -95,8 +94,6 @@ REWRITE_OBSERVED = RuleDoc(
 
 RULES = (MIGRATION_FAILED, REFINERY_DIVERGENT, REFINERY_MISSING, LOCK_OBSERVED, REWRITE_OBSERVED)
 
-#: How many replayed base schemas the cache keeps.
-BASE_CACHE_KEEP = 5
 BASE_CACHE_PREFIX = "base-"
 
 
@@ -214,67 +211,48 @@ def _replay(context: CheckContext, options: DbOptions, deadline: Any, setup: tup
                                        texts)
 
 
-def base_cache_key(version: str, context: CheckContext, base_steps: Sequence[Any],
-                   setup: Sequence[Any] = ()) -> str:
-    """What the replayed base schema depends on: server version, runner settings, every file
-    (the `replay.setup` files' text included)."""
+def base_cache_keys(version: str, context: CheckContext, base_steps: Sequence[Any],
+                    setup: Sequence[Any] = ()) -> list[str]:
+    """The replayed base's cache keys, one per prefix (`basecache.chain`): what a snapshot
+    depends on -- server version, runner settings, the `replay.setup` files' text (run before
+    the first migration, so part of every prefix), and each file, in the order it runs."""
+    from migration_gate.ephemeral import basecache
     from migration_gate.replaysetup import setup_digest_parts
 
-    digest = hashlib.sha256()
     config = context.config
-    # -3: statements sent with the text before them, and the validated cache of the replay
-    for part in ("migration-gate-base-3", version, config.table_name, str(config.int8_versions)):
-        digest.update(part.encode() + b"\0")
-    for setup_part in setup_digest_parts(tuple(setup)):
-        digest.update(setup_part)
-    for step in base_steps:
-        digest.update(f"{step.path}\0{step.migration.checksum}\0".encode())
-        digest.update(step.sql.encode("utf-8") + b"\0")
-    return digest.hexdigest()[:24]
+    # -4: keyed by prefix
+    header = ("migration-gate-base-4", version, config.table_name, str(config.int8_versions),
+              *(part.decode("utf-8", "replace") for part in setup_digest_parts(tuple(setup))))
+    return basecache.chain(header, ((f"{s.path}\0{s.migration.checksum}", s.sql)
+                                    for s in base_steps))
 
 
 @contextlib.contextmanager
 def _embedded_postgres(
     context: CheckContext, options: DbOptions, replay: _Replay, binaries: Any
 ) -> Iterator[tuple[Any, bool, Any]]:
-    """The embedded cluster, started from the cached base schema when there is one; on a
-    cache miss the base is replayed here and its data folder saved for the next run.
+    """The embedded cluster, started from the longest cached prefix of the base; what it
+    lacks is replayed here and the base's data folder saved for the next run
+    (`ephemeral.basecache`).
 
     Yields the database, whether the base is applied in it, and the base's failure if it
     was replayed here and failed (so that it is not replayed twice)."""
-    from migration_gate.ephemeral import postgres
+    from migration_gate.ephemeral import basecache, postgres
 
     base_steps, deadline = replay.base_steps, replay.deadline
-    cacheable = options.use_cache and bool(base_steps)
-    key = base_cache_key(binaries.version, context, base_steps, replay.setup)
-    seed = postgres.cache_root() / f"{BASE_CACHE_PREFIX}{key}"
-    hit = cacheable and seed.is_dir()  # checked (and discarded if damaged) by running_cluster
-    if hit:
-        with contextlib.suppress(OSError):
-            os.utime(seed)
-    with postgres.running_cluster(binaries, seed=seed if hit else None,
-                                  note=context.note) as cluster:
-        connection = cluster.connect()
-        saving = None
-        try:
-            db: Any = postgres.PostgresDatabase(connection, deadline)
-            if cluster.seeded or not cacheable:
-                yield db, cluster.seeded, None
-                return
-            failure = replay.prepare(db)
-            if failure is None:
-                connection.close()
-                saving = postgres.snapshot_data_dir(cluster, seed)
-                connection = cluster.connect()
-                db = postgres.PostgresDatabase(connection, deadline)
-                yield db, True, None
-            else:
-                yield db, False, failure  # `check` reports it
-        finally:
-            connection.close()
-            if saving is not None:
-                saving.join()
-                postgres.prune_cache(BASE_CACHE_PREFIX, BASE_CACHE_KEEP)
+
+    def replay_base(db: Any, prefix_restored: bool) -> Any:
+        # a restored prefix already holds the setup's objects (the setup is in every key)
+        return replay.prepare(db, setup=not prefix_restored)
+
+    with basecache.restored_base(
+        binaries, base_cache_keys(binaries.version, context, base_steps, replay.setup),
+        prefix=BASE_CACHE_PREFIX, cacheable=options.use_cache and bool(base_steps),
+        note=context.note, open_db=lambda connection: postgres.PostgresDatabase(
+            connection, deadline),
+        replay_base=replay_base,
+    ) as found:
+        yield found
 
 
 # --- the replay itself ------------------------------------------------------------------------
@@ -292,13 +270,15 @@ class _Replay:
     setup: tuple[Any, ...] = ()  # replaysetup.SetupFile
     shared_server: bool = False  # server mode: what the setup may do is limited
 
-    def prepare(self, db: Any) -> Any:
-        """The `replay.setup` files, then the base's migrations; the base's failure or None
-        (a setup that fails raises `ReplayUnavailable`)."""
+    def prepare(self, db: Any, *, setup: bool = True) -> Any:
+        """The `replay.setup` files (unless already applied), then the base's migrations (the
+        runner skips those the history table holds); the base's failure or None (a setup that
+        fails raises `ReplayUnavailable`)."""
         from migration_gate.replaysetup import run_setup
         from migration_gate.runner import run
 
-        run_setup(db, self.setup, shared_server=self.shared_server)
+        if setup:
+            run_setup(db, self.setup, shared_server=self.shared_server)
         if not self.base_steps:
             return None
         config = self.context.config
@@ -315,22 +295,24 @@ class _Replay:
         table, int8 = context.config.table_name, context.config.int8_versions
         broken = base_failure or (None if base_done else self.prepare(db))
         if broken is not None:
-            self._base_broken(broken)
+            self._base_broken(broken)  # raises: `replay-skipped`, or exit 2 with --verify
         changed = {m.path for m in context.changed}
         tracer = (LockTracer(lambda step: step.path in changed) if db.dialect == "postgres"
                   else None)
         report = run(
             db, self.local_steps, table=table, int8=int8, target=options.target,
             fake=options.fake, grouped=options.grouped, observer=tracer, log=options.log,
+            keep_going=lambda _failure: not self.deadline.expired,
         )
         diagnostics = list(dbfindings.verification_diagnostics(
             report.plan.issues, self.base_steps, self.local_steps))
         ignores = dbfindings.Ignores(db.dialect)
-        failure = report.failure
-        if failure is not None and not ignores.covers(
-            failure.step, failure.statement_offset, "migration-failed"
-        ):
-            diagnostics.append(self._failure_diagnostic(failure))
+        for failure in report.failures:
+            if not ignores.covers(failure.step, failure.statement_offset, "migration-failed"):
+                diagnostics.append(self._failure_diagnostic(failure, report.failures))
+        if report.not_run and report.failure is not None:
+            context.note(dbfindings.not_replayed_note(
+                report.not_run, report.failure, self._stop_reason(report.failure)))
         if tracer is not None:
             tracer.locks = [seen for seen in tracer.locks if not ignores.covers(
                 seen.step, seen.statement.start_offset, "lock-observed")]
@@ -338,7 +320,7 @@ class _Replay:
                 seen.step, seen.statement.start_offset, "rewrite-observed")]
             diagnostics.extend(dbfindings.lock_diagnostics(tracer))
             diagnostics.extend(dbfindings.rewrite_diagnostics(tracer))
-        if failure is not None and not self.shared_server:
+        for failure in () if self.shared_server else report.failures:
             self._maybe_elsewhere(failure, diagnostics)
         return diagnostics
 
@@ -366,28 +348,50 @@ class _Replay:
 
         where = f"{broken.step.path}:{broken.line}"
         place = Where(broken.step.path, broken.line, broken.column)
+        skipped = self._not_replayed_after_base(broken)
         if self.deadline.expired:
             reason = (f"{dbfindings.timeout_text(self.deadline.seconds)}: the base branch's "
                       f"{broken.step.display} was still running ({where})")
-            raise ReplayUnavailable(f"cannot replay the migrations: {reason}", where=place,
-                                    hint="raise `replay.timeout` (at most 3000 s)")
+            raise ReplayUnavailable(f"cannot replay the migrations: {reason}; {skipped}",
+                                    where=place, hint="raise `replay.timeout` (at most 3000 s)")
         error = broken.error
         code = f" (SQLSTATE {error.sqlstate})" if error.sqlstate else ""
         reason = (f"the base branch's {broken.step.display} does not apply here "
                   f"({where}: {self._redact(error.message)}{code})")
         raise ReplayUnavailable(
-            f"cannot replay the migrations: {reason}", where=place,
+            f"cannot replay the migrations: {reason}; {skipped}", where=place,
             hint=hint_for(error.message, error.sqlstate),
             extension=missing_extension(error.message, error.sqlstate, error.detail))
+
+    def _not_replayed_after_base(self, broken: Any) -> str:
+        from migration_gate import dbfindings
+
+        in_base = {(s.path, s.migration.checksum) for s in self.base_steps}
+        branch = [s for s in self.local_steps if (s.path, s.migration.checksum) not in in_base]
+        later = len(self.base_steps) - 1 - list(self.base_steps).index(broken.step)
+        return dbfindings.not_replayed_after_base(broken.step.display, branch, later)
 
     def _redact(self, text: str) -> str:
         from migration_gate.redaction import redact
 
         return redact(text, self.options.database_url or self.context.config.database_url)
 
-    def _failure_diagnostic(self, failure: Any) -> Diagnostic:
+    def _failure_diagnostic(self, failure: Any, failures: Sequence[Any]) -> Diagnostic:
+        """A failure; the one the time limit stopped (always the last), or one after an
+        earlier failure (which it may follow from)."""
+        from migration_gate import dbfindings
+
+        if self.deadline.expired and failure is failures[-1]:
+            return dbfindings.timeout_diagnostic(failure, self.deadline.seconds)
+        first = failures[0]
+        return dbfindings.failure_diagnostic(
+            failure, self._redact, after=None if failure is first else first)
+
+    def _stop_reason(self, failure: Any) -> str:
+        """Why the branch's run did not go on past `failure`."""
         from migration_gate import dbfindings
 
         if self.deadline.expired:
-            return dbfindings.timeout_diagnostic(failure, self.deadline.seconds)
-        return dbfindings.failure_diagnostic(failure, self._redact)
+            return dbfindings.timeout_text(self.deadline.seconds)
+        return (f"{failure.step.display} failed in the grouped run: its rollback undid the "
+                "whole batch")

@@ -6,7 +6,14 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
-from migration_gate.diagnostics import Diagnostic, Severity
+from migration_gate.diagnostics import (
+    Diagnostic,
+    Evidence,
+    FailureEvidence,
+    LockEvidence,
+    RewriteEvidence,
+    Severity,
+)
 from migration_gate.refinery import Verdict
 from migration_gate.types import Dialect
 
@@ -19,18 +26,20 @@ def timeout_text(seconds: float) -> str:
 
 def timeout_diagnostic(failure: Any, seconds: float) -> Diagnostic:
     """The statement that was still running when the replay's time was up."""
+    message = (f"{failure.step.display} was stopped: {timeout_text(seconds)} and this "
+               "statement was still running")
     return Diagnostic(
         rule="migration-failed",
         severity=E,
         path=failure.step.path,
-        message=f"{failure.step.display} was stopped: {timeout_text(seconds)} and this "
-        "statement was still running",
+        message=message,
         line=failure.line,
         column=failure.column,
         end_line=failure.end_line,
         end_column=failure.end_column,
         hint="a statement this slow on a nearly empty schema waits or loops (pg_sleep, a "
         "lock, a retry loop); if it is really this slow, raise `replay.timeout`",
+        evidence=FailureEvidence(message, timed_out=True),
     )
 
 
@@ -60,24 +69,76 @@ class Ignores:
         return not outcome.kept
 
 
-def failure_diagnostic(failure: Any, redact: Callable[[str], str]) -> Diagnostic:
+def failure_diagnostic(failure: Any, redact: Callable[[str], str], *,
+                       after: Any = None) -> Diagnostic:
+    """A migration that fails; `after` is an earlier failure of the same replay (the run went
+    on past it) that this one may follow from."""
     error = failure.error
     code = f" (SQLSTATE {error.sqlstate})" if error.sqlstate else ""
     hint_parts = [redact(part) for part in (error.detail, error.hint) if part]
     if error.sqlstate == "25001":
         hint_parts.append("refinery runs every migration inside a transaction; this statement "
                           "can never run under refinery (issue #277)")
+    reason = f"{redact(error.message)}{code}"
     return Diagnostic(
         rule="migration-failed",
         severity=E,
         path=failure.step.path,
-        message=f"{failure.step.display} fails: {redact(error.message)}{code}",
+        message=f"{failure.step.display} fails: {reason}{consequence(failure, after)}",
         line=failure.line,
         column=failure.column,
         end_line=failure.end_line,
         end_column=failure.end_column,
         hint="; ".join(hint_parts) or None,
+        evidence=FailureEvidence(reason, error.sqlstate),
     )
+
+
+#: SQLSTATEs of "that object does not exist": the typical failure after a migration that would
+#: have created it failed (undefined table, column, object, function, schema).
+_UNDEFINED = ("42P01", "42703", "42704", "42883", "3F000")
+
+
+def consequence(failure: Any, after: Any) -> str:
+    """Words tying a later failure to the earlier one the run went on past: the replay ran it
+    on a schema without the failed migration's changes, so it may fail only because of it."""
+    if after is None:
+        return ""
+    earlier = after.step.display
+    name = _missing_name(failure.error.message) if failure.error.sqlstate in _UNDEFINED else None
+    if name is not None and name.lower() in after.step.sql.lower():
+        return (f" -- may be a consequence of {earlier}'s failure (it names {name}, which "
+                f"{earlier} would have created)")
+    return f" -- may be a consequence of {earlier}'s failure"
+
+
+def _missing_name(message: str) -> str | None:
+    """The quoted name in PostgreSQL's `relation "t" does not exist`."""
+    start = message.find('"')
+    end = message.find('"', start + 1)
+    return message[start + 1:end] if 0 <= start < end else None
+
+
+def not_replayed_note(not_run: Sequence[Any], stopped: Any, reason: str) -> str:
+    """The branch's migrations the replay never tried, and why (one note naming them)."""
+    return (f"not replayed: {_names(not_run)} -- the replay stopped at "
+            f"{stopped.step.display} ({reason})")
+
+
+def not_replayed_after_base(broken: str, branch: Sequence[Any], later: int) -> str:
+    """After the base's `broken` migration failed: the branch's own migrations (`branch`,
+    those the base lacks) were never tried, nor the `later` base migrations after it."""
+    parts = [f"the branch's {_names(branch)}"] if branch else []
+    if later:
+        parts.append(f"{later} later base migration{'s' if later != 1 else ''}")
+    what = " and ".join(parts) or "nothing of the branch"
+    return f"not replayed: {what} -- the base branch's {broken} failed first"
+
+
+def _names(steps: Sequence[Any], limit: int = 20) -> str:
+    names = [s.display for s in steps[:limit]]
+    more = f" and {len(steps) - limit} more" if len(steps) > limit else ""
+    return ", ".join(names) + more
 
 
 def verification_diagnostics(
@@ -114,12 +175,12 @@ def lock_diagnostics(tracer: Any) -> Iterator[Diagnostic]:
                   else "blocks writes to it")
         statement = seen.statement
         article = "an" if mode[0] in "AEIOU" else "a"
+        evidence = LockEvidence(mode, kind_name(seen.relation), seen.relation.display)
         yield _at_statement(
             "lock-observed", seen.step.path, statement,
-            f"`{_statement_summary(statement.text)}` took {article} {mode} lock on "
-            f"{kind_name(seen.relation)} {seen.relation.display} ({effect} until the "
-            "migration commits)",
-            "set lock_timeout, or use an online variant of this change",
+            f"`{_statement_summary(statement.text)}` took {article} {evidence.words} "
+            f"({effect} until the migration commits)",
+            "set lock_timeout, or use an online variant of this change", evidence,
         )
 
 
@@ -128,18 +189,19 @@ def rewrite_diagnostics(tracer: Any) -> Iterator[Diagnostic]:
 
     for seen in tracer.rewrites:
         statement = seen.statement
-        indexes = f" and its indexes ({', '.join(seen.indexes)})" if seen.indexes else ""
+        evidence = RewriteEvidence(kind_name(seen.relation), seen.relation.display,
+                                   tuple(seen.indexes))
         yield _at_statement(
             "rewrite-observed", seen.step.path, statement,
-            f"`{_statement_summary(statement.text)}` rewrote {kind_name(seen.relation)} "
-            f"{seen.relation.display}{indexes}: every row is copied under an ACCESS EXCLUSIVE "
-            "lock",
-            "add a new column and backfill it in batches instead of rewriting in place",
+            f"`{_statement_summary(statement.text)}` {evidence.words}: every row is copied "
+            "under an ACCESS EXCLUSIVE lock",
+            "add a new column and backfill it in batches instead of rewriting in place", evidence,
         )
 
 
-def _at_statement(rule: str, path: str, statement: Any, message: str, hint: str) -> Diagnostic:
-    """A warning spanning the whole statement that caused it."""
+def _at_statement(rule: str, path: str, statement: Any, message: str, hint: str,
+                  evidence: Evidence) -> Diagnostic:
+    """A warning spanning the whole statement that caused it, with what was seen as data."""
     return Diagnostic(
         rule=rule,
         severity=W,
@@ -150,4 +212,5 @@ def _at_statement(rule: str, path: str, statement: Any, message: str, hint: str)
         end_line=statement.end_line,
         end_column=statement.end_column,
         hint=hint,
+        evidence=evidence,
     )

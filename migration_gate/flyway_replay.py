@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from migration_gate.diagnostics import Diagnostic, GateError, Severity
+from migration_gate.diagnostics import Diagnostic, FailureEvidence, GateError, Severity
 from migration_gate.runners.model import Kind, ParsedMigration
 
 if TYPE_CHECKING:
@@ -82,22 +82,67 @@ def replay(context: CheckContext, options: DbOptions, setup: tuple[SetupFile, ..
     if context.config.dialect != "postgres":
         raise GateError(f"no throwaway {context.config.dialect} database to replay a Flyway "
                         "project on: pass --database-url, or skip it with --no-verify")
-    from migration_gate.ephemeral import postgres
+    from migration_gate.ephemeral import basecache, postgres
     from migration_gate.ephemeral.extensions import on_a_server_with_extensions
 
+    table = _table(context)
+
+    def replay_base(db: Database, prefix_restored: bool) -> StepFailure | None:
+        from migration_gate.runner import DbError
+
+        if not prefix_restored:  # a restored prefix holds the setup's objects (in every key)
+            run_setup(db, setup, shared_server=False)
+        try:
+            db.execute(context.runner.history_ddl(db.dialect, table))
+        except DbError as error:  # restored from a cached prefix of the base: it is there
+            if error.sqlstate != "42P07":
+                raise
+        broken = migrate(db, context, base, table, fake=False)
+        return broken[0] if broken else None
+
     def attempt(binaries: postgres.Binaries) -> list[Diagnostic]:
-        with postgres.running_cluster(binaries) as cluster:
-            connection = cluster.connect()
-            try:
-                db = postgres.PostgresDatabase(connection)
+        keys, tail = base_cache_keys(binaries.version, context, base, setup)
+        with basecache.restored_base(
+            binaries, keys, prefix=BASE_CACHE_PREFIX, tail=tail,
+            cacheable=options.use_cache and bool(base), note=context.note,
+            open_db=postgres.PostgresDatabase, replay_base=replay_base,
+        ) as (db, base_done, broken):
+            if broken is not None:
+                _base_broken(context, broken, base, local)  # raises
+            if not base_done:  # nothing cached or replayed yet: the setup has not run
                 run_setup(db, setup, shared_server=False)
-                return replay_on(db, context, options, base, local, embedded=True)
-            finally:
-                connection.close()
+            return replay_on(db, context, options, base, local, base_done=base_done,
+                             embedded=True)
 
     texts = [f.text for f in setup] + [step.sql for step in base]
     return on_a_server_with_extensions(context.config.postgres_bin_dir, attempt, context.note,
                                        texts)
+
+
+#: The Flyway replay's base schemas in the cache (`ephemeral.basecache`), apart from refinery's.
+BASE_CACHE_PREFIX = "flyway-base-"
+
+
+def base_cache_keys(version: str, context: CheckContext, base: Sequence[FlywayStep],
+                    setup: Sequence[SetupFile] = ()) -> tuple[list[str], str]:
+    """One key per prefix of the base's versioned migrations (server version, history table,
+    the settings that decide what runs, the `replay.setup` files, each migration's row and
+    sent text), and the key of its repeatables (`basecache`: they run after all of them, so
+    they are no prefix)."""
+    from migration_gate.ephemeral import basecache
+    from migration_gate.replaysetup import setup_digest_parts
+
+    settings = getattr(context.runner, "settings", None)
+    header = ("migration-gate-flyway-base-1", version, _table(context),
+              str(getattr(settings, "out_of_order", False)),
+              *(part.decode("utf-8", "replace") for part in setup_digest_parts(tuple(setup))))
+    versioned = [s for s in base if s.parsed.version is not None]
+    repeatable = [s for s in base if s.parsed.version is None]
+    keys = basecache.chain(header, (
+        (f"{s.script}\0{s.display}\0{s.file.runner_checksum}", s.sql) for s in versioned))
+    tail = basecache.chain(("repeatables",), (
+        (f"{s.script}\0{s.display}\0{s.file.runner_checksum}", s.sql) for s in repeatable))
+    return keys, tail[-1][:12] if repeatable else ""
 
 
 def _table(context: CheckContext) -> str:
@@ -105,40 +150,78 @@ def _table(context: CheckContext) -> str:
     return str(getattr(settings, "table", context.runner.history.default_name))
 
 
+@dataclass(frozen=True)
+class StepFailure:
+    """A migration that failed: the server's error and the line of its statement."""
+
+    step: FlywayStep
+    error: DbError
+    line: int
+
+
 def replay_on(db: Database, context: CheckContext, options: DbOptions,
-              base: list[FlywayStep], local: list[FlywayStep], *, embedded: bool = False
-              ) -> list[Diagnostic]:
-    """The base, then the branch. A base that does not apply raises `ReplayUnavailable`
-    (`replay-skipped`, or exit 2 with `--verify`); on the embedded server an extension it
-    lacks moves the replay to another server (`extensions.on_a_server_with_extensions`)."""
+              base: list[FlywayStep], local: list[FlywayStep], *,
+              base_done: bool = False, embedded: bool = False) -> list[Diagnostic]:
+    """The base (unless `base_done`: restored from the cache), then the branch -- past a
+    failing migration, so that one replay reports each broken migration of the branch.
+
+    A base that does not apply raises `ReplayUnavailable` (`replay-skipped`, or exit 2 with
+    `--verify`); on the embedded server an extension the branch needs and the server lacks
+    moves the replay to another server (`extensions.on_a_server_with_extensions`)."""
+    from migration_gate.ephemeral.extensions import missing_extension
+    from migration_gate.replayskip import ReplayUnavailable
+
+    table = _table(context)
+    if not base_done:
+        db.execute(context.runner.history_ddl(db.dialect, table))
+        broken = migrate(db, context, base, table, fake=False)
+        if broken:
+            _base_broken(context, broken[0], base, local)
+    failures = migrate(db, context, local, table, fake=options.fake, keep_going=True)
+    found = [_failure_diagnostic(failure, failures[0] if index else None)
+             for index, failure in enumerate(failures)]
+    for failure in failures if embedded else ():
+        error = failure.error
+        name = missing_extension(error.message, error.sqlstate, error.detail)
+        if name is not None:
+            raise ReplayUnavailable(f"{failure.step.display} needs the extension {name}",
+                                    extension=name, fallback=tuple(found))
+    return found
+
+
+def _base_broken(context: CheckContext, failure: StepFailure, base: list[FlywayStep],
+                 local: list[FlywayStep]) -> None:
+    """Not the branch's fault: raised as `ReplayUnavailable` (a `replay-skipped` finding at
+    the base's migration, or exit 2 with `--verify`), naming what was not replayed."""
+    from migration_gate import dbfindings
     from migration_gate.ephemeral.extensions import missing_extension
     from migration_gate.replayskip import ReplayUnavailable, Where, hint_for
 
-    table = _table(context)
-    db.execute(context.runner.history_ddl(db.dialect, table))
-    failure = _migrate(db, context, base, table, fake=False)
-    if failure is not None:
-        step, error, line = failure
-        code = f" (SQLSTATE {error.sqlstate})" if error.sqlstate else ""
-        reason = (f"the base branch's {step.display} does not apply here "
-                  f"({step.file.path}:{line}: {error.message}{code})")
-        raise ReplayUnavailable(
-            f"cannot replay the migrations: {reason}", where=Where(step.file.path, line),
-            hint=hint_for(error.message, error.sqlstate),
-            extension=missing_extension(error.message, error.sqlstate, error.detail))
-    failure = _migrate(db, context, local, table, fake=options.fake)
-    if failure is None:
-        return []
-    step, error, line = failure
+    step, error = failure.step, failure.error
+    code = f" (SQLSTATE {error.sqlstate})" if error.sqlstate else ""
+    reason = (f"the base branch's {step.display} does not apply here "
+              f"({step.file.path}:{failure.line}: {error.message}{code})")
+    in_base = {(s.file.path, s.file.runner_checksum) for s in base}
+    branch = [s for s in local if (s.file.path, s.file.runner_checksum) not in in_base]
+    later = len(base) - 1 - base.index(step)
+    skipped = dbfindings.not_replayed_after_base(step.display, branch, later)
+    raise ReplayUnavailable(
+        f"cannot replay the migrations: {reason}; {skipped}",
+        where=Where(step.file.path, failure.line), hint=hint_for(error.message, error.sqlstate),
+        extension=missing_extension(error.message, error.sqlstate, error.detail))
+
+
+def _failure_diagnostic(failure: StepFailure, after: StepFailure | None) -> Diagnostic:
+    from migration_gate.dbfindings import consequence
+
+    error = failure.error
     code = f" (SQLSTATE {error.sqlstate})" if error.sqlstate else ""
     hint = "; ".join(part for part in (error.detail, error.hint) if part) or None
-    found = [Diagnostic("migration-failed", Severity.ERROR, step.file.path,
-                        f"{step.display} fails: {error.message}{code}", line=line, hint=hint)]
-    name = missing_extension(error.message, error.sqlstate, error.detail)
-    if embedded and name is not None:
-        raise ReplayUnavailable(f"{step.display} needs the extension {name}", extension=name,
-                                fallback=tuple(found))
-    return found
+    reason = f"{error.message}{code}"
+    return Diagnostic("migration-failed", Severity.ERROR, failure.step.file.path,
+                      f"{failure.step.display} fails: {reason}{consequence(failure, after)}",
+                      line=failure.line, hint=hint,
+                      evidence=FailureEvidence(reason, error.sqlstate))
 
 
 def applied_rows(db: Database, table: str) -> list[tuple[int, str | None, str, int | None]]:
@@ -172,8 +255,11 @@ def pending(runner: Runner, todo: list[FlywayStep],
             yield step
 
 
-def _migrate(db: Database, context: CheckContext, todo: list[FlywayStep], table: str, *,
-             fake: bool) -> tuple[FlywayStep, DbError, int] | None:
+def migrate(db: Database, context: CheckContext, todo: list[FlywayStep], table: str, *,
+            fake: bool, keep_going: bool = False) -> list[StepFailure]:
+    """`flyway migrate` of `todo`'s pending migrations; the failures. Flyway stops at the
+    first one; with `keep_going` the next ones run too (the failed one without a row), as they
+    would once it is fixed."""
     from migration_gate.runners.flyway_history import (
         history_row,
         insert_statement,
@@ -183,17 +269,21 @@ def _migrate(db: Database, context: CheckContext, todo: list[FlywayStep], table:
     rows = applied_rows(db, table)
     ranks = [rank for rank, _, _, _ in rows]
     user = str(db.query("SELECT current_user")[0][0]) if db.dialect == "postgres" else "gate"
+    failures: list[StepFailure] = []
     for step in list(pending(context.runner, todo, rows)):
         if not fake:
             failed = _run(db, context, step)
             if failed is not None:
-                return step, failed[0], failed[1]
+                failures.append(StepFailure(step, failed[0], failed[1]))
+                if not keep_going:
+                    break
+                continue
         rank = next_installed_rank(ranks)
         ranks.append(rank)
         row = history_row(step.parsed, step.script, step.file.runner_checksum,
                           installed_rank=rank, installed_by=user)
         db.query(insert_statement(db.dialect, table), row.params())
-    return None
+    return failures
 
 
 def _run(db: Database, context: CheckContext, step: FlywayStep) -> tuple[DbError, int] | None:

@@ -62,9 +62,6 @@ _SET_LOCK_TIMEOUT = re.compile(
     r"^\s*SET\s+(?:LOCAL\s+|SESSION\s+)?lock_timeout\s*(?:=|TO)\s*'?\s*([^';\s]*)",
     re.IGNORECASE)
 _RESET_LOCK_TIMEOUT = re.compile(r"^\s*RESET\s+(?:lock_timeout|ALL)\b", re.IGNORECASE)
-_LOCK_WORDS = re.compile(r"took an? (?P<mode>.+?) lock on (?P<relation>.+?) \(")
-_REWRITE_WORDS = re.compile(r"rewrote (?P<what>.+?): every row")
-_FAILURE_WORDS = re.compile(r" fails: (?P<why>.+)$", re.DOTALL)
 
 Range = tuple[int, int, int, int]  # line, column, end line, end column of one statement
 
@@ -153,21 +150,13 @@ def absorb(owner: Diagnostic, folded: Diagnostic, bounded: bool = False) -> Diag
 
 
 def evidence_of(observation: Diagnostic) -> str:
-    """The replay's words for what it saw, short: `ACCESS EXCLUSIVE lock on table users`."""
-    if observation.rule == LOCK_OBSERVED:
-        match = _LOCK_WORDS.search(observation.message)
-        if match:
-            return f"{match['mode']} lock on {match['relation']}"
-    elif observation.rule == REWRITE_OBSERVED:
-        match = _REWRITE_WORDS.search(observation.message)
-        if match:
-            return f"rewrote {match['what']}"
-    elif observation.rule == FAILED:
-        match = _FAILURE_WORDS.search(observation.message)
-        if match:
-            return f"the replay fails: {match['why']}"
-    else:
+    """The replay's words for what it saw, short: `ACCESS EXCLUSIVE lock on table users`,
+    from the observation it carries (`Diagnostic.evidence`); a finding without one (not the
+    replay's) is quoted whole."""
+    if observation.rule not in (LOCK_OBSERVED, REWRITE_OBSERVED, FAILED):
         return ""
+    if observation.evidence is not None:
+        return observation.evidence.words
     return observation.message
 
 

@@ -148,8 +148,12 @@ class Failure:
 class RunReport:
     plan: Plan
     applied: list[Runnable] = field(default_factory=list)
-    failure: Failure | None = None
+    failure: Failure | None = None  # the first one: where refinery itself would stop
     log: list[str] = field(default_factory=list)
+    #: Every failure, when the run went on past the first one (`keep_going`).
+    failures: list[Failure] = field(default_factory=list)
+    #: The migrations never tried: after a failure the run did not go on from.
+    not_run: list[Runnable] = field(default_factory=list)
 
 
 def run(
@@ -163,11 +167,15 @@ def run(
     grouped: bool = False,
     observer: Observer | None = None,
     log: Callable[[str], None] | None = None,
+    keep_going: Callable[[Failure], bool] | None = None,
 ) -> RunReport:
     """One refinery run of `local` on `db`: create the history table, plan, apply (or fake).
 
     Divergent and missing migrations are reported in the plan and never applied, as with the
-    CLI's defaults; the run stops at the first failing migration.
+    CLI's defaults. The run stops at the first failing migration, as refinery does -- unless
+    `keep_going(failure)` says to go on: the failed migration is rolled back and the next
+    ones run, each in its own transaction, as they would once the failed one is fixed (so one
+    replay reports every broken migration of a branch, not only the first).
     """
     lines: list[str] = []
 
@@ -202,38 +210,49 @@ def run(
     begin = begin_statement(db.dialect)
     if grouped:
         db.execute(begin)
-    for step in steps:
+    for index, step in enumerate(steps):
         say(f"applying migration: {step.display}")
-        try:
-            if not grouped:
-                _execute_as(db, step, begin)
-            failure = _run_statements(db, step, observer)
-        except _StepFailed as failed:
-            failure = failed.failure
-        if failure is not None:
-            _rollback(db)
-            report.failure = failure
+        failure = _apply(db, step, begin, table, grouped=grouped, observer=observer)
+        if failure is None:
+            report.applied.append(step)
+            continue
+        _rollback(db)
+        report.failures.append(failure)
+        report.failure = report.failure or failure
+        # grouped: the rollback took every earlier migration with it; nothing to go on from
+        if grouped or keep_going is None or not keep_going(failure):
+            report.not_run = list(steps[index + 1:])
             return report
-        try:
-            if not grouped:
-                _commit(db, step)  # deferred constraints are checked here
-                db.execute(begin)
-            # two files with one version fail here, their SQL already committed
-            _execute_as(db, step, refinery.history_insert(table), history_row(step.migration))
-            if not grouped:
-                _commit(db, step)
-        except _StepFailed as failed:
-            _rollback(db)
-            report.failure = failed.failure
-            return report
-        report.applied.append(step)
     if grouped:
         try:
             _commit(db, steps[-1])
         except _StepFailed as failed:
             _rollback(db)
             report.failure = failed.failure
+            report.failures.append(failed.failure)
     return report
+
+
+def _apply(db: Database, step: Runnable, begin: str, table: str, *, grouped: bool,
+           observer: Observer | None) -> Failure | None:
+    """One migration, then its history row, in refinery's transactions; its failure (the
+    transaction is left for the caller to roll back)."""
+    try:
+        if not grouped:
+            _execute_as(db, step, begin)
+        failure = _run_statements(db, step, observer)
+        if failure is not None:
+            return failure
+        if not grouped:
+            _commit(db, step)  # deferred constraints are checked here
+            db.execute(begin)
+        # two files with one version fail here, their SQL already committed
+        _execute_as(db, step, refinery.history_insert(table), history_row(step.migration))
+        if not grouped:
+            _commit(db, step)
+    except _StepFailed as failed:
+        return failed.failure
+    return None
 
 
 class _StepFailed(Exception):

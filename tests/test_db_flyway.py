@@ -89,7 +89,24 @@ def test_a_failing_branch_migration_is_located(project: Repo, pg_db: PostgresDat
     assert failure.rule == "migration-failed"
     assert failure.path == "migrations/V4__bad.sql" and failure.line == 2
     assert "nope" in failure.message
-    assert [r[1] for r in history(pg_db)][-1] == "3"  # V4 not recorded
+    recorded = [r[1] for r in history(pg_db)]
+    assert "4" not in recorded  # V4 not recorded...
+    assert "5" in recorded  # ...and the replay went on with V5, as once V4 is fixed
+
+
+def test_a_later_failure_says_it_may_follow_from_the_first(
+        project: Repo, pg_db: PostgresDatabase) -> None:
+    project.write("migrations/V4__make.sql", "CREATE TABLE made (id int);\nSELEC 1;\n")
+    project.write("migrations/V5__use.sql", "INSERT INTO made VALUES (1);\n")
+    project.commit("two broken")
+    context = context_of()
+    base = steps(context, context.base.files if context.base else ())
+    first, later = replay_on(pg_db, context, DbOptions(), base, steps(context, context.local))
+    assert (first.path, first.line) == ("migrations/V4__make.sql", 2)
+    assert "consequence" not in first.message
+    assert later.path == "migrations/V5__use.sql"
+    assert later.message.endswith("may be a consequence of V4__make's failure (it names made, "
+                                  "which V4__make would have created)"), later.message
 
 
 def test_placeholders_are_replaced_before_the_sql_is_sent(

@@ -149,6 +149,24 @@ def test_failing_migration_is_rolled_back_and_unrecorded(pg_db: PostgresDatabase
     assert [a.version for a in read_history(pg_db, refinery.DEFAULT_TABLE)] == [1]
 
 
+def test_keep_going_runs_the_later_migrations_as_if_the_failed_one_were_fixed(
+        pg_db: PostgresDatabase) -> None:
+    steps = [
+        step(1, "one", "CREATE TABLE a (id int);"),
+        step(2, "two", "CREATE TABLE b (id int);\nSELEC oops;\n"),
+        step(3, "three", "CREATE TABLE d (id int);"),
+        step(4, "four", "ALTER TABLE b ADD COLUMN x int;"),
+        step(5, "five", "CREATE TABLE e (id int);"),
+    ]
+    report = run(pg_db, steps, keep_going=lambda failure: failure.step.display != "V4__four")
+    assert [f.step.display for f in report.failures] == ["V2__two", "V4__four"]
+    assert report.failure is report.failures[0]
+    assert report.failures[1].error.sqlstate == "42P01"  # b: V2's, rolled back
+    assert [s.display for s in report.not_run] == ["V5__five"]  # keep_going said stop
+    assert table_names(pg_db) == {"a", "d", "refinery_schema_history"}
+    assert [a.version for a in read_history(pg_db, refinery.DEFAULT_TABLE)] == [1, 3]
+
+
 def test_server_error_position_refines_the_column(pg_db: PostgresDatabase) -> None:
     sql = "CREATE TABLE t (\n    id bigint,\n    bad no_such_type\n);\n"
     report = run(pg_db, [step(1, "t", sql)])
@@ -170,8 +188,10 @@ def test_create_index_concurrently_fails_like_under_refinery(pg_db: PostgresData
 def test_grouped_run_is_one_transaction(pg_db: PostgresDatabase) -> None:
     steps = [step(1, "one", "CREATE TABLE a (id int);"),
              step(2, "two", "CREATE TABLE b (id int); SELEC 1;")]
-    report = run(pg_db, steps, grouped=True)
+    report = run(pg_db, [*steps, step(3, "three", "SELECT 1;")], grouped=True,
+                 keep_going=lambda _failure: True)
     assert report.failure is not None
+    assert [s.display for s in report.not_run] == ["V3__three"]  # its rollback undid all
     assert "going to apply batch migrations in single transaction." in report.log
     assert table_names(pg_db) == {"refinery_schema_history"}  # V1 rolled back too
     assert read_history(pg_db, refinery.DEFAULT_TABLE) == []

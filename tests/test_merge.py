@@ -9,7 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from migration_gate.diagnostics import Diagnostic, Related, Severity
+from migration_gate.diagnostics import (
+    Diagnostic,
+    Evidence,
+    FailureEvidence,
+    LockEvidence,
+    Related,
+    RewriteEvidence,
+    Severity,
+)
 from migration_gate.ephemeral.postgres import Binaries
 from migration_gate.merge import UNPREDICTED, merge, natural_key, report_order
 from migration_gate.pipeline import Result
@@ -23,23 +31,28 @@ W, E = Severity.WARNING, Severity.ERROR
 TYPE_CHANGE = "SET LOCAL lock_timeout = '5s';\nALTER TABLE orders ALTER COLUMN status TYPE text;\n"
 
 
-def observed(rule: str, path: str, line: int, end_line: int, message: str) -> Diagnostic:
-    """A replay finding as dbcheck words it, spanning its statement."""
+def observed(rule: str, path: str, line: int, end_line: int, message: str,
+             evidence: Evidence) -> Diagnostic:
+    """A replay finding as dbcheck words it, spanning its statement, with its observation."""
     return Diagnostic(rule, W if rule != "migration-failed" else E, path, message, line, 1,
-                      end_line, 60, hint="set lock_timeout, or use an online variant")
+                      end_line, 60, hint="set lock_timeout, or use an online variant",
+                      evidence=evidence)
 
 
 LOCK = ("`ALTER TABLE orders ALTER COLUMN status TYPE text` took an ACCESS EXCLUSIVE lock on "
         "table orders (blocks every read and write of it until the migration commits)")
 REWRITE = ("`ALTER TABLE orders ALTER COLUMN status TYPE text` rewrote table orders and its "
            "indexes (orders_pkey): every row is copied under an ACCESS EXCLUSIVE lock")
+ORDERS_LOCK = LockEvidence("ACCESS EXCLUSIVE", "table", "orders")
+ORDERS_REWRITE = RewriteEvidence("table", "orders", ("orders_pkey",))
 
 
 def test_a_confirmed_prediction_is_one_finding_with_the_evidence() -> None:
     path = "migrations/V2__type.sql"
     static = lint_text(TYPE_CHANGE, path)
-    found = merge([*static, observed("lock-observed", path, 2, 2, LOCK),
-                   observed("rewrite-observed", path, 2, 2, REWRITE)], {path: TYPE_CHANGE})
+    found = merge([*static, observed("lock-observed", path, 2, 2, LOCK, ORDERS_LOCK),
+                   observed("rewrite-observed", path, 2, 2, REWRITE, ORDERS_REWRITE)],
+                  {path: TYPE_CHANGE})
     rules = [d.rule for d in found]
     assert rules.count("changing-column-type") == 1
     assert "lock-observed" not in rules and "rewrite-observed" not in rules
@@ -51,11 +64,24 @@ def test_a_confirmed_prediction_is_one_finding_with_the_evidence() -> None:
     assert (change.line, change.column) == (2, 45)  # the new type, not the statement
 
 
+def test_the_evidence_is_read_from_the_observation_not_from_the_message() -> None:
+    """A table named `orders (old)`: words parsed back out of the message would stop at its
+    parenthesis; the observation carried as data cannot be misread."""
+    path = "migrations/V2__type.sql"
+    sql = TYPE_CHANGE.replace("orders", '"orders (old)"')
+    lock = observed("lock-observed", path, 2, 2, LOCK.replace("orders", '"orders (old)"'),
+                    LockEvidence("ACCESS EXCLUSIVE", "table", '"orders (old)"'))
+    (change,) = [d for d in merge([*lint_text(sql, path), lock], {path: sql})
+                 if d.rule == "changing-column-type"]
+    assert 'observed: ACCESS EXCLUSIVE lock on table "orders (old)", under the' in change.message
+
+
 def test_a_lock_under_lock_timeout_that_no_rule_predicted_is_not_reported() -> None:
     sql = "SET LOCAL lock_timeout = '2s';\nALTER TABLE users ADD COLUMN n int DEFAULT 0;\n"
     path = "migrations/V3__n.sql"
     lock = observed("lock-observed", path, 2, 2, "`ALTER TABLE users ADD COLUMN n int "
-                    "DEFAULT 0` took an ACCESS EXCLUSIVE lock on table users (blocks ...)")
+                    "DEFAULT 0` took an ACCESS EXCLUSIVE lock on table users (blocks ...)",
+                    LockEvidence("ACCESS EXCLUSIVE", "table", "users"))
     found = merge([*lint_text(sql, path), lock], {path: sql})
     assert [d for d in found if "lock" in d.rule or "lock" in d.message.lower()] == []
 
@@ -65,7 +91,8 @@ def test_without_lock_timeout_an_unpredicted_lock_stays_and_says_so() -> None:
     sql = "SELECT archive_old_users();\n"
     path = "migrations/V4__p.sql"
     lock = observed("lock-observed", path, 1, 1, "`SELECT archive_old_users()` took an ACCESS "
-                    "EXCLUSIVE lock on table users (blocks every read and write of it ...)")
+                    "EXCLUSIVE lock on table users (blocks every read and write of it ...)",
+                    LockEvidence("ACCESS EXCLUSIVE", "table", "users"))
     (kept,) = [d for d in merge([*lint_text(sql, path), lock], {path: sql})
                if d.rule == "lock-observed"]
     assert kept.message.endswith(f"({UNPREDICTED})")
@@ -75,7 +102,9 @@ def test_a_failure_a_static_error_explains_is_folded_into_it() -> None:
     sql = "CREATE INDEX CONCURRENTLY IF NOT EXISTS i ON t (a);\n"
     path = "migrations/V5__i.sql"
     failure = observed("migration-failed", path, 1, 1, "V5__i fails: CREATE INDEX CONCURRENTLY "
-                       "cannot run inside a transaction block (SQLSTATE 25001)")
+                       "cannot run inside a transaction block (SQLSTATE 25001)",
+                       FailureEvidence("CREATE INDEX CONCURRENTLY cannot run inside a "
+                                       "transaction block (SQLSTATE 25001)", "25001"))
     found = merge([*lint_text(sql, path), failure], {path: sql})
     assert [d.rule for d in found] == ["ban-concurrent-index-creation-in-transaction"]
     assert "the replay fails: CREATE INDEX CONCURRENTLY cannot run" in found[0].message
@@ -87,7 +116,8 @@ def test_a_failure_after_a_text_hazard_is_folded_into_the_hazard() -> None:
     path = "migrations/V6__a.sql"
     static = lint_text(sql, path)
     assert any(d.rule == "unterminated-string" for d in static)
-    failure = observed("migration-failed", path, 1, 2, "V6__a fails: unterminated quoted string")
+    failure = observed("migration-failed", path, 1, 2, "V6__a fails: unterminated quoted string",
+                       FailureEvidence("unterminated quoted string"))
     found = merge([*static, failure], {path: sql})
     assert "migration-failed" not in [d.rule for d in found]
     (hazard,) = [d for d in found if d.rule == "unterminated-string"]

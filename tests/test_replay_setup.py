@@ -258,15 +258,16 @@ def test_the_base_setup_governs_and_a_change_is_config_changed(tmp_path: Path) -
 
 def test_the_setup_text_is_part_of_the_base_cache_key(tmp_path: Path) -> None:
     from migration_gate.config import Config
-    from migration_gate.dbcheck import base_cache_key
+    from migration_gate.dbcheck import base_cache_keys
     from migration_gate.pipeline import CheckContext
     from migration_gate.replaysetup import SetupFile
 
     context = CheckContext(config=Config(), root=tmp_path, repo_root=None, folder="migrations",
                            local=())
-    plain = base_cache_key("16.2", context, [])
-    one = base_cache_key("16.2", context, [], (SetupFile("db/setup.sql", ROLE_SETUP),))
-    other = base_cache_key("16.2", context, [], (SetupFile("db/setup.sql", ROLE_SETUP + " "),))
+    plain = base_cache_keys("16.2", context, [])[-1]
+    one = base_cache_keys("16.2", context, [], (SetupFile("db/setup.sql", ROLE_SETUP),))[-1]
+    other = base_cache_keys("16.2", context, [],
+                            (SetupFile("db/setup.sql", ROLE_SETUP + " "),))[-1]
     assert len({plain, one, other}) == 3
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -10,6 +11,10 @@ from migration_gate.commands._finish import default_format, finish, runner_shown
 from migration_gate.commands.options import folder_options, report_options
 from migration_gate.runners.model import RunnerName
 from migration_gate.types import Dialect
+
+if TYPE_CHECKING:
+    from migration_gate.diagnostics import Diagnostic
+    from migration_gate.pipeline import CheckContext
 
 
 @click.command()
@@ -36,7 +41,7 @@ def verify(
     from migration_gate.commands.check import project_contexts
     from migration_gate.dbcheck import DbOptions, run_database_check
     from migration_gate.diagnostics import GateError
-    from migration_gate.pipeline import NoteCollector, Result, apply_config
+    from migration_gate.pipeline import NoteCollector, Result
 
     note = NoteCollector()
     overrides = {"dialect": dialect, "fail_on": fail_on, "database_url": database_url}
@@ -57,11 +62,27 @@ def verify(
             write_err(line)
 
     options = DbOptions(fake=fake, target=target, grouped=grouped, log=log)
-    diagnostics = apply_config([*context.config_findings, *run_database_check(context, options)],
-                               context.config)
+    diagnostics = merged(context, [*context.config_findings,
+                                   *run_database_check(context, options)])
     if to_stdout:
         click.echo()
     result = Result(tuple(diagnostics), files_checked=len(context.local),
                     notes=tuple(note.notes), runner=runner_shown(context))
     finish(result, fmt=fmt, output=output, root=context.root,
            fail_on=context.config.fail_on, command="verify")
+
+
+def merged(context: CheckContext, found: list[Diagnostic]) -> list[Diagnostic]:
+    """One cause, one finding, as `check` reports it: the SQL rules run on the branch's
+    migrations only to take in the replay's observations they predicted (`merge`); a static
+    finding that took in none is `check`'s business, not the replay's."""
+    from migration_gate.dbcheck import RULES
+    from migration_gate.pipeline import finalize
+    from migration_gate.stages import STAGES
+
+    replay_rules = {rule.id for rule in RULES}
+    static = list(STAGES["sql"](context)) if any(d.rule in replay_rules for d in found) else []
+    untouched = {(d.rule, d.path, d.line, d.column, d.message) for d in static}
+    return [d for d in finalize([*found, *static], context)
+            if (d.rule, d.path, d.line, d.column, d.message) not in untouched
+            or any(r.rule in replay_rules for r in d.related)]

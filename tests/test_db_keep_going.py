@@ -95,6 +95,7 @@ def test_after_a_base_failure_the_branch_migrations_are_named(
     repo.git("checkout", "-q", "-b", "feature")
     repo.write("migrations/V005__mine.sql", "SELEC 1;\n")
     done = check(repo, gate_cache)
-    (note,) = notes(done, "not replayed")
-    assert note.endswith("not replayed: the branch's V5__mine and 1 later base migration -- "
-                         "the base branch's V3__ext failed first"), note
+    (skipped,) = of_rule(done, "replay-skipped")
+    assert skipped["path"] == "migrations/V003__ext.sql"
+    assert ("not replayed: the branch's V5__mine and 1 later base migration -- "
+            "the base branch's V3__ext failed first") in skipped["message"], skipped["message"]

@@ -93,6 +93,7 @@ def warm_up(dialect: Dialect) -> None:
     _token_kinds(dialect)
     import migration_gate.sql.ignores
     import migration_gate.sql.lint
+    import migration_gate.sql.reader
     import migration_gate.sql.rules  # noqa: F401  (imports every rule module)
 
 

@@ -104,6 +104,8 @@ def lex(text: str, offset: int, dialect: Dialect) -> tuple[Word, ...] | None:
         if kind == "space":
             pos = end
             continue
+        if kind == "line" and dialect == "mysql" and text[pos + 2 : pos + 3].strip():
+            return None  # MySQL's `--` starts a comment only before a space
         if kind == "line" or kind == "block":
             end = _comment_end(text, end, dialect) if kind == "block" else end
             if end < 0:
@@ -115,6 +117,8 @@ def lex(text: str, offset: int, dialect: Dialect) -> tuple[Word, ...] | None:
             value = match.group()
             if _ENDS_WORD.match(text, end) is None or not (value.isascii() or _letters(value)):
                 return None  # E'..', N'..', a$b, combining marks: sqlglot's own rules
+            if value in ("U", "u") and text[end : end + 2] in ("&'", '&"'):
+                return None  # U&'…': a Unicode escape string
             upper = value.upper()
             last = words[-1] if words else None
             if spaced and last is not None and last.kind == WORD and last.start != last.end and (
@@ -150,8 +154,8 @@ def lex(text: str, offset: int, dialect: Dialect) -> tuple[Word, ...] | None:
         else:
             if (match.group() == "#" and dialect == "mysql") or (
                 match.group() in "[]" and dialect in ("sqlite", "mssql")
-            ):
-                return None  # a MySQL comment; bracketed names
+            ) or (match.group() in "#@" and dialect == "mssql"):
+                return None  # a MySQL comment; bracketed names; SQL Server's #temp, @var
             end = _operator_end(text, pos, operators)
             append(Word(PUNCT, text[pos:end], start, offset + end))
         pos, spaced = end, True
@@ -202,6 +206,7 @@ def _quote_end(text: str, pos: int, quote: str) -> int:
 def _operator_end(text: str, pos: int, operators: frozenset[str]) -> int:
     """The end of the longest operator of the dialect at `pos`, else of its one character."""
     for size in (5, 4, 3, 2):
-        if text[pos : pos + size] in operators:
+        candidate = text[pos : pos + size]
+        if len(candidate) == size and candidate in operators:
             return pos + size
     return pos + 1

@@ -17,7 +17,11 @@ What the syntax check covers (the replay of `check --verify` is the judge of the
 * every statement of a trusted kind whose words look wrong (`doubtful`): unbalanced
   parentheses, a clause keyword with nothing after it or followed by another clause
   (`FROM WHERE`, `UPDATE SET`), `CREATE TABLE (`, `INSERT INTO VALUES`, an empty list item
-  (`(a,)`, `(,`, `,,`).
+  (`(a,)`, `(,`, `,,`), an operator followed by another or by a clause (`SET a = WHERE`);
+* every statement that may be a form `forms.py` knows sqlglot lacks (MySQL's compound
+  statements, `UPDATE IGNORE`, `SELECT ... INTO @v`, `ALTER TABLE ... ADD (...)`; SQLite's
+  `CREATE VIRTUAL TABLE`; `COMMENT ON CONSTRAINT`): sqlglot rejects them, and `forms.py` tells
+  the form from a mistake in it.
 
 So a statement of the usual kinds whose words are well formed is not parsed: on the corpus no
 such statement had a `syntax-error` finding (`bench/lint_diff.py` shows the findings unchanged),
@@ -39,9 +43,11 @@ _CLAUSES = frozenset({"FROM", "WHERE", "SET", "VALUES", "INTO", "JOIN", "ON", "A
                       "BY", "HAVING", "SELECT", "TABLE", "NOT", "IN", "IS", "LIKE"})
 _CLAUSE_STARTS = frozenset({"FROM", "WHERE", "GROUP", "ORDER", "HAVING", "LIMIT", "SET",
                             "VALUES"})
-#: What a statement cannot end with (`ON` can: `PRAGMA foreign_keys = ON`).
+#: What a statement cannot end with (`ON` can: `PRAGMA foreign_keys = ON`; `DEFAULT` too:
+#: `ALTER COLUMN c DROP DEFAULT`).
 _DANGLING = (_CLAUSES - {"ON"}) | {",", "(", "=", ".", "<>", "!=", "<", ">", "<=", ">=", "+",
-                                   "-", "/", "||", "::"}
+                                   "-", "/", "||", "::", "ADD", "COLUMN", "CONSTRAINT", "CHECK",
+                                   "REFERENCES", "TO", "AS", "USING", "EXISTS", "TYPE", "KEY"}
 
 
 def read(text: str, offset: int, dialect: Dialect, *, words: bool = True) -> Parsed:
@@ -52,25 +58,28 @@ def read(text: str, offset: int, dialect: Dialect, *, words: bool = True) -> Par
         return parse(text, offset, dialect, words=words)
     command = not lexed or is_command(lexed, dialect)
     view = (regex_words(text, offset) if command else lexed) if words else ()
-    if command or not _checked(lexed):
+    if command or not _checked(lexed, dialect):
         return Parsed(view, None, None)
     verdict = parse(text, offset, dialect, words=False)
     return Parsed(view, None, verdict.error, verdict.error_offset)
 
 
-def _checked(words: tuple[Word, ...]) -> bool:
+def _checked(words: tuple[Word, ...], dialect: Dialect) -> bool:
     """Whether the syntax check asks sqlglot about a statement our lexer read."""
     from migration_gate.sql.rules.robustness import TOKEN_UNDERSTOOD
 
     first = words[0].text if words[0].kind not in (NAME, STRING, NUMBER) else ""
     if first in TOKEN_UNDERSTOOD:
         return False
-    return first not in TRUSTED_KINDS or doubtful(words)
+    return first not in TRUSTED_KINDS or doubtful(words, dialect)
 
 
-def doubtful(words: tuple[Word, ...]) -> bool:
-    """Whether the words of a statement of a trusted kind look wrong (see the module's doc)."""
+def doubtful(words: tuple[Word, ...], dialect: Dialect = "postgres") -> bool:
+    """Whether the words of a statement of a trusted kind look wrong (see the module's doc),
+    or it has a form sqlglot lacks (`forms.py` then says whether the engine accepts it)."""
     keys = [w.text if w.kind not in (NAME, STRING, NUMBER) else "\0" for w in words]
+    if _lacked_form(keys, dialect):
+        return True
     depth = 0
     for index, key in enumerate(keys):
         after = keys[index + 1] if index + 1 < len(keys) else None
@@ -84,10 +93,34 @@ def doubtful(words: tuple[Word, ...]) -> bool:
             return True
         if key in _CLAUSES and after in _CLAUSE_STARTS and (key, after) not in _ALLOWED:
             return True
+        if key in _OPERATORS and (after in _OPERATORS or after in _CLAUSE_STARTS
+                                  or after in (",", ")")):
+            return True
     if depth != 0 or keys[-1] in _DANGLING:
         return True
     return (keys[:3] == ["CREATE", "TABLE", "("] or keys[:2] == ["UPDATE", "SET"]
             or (keys[0] == "INSERT" and keys[2:3] in (["VALUES"], ["SELECT"], ["("])))
+
+
+#: Binary operators: one cannot be followed by another, a clause or the end of a list.
+_OPERATORS = frozenset({"=", "<>", "!=", "<", ">", "<=", ">=", "||", "AND", "OR", "LIKE"})
+
+
+def _lacked_form(keys: list[str], dialect: Dialect) -> bool:
+    """Whether the statement may be one of the forms `forms.py` knows that sqlglot lacks: a
+    MySQL compound statement (a bare `BEGIN`), `UPDATE IGNORE`, `SELECT ... INTO @v`, `ADD (`;
+    SQLite's `CREATE VIRTUAL TABLE`; PostgreSQL's `COMMENT ON CONSTRAINT`. sqlglot rejects
+    them, and `forms.py` tells a mistake in them from the form."""
+    if dialect == "postgres":
+        return keys[:3] == ["COMMENT", "ON", "CONSTRAINT"]
+    if dialect == "sqlite":
+        return keys[:2] == ["CREATE", "VIRTUAL"]
+    if dialect != "mysql":
+        return False
+    return ("BEGIN" in keys or keys[1:2] in (["IGNORE"], ["LOW_PRIORITY"])
+            or (keys[0] in ("SELECT", "(") and "INTO" in keys)
+            or any(key == "ADD" and "(" in keys[index + 1 : index + 3]
+                   for index, key in enumerate(keys)))
 
 
 #: Clause keywords that may be followed by a clause start (`ON UPDATE SET NULL`, `SET DEFAULT`,

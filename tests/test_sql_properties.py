@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -68,13 +69,31 @@ WORD_PIECES = [
 ]
 
 
-@settings(max_examples=400, deadline=None)
-@given(st.lists(st.sampled_from(WORD_PIECES), max_size=30), DIALECTS, st.sampled_from(["", " "]))
-def test_our_lexer_gives_the_words_sqlglots_tokenizer_gave(pieces: list[str], dialect: Dialect,
-                                                          glue: str) -> None:
+PIECES = st.lists(st.sampled_from(WORD_PIECES), max_size=30)
+GLUE = st.sampled_from(["", " "])
+
+
+def same_words(pieces: list[str], dialect: Dialect, glue: str) -> None:
     """The rules' word view of any statement is the one the sqlglot-only reader built."""
     from migration_gate.sql.reader import read
     from migration_gate.sql.tokens import parse
 
     text = glue.join(pieces)
     assert read(text, 7, dialect).words == parse(text, 7, dialect).words
+
+
+# A sample in the fast loop, the thorough run (`slow`) in the full suite.
+@settings(max_examples=400, deadline=None)
+@given(PIECES, DIALECTS, GLUE)
+def test_our_lexer_gives_the_words_sqlglots_tokenizer_gave(pieces: list[str], dialect: Dialect,
+                                                          glue: str) -> None:
+    same_words(pieces, dialect, glue)
+
+
+@pytest.mark.slow
+@settings(max_examples=5000, deadline=None)
+@given(PIECES, DIALECTS, GLUE)
+def test_our_lexer_gives_the_words_sqlglots_tokenizer_gave_thorough(
+    pieces: list[str], dialect: Dialect, glue: str,
+) -> None:
+    same_words(pieces, dialect, glue)

@@ -91,8 +91,11 @@ def _pattern(dialect: str) -> re.Pattern[str]:
     def quoted(quotes: str) -> str:  # the unrolled loop: linear even when the quote is open
         return "|".join(rf"{q}[^{q}\\]*(?:{q}{q}[^{q}\\]*)*{q}" for q in quotes) or "(?!)"
 
-    operators = sorted(_OPERATORS.get(dialect, _OPERATORS["postgres"]), key=len, reverse=True)
-    singles = re.escape(_SINGLES.get(dialect, _SINGLES["postgres"]))
+    single = _SINGLES.get(dialect, _SINGLES["postgres"])
+    left_out = set(_SINGLES["postgres"]) - set(single)  # nor the operators that contain them
+    operators = sorted((o for o in _OPERATORS.get(dialect, _OPERATORS["postgres"])
+                        if not left_out & set(o)), key=len, reverse=True)
+    singles = re.escape(single)
     line = "--(?=[ \t\r\n\f\v]|\\Z)" if dialect == "mysql" else "--"  # MySQL: `-- `
     dollar = "\\$(?:[A-Za-z_][A-Za-z0-9_]*)?\\$" if dialect == "postgres" else "(?!)"
     return re.compile(
@@ -118,6 +121,7 @@ def lex(text: str, offset: int, dialect: Dialect) -> tuple[Word, ...] | None:
     words: list[Word] = []
     append, new = words.append, _new_word
     pairs = _PAIRS.get(dialect, _PAIRS["postgres"])
+    commands = _COMMANDS.get(dialect, _COMMANDS["postgres"])
     match_at = _pattern(dialect).match
     pos, length, spaced = 0, len(text), True
     while pos < length:
@@ -140,6 +144,8 @@ def lex(text: str, offset: int, dialect: Dialect) -> tuple[Word, ...] | None:
                 return None  # combining marks and the like: sqlglot's own rules
             upper = value.upper()
             last = words[-1] if words else None
+            if last is not None and last.text == ";" and upper in commands:
+                return None  # sqlglot reads the rest as the command's text (a compound body)
             if spaced and last is not None and last.kind == WORD and last.start != last.end and (
                 (last.text, upper) in pairs
             ):

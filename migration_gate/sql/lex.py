@@ -195,7 +195,7 @@ def _comment_end(text: str, after: int, dialect: Dialect) -> int:
     """The end of the block comment opened before `after`, or -1 for what we do not read:
     unterminated, nested (PostgreSQL nests them), MySQL's optimizer hints `/*+…*/`."""
     close = text.find("*/", after)
-    if close < 0 or "/*" in text[after:close]:
+    if close < 0 or text.find("/*", after, close + 1) >= 0:  # `/*/` opens one more too
         return -1
     if dialect == "mysql" and text[after : after + 1] == "+":
         return -1

@@ -53,3 +53,49 @@ def test_random_bytes_never_crash_the_lint_command(tmp_path: Path, data: bytes,
     assert result.exit_code in (0, 1), result.output
     assert result.exception is None or isinstance(result.exception, SystemExit)
     assert '"tool": "migration-gate"' in result.output
+
+
+#: SQL-ish pieces for comparing our lexer with sqlglot's tokenizer: what the corpus has
+#: (two-word keywords across lines, JSON operators, casts, dollar quotes, Norwegian names) and
+#: what our lexer must give up on (prefixed strings, parameters, placeholders, backslashes).
+WORD_PIECES = [
+    "PRIMARY", "KEY", "FOREIGN", "ORDER", "GROUP", "BY", "DOUBLE", "PRECISION", "CHARACTER",
+    "VARYING", "LOCK", "TABLES", "UNLOCK", "UPDATE", "STATISTICS", "CREATE", "TABLE", "SELECT",
+    "INSERT", "INTO", "VALUES", "DO", "REINDEX", "søknad", "fødselså", "_x", "a1", "t.c", "x$y",
+    "1", "1.5", "1.", ".5", "1e5", "0x1F", "1_000", "3abc", "'s'", "'it''s'", "'a\\'b'",
+    "E'x'", "N'x'", "X'ff'", "U&'x'", '"Q"', '"a""b"', "`b`", "[c]", "$1", "${p}", "$$b$$",
+    "$f$ x $f$", "$x", "->", "->>", "#>>", "#-", "@>", "<@", "::", "||", "!=", "<>", "<=>",
+    ":=", "~*", "?|", "#", "%", "^", "&", "|", "!", "{", "}", "(", ")", ",", ";", ".", "=",
+    "*", "-", "+", "/", "<", ">", "?", "@", "--c\n", "/* c */", "/*! 40101 */", "/*+ h */",
+    "/* a /* b */ c */", " ", "\n", "\t", "\r\n", "\u00a0", "'", '"', "`", "/*", "\\",
+]
+
+
+PIECES = st.lists(st.sampled_from(WORD_PIECES), max_size=30)
+GLUE = st.sampled_from(["", " "])
+
+
+def same_words(pieces: list[str], dialect: Dialect, glue: str) -> None:
+    """The rules' word view of any statement is the one the sqlglot-only reader built."""
+    from migration_gate.sql.reader import read
+    from migration_gate.sql.tokens import parse
+
+    text = glue.join(pieces)
+    assert read(text, 7, dialect).words == parse(text, 7, dialect).words
+
+
+# A sample in the fast loop, the thorough run (`slow`) in the full suite.
+@settings(max_examples=400, deadline=None)
+@given(PIECES, DIALECTS, GLUE)
+def test_our_lexer_gives_the_words_sqlglots_tokenizer_gave(pieces: list[str], dialect: Dialect,
+                                                          glue: str) -> None:
+    same_words(pieces, dialect, glue)
+
+
+@pytest.mark.slow
+@settings(max_examples=5000, deadline=None)
+@given(PIECES, DIALECTS, GLUE)
+def test_our_lexer_gives_the_words_sqlglots_tokenizer_gave_thorough(
+    pieces: list[str], dialect: Dialect, glue: str,
+) -> None:
+    same_words(pieces, dialect, glue)

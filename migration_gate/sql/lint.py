@@ -1,4 +1,7 @@
-"""Lint one migration's text: split, parse, apply the rules in order, honour ignore comments.
+"""Lint one migration's text: split, read, apply the rules in order, honour ignore comments.
+
+Each statement is read by `reader.read`: words from our lexer, sqlglot only where the syntax
+check covers the statement or our lexer cannot read it.
 
 `lint_text` is pure (text in, diagnostics out) so that it can run in worker processes and be
 cached by content. Findings carry every rule's default severity, `off` included: the
@@ -41,12 +44,13 @@ def lint_text(
     """
     from migration_gate.sql import hazards
     from migration_gate.sql.ignores import UNUSED_IGNORE, apply_ignores, find_ignores
+    from migration_gate.sql.reader import read as read_statement
     from migration_gate.sql.rules import registry
     from migration_gate.sql.rules.base import CURRENT_SQLITE, DDL_STARTS, FileState, View
     from migration_gate.sql.rules.context import OBSERVED, observe
     from migration_gate.sql.rules.robustness import SYNTAX_ERROR
     from migration_gate.sql.rules.statements import Stmt
-    from migration_gate.sql.tokens import Parsed, parse, regex_words
+    from migration_gate.sql.tokens import Parsed, regex_words
 
     found = scan_text(text, dialect)
     comment_spans = found.comments
@@ -61,7 +65,7 @@ def lint_text(
     wanted = [first in read or _SET_CONFIG.search(s.text) is not None
               for first, s in zip(firsts, statements, strict=True)]
     if parse_statements:
-        parsed = [parse(s.text, s.start_offset, dialect, words=want)
+        parsed = [read_statement(s.text, s.start_offset, dialect, words=want)
                   for s, want in zip(statements, wanted, strict=True)]
     else:  # a data dump: tokens only, and only where a rule reads them
         parsed = [Parsed(regex_words(s.text, s.start_offset) if want else (), None, None)

@@ -5,7 +5,7 @@ first unterminated string or comment (losing every later statement), records wro
 the text it folds into `Command` tokens (`VACUUM FULL t`), and drops the comments we need for
 ignore directives. Splitting only needs to know where quoted text and comments start and end,
 which this module does per dialect, jumping from one interesting character to the next with a
-regular expression. sqlglot then tokenizes and parses each statement (`migration_gate.sql.parse`).
+regular expression. `reader.read` then reads each statement (`lex.py`; sqlglot where needed).
 
 The statements are the ones the database would see: a trigger's or routine's body is part of
 its statement (`migration_gate.sql.blocks`), MySQL's `DELIMITER` lines (a mysql-client command)

@@ -1,9 +1,11 @@
-"""Each statement tokenized and parsed once with sqlglot, with a token view for the rules.
+"""The word view the rules read, and sqlglot's tokenizer and parser where they are still used.
 
 The rules read a flat list of `Word`s (keywords upper-cased, quoted names exact, strings as
-their content) with absolute offsets, because that view survives what the parser does not:
-where sqlglot folds a statement into `exp.Command` (`REINDEX`, `VACUUM`, `LOCK`, `DO`...) or
-cannot parse it at all, the words come from a small regular-expression lexer instead.
+their content) with absolute offsets. Our own lexer (`lex.py`) builds them for almost every
+statement; `parse` here is the sqlglot path, for the statements our lexer does not read and for
+the `syntax-error` check (`reader.py` says which statements it covers). Where sqlglot folds a
+statement into `exp.Command` (`REINDEX`, `VACUUM`, `LOCK`, `DO`...) or cannot tokenize it, the
+words come from a small regular-expression lexer (`regex_words`) instead, on both paths.
 sqlglot is imported on first use (it costs ~150 ms) and its fallback warnings are silenced.
 """
 
@@ -93,6 +95,7 @@ def warm_up(dialect: Dialect) -> None:
     _token_kinds(dialect)
     import migration_gate.sql.ignores
     import migration_gate.sql.lint
+    import migration_gate.sql.reader
     import migration_gate.sql.rules  # noqa: F401  (imports every rule module)
 
 

@@ -95,10 +95,14 @@ SYNTAX_ERROR = Rule(
     "syntax-error", W,
     "sqlglot cannot parse a statement (it is reported, never skipped).",
     needs="stmt",
-    why="A statement the parser does not understand cannot be checked by the statement rules, "
-    "and it may simply be wrong. Statements that sqlglot only passes through (`DO`, `REINDEX`, "
-    "`VACUUM`, `LOCK`, `CLUSTER`...) are still checked from their tokens and are not reported. "
-    "The ephemeral database run (`check --verify`) says whether PostgreSQL accepts it.",
+    why="A statement the parser does not understand may simply be wrong. sqlglot is asked "
+    "about the statements this check covers: those of unusual kinds (not the usual DDL or DML), "
+    "those whose words look wrong (unbalanced parentheses, `FROM WHERE`, a clause with nothing "
+    "after it, `(a,,b)`) and those our lexer cannot read (a `${placeholder}`...); a usual "
+    "statement whose words are well formed is not parsed (sqlglot's import alone would cost a "
+    "one-file lint most of its time). Statements that sqlglot only passes through (`DO`, "
+    "`REINDEX`, `VACUUM`, `LOCK`, `CLUSTER`...) are checked from their tokens and are not "
+    "reported. The ephemeral database run (`check --verify`) is the judge of every statement.",
     example="SELECT * FROM WHERE id = 1;",
     instead="fix the statement, or `-- migration-gate: ignore syntax-error` before a statement "
     "that PostgreSQL accepts",

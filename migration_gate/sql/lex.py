@@ -1,0 +1,202 @@
+"""Our own lexer for the rules' word view: the words sqlglot's tokenizer gives, without sqlglot.
+
+The rules read `tokens.Word`s. They used to come from sqlglot's tokenizer, whose import
+(80–135 ms) and per-statement cost were a third of a cold lint. This lexer gives the same words
+for the text it knows — words (letters, digits, `_`), ASCII numbers, `'…'` strings, quoted
+names, PostgreSQL's dollar quotes, comments, the dialect's operators, sqlglot's two-word
+keywords (`PRIMARY KEY`, `ORDER BY`...) — and gives up (returns None) on anything else:
+prefixed strings (`E'…'`, `X'…'`), backslashes, `$` outside a dollar quote (parameters,
+Flyway placeholders `${x}`), braces, non-ASCII text other than letters outside strings, names
+and comments, unterminated quotes or comments, numbers run into letters. For those few
+statements (13 of the corpus's 13,926) the caller falls back to sqlglot's own tokenizer, so
+the rules' view of a statement never depends on which lexer read it (`bench/lint_diff.py`
+proves it on the corpus, `tests/test_sql_properties.py` on random SQL).
+
+The operator and keyword tables below are sqlglot's (its tokenizer's `KEYWORDS` for each
+dialect); where sqlglot has a quirk that no rule should see differently, it is kept: the words
+of a two-word keyword all carry the keyword's start as both their offsets, as sqlglot's single
+token for them did.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from functools import cache, partial
+
+from migration_gate.sql.tokens import NAME, NUMBER, PUNCT, STRING, WORD, Word
+from migration_gate.types import Dialect
+
+_COMMON_OPERATORS = ("!=", "#>", "#>>", "&&", "&<", "&>", "->", "->>", "-|-", "::", ":=", "<->",
+                     "<<->>", "<=", "<=>", "<>", "==", "=>", ">=", "?::", "??", "|>", "||", "~*",
+                     "~~", "~~*", "~~~")
+#: Multi-character operators sqlglot reads as one token, by dialect (its `KEYWORDS` symbols).
+_OPERATORS: dict[str, frozenset[str]] = {
+    "postgres": frozenset({*_COMMON_OPERATORS, "#-", "<@", "?&", "?|", "@>", "@?", "@@", "^@",
+                           "|/", "||/", "~"}),
+    "mysql": frozenset({*_COMMON_OPERATORS, "@@"}),
+    "sqlite": frozenset(_COMMON_OPERATORS),
+    "mssql": frozenset(_COMMON_OPERATORS),
+}
+_COMMON_PAIRS = ("CHAR VARYING", "CHARACTER VARYING", "CLUSTER BY", "CONNECT BY",
+                 "DISTRIBUTE BY", "DOUBLE PRECISION", "FOREIGN KEY", "GROUP BY", "GROUPING SETS",
+                 "ORDER BY", "PARTITION BY", "PARTITIONED BY", "PRIMARY KEY", "SIMILAR TO",
+                 "SORT BY", "SQL SECURITY")
+#: Two-word keywords sqlglot reads as one token, by dialect.
+_PAIRS: dict[str, frozenset[tuple[str, str]]] = {
+    dialect: frozenset(tuple(pair.split()) for pair in (*_COMMON_PAIRS, *extra))
+    for dialect, extra in (
+        ("postgres", ()),
+        ("mysql", ("LOCK TABLES", "MEMBER OF", "SIGNED INTEGER", "UNLOCK TABLES",
+                   "UNSIGNED INTEGER")),
+        ("sqlite", ("INDEXED BY",)),
+        ("mssql", ("CLUSTERED INDEX", "NONCLUSTERED INDEX", "UPDATE STATISTICS")),
+    )
+}
+#: Statements sqlglot's tokenizer folds into a command by their first token (their words then
+#: came from `tokens.regex_words`, and still do).
+_COMMANDS: dict[str, frozenset[str]] = {
+    "postgres": frozenset({"CALL", "DECLARE", "DO", "EXEC", "EXECUTE", "EXPLAIN", "FETCH",
+                           "LOCK", "OPTIMIZE", "PREPARE", "REFRESH", "REINDEX", "RENAME",
+                           "RESET", "SHOW", "VACUUM"}),
+    "mysql": frozenset({"CALL", "EXECUTE", "FETCH", "LOCK", "OPTIMIZE", "PREPARE", "RENAME",
+                        "REPLACE", "UNLOCK", "VACUUM"}),
+    "sqlite": frozenset({"CALL", "EXECUTE", "EXPLAIN", "FETCH", "OPTIMIZE", "PREPARE", "RENAME",
+                         "REPLACE", "SHOW", "VACUUM"}),
+    "mssql": frozenset({"CALL", "END", "EXPLAIN", "FETCH", "GO", "OPTIMIZE", "PREPARE", "PRINT",
+                        "RENAME", "SHOW", "UPDATE", "VACUUM"}),
+}
+#: mysql's LOCK/UNLOCK and mssql's UPDATE are commands only as the two-word keywords above.
+_COMMAND_PAIRS = frozenset({"LOCK", "UNLOCK", "UPDATE"})
+
+#: What may follow a number for sqlglot to end it there (else we give up); a word may also be
+#: followed by a dot (`schema.table`).
+_ENDS_NUMBER = r"(?=[ \t\r\n\f\v!#%&()*+,\-/:;<=>?@\[\]^|~]|\Z)"
+_ENDS_WORD = r"(?=[ \t\r\n\f\v!#%&()*+,\-./:;<=>?@\[\]^|~]|\Z)"
+#: (string quotes, name quotes) by dialect; SQL Server's `"` is either, so it is not read here.
+_QUOTES = {"postgres": ("'", '"'), "mysql": ("'\"", "`"), "sqlite": ("'", '"`'),
+           "mssql": ("'", "")}
+#: Single characters sqlglot reads as one token; left out: a MySQL comment (`#`), bracketed
+#: names (SQLite, SQL Server), SQL Server's `#temp` and `@var`.
+_SINGLES = {"postgres": "!#%&()*+,-./:;<=>?@[]^|~", "mysql": "!%&()*+,-./:;<=>?@[]^|~",
+            "sqlite": "!#%&()*+,-./:;<=>?@^|~", "mssql": "!%&()*+,-./:;<=>?^|~"}
+
+
+@cache
+def _pattern(dialect: str) -> re.Pattern[str]:
+    """One regular expression for every token of `dialect` this lexer reads; text it does not
+    read matches no alternative (a quote left open, a backslash, a word run into a quote...)."""
+    strings, names = _QUOTES.get(dialect, _QUOTES["postgres"])
+
+    def quoted(quotes: str) -> str:  # the unrolled loop: linear even when the quote is open
+        return "|".join(rf"{q}[^{q}\\]*(?:{q}{q}[^{q}\\]*)*{q}" for q in quotes) or "(?!)"
+
+    single = _SINGLES.get(dialect, _SINGLES["postgres"])
+    left_out = set(_SINGLES["postgres"]) - set(single)  # nor the operators that contain them
+    operators = sorted((o for o in _OPERATORS.get(dialect, _OPERATORS["postgres"])
+                        if not left_out & set(o)), key=len, reverse=True)
+    singles = re.escape(single)
+    line = "--(?=[ \t\r\n\f\v]|\\Z)" if dialect == "mysql" else "--"  # MySQL: `-- `
+    dollar = "\\$(?:[A-Za-z_][A-Za-z0-9_]*)?\\$" if dialect == "postgres" else "(?!)"
+    return re.compile(
+        f"(?P<space>[ \t\r\n\f\v]+)"
+        f"|(?P<word>(?![Uu]&['\"])[^\\W\\d]\\w*){_ENDS_WORD}"  # not U&'…' (Unicode escapes)
+        f"|(?P<number>[0-9]+(?:\\.[0-9]+)?){_ENDS_NUMBER}"
+        f"|(?P<line>{line}[^\n]*)"
+        f"|(?P<block>/\\*)"
+        f"|(?P<string>{quoted(strings)})"
+        f"|(?P<name>{quoted(names)})"
+        f"|(?P<dollar>{dollar})"
+        f"|(?P<punct>{'|'.join(map(re.escape, operators))}|[{singles}])"
+    )
+
+
+#: `Word._make` without its Python frame: a corpus run builds 300,000 words.
+_new_word: Callable[[tuple[str, str, int, int]], Word] = partial(tuple.__new__, Word)
+
+
+def lex(text: str, offset: int, dialect: Dialect) -> tuple[Word, ...] | None:
+    """The statement's words as sqlglot's tokenizer gives them, or None when the text has
+    something this lexer does not read (the caller then asks sqlglot's tokenizer)."""
+    words: list[Word] = []
+    append, new = words.append, _new_word
+    pairs = _PAIRS.get(dialect, _PAIRS["postgres"])
+    commands = _COMMANDS.get(dialect, _COMMANDS["postgres"])
+    match_at = _pattern(dialect).match
+    pos, length, spaced = 0, len(text), True
+    while pos < length:
+        match = match_at(text, pos)
+        if match is None:
+            return None  # E'..', N'..', a$b, `\`, an open quote: sqlglot's own rules
+        kind, end = match.lastgroup, match.end()
+        if kind == "space":
+            pos = end
+            continue
+        if kind == "line" or kind == "block":
+            end = _comment_end(text, end, dialect) if kind == "block" else end
+            if end < 0:
+                return None
+            pos, spaced = end, False
+            continue
+        value = match.group()
+        if kind == "word":
+            if not value.isascii() and not _letters(value):
+                return None  # combining marks and the like: sqlglot's own rules
+            upper = value.upper()
+            last = words[-1] if words else None
+            if last is not None and last.text == ";" and upper in commands:
+                return None  # sqlglot reads the rest as the command's text (a compound body)
+            if spaced and last is not None and last.kind == WORD and last.start != last.end and (
+                (last.text, upper) in pairs
+            ):
+                words[-1] = new((WORD, last.text, last.start, last.start))
+                append(new((WORD, upper, last.start, last.start)))
+            else:
+                append(new((WORD, upper, offset + pos, offset + end)))
+        elif kind == "punct":
+            append(new((PUNCT, value, offset + pos, offset + end)))
+        elif kind == "number":
+            if words and words[-1].text == "@" and "." in value:
+                return None  # sqlglot reads `@ 1.5` as a parameter: `1`, `.`, `5`
+            append(new((NUMBER, value, offset + pos, offset + end)))
+        elif kind == "string" or kind == "name":
+            quote = value[0]
+            append(new((STRING if kind == "string" else NAME,
+                        value[1:-1].replace(quote * 2, quote), offset + pos, offset + end)))
+        else:  # a dollar quote
+            close = text.find(value, end)
+            if close < 0:
+                return None
+            append(new((STRING, text[end:close], offset + pos, offset + close + len(value))))
+            end = close + len(value)
+        pos, spaced = end, True
+    return tuple(words)
+
+
+def is_command(words: tuple[Word, ...], dialect: Dialect) -> bool:
+    """Whether sqlglot's tokenizer makes the statement a command (its first token one)."""
+    if not words or words[0].kind != WORD:
+        return False
+    first = words[0].text
+    if first not in _COMMANDS.get(dialect, _COMMANDS["postgres"]):
+        return False
+    if first in _COMMAND_PAIRS and dialect != "postgres":
+        return len(words) > 1 and words[1].start == words[0].start  # read as one keyword
+    return True
+
+
+def _letters(word: str) -> bool:
+    """Whether a non-ASCII word is one sqlglot reads as a word too: letters, digits and `_`,
+    starting with a letter or `_` (sqlglot starts a number at anything `isdigit`)."""
+    return (word[0].isalpha() or word[0] == "_") and all(c.isalnum() or c == "_" for c in word)
+
+
+def _comment_end(text: str, after: int, dialect: Dialect) -> int:
+    """The end of the block comment opened before `after`, or -1 for what we do not read:
+    unterminated, nested (PostgreSQL nests them), MySQL's optimizer hints `/*+…*/`."""
+    close = text.find("*/", after)
+    if close < 0 or text.find("/*", after, close + 1) >= 0:  # `/*/` opens one more too
+        return -1
+    if dialect == "mysql" and text[after : after + 1] == "+":
+        return -1
+    return close + 2

@@ -1,0 +1,130 @@
+"""One statement read for the rules: its words from our lexer, sqlglot only where it earns its cost.
+
+No rule reads sqlglot's expression tree (they all read the word view, which also covers what
+sqlglot folds into a `Command` or rejects), so sqlglot's parser is only needed for one verdict:
+the `syntax-error` check. Parsing every statement cost a third of a cold lint, and importing
+sqlglot at all more than a one-file lint's budget, for 2 findings on the 3,128-file corpus.
+
+What the syntax check covers (the replay of `check --verify` is the judge of the rest):
+
+* every statement our lexer cannot read (`lex.lex` gives up: prefixed strings, backslashes,
+  `$` outside a dollar quote such as Flyway's `${placeholder}`, braces, non-ASCII text outside
+  quotes, unterminated quotes): sqlglot tokenizes it for the words anyway, and parses it;
+* every statement of a kind outside `TRUSTED_KINDS` (a first word that is not the usual DDL,
+  DML, `ANALYZE` or `PRAGMA`: `USE`, `CLUSTER`, `MERGE`, a typo...), except those the word
+  view understands without sqlglot (`rules.robustness.TOKEN_UNDERSTOOD`) and those sqlglot
+  folds into a command;
+* every statement of a trusted kind whose words look wrong (`doubtful`): unbalanced
+  parentheses, a clause keyword with nothing after it or followed by another clause
+  (`FROM WHERE`, `UPDATE SET`), `CREATE TABLE (`, `INSERT INTO VALUES`, an empty list item
+  (`(a,)`, `(,`, `,,`), an operator followed by another or by a clause (`SET a = WHERE`);
+* every statement that may be a form `forms.py` knows sqlglot lacks (MySQL's compound
+  statements, `UPDATE IGNORE`, `SELECT ... INTO @v`, `ALTER TABLE ... ADD (...)`; SQLite's
+  `CREATE VIRTUAL TABLE`; `COMMENT ON CONSTRAINT`): sqlglot rejects them, and `forms.py` tells
+  the form from a mistake in it.
+
+So a statement of the usual kinds whose words are well formed is not parsed: on the corpus no
+such statement had a `syntax-error` finding (`bench/lint_diff.py` shows the findings unchanged),
+and a one-file lint of a typical migration never imports sqlglot.
+"""
+
+from __future__ import annotations
+
+from migration_gate.sql.lex import is_command, lex
+from migration_gate.sql.tokens import NAME, NUMBER, STRING, Parsed, Word, parse, regex_words
+from migration_gate.types import Dialect
+
+#: Statement kinds (first words) whose well-formed statements are left to the replay.
+TRUSTED_KINDS = frozenset({"CREATE", "ALTER", "DROP", "INSERT", "UPDATE", "DELETE", "SELECT",
+                           "WITH", "COMMENT", "GRANT", "REVOKE", "TRUNCATE", "ANALYZE",
+                           "PRAGMA"})
+#: Clause keywords that must be followed by something other than the end or another clause.
+_CLAUSES = frozenset({"FROM", "WHERE", "SET", "VALUES", "INTO", "JOIN", "ON", "AND", "OR",
+                      "BY", "HAVING", "SELECT", "TABLE", "NOT", "IN", "IS", "LIKE"})
+_CLAUSE_STARTS = frozenset({"FROM", "WHERE", "GROUP", "ORDER", "HAVING", "LIMIT", "SET",
+                            "VALUES"})
+#: What a statement cannot end with (`ON` can: `PRAGMA foreign_keys = ON`; `DEFAULT` too:
+#: `ALTER COLUMN c DROP DEFAULT`).
+_DANGLING = (_CLAUSES - {"ON"}) | {",", "(", "=", ".", "<>", "!=", "<", ">", "<=", ">=", "+",
+                                   "-", "/", "||", "::", "ADD", "COLUMN", "CONSTRAINT", "CHECK",
+                                   "REFERENCES", "TO", "AS", "USING", "EXISTS", "TYPE", "KEY"}
+
+
+def read(text: str, offset: int, dialect: Dialect, *, words: bool = True) -> Parsed:
+    """The statement's words (unless `words=False`) and, where the syntax check covers it,
+    sqlglot's verdict. Never raises."""
+    lexed = lex(text, offset, dialect)
+    if lexed is None:  # only sqlglot's tokenizer reads it: its words, and its parse
+        return parse(text, offset, dialect, words=words)
+    command = not lexed or is_command(lexed, dialect)
+    view = (regex_words(text, offset) if command else lexed) if words else ()
+    if command or not _checked(lexed, dialect):
+        return Parsed(view, None, None)
+    verdict = parse(text, offset, dialect, words=False)
+    return Parsed(view, None, verdict.error, verdict.error_offset)
+
+
+def _checked(words: tuple[Word, ...], dialect: Dialect) -> bool:
+    """Whether the syntax check asks sqlglot about a statement our lexer read."""
+    from migration_gate.sql.rules.robustness import TOKEN_UNDERSTOOD
+
+    first = words[0].text if words[0].kind not in (NAME, STRING, NUMBER) else ""
+    if first in TOKEN_UNDERSTOOD:
+        return False
+    return first not in TRUSTED_KINDS or doubtful(words, dialect)
+
+
+def doubtful(words: tuple[Word, ...], dialect: Dialect = "postgres") -> bool:
+    """Whether the words of a statement of a trusted kind look wrong (see the module's doc),
+    or it has a form sqlglot lacks (`forms.py` then says whether the engine accepts it)."""
+    keys = [w.text if w.kind not in (NAME, STRING, NUMBER) else "\0" for w in words]
+    if _lacked_form(keys, dialect):
+        return True
+    depth = 0
+    for index, key in enumerate(keys):
+        after = keys[index + 1] if index + 1 < len(keys) else None
+        if key == "(":
+            depth += 1
+        elif key == ")":
+            depth -= 1
+            if depth < 0:
+                return True
+        if key in (",", "(") and after in (",", ")") and not (key == "(" and after == ")"):
+            return True
+        if key in _CLAUSES and after in _CLAUSE_STARTS and (key, after) not in _ALLOWED:
+            return True
+        if key in _OPERATORS and (after in _OPERATORS or after in _CLAUSE_STARTS
+                                  or after in (",", ")")):
+            return True
+    if depth != 0 or keys[-1] in _DANGLING:
+        return True
+    return (keys[:3] == ["CREATE", "TABLE", "("] or keys[:2] == ["UPDATE", "SET"]
+            or (keys[0] == "INSERT" and keys[2:3] in (["VALUES"], ["SELECT"], ["("])))
+
+
+#: Binary operators: one cannot be followed by another, a clause or the end of a list.
+_OPERATORS = frozenset({"=", "<>", "!=", "<", ">", "<=", ">=", "||", "AND", "OR", "LIKE"})
+
+
+def _lacked_form(keys: list[str], dialect: Dialect) -> bool:
+    """Whether the statement may be one of the forms `forms.py` knows that sqlglot lacks: a
+    MySQL compound statement (a bare `BEGIN`), `UPDATE IGNORE`, `SELECT ... INTO @v`, `ADD (`;
+    SQLite's `CREATE VIRTUAL TABLE`; PostgreSQL's `COMMENT ON CONSTRAINT`. sqlglot rejects
+    them, and `forms.py` tells a mistake in them from the form."""
+    if dialect == "postgres":
+        return keys[:3] == ["COMMENT", "ON", "CONSTRAINT"]
+    if dialect == "sqlite":
+        return keys[:2] == ["CREATE", "VIRTUAL"]
+    if dialect != "mysql":
+        return False
+    return ("BEGIN" in keys or keys[1:2] in (["IGNORE"], ["LOW_PRIORITY"])
+            or (keys[0] in ("SELECT", "(") and "INTO" in keys)
+            or any(key == "ADD" and "(" in keys[index + 1 : index + 3]
+                   for index, key in enumerate(keys)))
+
+
+#: Clause keywords that may be followed by a clause start (`ON UPDATE SET NULL`, `SET DEFAULT`,
+#: `NOT VALID`...): kept out of `doubtful`.
+_ALLOWED = frozenset({("ON", "SET"), ("BY", "SET"), ("IN", "SELECT"), ("INTO", "SELECT"),
+                      ("FROM", "SELECT"), ("NOT", "IN"), ("ON", "DELETE"), ("SET", "SET"),
+                      ("SELECT", "FROM"), ("BY", "VALUES")})

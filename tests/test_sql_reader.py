@@ -1,0 +1,97 @@
+"""Statements read without sqlglot where it cannot change a finding, with it where it can.
+
+`reader.read` takes the words from our lexer and asks sqlglot's parser only about the
+statements the syntax check covers; `lex.lex` gives up on text it does not read, and sqlglot's
+tokenizer reads that instead. (tests/test_sql_properties.py compares the two lexers on random
+SQL; bench/lint_diff.py compares the findings on the whole corpus.)
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from migration_gate.sql.lex import is_command, lex
+from migration_gate.sql.lint import lint_text
+from migration_gate.sql.reader import doubtful, read
+from migration_gate.sql.tokens import NAME, STRING, WORD, Word, reparse
+from tests.conftest import clean_env
+
+TYPICAL = """\
+CREATE TABLE sak (
+    id             uuid PRIMARY KEY,
+    soknad         BYTEA        NOT NULL,
+    opprettet_av   VARCHAR      NOT NULL DEFAULT 'VL',
+    endret_tid     TIMESTAMP(3) NOT NULL DEFAULT localtimestamp
+);
+CREATE INDEX ON sak (opprettet_av);
+INSERT INTO søknad (id, data) VALUES (1, '{"a": 1}'::jsonb);
+UPDATE søknad SET data = data #- '{a}' WHERE data ->> 'b' = 'x';
+COMMENT ON TABLE sak IS 'saker';
+DO $$ BEGIN RAISE NOTICE 'hi'; END $$;
+"""
+
+
+def test_a_typical_migration_is_linted_without_importing_sqlglot(tmp_path: Path) -> None:
+    """The one-file lint of a pre-commit hook: sqlglot's import alone (80–135 ms) was most of
+    its budget, and its parse could not change a finding of these statements."""
+    (tmp_path / "V1__sak.sql").write_text(TYPICAL, encoding="utf-8")
+    done = subprocess.run([sys.executable, "-X", "importtime", "-m", "migration_gate", "lint",
+                           "--no-cache", "V1__sak.sql"], cwd=tmp_path, env=clean_env(),
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "prefer-robust-stmts" in done.stdout  # it did lint the file
+    assert "migration_gate.sql.reader" in done.stderr
+    assert "sqlglot" not in done.stderr
+
+
+def test_a_flyway_placeholder_is_still_a_syntax_error() -> None:
+    """Real world: navikt/familie-ef-sak V55__fagsak_ekstern_id_start_value.sql starts with
+    Flyway's `${ignoreIfProd}`; linted as plain SQL it cannot run, and sqlglot says so."""
+    sql = "${ignoreIfProd} ALTER SEQUENCE fagsak_ekstern_id_seq RESTART with 200000000;\n"
+    assert lex(sql, 0, "postgres") is None  # our lexer leaves `${` to sqlglot
+    (finding,) = [d for d in lint_text(sql, "V55__x.sql") if d.rule == "syntax-error"]
+    assert "unexpected `{`" in finding.message
+
+
+@pytest.mark.parametrize(("sql", "rejected"), [
+    ("SELECT * FROM WHERE id = 1", True), ("CREATE TABLE (", True), ("UPDATE SET x = 1", True),
+    ("SELECT (1", True), ("DELETE FROM t WHERE", True), ("UPDATE t SET", False),
+    ("ALTER TABLE t ADD COLUMN a int,", False), ("CREATE INDEX i ON t (a,,b)", False),
+])
+def test_words_that_look_wrong_are_asked_of_sqlglot(sql: str, rejected: bool) -> None:
+    """sqlglot's verdict, as before; it is lenient with some (`UPDATE t SET`): the replay
+    judges those, as it did."""
+    words = lex(sql, 0, "postgres")
+    assert words is not None and doubtful(words)
+    assert read(sql, 0, "postgres").error == reparse(sql, "postgres")
+    assert ("syntax-error" in {d.rule for d in lint_text(sql + ";", "V1__x.sql")}) is rejected
+
+
+@pytest.mark.parametrize("sql", [
+    "ALTER TABLE t ADD CONSTRAINT f FOREIGN KEY (a) REFERENCES u (id) ON DELETE SET NULL",
+    "ALTER TABLE t ALTER COLUMN c SET NOT NULL", "SELECT FROM t", "PRAGMA foreign_keys = ON",
+    "INSERT INTO t SELECT * FROM u WHERE a IN (SELECT b FROM v)", "SELECT *",
+    "CREATE TABLE t (a int[] DEFAULT '{}', b text COLLATE \"C\")",
+])
+def test_well_formed_statements_are_not_parsed(sql: str) -> None:
+    words = lex(sql, 0, "postgres")
+    assert words is not None and not doubtful(words)
+    assert read(sql, 0, "postgres").error is None
+
+
+def test_the_word_view_keeps_sqlglots_reading() -> None:
+    """Two-word keywords carry the keyword's start as both offsets (as sqlglot's one token for
+    them did); MySQL's double quotes are strings; commands keep the fallback lexer's words."""
+    words = lex("x  PRIMARY\n KEY", 10, "postgres")
+    assert words is not None
+    assert words[1:] == (Word(WORD, "PRIMARY", 13, 13), Word(WORD, "KEY", 13, 13))
+    mysql = lex('SELECT "a""b", `c`', 0, "mysql")
+    assert mysql is not None and [(w.kind, w.text) for w in mysql[1:]] == [
+        (STRING, 'a"b'), ("punct", ","), (NAME, "c")]
+    assert is_command(lex("REINDEX TABLE t", 0, "postgres") or (), "postgres")
+    assert not is_command(lex("LOCK TABLE t", 0, "mysql") or (), "mysql")
+    assert is_command(lex("LOCK TABLES t WRITE", 0, "mysql") or (), "mysql")

@@ -360,6 +360,7 @@ def test_ignore_comments_cover_database_findings(tmp_path: Path, gate_cache: Pat
     assert [d["line"] for d in of_rule(done, "lock-observed")] == [3]
 
 
+@pytest.mark.slow
 def test_a_base_that_does_not_replay_is_a_finding(tmp_path: Path, gate_cache: Path,
                                                pg_binaries: Binaries) -> None:
     repo = make_repo(tmp_path / "repo")

@@ -8,6 +8,8 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from migration_gate.ephemeral.postgres import Binaries
 from tests.conftest import make_repo, seed_migrations
 from tests.pgserver_fixture import gate_env
@@ -68,6 +70,7 @@ def test_verify_goes_on_too_and_merges_like_check(
             r["rule"] for r in finding.get("related", ())} & replay_rules, finding
 
 
+@pytest.mark.slow
 def test_after_the_time_limit_the_rest_is_named(tmp_path: Path, gate_cache: Path,
                                                 pg_binaries: Binaries) -> None:
     repo = branch_repo(tmp_path / "repo", {

@@ -77,6 +77,7 @@ names = st.text(
               st.sampled_from([".sql", ".rs", ".SQL", ".txt"])),
     st.binary(max_size=40), max_size=6,
 ))
+@pytest.mark.slow
 def test_sources_agree_on_generated_folders(
     tmp_path_factory: Any, layout: dict[tuple[str, str, int, str, str], bytes]
 ) -> None:

@@ -116,6 +116,7 @@ def test_pre_commit_hook_honours_a_configured_folder_and_skip(repo: Repo) -> Non
     assert skipped.returncode == 0, output(skipped)
 
 
+@pytest.mark.slow
 def test_extra_arguments_reach_the_gate(repo: Repo) -> None:
     seed_migrations(repo, count=2)
     with_hooks_folder(repo)
@@ -275,6 +276,7 @@ def test_install_hooks_refuses_to_clobber_a_foreign_hook(repo: Repo) -> None:
     assert not (repo.path / ".git" / "hooks" / "pre-commit").exists()  # nothing half-done
 
 
+@pytest.mark.slow
 def test_install_hooks_chains_an_existing_hook_which_then_runs_first(repo: Repo) -> None:
     seed_migrations(repo, count=2)
     repo.write(".git/hooks/pre-commit", "#!/bin/sh\necho previous-ran >> previous.log\n")

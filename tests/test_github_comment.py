@@ -273,6 +273,7 @@ def test_a_clean_run_replaces_the_comment_and_never_creates_one(tmp_path: Path) 
         assert fake.violations == []
 
 
+@pytest.mark.slow
 def test_the_marker_on_the_second_page_is_found(tmp_path: Path) -> None:
     with fake_github() as fake:
         for n in range(130):
@@ -395,6 +396,7 @@ def test_keys_keep_one_comment_per_project_and_duplicates_go(tmp_path: Path) -> 
         assert fake.violations == []
 
 
+@pytest.mark.slow
 def test_a_huge_report_posts_within_githubs_limit(tmp_path: Path) -> None:
     diagnostics = [finding("ban-drop-column", Severity.WARNING, f"migrations/V{n}__t.sql",
                            "ü" * 900, line=n + 1) for n in range(400)]

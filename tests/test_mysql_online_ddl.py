@@ -13,6 +13,9 @@ import pytest
 from migration_gate.sql.lint import lint_text
 from tests.mariadb_fixture import MariaDbServer
 
+#: Each test starts (or shares) a real MariaDB: outside the fast loop.
+pytestmark = pytest.mark.slow
+
 _TABLE = ("CREATE TABLE t (id int NOT NULL, a int, v varchar(100), n int, "
           "PRIMARY KEY (id)) ENGINE=InnoDB")
 #: (action, whether MariaDB runs it in place without blocking writes)

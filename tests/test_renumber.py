@@ -136,6 +136,7 @@ def _flyway_branch_behind_main(path: Path, main: dict[str, str], branch: dict[st
     return repo
 
 
+@pytest.mark.slow
 def test_flyway_renumber_keeps_descriptions_as_written_and_never_moves_repeatables(
         tmp_path: Path) -> None:
     """Flyway names: `-`, spaces and other scripts in a description are Flyway's to keep; an

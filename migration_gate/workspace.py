@@ -34,8 +34,13 @@ def load(
 
 
 def migrations_folder(config: Config, dir_flag: str | None) -> Path:
-    """`--dir` is relative to the current folder; a configured `dir` to its file's folder."""
+    """`--dir` is relative to the current folder; a configured `dir` to its file's folder.
+    With neither and no default folder, the one project found here (a `flyway.conf` naming
+    `db/migration`, a nested `refinery.toml`), as `check` finds it: `next-version`, `new`,
+    `list` and `status` then work where `check` does."""
     folder = Path(dir_flag).resolve() if dir_flag else config.migrations_path
+    if not folder.exists() and not dir_flag and "dir" not in config.explicit_keys:
+        folder = the_one_project(config) or folder
     if not folder.exists():
         raise GateError(
             f"migrations folder not found: {folder} (pass --dir DIR or set `dir` in the "
@@ -44,6 +49,20 @@ def migrations_folder(config: Config, dir_flag: str | None) -> Path:
     if not folder.is_dir():
         raise GateError(f"not a folder: {folder} (pass the migrations folder with --dir)")
     return folder
+
+
+def the_one_project(config: Config) -> Path | None:
+    """The migrations folder of the only project under the configuration's folder (None: no
+    project); several are one clear error naming them, since a version is per project."""
+    from migration_gate import projects as monorepo
+
+    found = [p for p in monorepo.projects_of(config, config.project_dir)
+             if p.migrations.is_dir()]
+    if len(found) > 1:
+        names = ", ".join(sorted(p.name for p in found)[:10])
+        raise GateError(f"{len(found)} projects here ({names}): pass --dir with the migrations "
+                        "folder of one of them")
+    return found[0].migrations if found else None
 
 
 def relative_to(path: Path, root: Path) -> str:

@@ -63,7 +63,7 @@ def _start_folder(dir_flag: str | None, config_file: Path | None) -> None:
     """`new` in a project without migrations yet creates the configured (or default) folder,
     as `sqlx migrate add` and `dbmate new` do, instead of refusing the very first migration.
     An explicit `--dir` that does not exist stays an error: it is more likely a typo."""
-    from migration_gate.workspace import load
+    from migration_gate.workspace import load, the_one_project
 
     if dir_flag:
         return
@@ -71,6 +71,8 @@ def _start_folder(dir_flag: str | None, config_file: Path | None) -> None:
     folder = config.migrations_path
     if folder.exists() or folder.is_symlink():
         return  # what is there (a file, a dangling link) is judged by the usual checks
+    if "dir" not in config.explicit_keys and the_one_project(config) is not None:
+        return  # a project found here (flyway.conf's location): its folder (several: error)
     try:
         folder.mkdir(parents=True)
     except OSError as error:

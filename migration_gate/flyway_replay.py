@@ -27,6 +27,8 @@ if TYPE_CHECKING:
     from migration_gate.replaysetup import SetupFile
     from migration_gate.runner import Database, DbError
     from migration_gate.runners.model import Runner
+    from migration_gate.trace import LockTracer
+    from migration_gate.types import Dialect
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,11 @@ class FlywayStep:
     @property
     def display(self) -> str:
         return self.parsed.display
+
+    @property
+    def path(self) -> str:
+        """The file's path (what the lock tracer and ignore comments key on)."""
+        return self.file.path
 
 
 def steps(context: CheckContext, files: Sequence[MigrationFile]) -> list[FlywayStep]:
@@ -177,9 +184,13 @@ def replay_on(db: Database, context: CheckContext, options: DbOptions,
         broken = migrate(db, context, base, table, fake=False)
         if broken:
             _base_broken(context, broken[0], base, local)
-    failures = migrate(db, context, local, table, fake=options.fake, keep_going=True)
+    tracer = _tracer(context) if db.dialect == "postgres" else None
+    failures = migrate(db, context, local, table, fake=options.fake, keep_going=True,
+                       observer=tracer)
     found = [_failure_diagnostic(failure, failures[0] if index else None)
              for index, failure in enumerate(failures)]
+    if tracer is not None:
+        found.extend(_observed(tracer, db.dialect))
     for failure in failures if embedded else ():
         error = failure.error
         name = missing_extension(error.message, error.sqlstate, error.detail)
@@ -187,6 +198,27 @@ def replay_on(db: Database, context: CheckContext, options: DbOptions,
             raise ReplayUnavailable(f"{failure.step.display} needs the extension {name}",
                                     extension=name, fallback=tuple(found))
     return found
+
+
+def _tracer(context: CheckContext) -> LockTracer:
+    """Locks and rewrites of the branch's changed migrations, as refinery's replay observes
+    them (`trace.LockTracer`), so `lock-observed`/`rewrite-observed` judge Flyway projects too."""
+    from migration_gate.trace import LockTracer
+
+    changed = {m.path for m in context.changed}
+    return LockTracer(lambda step: step.path in changed)
+
+
+def _observed(tracer: LockTracer, dialect: Dialect) -> list[Diagnostic]:
+    """The tracer's findings, less those an ignore comment in the file covers."""
+    from migration_gate import dbfindings
+
+    ignores = dbfindings.Ignores(dialect)
+    tracer.locks = [seen for seen in tracer.locks if not ignores.covers(
+        seen.step, seen.statement.start_offset, "lock-observed")]
+    tracer.rewrites = [seen for seen in tracer.rewrites if not ignores.covers(
+        seen.step, seen.statement.start_offset, "rewrite-observed")]
+    return [*dbfindings.lock_diagnostics(tracer), *dbfindings.rewrite_diagnostics(tracer)]
 
 
 def _base_broken(context: CheckContext, failure: StepFailure, base: list[FlywayStep],
@@ -256,7 +288,8 @@ def pending(runner: Runner, todo: list[FlywayStep],
 
 
 def migrate(db: Database, context: CheckContext, todo: list[FlywayStep], table: str, *,
-            fake: bool, keep_going: bool = False) -> list[StepFailure]:
+            fake: bool, keep_going: bool = False, observer: LockTracer | None = None
+            ) -> list[StepFailure]:
     """`flyway migrate` of `todo`'s pending migrations; the failures. Flyway stops at the
     first one; with `keep_going` the next ones run too (the failed one without a row), as they
     would once it is fixed."""
@@ -272,7 +305,7 @@ def migrate(db: Database, context: CheckContext, todo: list[FlywayStep], table: 
     failures: list[StepFailure] = []
     for step in list(pending(context.runner, todo, rows)):
         if not fake:
-            failed = _run(db, context, step)
+            failed = _run(db, context, step, observer)
             if failed is not None:
                 failures.append(StepFailure(step, failed[0], failed[1]))
                 if not keep_going:
@@ -286,8 +319,11 @@ def migrate(db: Database, context: CheckContext, todo: list[FlywayStep], table: 
     return failures
 
 
-def _run(db: Database, context: CheckContext, step: FlywayStep) -> tuple[DbError, int] | None:
-    """One migration in the transaction Flyway uses for it; the error and its line."""
+def _run(db: Database, context: CheckContext, step: FlywayStep,
+         observer: LockTracer | None = None) -> tuple[DbError, int] | None:
+    """One migration in the transaction Flyway uses for it; the error and its line. With an
+    `observer` that wants the migration, its locks and rewrites are traced statement by
+    statement (inside the transaction, as refinery's replay does)."""
     from migration_gate.runner import DbError
     from migration_gate.sql.split import split_statements
 
@@ -297,9 +333,14 @@ def _run(db: Database, context: CheckContext, step: FlywayStep) -> tuple[DbError
         return DbError(decision.error), 1
     if decision.in_transaction:
         db.execute("BEGIN")
-    for statement in statements:
+    watching = observer is not None and observer.wants(step)
+    for index, statement in enumerate(statements):
         try:
+            if watching and observer is not None and index == 0:
+                observer.before_migration(db, step)
             db.execute(statement.text)
+            if watching and observer is not None:
+                observer.after_statement(db, step, statement)
         except DbError as error:
             if decision.in_transaction:
                 db.execute("ROLLBACK")

@@ -13,12 +13,23 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
-from migration_gate.runner import Database, Runnable
+from migration_gate.runner import Database
 
 if TYPE_CHECKING:
     from migration_gate.sql.split import Statement
+
+class Runnable(Protocol):
+    """A migration as the tracer needs it, whichever runner runs it (refinery's
+    `runner.Runnable`, the Flyway replay's `FlywayStep`): where it is and the text sent."""
+
+    @property
+    def path(self) -> str: ...
+
+    @property
+    def sql(self) -> str: ...
+
 
 #: Lock modes that block writes (SHARE and up), strongest last.
 BLOCKING_MODES = ("ShareLock", "ShareRowExclusiveLock", "ExclusiveLock", "AccessExclusiveLock")

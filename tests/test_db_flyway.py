@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from migration_gate.dbcheck import DbOptions
+from migration_gate.diagnostics import Diagnostic
 from migration_gate.ephemeral.postgres import Cluster, PostgresDatabase
 from migration_gate.flyway_replay import replay_on, steps
 from migration_gate.pipeline import CheckContext
@@ -41,6 +42,11 @@ def context_of() -> CheckContext:
                          verify=True, note=lambda _message: None)
 
 
+def failed(found: list[Diagnostic]) -> list[Diagnostic]:
+    """The replay's failures (the branch's locks on the base's tables are observed too)."""
+    return [d for d in found if d.rule == "migration-failed"]
+
+
 def history(db: PostgresDatabase) -> list[tuple[object, ...]]:
     return db.query("SELECT installed_rank, version, description, type, script, checksum, "
                     "success FROM flyway_schema_history ORDER BY installed_rank")
@@ -49,9 +55,15 @@ def history(db: PostgresDatabase) -> list[tuple[object, ...]]:
 def test_the_replay_writes_flyways_rows(project: Repo, pg_db: PostgresDatabase) -> None:
     context = context_of()
     assert context.runner.name == "flyway"
-    assert replay_on(pg_db, context, DbOptions(), steps(context, context.base.files
-                                                     if context.base else ()),
-                  steps(context, context.local)) == []
+    found = replay_on(pg_db, context, DbOptions(), steps(context, context.base.files
+                                                        if context.base else ()),
+                      steps(context, context.local))
+    # the branch's ALTER TABLE locks `person` and the re-run repeatable the view `adults`,
+    # both made by the base: observed, as under refinery (`check` merges each into
+    # require-lock-timeout's finding)
+    assert sorted((d.rule, d.path) for d in found) == [
+        ("lock-observed", "migrations/R__views.sql"),
+        ("lock-observed", "migrations/V3__add-email.sql")]
     assert history(pg_db) == [
         (1, "1", "init", "SQL", "V1__init.sql", flyway_crc32(MAIN["V1__init.sql"]), True),
         (2, "1.1", "add-name", "SQL", "V1.1__add-name.sql",
@@ -85,7 +97,8 @@ def test_a_failing_branch_migration_is_located(project: Repo, pg_db: PostgresDat
     project.commit("bad")
     context = context_of()
     base = steps(context, context.base.files if context.base else ())
-    (failure,) = replay_on(pg_db, context, DbOptions(), base, steps(context, context.local))
+    (failure,) = failed(replay_on(pg_db, context, DbOptions(), base,
+                                  steps(context, context.local)))
     assert failure.rule == "migration-failed"
     assert failure.path == "migrations/V4__bad.sql" and failure.line == 2
     assert "nope" in failure.message
@@ -101,7 +114,8 @@ def test_a_later_failure_says_it_may_follow_from_the_first(
     project.commit("two broken")
     context = context_of()
     base = steps(context, context.base.files if context.base else ())
-    first, later = replay_on(pg_db, context, DbOptions(), base, steps(context, context.local))
+    first, later = failed(replay_on(pg_db, context, DbOptions(), base,
+                                    steps(context, context.local)))
     assert (first.path, first.line) == ("migrations/V4__make.sql", 2)
     assert "consequence" not in first.message
     assert later.path == "migrations/V5__use.sql"
@@ -116,7 +130,8 @@ def test_placeholders_are_replaced_before_the_sql_is_sent(
     project.commit("copy")
     context = context_of()
     base = steps(context, context.base.files if context.base else ())
-    assert replay_on(pg_db, context, DbOptions(), base, steps(context, context.local)) == []
+    assert failed(replay_on(pg_db, context, DbOptions(), base,
+                            steps(context, context.local))) == []
     tables = {r[0] for r in pg_db.query(
         "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")}
     assert "flyway_schema_history_copy" in tables
@@ -142,3 +157,24 @@ def test_status_reads_flyway_schema_history(
     assert changed.returncode == 1
     assert "runner: flyway" in changed.stdout
     assert "Migration checksum mismatch for migration version 1.1" in changed.stdout
+
+
+def test_the_flyway_replay_observes_locks_and_rewrites(tmp_path: Path) -> None:
+    """Issue 10: the replay per the runner -- a Flyway branch's type change is observed like
+    refinery's: one `changing-column-type` finding carrying the evidence (ACCESS EXCLUSIVE on
+    person, the table rewritten), not a lock nobody predicted."""
+    repo = make_repo(tmp_path / "flyway")
+    repo.write("flyway.conf", "flyway.locations=filesystem:db/migration\n")
+    repo.write("db/migration/V1__init.sql", "CREATE TABLE person (id int, age int);\n")
+    repo.commit("main")
+    repo.git("checkout", "-q", "-b", "feature")
+    repo.write("db/migration/V2__age-bigint.sql",
+               "SET lock_timeout = '5s';\nALTER TABLE person ALTER COLUMN age TYPE bigint;\n")
+    repo.commit("bigint")
+    done = run_gate("check", "--verify", "--format", "json", cwd=repo.path,
+                    env={"DATABASE_URL": ""})
+    document = json.loads(done.stdout)
+    rules = {d["rule"]: d for d in document["diagnostics"]}
+    assert "lock-observed" not in rules and "rewrite-observed" not in rules, rules
+    changing = rules["changing-column-type"]
+    assert "observed" in changing["message"] and "person" in changing["message"], changing

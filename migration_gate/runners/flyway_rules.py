@@ -18,6 +18,7 @@ from migration_gate.runners.model import (
     NameIssue,
     NameProblem,
     ParsedMigration,
+    Version,
 )
 from migration_gate.runners.rules_model import FolderView
 
@@ -34,6 +35,12 @@ class FlywayRules:
     plan_hints: bool = False
     naming_style: bool = False
     encoding_hint: str = "re-save the file in the configured encoding (UTF-8)"
+    judges_applied: bool = False  # `checks.applied_order.flyway_below_applied` does
+    burns_versions: bool = False
+    groups_events: bool = False
+    judges_empty_base: bool = False
+    content_claims: bool = False
+    reuse_consequence: str = "databases that ran it fail Flyway's validation"
 
     def meant_as_migration(self, file_name: str, problem: NameProblem) -> bool:
         """A file Flyway does not read is only a finding if it was meant as a migration."""
@@ -108,3 +115,64 @@ class FlywayRules:
         from migration_gate.runners.flyway_checksum import decode
 
         return decode(content, str(self.runner.settings.encoding))
+
+    # --- the history rules -------------------------------------------------------------------
+
+    def same_migration(self, old: ParsedMigration, new: ParsedMigration) -> bool:
+        """Moved: same name (Flyway does not mind the folder)."""
+        return old.file_name == new.file_name
+
+    def same_slot(self, old: ParsedMigration, new: ParsedMigration) -> bool:
+        return old.version is not None and new.version == old.version and (
+            new.kind is old.kind)
+
+    def modification_matters(self, parsed: ParsedMigration | None, old_sum: int | None,
+                             new_sum: int | None) -> bool:
+        """Flyway re-runs a changed repeatable (that is what it is for), and its checksum reads
+        lines: a change of line endings only is none."""
+        if parsed is None or parsed.kind in (Kind.REPEATABLE, Kind.CALLBACK):
+            return False
+        return old_sum is None or old_sum != new_sum
+
+    def modified_message(self, file_name: str, base_ref: str, old_sum: int | None,
+                         new_sum: int | None) -> str:
+        change = f" (Flyway checksum {old_sum} → {new_sum})" if old_sum is not None else ""
+        return (f"{file_name} was merged on {base_ref} and has changed{change}: every "
+                "database that applied it fails Flyway's validation (\"Migration checksum "
+                "mismatch\")")
+
+    def update_name(self, view: FolderView, path: str, parsed: ParsedMigration | None
+                    ) -> str | None:
+        if parsed is None or parsed.version is None:
+            return None
+        return self.runner.file_name(Kind.VERSIONED, view.take_version(path),
+                                     f"update_{parsed.raw_description}")
+
+    def deleted_consequence(self, parsed: ParsedMigration, base_ref: str,
+                            unapplied: str | None) -> str:
+        return ("every database that applied it fails Flyway's validation (\"Detected applied "
+                f"migration not resolved locally: {parsed.display}\")")
+
+    def renamed_consequence(self, old: ParsedMigration, new: ParsedMigration, base_ref: str,
+                            unapplied: str | None) -> str:
+        return ("databases that applied it fail Flyway's validation (its version or "
+                "description changed)")
+
+    def applies_below(self, version: Version, base_versions: Sequence[Version]) -> bool:
+        """outOfOrder: Flyway applies a new version below the highest one."""
+        return self.runner.settings.out_of_order and version not in base_versions
+
+    def not_after_base_message(self, view: FolderView, file_name: str, highest: Version,
+                               base_ref: str, since: Sequence[str]) -> str:
+        return (f"{file_name} is at or below {highest.display}, the highest version on "
+                f"{base_ref}: every database that ran {base_ref} ignores it (Flyway: "
+                "\"Detected resolved migration not applied to database\") unless outOfOrder")
+
+    def number_label(self, view: FolderView, number: int) -> str:
+        return str(number)
+
+    def renamed_fix(self, view: FolderView, path: str, parsed: ParsedMigration,
+                    number: int | None = None) -> str:
+        version = (view.take_version(path) if number is None
+                   else self.runner.parse_version(str(number)))
+        return self.runner.file_name(Kind.VERSIONED, version, parsed.raw_description)

@@ -15,6 +15,7 @@ from migration_gate.runners.model import (
     NameIssue,
     NameProblem,
     ParsedMigration,
+    Version,
 )
 from migration_gate.runners.rules_model import FolderView
 
@@ -56,6 +57,13 @@ class RefineryRules:
     plan_hints: bool = True
     naming_style: bool = True
     encoding_hint: str = "re-save the file as UTF-8"
+    judges_applied: bool = True
+    burns_versions: bool = True
+    groups_events: bool = True
+    judges_empty_base: bool = True
+    content_claims: bool = True
+    reuse_consequence: str = ("databases that ran it keep it in their history and refinery "
+                              "reports the new file as divergent or never applies it")
 
     def meant_as_migration(self, file_name: str, problem: NameProblem) -> bool:
         """A `.sql` file (any case), or a `.rs` file named like a migration, is meant to run."""
@@ -129,6 +137,74 @@ class RefineryRules:
         except UnicodeDecodeError:
             return ContentProblem(
                 f"not valid UTF-8 ({_decode_error(content)}); refinery refuses to read it")
+
+    # --- the history rules -------------------------------------------------------------------
+
+    def same_migration(self, old: ParsedMigration, new: ParsedMigration) -> bool:
+        """refinery identifies a migration by version and name, never by path."""
+        return (old.version, old.description) == (new.version, new.description)
+
+    def same_slot(self, old: ParsedMigration, new: ParsedMigration) -> bool:
+        return old.version == new.version
+
+    def modification_matters(self, parsed: ParsedMigration | None, old_sum: int | None,
+                             new_sum: int | None) -> bool:
+        return True  # the checksum covers every byte
+
+    def modified_message(self, file_name: str, base_ref: str, old_sum: int | None,
+                         new_sum: int | None) -> str:
+        change = (f" (refinery checksum {old_sum} → {new_sum})"
+                  if old_sum is not None and new_sum else "")
+        return (f"{file_name} was merged on {base_ref} and has changed{change}: every "
+                "database that applied it aborts as divergent")
+
+    def update_name(self, view: FolderView, path: str, parsed: ParsedMigration | None
+                    ) -> str | None:
+        if parsed is None:
+            return None
+        return f"V{view.take_version(path).text}__update_{parsed.raw_description}.sql"
+
+    def deleted_consequence(self, parsed: ParsedMigration, base_ref: str,
+                            unapplied: str | None) -> str:
+        if unapplied:
+            return (f"production ({unapplied}) never applied it, but any other database that "
+                    f"ran {base_ref} reports \"migration {parsed.display} is missing\"")
+        return (f"every database that applied it reports \"migration {parsed.display} is "
+                "missing from the filesystem\"")
+
+    def renamed_consequence(self, old: ParsedMigration, new: ParsedMigration, base_ref: str,
+                            unapplied: str | None) -> str:
+        return (
+            f"production ({unapplied}) never applied it; other databases that ran {base_ref} "
+            "see a " if unapplied else "databases that applied it see a "
+        ) + (
+            "different name (divergent)" if old.version == new.version
+            else "missing version and run its SQL again"
+        )
+
+    def applies_below(self, version: Version, base_versions: Sequence[Version]) -> bool:
+        return False  # no refinery setting applies a V migration out of order
+
+    def not_after_base_message(self, view: FolderView, file_name: str, highest: Version,
+                               base_ref: str, since: Sequence[str]) -> str:
+        merged = f" ({', '.join(since)} was merged there since this branch started)" if (
+            since) else ""
+        return (f"{file_name} is at or below {self.number_label(view, highest.parts[0])}, the "
+                f"highest version on {base_ref}{merged}: every database that ran {base_ref} "
+                "reports it as missing and never applies it")
+
+    def number_label(self, view: FolderView, number: int) -> str:
+        from migration_gate.runners.refinery import refinery_version
+
+        return f"V{view.in_folder_style(refinery_version(number)).text}"
+
+    def renamed_fix(self, view: FolderView, path: str, parsed: ParsedMigration,
+                    number: int | None = None) -> str:
+        from migration_gate.runners.refinery import refinery_version
+
+        version = (view.take_version(path) if number is None
+                   else view.in_folder_style(refinery_version(number)))
+        return f"V{version.text}__{parsed.raw_description}.sql"
 
 
 RULES = RefineryRules()

@@ -83,3 +83,74 @@ class RunnerRules(Protocol):
 
     def decode(self, content: bytes) -> str | ContentProblem:
         """The content as the runner reads it, or why it cannot."""
+
+    # --- the history rules (`checks/history.py`) ---------------------------------------------
+
+    @property
+    def judges_applied(self) -> bool:
+        """Production's rows (`--applied`) are judged by version, name and checksum inside the
+        history rules (refinery); otherwise by the runner's own out-of-order rules
+        (`checks.applied_order`)."""
+
+    @property
+    def burns_versions(self) -> bool:
+        """A version the base deleted is never reused (`version-reused`)."""
+
+    @property
+    def groups_events(self) -> bool:
+        """Many deletions or renames of one commit are one finding (`checks.events`)."""
+
+    @property
+    def content_claims(self) -> bool:
+        """An added file holding a vanished base file's exact content is that file's, never
+        another one's by version alone."""
+
+    @property
+    def judges_empty_base(self) -> bool:
+        """New versions are judged even when the base has none: refinery's history starts at
+        0, so the first version is expected to be 1; Flyway's may start anywhere (a
+        baseline)."""
+
+    @property
+    def reuse_consequence(self) -> str:
+        """What the runner does with a file that reuses a burned version."""
+
+    def same_migration(self, old: ParsedMigration, new: ParsedMigration) -> bool:
+        """`new` is `old` moved (the runner sees no change)."""
+
+    def same_slot(self, old: ParsedMigration, new: ParsedMigration) -> bool:
+        """`new` takes `old`'s place in the history (renamed, same version)."""
+
+    def modification_matters(self, parsed: ParsedMigration | None, old_sum: int | None,
+                             new_sum: int | None) -> bool:
+        """A changed file the runner will notice (not a repeatable, not line endings only)."""
+
+    def modified_message(self, file_name: str, base_ref: str, old_sum: int | None,
+                         new_sum: int | None) -> str:
+        """A merged migration changed content."""
+
+    def update_name(self, view: FolderView, path: str, parsed: ParsedMigration | None
+                    ) -> str | None:
+        """The name of the new migration that should carry a change instead."""
+
+    def deleted_consequence(self, parsed: ParsedMigration, base_ref: str,
+                            unapplied: str | None) -> str:
+        """What a deleted merged migration does to the databases that ran the base."""
+
+    def renamed_consequence(self, old: ParsedMigration, new: ParsedMigration, base_ref: str,
+                            unapplied: str | None) -> str:
+        """What a renamed merged migration does to the databases that ran the base."""
+
+    def applies_below(self, version: Version, base_versions: Sequence[Version]) -> bool:
+        """A new version below the base's highest is applied anyway (Flyway's outOfOrder)."""
+
+    def not_after_base_message(self, view: FolderView, file_name: str, highest: Version,
+                               base_ref: str, since: Sequence[str]) -> str:
+        """A new version at or below the base's highest; `since`: files merged there since."""
+
+    def number_label(self, view: FolderView, number: int) -> str:
+        """A version number as the gap findings show it (`V008`, `8`)."""
+
+    def renamed_fix(self, view: FolderView, path: str, parsed: ParsedMigration,
+                    number: int | None = None) -> str:
+        """`parsed` renamed to version `number`, or to the next free one."""

@@ -36,23 +36,28 @@ E, W = Severity.ERROR, Severity.WARNING
 
 INVALID_FILENAME = RuleDoc(
     "invalid-filename", E,
-    "A file in the migrations folder does not match refinery's `V{n}__{name}.sql` pattern.",
+    "A file in the migrations folder does not match its runner's file-name pattern "
+    "(refinery's `V{n}__{name}.sql`; Flyway's `V{version}__{description}.sql`, `R__...`).",
     needs="git",
     why="refinery silently skips files whose name does not match `^[U|V]\\d+__\\w+\\.sql$`: "
     "the migration never runs and `refinery migrate` reports \"no migrations to apply\" "
     "(refinery issue #115). The prefix and extension are case-sensitive, the separator is "
     "two underscores, and the name may only hold letters, digits and `_`. A file starting "
-    "with `|` matches refinery's `[U|V]` class and then makes it panic.",
+    "with `|` matches refinery's `[U|V]` class and then makes it panic. Flyway skips a file "
+    "its naming settings do not match, or refuses the run with `validateMigrationNaming`; a "
+    "name it still runs (`V3.sql`, no description) is a warning.",
     example="migrations/v8__add_profiles.sql\nmigrations/V8-add-profiles.sql\n"
     "migrations/V8__add_profiles.SQL",
     instead="migrations/V008__add_profiles.sql",
 )
 INVALID_VERSION = RuleDoc(
     "invalid-version", E,
-    "The name matches refinery's pattern but the version is not a 32-bit integer.",
+    "The name matches the runner's pattern but the version is not one it can read "
+    "(refinery: a 32-bit integer; Flyway: dot- or underscore-separated numbers).",
     needs="git",
     why="refinery parses the version as an `i32` (an `i64` with `int8-versions`) and stops "
-    "with \"migration version must be a valid integer\": no migration at all is applied.",
+    "with \"migration version must be a valid integer\": no migration at all is applied. "
+    "Flyway silently skips the file (or refuses the run with `validateMigrationNaming`).",
     example="V1.5__add_index.sql\nV2147483648__x.sql\nV١__arabic_digit.sql",
     instead="V009__add_index.sql",
 )
@@ -73,7 +78,9 @@ DUPLICATE_VERSION = RuleDoc(
     needs="git",
     why="refinery only rejects two files identical in version, name and checksum. With different "
     "names both run, and the second fails on the history table's primary key after its SQL was "
-    "committed (gattaca-com/helix#572) -- typically two branches that both added `V008`.",
+    "committed (gattaca-com/helix#572) -- typically two branches that both added `V008`. "
+    "Flyway refuses to migrate at all (\"Found more than one migration with version\"; "
+    "`1` and `1.0` are one version, and two repeatables with one description clash too).",
     example="V008__add_profiles.sql\nV008__add_orders.sql",
     instead="V008__add_profiles.sql\nV009__add_orders.sql",
 )
@@ -99,8 +106,9 @@ NON_UTF8_MIGRATION = RuleDoc(
     "non-utf8-migration", E,
     "The migration file is not valid UTF-8.",
     needs="git",
-    why="refinery reads migrations as UTF-8 strings and refuses the whole run otherwise. Editors "
-    "saving Latin-1 or UTF-16 files are the usual cause.",
+    why="refinery reads migrations as UTF-8 strings and refuses the whole run otherwise; "
+    "Flyway decodes them in its configured `encoding` (UTF-8 by default). Editors saving "
+    "Latin-1 or UTF-16 files are the usual cause.",
     example="a file saved as Windows-1252 holding `'Café'`",
     instead="re-save the file as UTF-8",
 )

@@ -24,7 +24,9 @@ VERSION_NOT_AFTER_BASE = RuleDoc(
     needs="git",
     why="Every database that already ran the base is past that version: refinery reports the "
     "new file as \"missing from the filesystem\" and, without `-m`, skips it for ever. It "
-    "happens when a branch is rebased after another one merged the same number.",
+    "happens when a branch is rebased after another one merged the same number. Flyway "
+    "ignores it and fails `validate` (\"Detected resolved migration not applied to "
+    "database\") unless `outOfOrder=true`, which applies it out of order (no finding then).",
     example="base: V001..V007; branch adds V005__add_index.sql",
     instead="rename to V008__add_index.sql (`migration-gate next-version`)",
 )
@@ -34,7 +36,8 @@ VERSION_GAP = RuleDoc(
     needs="git",
     why="A hole is harmless to refinery until somebody fills it: a later migration in the hole is "
     "below the current version and is skipped as missing. Continuous versions keep the history "
-    "readable and make the next number obvious.",
+    "readable and make the next number obvious. Dotted Flyway versions (`1.1`) are never a "
+    "gap: their numbering is a choice.",
     example="base: V001..V007; branch adds V010__add_index.sql",
     instead="V008__add_index.sql",
 )
@@ -66,7 +69,9 @@ MODIFIED_MIGRATION = RuleDoc(
     needs="git",
     why="refinery stores each applied migration's checksum. Once the file changes, every "
     "database that applied it reports \"applied migration V3__x is different than filesystem "
-    "one\" and aborts (divergent) -- or silently never applies the change.",
+    "one\" and aborts (divergent) -- or silently never applies the change. Flyway records "
+    "a CRC32 of the lines and fails `validate` (\"Migration checksum mismatch\"); a changed "
+    "repeatable (`R__`) is re-run by design and a line-ending-only change is no change to it.",
     example="editing V003__create_users.sql after it was merged",
     instead="revert the edit and put the change in a new migration (`migration-gate new`)",
 )
@@ -75,7 +80,8 @@ DELETED_MIGRATION = RuleDoc(
     "A migration that exists on the base branch was deleted.",
     needs="git",
     why="Every database that applied it reports \"migration V2__x is missing from the "
-    "filesystem\" and, with abort-on-missing, refuses to migrate.",
+    "filesystem\" and, with abort-on-missing, refuses to migrate. Flyway fails `validate` "
+    "(\"Detected applied migration not resolved locally\").",
     example="git rm migrations/V002__add_email.sql",
     instead="keep the file; undo its effect in a new migration",
 )
@@ -84,7 +90,9 @@ RENAMED_MIGRATION = RuleDoc(
     "A base migration's name or version changed.",
     needs="git",
     why="refinery identifies a migration by version and name: a new name is divergent, a new "
-    "version leaves the old one missing and runs the SQL a second time.",
+    "version leaves the old one missing and runs the SQL a second time. Flyway validates by "
+    "version, description and checksum: a new description or version fails `validate`; a "
+    "file only moved to another folder keeps its name and is harmless to it.",
     example="V004__add_idx.sql renamed to V004__add_index.sql",
     instead="keep the merged name; only new migrations can be named freely",
 )

@@ -316,8 +316,14 @@ class CheckContext:
 
     def others(self, rel: str) -> list[ParsedMigration]:
         """Every migration here and on the base except the file at `rel` (`FolderView`)."""
-        return [parsed for m in (*self.local, *self.base_files)
-                if m.rel != rel and (parsed := self.migration_of(m)) is not None]
+        return [parsed for other, parsed in self._every_migration if other != rel]
+
+    @cached_property
+    def _every_migration(self) -> tuple[tuple[str, ParsedMigration], ...]:
+        """(rel, migration) of every file here and on the base, parsed once: `others` is
+        asked once per misnamed file, and a folder may hold hundreds of them."""
+        return tuple((m.rel, parsed) for m in (*self.local, *self.base_files)
+                     if (parsed := self.migration_of(m)) is not None)
 
     def plan_with(self, extra_taken: Iterable[Version] = (),
                   block_files: Sequence[MigrationFile] | None = None) -> Plan | None:

@@ -57,8 +57,8 @@ class FlywayRules:
                  problem: NameProblem) -> str:
         """The runner's own fix, with a free version."""
         fix = problem.fix
-        taken = {p.version for p in view.others(rel) if p.version}
-        if problem.suggestion is not None and (fix.version is None or fix.version not in taken):
+        if problem.suggestion is not None and (fix.version is None or fix.version not in {
+                p.version for p in view.others(rel) if p.version}):
             return problem.suggestion
         if fix.kind is Kind.CALLBACK:
             return problem.suggestion or file_name

@@ -28,7 +28,13 @@ from migration_gate.refinery import Prefix
 
 if TYPE_CHECKING:
     from migration_gate.applied import Applied
-    from migration_gate.runners.model import ParsedMigration, Runner, RunnerChoice, Version
+    from migration_gate.runners.model import (
+        NameProblem,
+        ParsedMigration,
+        Runner,
+        RunnerChoice,
+        Version,
+    )
 
 
 @dataclass(frozen=True)
@@ -273,12 +279,50 @@ class CheckContext:
         name = migration.name
         return parsed_from_name(name, migration.file_name) if name is not None else None
 
-    def _in_folder_style(self, version: Version) -> Version:
+    def in_folder_style(self, version: Version) -> Version:
         """refinery's versions written with the folder's padding (`V4` in a `V003` folder is
         `004`), so that the versions after them are written that way too."""
         from migration_gate.runners.refinery import padded_version
 
         return padded_version(version.parts[0], self.padding) if self.is_refinery else version
+
+    def name_problem_of(self, migration: MigrationFile) -> NameProblem | None:
+        """Why the runner does not read the file's name, or None (refinery's `.rs` files
+        included, as `migration_of`)."""
+        from migration_gate.refinery import MigrationName
+        from migration_gate.runners.model import NameProblem
+        from migration_gate.runners.refinery import RefineryRunner
+
+        if not self.is_refinery:
+            parsed = migration.runner_parsed
+            return parsed if isinstance(parsed, NameProblem) else None
+        own = migration.parsed
+        if isinstance(own, MigrationName):
+            return None
+        return RefineryRunner().problem(migration.file_name, own)
+
+    def recorded_checksum(self, migration: MigrationFile) -> int | None:
+        """The checksum the runner records for the file (None: it has none)."""
+        return migration.checksum if self.is_refinery else migration.runner_checksum
+
+    def take_version(self, path: str) -> Version:
+        """The next free version for `path` in the folder's style (`FolderView`)."""
+        from migration_gate.runners.refinery import padded_version
+
+        if self.is_refinery:
+            return padded_version(self.allocator.take(path), self.padding)
+        return self.runner_allocator.take(path)
+
+    def others(self, rel: str) -> list[ParsedMigration]:
+        """Every migration here and on the base except the file at `rel` (`FolderView`)."""
+        return [parsed for other, parsed in self._every_migration if other != rel]
+
+    @cached_property
+    def _every_migration(self) -> tuple[tuple[str, ParsedMigration], ...]:
+        """(rel, migration) of every file here and on the base, parsed once: `others` is
+        asked once per misnamed file, and a folder may hold hundreds of them."""
+        return tuple((m.rel, parsed) for m in (*self.local, *self.base_files)
+                     if (parsed := self.migration_of(m)) is not None)
 
     def plan_with(self, extra_taken: Iterable[Version] = (),
                   block_files: Sequence[MigrationFile] | None = None) -> Plan | None:
@@ -289,7 +333,7 @@ class CheckContext:
         if self.base is None:
             return None
         files = self.block if block_files is None else block_files
-        members = [Member(m.path, self._in_folder_style(parsed.version)) for m in files
+        members = [Member(m.path, self.in_folder_style(parsed.version)) for m in files
                    if (parsed := self.migration_of(m)) is not None and parsed.version is not None]
         taken = self.taken_versions(files) | set(extra_taken)
         return make_plan(members, taken, self.runner, datetime.now())

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from migration_gate.diagnostics import Diagnostic, Severity
 from migration_gate.migrations import MigrationFile
 from migration_gate.pipeline import CheckContext
-from migration_gate.runners.model import Kind
+from migration_gate.runners.model import Kind, Version
 
 
 def refinery_below_applied(context: CheckContext, migration: MigrationFile) -> Diagnostic | None:
@@ -47,7 +47,6 @@ def flyway_below_applied(context: CheckContext, added: list[MigrationFile]) -> I
     `MigrationInfoImpl.validate`), or with `ignoreMigrationPatterns=*:ignored` it is skipped
     for ever; with `outOfOrder=true` Flyway applies it, out of order. Those at or below the
     base's highest are `version-not-after-base`'s already."""
-    from migration_gate.checks.flyway_history import versions
     from migration_gate.checks.history import VERSION_NOT_AFTER_BASE
     from migration_gate.runners.flyway import FlywayRunner
     from migration_gate.runners.flyway_plan import State, ignores_state
@@ -95,3 +94,10 @@ def flyway_below_applied(context: CheckContext, added: list[MigrationFile]) -> I
             hint=f"rename to {fix} (`migration-gate renumber`), or set flyway.outOfOrder=true "
             "to have Flyway apply it out of order",
         )
+
+
+def versions(files: list[MigrationFile] | tuple[MigrationFile, ...]) -> list[Version]:
+    """The versions of a runner's (not refinery's) versioned migrations among `files`."""
+    return [m.runs_as.version for m in files
+            if m.runs_as is not None and m.runs_as.kind is Kind.VERSIONED
+            and m.runs_as.version is not None]

@@ -8,42 +8,56 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Hashable, Iterator
 
-from migration_gate import refinery
 from migration_gate.catalog import RuleDoc
+from migration_gate.checks.flyway_folder import (
+    MIXED_RUNNERS,
+    UNCLOSED_PLACEHOLDER,
+    UNDEFINED_PLACEHOLDER,
+)
 from migration_gate.diagnostics import Diagnostic, GateError, Severity
-from migration_gate.migrations import MigrationFile, max_version, versioned
+from migration_gate.migrations import MigrationFile
 from migration_gate.pipeline import (
     CheckContext,
-    VersionAllocator,
     format_version,
     normalise_description,
     suggest_file_name,
 )
-from migration_gate.refinery import MigrationName, NameIssue, NameProblem, Prefix
+from migration_gate.runners.model import (
+    ContentProblem,
+    Kind,
+    NameIssue,
+    ParsedMigration,
+    PlaceholderIssue,
+)
 
 E, W = Severity.ERROR, Severity.WARNING
 
 INVALID_FILENAME = RuleDoc(
     "invalid-filename", E,
-    "A file in the migrations folder does not match refinery's `V{n}__{name}.sql` pattern.",
+    "A file in the migrations folder does not match its runner's file-name pattern "
+    "(refinery's `V{n}__{name}.sql`; Flyway's `V{version}__{description}.sql`, `R__...`).",
     needs="git",
     why="refinery silently skips files whose name does not match `^[U|V]\\d+__\\w+\\.sql$`: "
     "the migration never runs and `refinery migrate` reports \"no migrations to apply\" "
     "(refinery issue #115). The prefix and extension are case-sensitive, the separator is "
     "two underscores, and the name may only hold letters, digits and `_`. A file starting "
-    "with `|` matches refinery's `[U|V]` class and then makes it panic.",
+    "with `|` matches refinery's `[U|V]` class and then makes it panic. Flyway skips a file "
+    "its naming settings do not match, or refuses the run with `validateMigrationNaming`; a "
+    "name it still runs (`V3.sql`, no description) is a warning.",
     example="migrations/v8__add_profiles.sql\nmigrations/V8-add-profiles.sql\n"
     "migrations/V8__add_profiles.SQL",
     instead="migrations/V008__add_profiles.sql",
 )
 INVALID_VERSION = RuleDoc(
     "invalid-version", E,
-    "The name matches refinery's pattern but the version is not a 32-bit integer.",
+    "The name matches the runner's pattern but the version is not one it can read "
+    "(refinery: a 32-bit integer; Flyway: dot- or underscore-separated numbers).",
     needs="git",
     why="refinery parses the version as an `i32` (an `i64` with `int8-versions`) and stops "
-    "with \"migration version must be a valid integer\": no migration at all is applied.",
+    "with \"migration version must be a valid integer\": no migration at all is applied. "
+    "Flyway silently skips the file (or refuses the run with `validateMigrationNaming`).",
     example="V1.5__add_index.sql\nV2147483648__x.sql\nV١__arabic_digit.sql",
     instead="V009__add_index.sql",
 )
@@ -64,7 +78,9 @@ DUPLICATE_VERSION = RuleDoc(
     needs="git",
     why="refinery only rejects two files identical in version, name and checksum. With different "
     "names both run, and the second fails on the history table's primary key after its SQL was "
-    "committed (gattaca-com/helix#572) -- typically two branches that both added `V008`.",
+    "committed (gattaca-com/helix#572) -- typically two branches that both added `V008`. "
+    "Flyway refuses to migrate at all (\"Found more than one migration with version\"; "
+    "`1` and `1.0` are one version, and two repeatables with one description clash too).",
     example="V008__add_profiles.sql\nV008__add_orders.sql",
     instead="V008__add_profiles.sql\nV009__add_orders.sql",
 )
@@ -90,8 +106,9 @@ NON_UTF8_MIGRATION = RuleDoc(
     "non-utf8-migration", E,
     "The migration file is not valid UTF-8.",
     needs="git",
-    why="refinery reads migrations as UTF-8 strings and refuses the whole run otherwise. Editors "
-    "saving Latin-1 or UTF-16 files are the usual cause.",
+    why="refinery reads migrations as UTF-8 strings and refuses the whole run otherwise; "
+    "Flyway decodes them in its configured `encoding` (UTF-8 by default). Editors saving "
+    "Latin-1 or UTF-16 files are the usual cause.",
     example="a file saved as Windows-1252 holding `'Café'`",
     instead="re-save the file as UTF-8",
 )
@@ -135,12 +152,10 @@ def corrected_name(file_name: str, version: int, padding: int) -> str:
     return "U" + text[1:] if prefix in ("U", "u") else text
 
 
-def _diagnostic(
-    doc: RuleDoc, migration: MigrationFile, message: str, hint: str | None
-) -> Diagnostic:
-    return Diagnostic(
-        doc.id, doc.severity, printable(migration.path), printable(message), hint=hint
-    )
+def _diagnostic(doc: RuleDoc, migration: MigrationFile, message: str, hint: str | None,
+                severity: Severity | None = None, line: int = 1, column: int = 1) -> Diagnostic:
+    return Diagnostic(doc.id, severity or doc.severity, printable(migration.path),
+                      printable(message), line=line, column=column, hint=hint)
 
 
 def printable(text: str) -> str:
@@ -149,46 +164,20 @@ def printable(text: str) -> str:
     return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
-def check_names(context: CheckContext, allocator: VersionAllocator) -> Iterator[Diagnostic]:
+def check_names(context: CheckContext) -> Iterator[Diagnostic]:
+    """Misnamed files: what the runner does with the name, and the name it should have."""
+    rules = context.runner.rules
     for migration in context.to_lint:
-        parsed = migration.parsed
-        if isinstance(parsed, MigrationName):
+        problem = context.name_problem_of(migration)
+        if problem is None or not rules.meant_as_migration(migration.file_name, problem):
             continue
-        if not looks_like_migration(migration.file_name):
-            continue
-        if parsed.issue is NameIssue.INVALID_VERSION:
-            stem_name = migration.file_name.split("__", 1)[1].rsplit(".", 1)[0]
-            fix = suggest_file_name(allocator.take(migration.path), stem_name, context.padding)
-            yield _diagnostic(
-                INVALID_VERSION, migration,
-                f"{migration.file_name}: migration version must be a valid integer "
-                "(a whole number that fits in 32 bits): refinery stops before applying anything",
-                f"rename to {fix}",
-            )
-            continue
-        fix = corrected_name(migration.file_name, allocator.take(migration.path), context.padding)
+        doc = INVALID_VERSION if problem.issue is NameIssue.INVALID_VERSION else INVALID_FILENAME
+        fix = rules.name_fix(context, migration.path, migration.rel, migration.file_name, problem)
         yield _diagnostic(
-            INVALID_FILENAME, migration,
-            f"{migration.file_name}: {_why_no_match(migration.file_name, parsed)}",
-            f"rename to {fix}",
+            doc, migration,
+            f"{migration.file_name}: {rules.name_message(migration.file_name, problem)}",
+            f"rename to {fix}", W if problem.accepted_as is not None else None,
         )
-
-
-def _why_no_match(file_name: str, problem: NameProblem) -> str:
-    if problem.issue is NameIssue.PIPE_PREFIX:
-        return "a leading `|` matches refinery's `[U|V]` class and then makes refinery panic"
-    tail = "so refinery silently skips this file"
-    if printable(file_name) != file_name:
-        return f"the file name is not valid UTF-8, {tail}"
-    if file_name[:1] in ("v", "u"):
-        return f"the prefix must be an upper-case V or U, {tail}"
-    if not file_name.endswith((".sql", ".rs")):
-        return f"the extension must be `.sql` (lower case), {tail}"
-    if file_name[:1] not in ("V", "U"):
-        return f"the name must start with V{{version}}__, {tail}"
-    if "__" not in file_name:
-        return f"the version must be followed by two underscores `__`, {tail}"
-    return f"{problem.reason}, {tail}"
 
 
 def _name_pattern(context: CheckContext) -> Callable[[str], bool]:
@@ -222,118 +211,121 @@ def _fitting_name(name: str, pattern_text: str) -> str:
         return normalised
 
 
-def check_style(context: CheckContext, allocator: VersionAllocator) -> Iterator[Diagnostic]:
-    del allocator
+def check_style(context: CheckContext) -> Iterator[Diagnostic]:
+    """`naming-style`: refinery names that break the folder's own convention."""
     pattern = _name_pattern(context)
     padding = context.padding
     for migration in context.to_lint:
-        name = migration.name
-        if name is None or name.prefix is not Prefix.VERSIONED:
+        parsed = context.migration_of(migration)
+        if parsed is None or parsed.kind is not Kind.VERSIONED or parsed.version is None:
             continue
         problems = []
-        text = name.version_text
-        if padding and len(text) != max(padding, len(str(name.version))):
+        text, version, name = parsed.version.text, parsed.version.parts[0], parsed.raw_description
+        if padding and len(text) != max(padding, len(str(version))):
             problems.append(f"the version is not zero-padded to {padding} digits like the others")
         elif not padding and len(text) > 1 and text.startswith("0"):
             problems.append("the version is zero-padded but the other migrations are not")
-        if not pattern(name.name):
+        if not pattern(name):
             problems.append(f"the name does not match `{context.config.name_pattern}`")
         if problems:
-            fixed_name = name.name if pattern(name.name) else _fitting_name(
-                name.name, context.config.name_pattern
+            fixed_name = name if pattern(name) else _fitting_name(
+                name, context.config.name_pattern
             )
-            fix = suggest_file_name(name.version, fixed_name, padding)
-            if name.extension != "sql":
-                fix = fix[: -len(".sql")] + "." + name.extension
+            fix = suggest_file_name(version, fixed_name, padding)
+            if parsed.suffix != ".sql":
+                fix = fix[: -len(".sql")] + parsed.suffix
             yield _diagnostic(
                 NAMING_STYLE, migration, f"{migration.file_name}: " + "; ".join(problems),
                 f"rename to {fix}" if fix != migration.file_name else None,
             )
 
 
-def check_duplicates(context: CheckContext, allocator: VersionAllocator) -> Iterator[Diagnostic]:
-    by_version: dict[int, list[tuple[MigrationFile, MigrationName]]] = defaultdict(list)
-    for migration, name in versioned(context.local):
-        by_version[name.version].append((migration, name))
+def check_duplicates(context: CheckContext) -> Iterator[Diagnostic]:
+    """Files the runner cannot tell apart (`Runner.rules.identity`)."""
+    rules = context.runner.rules
+    groups: dict[Hashable, list[tuple[MigrationFile, ParsedMigration]]] = defaultdict(list)
+    for migration in context.local:
+        parsed = context.migration_of(migration)
+        identity = rules.identity(parsed) if parsed is not None else None
+        if parsed is not None and identity is not None:
+            groups[identity].append((migration, parsed))
     relevant = {m.rel for m in context.to_lint}
     base_rels = set(context.base_by_rel)
-    for version, group in sorted(by_version.items()):
+    order = sorted(groups, key=_sort_key) if rules.sorted_duplicates else list(groups)
+    for group in (groups[identity] for identity in order):
         if len(group) < 2 or not any(m.rel in relevant for m, _ in group):
             continue
         names = ", ".join(m.path for m, _ in group)
         # the file already on the base keeps its version; otherwise the first by path does
         on_base = [m for m, _ in group if m.rel in base_rels]
         keeper = on_base[0] if on_base else group[0][0]
-        identical = len({(n.name, m.checksum) for m, n in group}) == 1
-        for migration, name in group:
-            if identical:
-                message = refinery.duplicate_message(name.display) + f" ({names})"
-            else:
-                message = (
-                    f"version {version} is used by {len(group)} files ({names}): refinery applies "
-                    "each, and the second fails on the history table's primary key"
-                )
+        identical = len({(p.description, context.recorded_checksum(m)) for m, p in group}) == 1
+        parsed_group = [p for _, p in group]
+        for migration, own in group:
+            message = rules.duplicate_message(own, parsed_group, names, identical)
             hint = None
-            planned = allocator.planned(migration.path)
-            if planned is not None and planned != version:
+            planned = context.allocator.planned(migration.path) if rules.plan_hints else None
+            if planned is not None and own.version is not None and (
+                    planned != own.version.parts[0]):
                 from migration_gate.checks.history import plan_hint
 
                 hint = plan_hint(context, migration)  # the branch's block moves as one
             elif planned is None and migration is not keeper:
-                fix = suggest_file_name(allocator.take(migration.path), name.name, context.padding)
-                hint = f"rename to {fix}"
+                hint = rules.duplicate_fix(context, migration.path, own, keeper.file_name)
             yield _diagnostic(DUPLICATE_VERSION, migration, message, hint)
 
 
-def check_kinds(context: CheckContext, allocator: VersionAllocator) -> Iterator[Diagnostic]:
+def _sort_key(identity: Hashable) -> str | int:
+    return identity if isinstance(identity, int) else str(identity)
+
+
+def check_kinds(context: CheckContext) -> Iterator[Diagnostic]:
+    """Migrations the gate cannot read (built at run time) and kinds that run otherwise than
+    their author meant (refinery's `U` out of order, a `U` Flyway never applies forward)."""
+    rules = context.runner.rules
     for migration in context.to_lint:
-        name = migration.name
-        if name is None:
+        parsed = context.migration_of(migration)
+        if parsed is None or rules.build_time_message(parsed) is not None:
             continue
-        if name.extension == "rs":
-            yield _diagnostic(
-                UNVERIFIABLE_MIGRATION, migration,
-                f"{migration.file_name}: a Rust migration's SQL only exists at run time; it "
-                "cannot be linted or checksummed, and refinery's CLI ignores it",
-                None,
-            )
+        problem = rules.kind_problem(context, migration.path, migration.rel, parsed)
+        if problem is not None:
+            doc = UNVERSIONED_MIGRATION if parsed.kind is Kind.UNVERSIONED else MIXED_RUNNERS
+            yield _diagnostic(doc, migration, f"{migration.file_name}: {problem[0]}", problem[1])
+
+
+def check_contents(context: CheckContext) -> Iterator[Diagnostic]:
+    """Build-time migrations, encodings, empty files and placeholders of the added and
+    changed migrations."""
+    from datetime import datetime
+
+    rules, now = context.runner.rules, datetime.now()
+    for migration in context.to_lint:
+        parsed = context.migration_of(migration)
+        if parsed is None:
             continue
-        if name.prefix is Prefix.UNVERSIONED:
-            # keep its own version when it is already the newest (V005 for U5), else the next
-            others = [m for m in (*context.local, *context.base_files) if m.rel != migration.rel]
-            version = name.version if name.version > max_version(others) else (
-                allocator.take(migration.path)
-            )
-            fix = suggest_file_name(version, name.name, context.padding)
-            yield _diagnostic(
-                UNVERSIONED_MIGRATION, migration,
-                f"{migration.file_name}: refinery applies U migrations out of order, so their "
-                "position differs between databases",
-                f"make it versioned: rename to {fix}",
-            )
+        unreadable = rules.build_time_message(parsed)
+        if unreadable is not None:
+            yield _diagnostic(UNVERIFIABLE_MIGRATION, migration,
+                              f"{migration.file_name}: {unreadable}", None)
+            continue
         if migration.content is None:
             continue
-        if migration.text is None:
-            yield _diagnostic(
-                NON_UTF8_MIGRATION, migration,
-                f"{migration.file_name}: not valid UTF-8 ({_decode_error(migration.content)}); "
-                "refinery refuses to read it",
-                "re-save the file as UTF-8",
-            )
-        elif not has_statement(migration.text):
-            yield _diagnostic(
-                EMPTY_MIGRATION, migration,
-                f"{migration.file_name}: the file holds no SQL statement",
-                "write the migration, or delete the file before it is merged",
-            )
-
-
-def _decode_error(content: bytes) -> str:
-    try:
-        content.decode("utf-8")
-    except UnicodeDecodeError as error:
-        return f"byte 0x{content[error.start]:02x} at offset {error.start}"
-    return "unknown"
+        text = rules.decode(migration.content)
+        if isinstance(text, ContentProblem):
+            yield _diagnostic(NON_UTF8_MIGRATION, migration,
+                              f"{migration.file_name}: {text.reason}", rules.encoding_hint)
+            continue
+        if not has_statement(text) and parsed.kind is not Kind.CALLBACK:
+            yield _diagnostic(EMPTY_MIGRATION, migration,
+                              f"{migration.file_name}: the file holds no SQL statement",
+                              "write the migration, or delete the file before it is merged")
+            continue
+        result = context.runner.replace_placeholders(text, migration.file_name, now)
+        for found in result.problems:
+            doc = (UNDEFINED_PLACEHOLDER if found.issue is PlaceholderIssue.UNDEFINED
+                   else UNCLOSED_PLACEHOLDER)
+            yield _diagnostic(doc, migration, f"{migration.file_name}: {found.message}",
+                              found.hint, line=found.line, column=found.column)
 
 
 def has_statement(text: str) -> bool:
@@ -365,12 +357,10 @@ def has_statement(text: str) -> bool:
 
 
 def check_folder(context: CheckContext) -> Iterator[Diagnostic]:
-    """The folder stage: every rule of this module (a Flyway project's have their module)."""
-    if not context.is_refinery:
-        from migration_gate.checks.flyway_folder import check_folder as check_flyway
-
-        yield from check_flyway(context)
-        return
-    allocator = context.allocator
-    for check in (check_names, check_duplicates, check_kinds, check_style):
-        yield from check(context, allocator)
+    """The folder stage: every rule of this module, as the run's runner reads the folder."""
+    yield from check_names(context)
+    yield from check_duplicates(context)
+    yield from check_kinds(context)
+    yield from check_contents(context)
+    if context.runner.rules.naming_style:
+        yield from check_style(context)

@@ -10,12 +10,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from migration_gate.catalog import RuleDoc
-from migration_gate.checks.applied_order import refinery_below_applied
+from migration_gate.checks.applied_order import flyway_below_applied
 from migration_gate.checks.events import grouped_deletions, grouped_renames
 from migration_gate.diagnostics import Diagnostic, Related, Severity
-from migration_gate.migrations import MigrationFile, max_version
-from migration_gate.pipeline import CheckContext, format_version, suggest_file_name
-from migration_gate.refinery import Prefix
+from migration_gate.migrations import MigrationFile
+from migration_gate.pipeline import CheckContext
 
 E, W = Severity.ERROR, Severity.WARNING
 
@@ -25,7 +24,9 @@ VERSION_NOT_AFTER_BASE = RuleDoc(
     needs="git",
     why="Every database that already ran the base is past that version: refinery reports the "
     "new file as \"missing from the filesystem\" and, without `-m`, skips it for ever. It "
-    "happens when a branch is rebased after another one merged the same number.",
+    "happens when a branch is rebased after another one merged the same number. Flyway "
+    "ignores it and fails `validate` (\"Detected resolved migration not applied to "
+    "database\") unless `outOfOrder=true`, which applies it out of order (no finding then).",
     example="base: V001..V007; branch adds V005__add_index.sql",
     instead="rename to V008__add_index.sql (`migration-gate next-version`)",
 )
@@ -35,7 +36,8 @@ VERSION_GAP = RuleDoc(
     needs="git",
     why="A hole is harmless to refinery until somebody fills it: a later migration in the hole is "
     "below the current version and is skipped as missing. Continuous versions keep the history "
-    "readable and make the next number obvious.",
+    "readable and make the next number obvious. Dotted Flyway versions (`1.1`) are never a "
+    "gap: their numbering is a choice.",
     example="base: V001..V007; branch adds V010__add_index.sql",
     instead="V008__add_index.sql",
 )
@@ -67,7 +69,9 @@ MODIFIED_MIGRATION = RuleDoc(
     needs="git",
     why="refinery stores each applied migration's checksum. Once the file changes, every "
     "database that applied it reports \"applied migration V3__x is different than filesystem "
-    "one\" and aborts (divergent) -- or silently never applies the change.",
+    "one\" and aborts (divergent) -- or silently never applies the change. Flyway records "
+    "a CRC32 of the lines and fails `validate` (\"Migration checksum mismatch\"); a changed "
+    "repeatable (`R__`) is re-run by design and a line-ending-only change is no change to it.",
     example="editing V003__create_users.sql after it was merged",
     instead="revert the edit and put the change in a new migration (`migration-gate new`)",
 )
@@ -76,7 +80,8 @@ DELETED_MIGRATION = RuleDoc(
     "A migration that exists on the base branch was deleted.",
     needs="git",
     why="Every database that applied it reports \"migration V2__x is missing from the "
-    "filesystem\" and, with abort-on-missing, refuses to migrate.",
+    "filesystem\" and, with abort-on-missing, refuses to migrate. Flyway fails `validate` "
+    "(\"Detected applied migration not resolved locally\").",
     example="git rm migrations/V002__add_email.sql",
     instead="keep the file; undo its effect in a new migration",
 )
@@ -85,7 +90,9 @@ RENAMED_MIGRATION = RuleDoc(
     "A base migration's name or version changed.",
     needs="git",
     why="refinery identifies a migration by version and name: a new name is divergent, a new "
-    "version leaves the old one missing and runs the SQL a second time.",
+    "version leaves the old one missing and runs the SQL a second time. Flyway validates by "
+    "version, description and checksum: a new description or version fails `validate`; a "
+    "file only moved to another folder keeps its name and is harmless to it.",
     example="V004__add_idx.sql renamed to V004__add_index.sql",
     instead="keep the merged name; only new migrations can be named freely",
 )
@@ -108,49 +115,52 @@ def first_difference(old: bytes, new: bytes) -> int:
 
 
 def check_history(context: CheckContext) -> Iterator[Diagnostic]:
-    """The history stage; it needs a base, and says nothing without one."""
+    """The history stage; it needs a base, and says nothing without one. One body for every
+    runner: what tells a move from a rename, what a change breaks and how it is said are the
+    runner's (`Runner.rules`)."""
     if context.base is None:
         return
     if context.base.moved_from is not None:
         yield _folder_moved(context, context.base.moved_from)
-    if not context.is_refinery:
-        from migration_gate.checks.flyway_history import check_history as check_flyway
-
-        yield from check_flyway(context)
-        return
-    base_files = [m for m in context.base.files if m.name is not None]
+    rules = context.runner.rules
+    base_files = [m for m in context.base.files
+                  if (parsed := context.migration_of(m)) is not None
+                  and rules.identity(parsed) is not None]
     local_by_rel = {m.rel: m for m in context.local}
-    added = [m for m in context.added if m.name is not None]
-    # files that only moved inside the folder (refinery walks it recursively): same name+content
-    moved_to: set[str] = set()
-    renamed_to: set[str] = set()
+    added = [m for m in context.added if context.migration_of(m) is not None]
     # an added file holding a vanished base file's exact content is that file's, never
     # another one's by version alone (a run shifted down after a deletion from its middle)
     vanished = {m.content for m in base_files if m.rel not in local_by_rel}
-    claimed = {m.rel for m in added if m.content in vanished}
+    claimed = {m.rel for m in added if m.content in vanished} if rules.content_claims else set()
+    taken: set[str] = set()  # added files that are a base file moved or renamed
     renames: list[tuple[MigrationFile, MigrationFile, Diagnostic]] = []
     deletions: list[tuple[MigrationFile, Diagnostic]] = []
     for old in base_files:
         current = local_by_rel.get(old.rel)
         if current is not None:
-            if current.content != old.content and old.content is not None:
-                yield from _judged_modified(context, old, current)
+            yield from _judged_modified(context, old, current)
             continue
-        match = _counterpart(old, added, moved_to | renamed_to, claimed)
+        match = _counterpart(context, old, added, taken, claimed)
         if match is None:
             deletions.extend((old, d) for d in _deleted(context, old))
             continue
         new, same_identity = match
+        taken.add(new.rel)
         if same_identity:
-            moved_to.add(new.rel)
-            if new.content != old.content:
-                yield from _judged_modified(context, old, new)
+            yield from _judged_modified(context, old, new)
             continue
-        renamed_to.add(new.rel)
         renames.extend((old, new, d) for d in _renamed(context, old, new))
-    yield from grouped_renames(context, renames)
-    yield from grouped_deletions(context, deletions)
-    yield from _check_versions(context, [m for m in added if m.rel not in moved_to | renamed_to])
+    if rules.groups_events:
+        yield from grouped_renames(context, renames)
+        yield from grouped_deletions(context, deletions)
+    else:
+        yield from (d for _, _, d in renames)
+        yield from (d for _, d in deletions)
+    from migration_gate.checks.history_versions import check_versions
+
+    fresh = [m for m in added if m.rel not in taken]
+    yield from check_versions(context, fresh)
+    yield from flyway_below_applied(context, fresh)
 
 
 def _folder_moved(context: CheckContext, old_folder: str) -> Diagnostic:
@@ -175,17 +185,14 @@ def _folder_moved(context: CheckContext, old_folder: str) -> Diagnostic:
 
 def _deleted(context: CheckContext, old: MigrationFile) -> Iterator[Diagnostic]:
     assert context.base is not None
-    display = old.name.display if old.name else old.rel
+    parsed = context.migration_of(old)
+    assert parsed is not None
     unapplied = _unapplied(context, old)
+    base_ref = context.base.base.ref
     yield Diagnostic(
         DELETED_MIGRATION.id, W if unapplied else DELETED_MIGRATION.severity, old.path,
-        f"{old.file_name} was merged on {context.base.base.ref} and is deleted here: " + (
-            f"production ({unapplied}) never applied it, but any other database that ran "
-            f"{context.base.base.ref} reports \"migration {display} is missing\""
-            if unapplied else
-            f"every database that applied it reports \"migration {display} is missing from "
-            "the filesystem\""
-        ),
+        f"{old.file_name} was merged on {base_ref} and is deleted here: "
+        + context.runner.rules.deleted_consequence(parsed, base_ref, unapplied),
         hint=f"restore it: git checkout {context.base.base.merge_base[:12]} -- {old.path}",
     )
 
@@ -196,46 +203,47 @@ def _renamed(context: CheckContext, old: MigrationFile, new: MigrationFile
     production applied (a wrong renumbering undone); never a hint to undo what the base branch
     itself did in its own history."""
     assert context.base is not None
+    rules = context.runner.rules
     base_ref = context.base.base.ref
-    if _matches_applied(context, new):
+    if matches_applied(context, new):
         return
+    old_parsed, new_parsed = context.migration_of(old), context.migration_of(new)
+    assert old_parsed is not None and new_parsed is not None
     unapplied = _unapplied(context, old)
-    burned = {b.version: b for b in context.base.burned}
-    former = burned.get(new.name.version) if new.name else None
+    burned = {b.version: b for b in context.base.burned} if rules.burns_versions else {}
+    former = burned.get(new_parsed.version.parts[0]) if new_parsed.version else None
     if former is not None and former.file_name == new.file_name:
         hint = (f"{former.describe(base_ref)}: {base_ref} renamed it itself; keep the name "
                 "production applied (pass --applied to judge against production's history)")
     else:
         hint = f"rename it back to {old.file_name}"
-    same_version = old.name and new.name and old.name.version == new.name.version
     yield Diagnostic(
         RENAMED_MIGRATION.id, W if unapplied else RENAMED_MIGRATION.severity, new.path,
-        f"{old.path} (merged on {base_ref}) was renamed to {new.file_name}: " + (
-            f"production ({unapplied}) never applied it; other databases that ran {base_ref} "
-            "see a " if unapplied else "databases that applied it see a "
-        ) + (
-            "different name (divergent)" if same_version
-            else "missing version and run its SQL again"
-        ),
+        f"{old.path} (merged on {base_ref}) was renamed to {new.file_name}: "
+        + rules.renamed_consequence(old_parsed, new_parsed, base_ref, unapplied),
         hint=hint,
     )
 
 
 def _unapplied(context: CheckContext, old: MigrationFile) -> str | None:
-    """Where production's history comes from, when it is known and lacks `old`'s version."""
-    applied = context.applied
-    if applied is None or old.name is None or applied.row(old.name.version) is not None:
+    """Where production's history comes from, when it is known, judged here
+    (`judges_applied`) and lacks `old`'s version."""
+    applied, parsed = context.applied, context.migration_of(old)
+    if applied is None or parsed is None or parsed.version is None or (
+            not context.runner.rules.judges_applied):
         return None
-    return applied.source
+    return None if applied.row(parsed.version.parts[0]) is not None else applied.source
 
 
-def _matches_applied(context: CheckContext, migration: MigrationFile) -> bool:
+def matches_applied(context: CheckContext, migration: MigrationFile) -> bool:
     """The file is exactly what production applied: version, name and checksum."""
-    applied, name = context.applied, migration.name
-    if applied is None or name is None:
+    applied, parsed = context.applied, context.migration_of(migration)
+    if applied is None or parsed is None or parsed.version is None or (
+            not context.runner.rules.judges_applied):
         return False
-    row = applied.row(name.version)
-    return row is not None and row.name == name.name and row.checksum == migration.checksum
+    row = applied.row(parsed.version.parts[0])
+    return row is not None and row.name == parsed.description and (
+        row.checksum == context.recorded_checksum(migration))
 
 
 def _judged_modified(context: CheckContext, old: MigrationFile, new: MigrationFile
@@ -243,7 +251,13 @@ def _judged_modified(context: CheckContext, old: MigrationFile, new: MigrationFi
     """A changed base migration, judged against production's history when it is known:
     content equal to what production applied is a repair, a change production has not applied
     yet is a warning."""
-    if _matches_applied(context, new):
+    if old.content is None or new.content is None or old.content == new.content:
+        return
+    if not context.runner.rules.modification_matters(
+            context.migration_of(new), context.recorded_checksum(old),
+            context.recorded_checksum(new)):
+        return
+    if matches_applied(context, new):
         return
     diagnostic = _modified(context, old, new)
     unapplied = _unapplied(context, old)
@@ -264,68 +278,52 @@ def _judged_modified(context: CheckContext, old: MigrationFile, new: MigrationFi
 
 def _modified(context: CheckContext, old: MigrationFile, new: MigrationFile) -> Diagnostic:
     assert old.content is not None and new.content is not None and context.base is not None
-    line = first_difference(old.content, new.content)
-    old_sum, new_sum = old.checksum, new.checksum
-    change = (
-        f" (refinery checksum {old_sum} → {new_sum})" if old_sum is not None and new_sum else ""
-    )
-    name = new.name
-    fix = ""
-    if name is not None:
-        version = context.allocator.take(new.path)
-        fix = ", " + suggest_file_name(version, f"update_{name.name}", context.padding)
+    rules = context.runner.rules
+    message = rules.modified_message(new.file_name, context.base.base.ref,
+                                     context.recorded_checksum(old),
+                                     context.recorded_checksum(new))
+    update = rules.update_name(context, new.path, context.migration_of(new))
     return Diagnostic(
-        MODIFIED_MIGRATION.id, MODIFIED_MIGRATION.severity, new.path,
-        f"{new.file_name} was merged on {context.base.base.ref} and has changed{change}: every "
-        "database that applied it aborts as divergent",
-        line=line,
-        hint=f"revert this file and make the change in a new migration{fix}",
+        MODIFIED_MIGRATION.id, MODIFIED_MIGRATION.severity, new.path, message,
+        line=first_difference(old.content, new.content),
+        hint="revert this file and make the change in a new migration"
+        + (f", {update}" if update else ""),
     )
 
 
-def _counterpart(
-    old: MigrationFile, added: list[MigrationFile], taken: set[str], claimed: set[str]
-) -> tuple[MigrationFile, bool] | None:
-    """The added file a vanished base file became: (file, same version and name) or None."""
-    assert old.name is not None
-    candidates = [m for m in added if m.rel not in taken and m.name is not None]
-    for new in candidates:
-        if new.name and (new.name.version, new.name.name) == (old.name.version, old.name.name):
+def _counterpart(context: CheckContext, old: MigrationFile, added: list[MigrationFile],
+                 taken: set[str], claimed: set[str]) -> tuple[MigrationFile, bool] | None:
+    """The added file a vanished base file became: (file, moved: the runner sees no change)
+    or None; renamed: the same content, else the same place in the history."""
+    rules, parsed = context.runner.rules, context.migration_of(old)
+    assert parsed is not None
+    candidates = [(m, p) for m in added
+                  if m.rel not in taken and (p := context.migration_of(m)) is not None]
+    for new, own in candidates:
+        if rules.same_migration(parsed, own):
             return new, True
-    for new in candidates:
+    for new, _ in candidates:
         if new.content == old.content:
             return new, False
-    for new in candidates:
-        if new.name and new.name.version == old.name.version and new.rel not in claimed:
+    for new, own in candidates:
+        if rules.same_slot(parsed, own) and new.rel not in claimed:
             return new, False
     return None
-
-
-def _merged_since(context: CheckContext) -> list[MigrationFile]:
-    """Migrations the base branch gained after the merge-base that this branch does not hold:
-    two branches that both add V008 collide once the first one is merged."""
-    assert context.base is not None
-    at_merge_base = set(context.base_by_rel)
-    local = {m.rel for m in context.local}
-    return [
-        m for m in context.base.tip_files
-        if m.name is not None and m.rel not in at_merge_base and m.rel not in local
-    ]
 
 
 def plan_hint(context: CheckContext, migration: MigrationFile) -> str:
     """`rename to V9__a.sql`, and when the plan moves more files, the whole block: every hint
     of a run quotes the same plan, so following any of them keeps the others true."""
-    assert migration.name is not None
-    version = context.allocator.take(migration.path)
-    hint = f"rename to {suggest_file_name(version, migration.name.name, context.padding)}"
+    rules, parsed = context.runner.rules, context.migration_of(migration)
+    assert parsed is not None
+    hint = f"rename to {rules.renamed_fix(context, migration.path, parsed)}"
     plan = context.plan
     changes = plan.changes if plan is not None else ()
     if len(changes) > 1 or (changes and changes[0].path != migration.path):
         names = {m.path: m for m in context.local}
         moves = ", ".join(
             f"{names[c.path].file_name} → "
-            f"{_renamed_to(names[c.path], c.new.parts[0], context.padding)}"
+            f"{_renamed_to(context, names[c.path], c.new.parts[0])}"
             for c in changes
         )
         hint += (f"; the branch's migrations move together: {moves} "
@@ -333,61 +331,8 @@ def plan_hint(context: CheckContext, migration: MigrationFile) -> str:
     return hint
 
 
-def _renamed_to(migration: MigrationFile, version: int, padding: int) -> str:
-    name = migration.name
-    return suggest_file_name(version, name.name, padding) if name else migration.file_name
-
-
-def _check_versions(context: CheckContext, added: list[MigrationFile]) -> Iterator[Diagnostic]:
-    assert context.base is not None
-    merged_since = _merged_since(context)
-    base_max = max(max_version(context.base.files), max_version(merged_since))
-    base_ref = context.base.base.ref
-    burned = {b.version: b for b in context.base.burned}
-    plan = context.plan
-    floor = plan.floor if plan is not None else None
-    expected = (floor.parts[0] if floor is not None else base_max) + 1
-    seen: set[int] = set()
-    for migration in sorted(added, key=lambda m: (m.name.version if m.name else 0, m.path)):
-        name = migration.name
-        if name is None or name.prefix is not Prefix.VERSIONED:
-            continue  # a U file is applied out of order by design (unversioned-migration)
-        if _matches_applied(context, migration):
-            continue  # production's own migration put back: a repair, not a new version
-        if name.version in burned:
-            yield Diagnostic(
-                VERSION_REUSED.id, VERSION_REUSED.severity, migration.path,
-                f"{migration.file_name} reuses version {name.version}: "
-                f"{burned[name.version].describe(base_ref)}; databases that ran it keep it in "
-                "their history and refinery reports the new file as divergent or never applies "
-                "it",
-                hint=plan_hint(context, migration),
-            )
-        elif name.version <= base_max:
-            taken = [m.file_name for m in merged_since if m.name and m.name.version == name.version]
-            since = (
-                f" ({', '.join(taken)} was merged there since this branch started)" if taken else ""
-            )
-            yield Diagnostic(
-                VERSION_NOT_AFTER_BASE.id, VERSION_NOT_AFTER_BASE.severity, migration.path,
-                f"{migration.file_name} is at or below "
-                f"{format_version(base_max, context.padding)}, the highest version on "
-                f"{base_ref}{since}: every database that ran {base_ref} reports it as missing "
-                "and never applies it",
-                hint=plan_hint(context, migration),
-            )
-        elif (applied := refinery_below_applied(context, migration)) is not None:
-            yield applied
-        elif name.version not in seen:  # a repeated version: duplicate-version speaks for it
-            seen.add(name.version)
-            if name.version > expected:
-                missing = format_version(expected, context.padding)
-                if name.version - 1 > expected:
-                    missing += "–" + format_version(name.version - 1, context.padding)
-                yield Diagnostic(
-                    VERSION_GAP.id, VERSION_GAP.severity, migration.path,
-                    f"{migration.file_name} leaves a gap after "
-                    f"{format_version(expected - 1, context.padding)} ({missing} unused)",
-                    hint=plan_hint(context, migration),
-                )
-            expected = name.version + 1
+def _renamed_to(context: CheckContext, migration: MigrationFile, number: int) -> str:
+    parsed = context.migration_of(migration)
+    if parsed is None:
+        return migration.file_name
+    return context.runner.rules.renamed_fix(context, migration.path, parsed, number)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from migration_gate.runners.flyway_settings import FlywaySettings
 from migration_gate.runners.model import (
@@ -29,6 +30,9 @@ from migration_gate.runners.model import (
     Version,
 )
 from migration_gate.types import Dialect
+
+if TYPE_CHECKING:
+    from migration_gate.runners.rules_model import RunnerRules
 
 _KINDS = frozenset({Kind.VERSIONED, Kind.REPEATABLE, Kind.UNDO, Kind.BASELINE, Kind.CALLBACK})
 
@@ -78,6 +82,13 @@ class FlywayRunner:
         from migration_gate.runners import flyway_history
 
         return flyway_history.HISTORY_TABLE
+
+    @property
+    def rules(self) -> RunnerRules:
+        """The folder rules' Flyway facts and wording (`flyway_rules`)."""
+        from migration_gate.runners.flyway_rules import FlywayRules
+
+        return FlywayRules(self)
 
     def parse_name(self, file_name: str) -> ParsedMigration | NameProblem:
         found = self._parsed.get(file_name)

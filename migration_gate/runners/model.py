@@ -13,9 +13,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
 from migration_gate.types import Dialect
+
+if TYPE_CHECKING:
+    from migration_gate.runners.rules_model import RunnerRules
 
 RunnerName = Literal["refinery", "flyway"]
 RUNNER_NAMES: tuple[RunnerName, ...] = ("refinery", "flyway")
@@ -260,6 +263,9 @@ class Runner(Protocol):
 
     @property
     def history(self) -> HistoryTable: ...
+
+    @property
+    def rules(self) -> RunnerRules: ...
 
     def parse_name(self, file_name: str) -> ParsedMigration | NameProblem:
         """The file name split as the runner reads it, or why it is wrong. Never raises."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from migration_gate import refinery
 from migration_gate.runners.model import (
@@ -31,6 +32,9 @@ from migration_gate.runners.model import (
     Version,
 )
 from migration_gate.types import Dialect
+
+if TYPE_CHECKING:
+    from migration_gate.runners.rules_model import RunnerRules
 
 _ISSUES = {
     refinery.NameIssue.NO_MATCH: NameIssue.NOT_A_MIGRATION,
@@ -118,15 +122,23 @@ class RefineryRunner:
     def history(self) -> HistoryTable:
         return HISTORY_TABLE
 
+    @property
+    def rules(self) -> RunnerRules:
+        """The folder rules' refinery facts and wording (`refinery_rules`)."""
+        from migration_gate.runners.refinery_rules import RULES
+
+        return RULES
+
     def parse_name(self, file_name: str) -> ParsedMigration | NameProblem:
         parsed = refinery.parse_file_name(
             file_name, extensions=self.extensions, int8_versions=self.int8_versions
         )
         if isinstance(parsed, refinery.MigrationName):
             return parsed_from_name(parsed, file_name)
-        return self._problem(file_name, parsed)
+        return self.problem(file_name, parsed)
 
-    def _problem(self, file_name: str, parsed: refinery.NameProblem) -> NameProblem:
+    def problem(self, file_name: str, parsed: refinery.NameProblem) -> NameProblem:
+        """refinery's name problem in the runner model's terms."""
         from migration_gate.checks.folder import corrected_name
 
         # the folder rules' fix with a stand-in version; the caller allocates the real one

@@ -9,10 +9,12 @@ lines cut), with control characters escaped so that a file cannot drive the term
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from itertools import groupby
 from pathlib import Path
 
-from migration_gate.console import safe_line
+from migration_gate.console import in_actions
+from migration_gate.console import safe_line as _safe_line
 from migration_gate.diagnostics import Diagnostic, Severity
 from migration_gate.pipeline import Result
 from migration_gate.report import ReportOptions
@@ -30,6 +32,15 @@ def _paint(text: str, style: str, color: bool) -> str:
 
 
 def render(result: Result, options: ReportOptions) -> str:
+    actions = in_actions()  # asked once: a report of thousands of findings has many lines
+
+    def safe_line(line: str) -> str:
+        return _safe_line(line, actions=actions)
+
+    return _render(result, options, safe_line)
+
+
+def _render(result: Result, options: ReportOptions, safe_line: Callable[[str], str]) -> str:
     """Every part that comes from the repository goes through `safe_line` before it is
     painted: a name's control characters are shown, never sent to the terminal."""
     lines: list[str] = []

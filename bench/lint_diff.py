@@ -25,18 +25,12 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-CORPUS_ENV = "MIGRATION_GATE_CORPUS"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from harness import ROOT, corpus_root
+
 #: Files per `lint` call: keeps command lines short and reports readable.
 BATCH = 200
-
-
-def corpus_root() -> Path:
-    root = Path(os.environ.get(CORPUS_ENV, "").strip() or "/nonexistent")
-    if not (root / "MANIFEST.json").is_file():
-        raise SystemExit(f"set {CORPUS_ENV} to the real-world corpus (a folder with "
-                         "MANIFEST.json and repos/)")
-    return root
 
 
 def _dialect(project: dict[str, object], folder: str) -> str:

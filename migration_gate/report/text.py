@@ -9,7 +9,7 @@ lines cut), with control characters escaped so that a file cannot drive the term
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from itertools import groupby
 from pathlib import Path
 
@@ -194,11 +194,7 @@ def count_line(result: Result) -> str:
     checked = counts["files"]
     if not result.diagnostics:
         return f"No findings in {checked} file{'s' if checked != 1 else ''}."
-    parts = []
-    for key, label in (("errors", Severity.ERROR), ("warnings", Severity.WARNING)):
-        count = counts[key]
-        if count:
-            parts.append(f"{count} {label.value}{'s' if count != 1 else ''}")
+    parts = _severity_counts(counts)
     files = len({d.path for d in result.diagnostics})
     return (f"{', '.join(parts)} in {files} file{'s' if files != 1 else ''} "
             f"({checked} checked).")
@@ -211,9 +207,14 @@ def summary_line(result: Result) -> str:
     checked = f"{files} file{'s' if files != 1 else ''}"
     if not result.diagnostics:
         return f"No findings in {checked}."
+    return f"Found {' and '.join(_severity_counts(counts))} in {checked}."
+
+
+def _severity_counts(counts: Mapping[str, int]) -> list[str]:
+    """`["2 errors", "1 warning"]`: the non-zero counts, as both summary lines say them."""
     parts = []
     for key, label in (("errors", Severity.ERROR), ("warnings", Severity.WARNING)):
         count = counts[key]
         if count:
             parts.append(f"{count} {label.value}{'s' if count != 1 else ''}")
-    return f"Found {' and '.join(parts)} in {checked}."
+    return parts

@@ -314,12 +314,7 @@ class _Replay:
             context.note(dbfindings.not_replayed_note(
                 report.not_run, report.failure, self._stop_reason(report.failure)))
         if tracer is not None:
-            tracer.locks = [seen for seen in tracer.locks if not ignores.covers(
-                seen.step, seen.statement.start_offset, "lock-observed")]
-            tracer.rewrites = [seen for seen in tracer.rewrites if not ignores.covers(
-                seen.step, seen.statement.start_offset, "rewrite-observed")]
-            diagnostics.extend(dbfindings.lock_diagnostics(tracer))
-            diagnostics.extend(dbfindings.rewrite_diagnostics(tracer))
+            diagnostics.extend(dbfindings.observed_diagnostics(tracer, ignores))
         for failure in () if self.shared_server else report.failures:
             self._maybe_elsewhere(failure, diagnostics)
         return diagnostics

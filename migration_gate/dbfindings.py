@@ -4,7 +4,7 @@ rewrites observed, each at its statement; and the ignore comments that cover the
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from migration_gate.diagnostics import (
     Diagnostic,
@@ -16,6 +16,9 @@ from migration_gate.diagnostics import (
 )
 from migration_gate.refinery import Verdict
 from migration_gate.types import Dialect
+
+if TYPE_CHECKING:
+    from migration_gate.trace import LockTracer
 
 E, W = Severity.ERROR, Severity.WARNING
 
@@ -164,6 +167,16 @@ def verification_diagnostics(
 def _statement_summary(text: str, limit: int = 48) -> str:
     words = " ".join(text.split())
     return words if len(words) <= limit else words[: limit - 1].rstrip() + "…"
+
+
+def observed_diagnostics(tracer: LockTracer, ignores: Ignores) -> list[Diagnostic]:
+    """The locks and rewrites a `trace.LockTracer` saw, less those an ignore comment in the
+    file covers: what both runners' replays report of their observations."""
+    tracer.locks = [seen for seen in tracer.locks if not ignores.covers(
+        seen.step, seen.statement.start_offset, "lock-observed")]
+    tracer.rewrites = [seen for seen in tracer.rewrites if not ignores.covers(
+        seen.step, seen.statement.start_offset, "rewrite-observed")]
+    return [*lock_diagnostics(tracer), *rewrite_diagnostics(tracer)]
 
 
 def lock_diagnostics(tracer: Any) -> Iterator[Diagnostic]:

@@ -28,7 +28,6 @@ if TYPE_CHECKING:
     from migration_gate.runner import Database, DbError
     from migration_gate.runners.model import Runner
     from migration_gate.trace import LockTracer
-    from migration_gate.types import Dialect
 
 
 @dataclass(frozen=True)
@@ -190,7 +189,9 @@ def replay_on(db: Database, context: CheckContext, options: DbOptions,
     found = [_failure_diagnostic(failure, failures[0] if index else None)
              for index, failure in enumerate(failures)]
     if tracer is not None:
-        found.extend(_observed(tracer, db.dialect))
+        from migration_gate import dbfindings
+
+        found.extend(dbfindings.observed_diagnostics(tracer, dbfindings.Ignores(db.dialect)))
     for failure in failures if embedded else ():
         error = failure.error
         name = missing_extension(error.message, error.sqlstate, error.detail)
@@ -207,18 +208,6 @@ def _tracer(context: CheckContext) -> LockTracer:
 
     changed = {m.path for m in context.changed}
     return LockTracer(lambda step: step.path in changed)
-
-
-def _observed(tracer: LockTracer, dialect: Dialect) -> list[Diagnostic]:
-    """The tracer's findings, less those an ignore comment in the file covers."""
-    from migration_gate import dbfindings
-
-    ignores = dbfindings.Ignores(dialect)
-    tracer.locks = [seen for seen in tracer.locks if not ignores.covers(
-        seen.step, seen.statement.start_offset, "lock-observed")]
-    tracer.rewrites = [seen for seen in tracer.rewrites if not ignores.covers(
-        seen.step, seen.statement.start_offset, "rewrite-observed")]
-    return [*dbfindings.lock_diagnostics(tracer), *dbfindings.rewrite_diagnostics(tracer)]
 
 
 def _base_broken(context: CheckContext, failure: StepFailure, base: list[FlywayStep],

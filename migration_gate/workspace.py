@@ -53,16 +53,20 @@ def migrations_folder(config: Config, dir_flag: str | None) -> Path:
 
 def the_one_project(config: Config) -> Path | None:
     """The migrations folder of the only project under the configuration's folder (None: no
-    project); several are one clear error naming them, since a version is per project."""
+    project); several are one clear error naming them, since a version is per project. A
+    single project whose folder is missing still names it (`flyway.locations`' folder, not
+    the default `migrations/`), so that the error says where the folder is expected."""
     from migration_gate import projects as monorepo
 
-    found = [p for p in monorepo.projects_of(config, config.project_dir)
-             if p.migrations.is_dir()]
+    every = monorepo.projects_of(config, config.project_dir)
+    found = [p for p in every if p.migrations.is_dir()]
     if len(found) > 1:
         names = ", ".join(sorted(p.name for p in found)[:10])
         raise GateError(f"{len(found)} projects here ({names}): pass --dir with the migrations "
                         "folder of one of them")
-    return found[0].migrations if found else None
+    if found:
+        return found[0].migrations
+    return every[0].migrations if len(every) == 1 else None
 
 
 def relative_to(path: Path, root: Path) -> str:

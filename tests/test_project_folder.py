@@ -48,3 +48,14 @@ def test_two_projects_and_no_dir_is_one_line_naming_them(tmp_path: Path) -> None
     done = repo.gate("next-version")
     assert done.returncode == 2
     assert "2 projects here" in one_line_error(done) and "pass --dir" in one_line_error(done)
+
+
+def test_a_missing_project_folder_is_named_and_new_creates_no_migrations_folder(
+        tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo")
+    repo.write("flyway.conf", "flyway.locations=filesystem:db/migration\n")
+    repo.commit("no migration yet")
+    for command in (("next-version",), ("new", "first")):
+        error = one_line_error(repo.gate(*command), "migrations folder not found")
+        assert "db/migration" in error, error
+    assert not (repo.path / "migrations").exists()

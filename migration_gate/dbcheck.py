@@ -217,12 +217,12 @@ def base_cache_keys(version: str, context: CheckContext, base_steps: Sequence[An
     depends on -- server version, runner settings, the `replay.setup` files' text (run before
     the first migration, so part of every prefix), and each file, in the order it runs."""
     from migration_gate.ephemeral import basecache
-    from migration_gate.replaysetup import setup_digest_parts
+    from migration_gate.replaysetup import setup_key_parts
 
     config = context.config
     # -4: keyed by prefix
     header = ("migration-gate-base-4", version, config.table_name, str(config.int8_versions),
-              *(part.decode("utf-8", "replace") for part in setup_digest_parts(tuple(setup))))
+              *setup_key_parts(tuple(setup)))
     return basecache.chain(header, ((f"{s.path}\0{s.migration.checksum}", s.sql)
                                     for s in base_steps))
 

@@ -136,12 +136,12 @@ def base_cache_keys(version: str, context: CheckContext, base: Sequence[FlywaySt
     sent text), and the key of its repeatables (`basecache`: they run after all of them, so
     they are no prefix)."""
     from migration_gate.ephemeral import basecache
-    from migration_gate.replaysetup import setup_digest_parts
+    from migration_gate.replaysetup import setup_key_parts
 
     settings = getattr(context.runner, "settings", None)
     header = ("migration-gate-flyway-base-1", version, _table(context),
               str(getattr(settings, "out_of_order", False)),
-              *(part.decode("utf-8", "replace") for part in setup_digest_parts(tuple(setup))))
+              *setup_key_parts(tuple(setup)))
     versioned = [s for s in base if s.parsed.version is not None]
     repeatable = [s for s in base if s.parsed.version is None]
     keys = basecache.chain(header, (

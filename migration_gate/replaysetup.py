@@ -124,9 +124,10 @@ def _changed_finding(shown: str) -> Diagnostic:
         hint="review the setup change on its own; the base's setup is used until it is merged")
 
 
-def setup_digest_parts(files: tuple[SetupFile, ...]) -> list[bytes]:
-    """What the setup adds to the base schema's cache key: every file's name and text."""
-    return [f"setup\0{f.path}\0".encode() + f.text.encode("utf-8") + b"\0" for f in files]
+def setup_key_parts(files: tuple[SetupFile, ...]) -> list[str]:
+    """What the setup adds to the base schema's cache key (`basecache.chain`'s header): every
+    file's name and text."""
+    return [f"setup\0{f.path}\0{f.text}" for f in files]
 
 
 # --- running it -------------------------------------------------------------------------------

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import re
 import shutil
 import subprocess
 import tempfile
@@ -74,7 +75,8 @@ def build_repo(where: Path, sources: list[Path], base_count: int, added: int) ->
     git(repo, "init", "-q", "-b", "main")
     for index, source in enumerate(itertools.islice(itertools.cycle(sources), base_count),
                                    start=1):
-        name = source.stem.split("__")[-1][:40] or "m"
+        # refinery's names are `\w+`: a corpus name with hyphens would make a Flyway folder
+        name = re.sub(r"\W", "_", source.stem.split("__")[-1])[:40] or "m"
         shutil.copyfile(source, folder / f"V{index:04d}__{name}.sql")
     git(repo, "add", "-A")
     git(repo, "commit", "-q", "-m", "base")

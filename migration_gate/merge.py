@@ -54,7 +54,11 @@ TEXT_HAZARDS = ("bom-in-migration", "nul-byte", "unterminated-comment", "untermi
 #: File-level rules that say the same as one of refinery's verdicts.
 VERDICT_OWNERS = {
     "refinery-divergent": ("modified-migration", "renamed-migration"),
-    "refinery-missing": ("version-not-after-base", "deleted-migration", "renamed-migration"),
+    "refinery-missing": ("version-not-after-base", "deleted-migration", "renamed-migration",
+                         "duplicate-version"),
+    # a branch file that reuses a version of the base is necessarily at or below the base's
+    # highest: one cause (the version it picked), one fix (the same rename), one finding
+    "version-not-after-base": ("duplicate-version",),
 }
 UNPREDICTED = "no static rule predicted this: worth a look"
 
@@ -180,16 +184,23 @@ def _fold_into_hazards(found: list[Diagnostic], hazards: list[Diagnostic]) -> li
 
 
 def _merge_verdicts(found: list[Diagnostic]) -> list[Diagnostic]:
-    """refinery's divergent/missing verdict on a file a history rule already names."""
+    """refinery's divergent/missing verdict on a file a history rule already names, and
+    `version-not-after-base` on a file `duplicate-version` names (after the verdicts, so that
+    a verdict it absorbed travels with it)."""
     out = list(found)
-    for verdict in [d for d in found if d.rule in VERDICT_OWNERS]:
+    verdicts = sorted((d for d in found if d.rule in VERDICT_OWNERS),
+                      key=lambda d: d.rule == "version-not-after-base")
+    for verdict in verdicts:
+        verdict = next((d for d in out if d.rule == verdict.rule and d.path == verdict.path
+                        and d.line == verdict.line and d.message == verdict.message), verdict)
         wanted = VERDICT_OWNERS[verdict.rule]
         owners = [d for d in out if d.path == verdict.path and d.rule in wanted]
         if not owners:
             continue
         related = Related(verdict.rule, verdict.path, verdict.line, verdict.message,
                           verdict.column)
-        out[out.index(owners[0])] = replace(owners[0], related=(*owners[0].related, related))
+        out[out.index(owners[0])] = replace(
+            owners[0], related=(*owners[0].related, related, *verdict.related))
         out.remove(verdict)
     return out
 

@@ -53,6 +53,19 @@ def by_rule(document: Any) -> dict[str, list[dict[str, Any]]]:
     return grouped
 
 
+def said(document: Any, rule: str) -> list[dict[str, Any]]:
+    """Each finding of `rule`, also where it was folded into another finding of the same cause
+    (`version-not-after-base` into the `duplicate-version` of a reused version): then as its
+    related entry, with the survivor's hint (the one fix both share)."""
+    found: list[dict[str, Any]] = []
+    for diagnostic in findings(document):
+        if diagnostic["rule"] == rule:
+            found.append(diagnostic)
+        found.extend({**related, "hint": diagnostic["hint"]}
+                     for related in diagnostic.get("related", ()) if related["rule"] == rule)
+    return found
+
+
 def _branch(repo: Repo, root: Path, name: str, change: Any) -> Path:
     """A branch off main, changed by `change(worktree_repo)`, committed, in its own worktree."""
     worktree = root / name
@@ -126,9 +139,12 @@ def test_duplicate_v007_names_file_rule_and_fix(project: dict[str, Path]) -> Non
     (duplicate,) = grouped["duplicate-version"]
     duplicate_paths = {duplicate["path"], *(r["path"] for r in duplicate["related"])}
     assert duplicate_paths == {"migrations/V007__x.sql", "migrations/V007__create_table_7.sql"}
-    [not_after] = grouped["version-not-after-base"]
-    assert not_after["path"] == "migrations/V007__x.sql"
-    assert not_after["hint"] == "rename to V008__x.sql"
+    # one cause (the version the branch picked), one finding: a reused version is at or below
+    # the base's highest, and that verdict travels as related information, not a second error
+    assert "version-not-after-base" not in grouped
+    assert [(r["rule"], r["path"]) for r in duplicate["related"]
+            if r["rule"] == "version-not-after-base"] == [
+        ("version-not-after-base", "migrations/V007__x.sql")]
     new_file = [d for d in grouped["duplicate-version"] if d["path"].endswith("V007__x.sql")]
     assert new_file[0]["hint"] == "rename to V008__x.sql"
 
@@ -137,7 +153,8 @@ def test_duplicate_in_text_output_as_a_user_sees_it(project: dict[str, Path]) ->
     done = run_gate("check", "--no-verify", "--base", "main", cwd=project["dup-v007"])
     assert done.returncode == 1
     assert "migrations/V007__x.sql" in done.stdout
-    assert "version-not-after-base" in done.stdout
+    assert "duplicate-version" in done.stdout
+    assert "version-not-after-base" not in done.stdout  # folded into the duplicate (one cause)
     assert "rename to V008__x.sql" in done.stdout
     assert "\033[" not in done.stdout  # not a terminal: no colour
 
@@ -146,7 +163,7 @@ def test_version_below_base(project: dict[str, Path]) -> None:
     code, document, _ = gate_json(project["add-v005"], "--base", "main")
     assert code == 1
     grouped = by_rule(document)
-    [finding] = grouped["version-not-after-base"]
+    [finding] = said(document, "version-not-after-base")
     assert finding["path"] == "migrations/V005__add_index.sql"
     assert finding["hint"] == "rename to V008__add_index.sql"
     (duplicate,) = grouped["duplicate-version"]
@@ -247,7 +264,7 @@ def test_detached_head(project: dict[str, Path], tmp_path: Path) -> None:
     repo.git("worktree", "add", "-q", "--detach", str(detached), "dup-v007")
     code, document, _ = gate_json(detached)
     assert code == 1
-    assert "version-not-after-base" in by_rule(document)
+    assert said(document, "version-not-after-base")
 
 
 def test_json_shape(project: dict[str, Path]) -> None:
@@ -278,7 +295,7 @@ def test_paths_relative_to_repository_root_from_a_subfolder(project: dict[str, P
 def test_default_base_is_main(project: dict[str, Path]) -> None:
     code, document, _ = gate_json(project["add-v005"])
     assert code == 1
-    assert "version-not-after-base" in by_rule(document)
+    assert said(document, "version-not-after-base")
 
 
 def test_missing_explicit_base_is_exit_2(project: dict[str, Path]) -> None:
@@ -297,7 +314,7 @@ def test_only_master(tmp_path: Path) -> None:
     repo.commit()
     code, document, _ = gate_json(repo.path)
     assert code == 1
-    [finding] = by_rule(document)["version-not-after-base"]
+    [finding] = said(document, "version-not-after-base")
     assert "master" in finding["message"]
 
 
@@ -367,7 +384,7 @@ def test_shallow_clone_fetches_its_base(origin: Repo, tmp_path: Path) -> None:
     assert "origin/main" not in clone.git("branch", "-r")
     code, document, stderr = gate_json(clone.path)
     assert code == 1, stderr
-    [finding] = by_rule(document)["version-not-after-base"]
+    [finding] = said(document, "version-not-after-base")
     assert finding["path"] == "migrations/V007__x.sql"
     assert finding["hint"] == "rename to V008__x.sql"
     assert "origin/main" in finding["message"]
@@ -380,7 +397,7 @@ def test_pull_request_merge_commit_checkout(origin: Repo, tmp_path: Path) -> Non
     clone.git("branch", "-q", "-D", "pr-merge")
     code, document, stderr = gate_json(clone.path, env={"GITHUB_BASE_REF": "main"})
     assert code == 1, stderr
-    [finding] = by_rule(document)["version-not-after-base"]
+    [finding] = said(document, "version-not-after-base")
     assert finding["path"] == "migrations/V007__x.sql"
     assert "origin/main" in finding["message"]
 
@@ -408,7 +425,7 @@ def test_base_main_in_a_clone_without_local_main(
     done = run_gate("check", "--no-verify", "--base", "main", cwd=clone.path)
     assert done.returncode == 1, done.stderr
     assert "migrations/V007__x.sql" in done.stdout
-    assert "version-not-after-base" in done.stdout and "duplicate-version" in done.stdout
+    assert "duplicate-version" in done.stdout
     assert "rename to V008__x.sql" in done.stdout
     # one plan: V007__x.sql goes to V008, so the next new migration is V009
     named = run_gate("next-version", "--base", "main", "add profiles", cwd=clone.path)
@@ -482,7 +499,7 @@ def _run_on_terminal(cwd: Path, env: dict[str, str]) -> str:
 
 def test_colour_only_on_a_terminal_and_never_with_no_color(project: dict[str, Path]) -> None:
     coloured = _run_on_terminal(project["dup-v007"], {})
-    assert "\033[31m" in coloured and "version-not-after-base" in coloured
+    assert "\033[31m" in coloured and "duplicate-version" in coloured
     plain = _run_on_terminal(project["dup-v007"], {"NO_COLOR": "1"})
-    assert "version-not-after-base" in plain
+    assert "duplicate-version" in plain
     assert "\033[" not in plain

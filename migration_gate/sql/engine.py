@@ -1,7 +1,8 @@
 """Lint many files fast: a cache keyed by content, and both cores for what is not cached.
 
 A migration's findings depend only on its text, the dialect, the tables other migrations of
-the branch create and the configured PostgreSQL version, so they are cached under a hash of
+the branch create, the configured PostgreSQL version and (MySQL) the types earlier migrations
+gave the columns it changes, so they are cached under a hash of
 exactly those, plus everything else that can change a lint result: the code of the whole
 package (the rule catalogue included), sqlglot's version, and the configured rule severities
 (applied after the lint today, keyed anyway so that a rule disabled in the configuration may
@@ -26,6 +27,7 @@ from migration_gate.types import Dialect
 if TYPE_CHECKING:
     from migration_gate.config import Config
     from migration_gate.runners.model import Runner
+    from migration_gate.sql.columns import ColumnRows
 
 #: Files over this many characters are linted from their tokens only (sqlglot would take
 #: minutes on a multi-megabyte data dump); a `syntax-error` finding says so.
@@ -49,14 +51,17 @@ class LintJob:
     #: verdict depends on it (its transaction handling, its crash window) ask it, as they
     #: read `dialect`
     runner: Runner | None = None
+    #: MySQL: the columns of the tables the file alters, as earlier migrations left them
+    columns: ColumnRows = ()
 
     @classmethod
     def for_config(cls, path: str, text: str, config: Config,
-                   new_tables: tuple[str, ...] = (), runner: Runner | None = None) -> LintJob:
+                   new_tables: tuple[str, ...] = (), runner: Runner | None = None,
+                   columns: ColumnRows = ()) -> LintJob:
         """A job with every setting of `config` that affects linting: a new such setting is
         added here, and so reaches every caller and the cache key."""
         return cls(path, text, config.dialect, new_tables, config.postgres_version,
-                   config.sqlite_version, config.rules, runner)
+                   config.sqlite_version, config.rules, runner, columns)
 
 
 def lint_job(job: LintJob) -> list[Diagnostic]:
@@ -64,7 +69,8 @@ def lint_job(job: LintJob) -> list[Diagnostic]:
 
     return lint_text(job.text, job.path, job.dialect, new_tables=job.new_tables,
                      postgres_version=job.postgres_version, sqlite_version=job.sqlite_version,
-                     parse_statements=len(job.text) <= MAX_PARSED_CHARS, runner=job.runner)
+                     parse_statements=len(job.text) <= MAX_PARSED_CHARS, runner=job.runner,
+                     columns=job.columns)
 
 
 def _lint_chunk(jobs: list[LintJob]) -> list[list[Diagnostic]]:
@@ -179,6 +185,8 @@ def cache_key(job: LintJob) -> str:
                            [[rule, level.value] for rule, level in job.rules]]
     if job.runner is not None and job.runner.name != "refinery":
         parts.append(repr(job.runner))  # its settings: a frozen dataclass, repr is stable
+    if job.columns:
+        parts.append(job.columns)  # named tuples of strings: JSON lists
     header = json.dumps(parts)
     digest.update(header.encode())
     digest.update(b"\0")

@@ -21,6 +21,7 @@ from migration_gate.types import Dialect
 
 if TYPE_CHECKING:
     from migration_gate.runners.model import Runner
+    from migration_gate.sql.columns import ColumnRows
     from migration_gate.sql.rules.base import FileState
     from migration_gate.sql.tokens import Parsed
 
@@ -35,12 +36,14 @@ def lint_text(
     sqlite_version: tuple[int, int] | None = None,
     parse_statements: bool = True,
     runner: Runner | None = None,
+    columns: ColumnRows = (),
 ) -> list[Diagnostic]:
     """Every SQL finding of one migration, ignores applied, in statement order.
 
     With `parse_statements=False` (huge files) the rules run on the tokens alone and one
     `syntax-error` finding says that sqlglot did not parse the file. `runner` (None: refinery)
     answers what depends on it: its crash window and how it runs the file's statements.
+    `columns` (MySQL): the altered tables' columns as the migrations before this one left them.
     """
     from migration_gate.sql import hazards
     from migration_gate.sql.ignores import UNUSED_IGNORE, apply_ignores, find_ignores
@@ -74,6 +77,10 @@ def lint_text(
                       sqlite_version=sqlite_version or CURRENT_SQLITE,
                       new_tables=set(new_tables), has_ddl=has_ddl, parsed=parse_statements,
                       chars=len(text), statements=len(statements))
+    if columns:
+        from migration_gate.sql.columns import from_rows
+
+        state.columns = from_rows(columns)
     _ask_runner(state, runner, [s.text for s in statements])
     checks = registry.for_dialect(dialect)
 

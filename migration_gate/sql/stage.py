@@ -9,6 +9,7 @@ Non-UTF-8 and empty files are the folder stage's findings, not this one's.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
@@ -19,6 +20,11 @@ from migration_gate.pipeline import CheckContext
 
 if TYPE_CHECKING:
     from migration_gate.runners.model import Version
+    from migration_gate.sql.columns import ColumnRows
+
+#: A MySQL migration that may restate a column (`MODIFY`, `CHANGE`): only those need the
+#: columns earlier migrations made.
+_COLUMN_CHANGE = re.compile(r"\b(?:MODIFY|CHANGE)\b", re.IGNORECASE)
 
 #: Where the runner runs a file: (0, its version) for migrations run in version order, (1, None)
 #: for those run after every versioned one (Flyway's repeatables).
@@ -61,6 +67,47 @@ def _text(context: CheckContext, migration: MigrationFile) -> str:
         migration.text, migration.file_name, datetime.now()).text
 
 
+def _columns_before(context: CheckContext, targets: list[tuple[MigrationFile, Order]]
+                    ) -> dict[str, ColumnRows]:
+    """MySQL: for each target that MODIFYs or CHANGEs a column, the columns of the tables it
+    alters as the migrations that run before it left them (`sql.columns`), by path. One walk
+    over the folder in version order; nothing is read for other dialects, or when no target
+    restates a column (most runs)."""
+    if context.config.dialect != "mysql":
+        return {}
+    from migration_gate.sql.columns import Columns, altered_tables, apply_migration, as_rows
+
+    wanted: dict[str, tuple[Order, set[str]]] = {}
+    for migration, order in targets:
+        text = _text(context, migration)
+        if _COLUMN_CHANGE.search(text) and (tables := altered_tables(text, "mysql")):
+            wanted[migration.path] = (order, tables)
+    if not wanted:
+        return {}
+    versioned: list[tuple[Version, MigrationFile]] = []
+    for migration in context.local:
+        at = _order(context, migration)
+        if at is not None and at[1] is not None:
+            versioned.append((at[1], migration))
+    versioned.sort(key=lambda pair: pair[0])
+    found: dict[str, ColumnRows] = {}
+    columns: Columns = {}
+
+    def take(path: str) -> None:
+        tables = wanted[path][1]
+        found[path] = as_rows({t: c for t, c in columns.items() if t in tables})
+
+    for version, migration in versioned:
+        for path, (order, _tables) in wanted.items():
+            if path not in found and not _runs_before((0, version), order):
+                take(path)  # every migration before this target has been applied
+        apply_migration(_text(context, migration), "mysql", columns)
+    for path in wanted:
+        if path not in found:
+            take(path)  # a repeatable, or the last migration
+    return found
+
+
 def sql_stage(context: CheckContext) -> Iterator[Diagnostic]:
     from migration_gate.sql.engine import LintJob, lint_many
     from migration_gate.sql.lint import created_tables
@@ -77,11 +124,13 @@ def sql_stage(context: CheckContext) -> Iterator[Diagnostic]:
             order = _order(context, migration)
             if order is not None and order[0] == 0:
                 branch_tables.append((order, created_tables(_text(context, migration), dialect)))
+    columns = _columns_before(context, targets)
     jobs = []
     for migration, order in targets:
         new_tables = sorted({t for earlier, tables in branch_tables
                              if _runs_before(earlier, order) for t in tables})
         jobs.append(LintJob.for_config(migration.path, _text(context, migration),
-                                       context.config, tuple(new_tables), runner))
+                                       context.config, tuple(new_tables), runner,
+                                       columns.get(migration.path, ())))
     for diagnostics in lint_many(jobs):
         yield from diagnostics

@@ -17,6 +17,7 @@ from migration_gate.types import Dialect
 
 if TYPE_CHECKING:
     from migration_gate.runners.model import CrashWindow, ScriptTransaction
+    from migration_gate.sql.columns import ColumnType
 
 ACCESS_EXCLUSIVE, SHARE, SHARE_ROW_EXCLUSIVE = "ACCESS EXCLUSIVE", "SHARE", "SHARE ROW EXCLUSIVE"
 #: The first words of DDL statements (MySQL commits each of them implicitly).
@@ -83,6 +84,10 @@ class FileState:
     runner: str = "refinery"
     crash_window: CrashWindow | None = None
     script: ScriptTransaction | None = None
+    #: MySQL: the columns of the tables this migration alters, as the migrations before it
+    #: left them (`sql.columns`; empty when unknown, e.g. `lint` of a lone file); the
+    #: statements of this migration update it as they run
+    columns: dict[str, dict[str, ColumnType]] = field(default_factory=dict)
 
     def is_new(self, table: str | None) -> bool:
         """Whether `table` was created earlier in this migration (or on this branch)."""

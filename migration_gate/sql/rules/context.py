@@ -29,6 +29,10 @@ def observe(stmt: Stmt, state: FileState) -> None:
         state.ddl_count += 1
     if not stmt.view.words:  # only its first word is known
         return
+    if state.columns and first in ("CREATE", "ALTER", "DROP", "RENAME"):
+        from migration_gate.sql.columns import apply_statement
+
+        apply_statement(stmt, state.columns)
     if first == "CREATE":
         _created(stmt, state)
     elif first == "ALTER":

@@ -12,7 +12,7 @@ from migration_gate.catalog import Rule
 from migration_gate.diagnostics import Severity
 from migration_gate.sql.rules.base import DDL_STARTS, FileState, Finding, View
 from migration_gate.sql.rules.registry import check
-from migration_gate.sql.rules.statements import Stmt, existing_table_actions
+from migration_gate.sql.rules.statements import Action, Stmt, existing_table_actions
 
 E, W = Severity.ERROR, Severity.WARNING
 
@@ -57,10 +57,14 @@ MYSQL_LOCK_NONE_UNSUPPORTED = Rule(
     "changing NULL/NOT NULL or a default, widening a VARCHAR, adding values at the end of an "
     "ENUM, adding a column, an index or a primary key, and replacing the primary key in one "
     "statement run in place (INSTANT or INPLACE) with concurrent writes; MariaDB 10.11 runs "
-    "each of them with `ALGORITHM=INPLACE, LOCK=NONE` (tests/test_mysql_online_ddl.py). A "
-    "`MODIFY`/`CHANGE` is reported because the previous type is not in the migration: asking "
-    "for `ALGORITHM=INPLACE, LOCK=NONE` makes the server refuse a copy up front (error 1846) "
-    "instead of silently locking.",
+    "each of them with `ALGORITHM=INPLACE, LOCK=NONE` (tests/test_mysql_online_ddl.py). The "
+    "previous type of a `MODIFY`/`CHANGE` is not in the migration: `check` reads it from the "
+    "migrations that run before (`sql/columns.py`: `int`/`int(11)`/`integer` are one type, a "
+    "VARCHAR widened within its length prefix and an ENUM grown at its end stay in place) and "
+    "reports only a real type change, naming both types; where no earlier migration says it "
+    "(`lint` of one file), the change is reported, since asking for `ALGORITHM=INPLACE, "
+    "LOCK=NONE` makes the server refuse a copy up front (error 1846) instead of silently "
+    "locking.",
     example="ALTER TABLE users MODIFY COLUMN name varchar(500);",
     instead="ALTER TABLE users MODIFY COLUMN name varchar(500), ALGORITHM=INPLACE, LOCK=NONE;\n"
     "-- or an online schema change tool (gh-ost, pt-online-schema-change) outside refinery",
@@ -92,18 +96,41 @@ def _table_copy(stmt: Stmt, state: FileState) -> Iterator[Finding]:
     adds_key = any(a.kind == "ADD CONSTRAINT" and a.word == "PRIMARY" for _t, a in actions)
     if _online(stmt.view):
         return
-    for _table, action in actions:
+    for table, action in actions:
         if action.kind in ("MODIFY", "CHANGE"):
-            yield Finding(MYSQL_LOCK_NONE_UNSUPPORTED,
-                          f"{action.kind} COLUMN copies the table, blocking writes, if it changes "
-                          "the column's data type (a rename, NULL/NOT NULL, a default or a wider "
-                          "VARCHAR run in place); without ALGORITHM=INPLACE, LOCK=NONE a copy "
-                          "happens silently")
+            yield from _column_change(stmt, state, table, action)
         elif action.kind == "DROP CONSTRAINT" and action.word == "PRIMARY" and not adds_key:
             yield Finding(MYSQL_LOCK_NONE_UNSUPPORTED,
                           "DROP PRIMARY KEY without adding another makes MySQL copy the table, "
                           "blocking writes; without ALGORITHM=INPLACE, LOCK=NONE it does so "
                           "silently")
+
+
+def _column_change(stmt: Stmt, state: FileState, table: str | None, action: Action
+                   ) -> Iterator[Finding]:
+    """A MODIFY/CHANGE judged against the column's type before it when the migrations before
+    this one say it (`check`), cautiously worded when they do not (`lint` of a lone file)."""
+    from migration_gate.sql.columns import changed_column, in_place, widens_varchar
+
+    old, _new, after = changed_column(stmt.view, action.start, action.end)
+    before = state.columns.get((table or "").lower(), {}).get(old or "")
+    if before is None or after is None:
+        yield Finding(MYSQL_LOCK_NONE_UNSUPPORTED,
+                      f"{action.kind} COLUMN copies the table, blocking writes, if it changes "
+                      "the column's data type (a rename, NULL/NOT NULL, a default or a wider "
+                      "VARCHAR run in place); without ALGORITHM=INPLACE, LOCK=NONE a copy "
+                      "happens silently")
+    elif widens_varchar(before, after):
+        yield Finding(MYSQL_LOCK_NONE_UNSUPPORTED,
+                      f"{action.kind} COLUMN widens {old} from {before.text()} to "
+                      f"{after.text()}: if its length prefix grows (past 255 bytes: 63 "
+                      "characters in utf8mb4, 255 in latin1) MySQL copies the table, blocking "
+                      "writes; without ALGORITHM=INPLACE, LOCK=NONE it does so silently")
+    elif not in_place(before, after):
+        yield Finding(MYSQL_LOCK_NONE_UNSUPPORTED,
+                      f"{action.kind} COLUMN changes {old} from {before.text()} to "
+                      f"{after.text()}: MySQL copies the table, blocking writes; without "
+                      "ALGORITHM=INPLACE, LOCK=NONE it does so silently")
 
 
 SQLITE_UNSUPPORTED_ALTER = Rule(

@@ -127,3 +127,14 @@ def test_drop_then_create_the_same_table_is_no_drop() -> None:
     text = read(WA_TASKS).replace("CREATE TABLE task_role_authorizations",
                                   "CREATE TABLE task_role_authorizations_v2")
     assert [d.line for d in lint_text(text, "V1.sql") if d.rule == "ban-drop-table"] == [1]
+
+
+def test_create_after_drop_if_exists_is_robust() -> None:
+    """The same file: on a re-run after a crash between refinery's two commits (or Flyway's),
+    `DROP TABLE IF EXISTS task_role_authorizations` removes the table the first run created, so
+    the `CREATE TABLE` after it succeeds: no prefer-robust-stmts for it (30 such findings on the
+    corpus went). Without the drop it stays: the re-run fails on "already exists"."""
+    assert [d.line for d in lint(WA_TASKS, "postgres") if d.rule == "prefer-robust-stmts"] == []
+    text = read(WA_TASKS).replace("DROP TABLE IF EXISTS task_role_authorizations",
+                                  "DROP TABLE IF EXISTS another_table")
+    assert "prefer-robust-stmts" in {d.rule for d in lint_text(text, "V1.sql")}

@@ -68,6 +68,9 @@ class FileState:
     #: Where each table name gets a table again: CREATE TABLE name, ALTER TABLE ... RENAME TO name
     table_made: dict[str, list[int]] = field(default_factory=dict)
     not_valid: set[str] = field(default_factory=set)
+    #: (kind, name) a `DROP kind IF EXISTS name` earlier in the migration removes: creating it
+    #: again after that succeeds on a re-run too
+    cleared: set[tuple[str, str]] = field(default_factory=set)
     pending_settings: dict[str, int] = field(default_factory=dict)  # name -> statement index
     lock_timeout: bool = False
     has_ddl: bool = False  # whether any statement of the file is DDL

@@ -66,8 +66,11 @@ def _created(stmt: Stmt, state: FileState) -> None:
 
 
 def _dropped(stmt: Stmt, state: FileState) -> None:
-    """DROP TABLE of tables that existed before the migration (for ban-drop-table)."""
+    """DROP TABLE of tables that existed before the migration (for ban-drop-table), and what
+    a `DROP ... IF EXISTS` clears for a re-run (for prefer-robust-stmts)."""
     drop = stmt.drop
+    if drop is not None and drop.defensive:
+        state.cleared.update((drop.kind, name) for name in drop.names)
     if drop is None or drop.kind != "TABLE":
         return
     old = tuple(n for n in drop.names if n not in state.new_tables)

@@ -48,7 +48,9 @@ PREFER_ROBUST_STMTS = Rule(
            "DROP INDEX CONCURRENTLY i;", "ALTER TABLE users DROP COLUMN legacy;"),
     passes=("ALTER TABLE users ADD COLUMN IF NOT EXISTS phone VARCHAR(20);",
             "CREATE TABLE IF NOT EXISTS t (a int);", "DROP SCHEMA IF EXISTS s CASCADE;",
-            "CREATE TEMP TABLE ids AS SELECT id FROM users;"),
+            "CREATE TEMP TABLE ids AS SELECT id FROM users;",
+            "DROP TABLE IF EXISTS t; CREATE TABLE t (a int);",
+            "DROP INDEX IF EXISTS i; CREATE INDEX i ON t (a);"),
 )
 
 
@@ -58,16 +60,18 @@ def _robust(stmt: Stmt, state: FileState) -> Iterator[Finding]:
     if window is None:  # the runner commits the migration and its history row together
         return
     rerun, hint = window.consequence, None if state.runner == "refinery" else window.hint
-    for message, span in _not_robust(stmt):
+    for message, span in _not_robust(stmt, state):
         yield Finding(PREFER_ROBUST_STMTS, f"{message} {rerun}", span, hint)
 
 
-def _not_robust(stmt: Stmt) -> Iterator[tuple[str, Span | None]]:
+def _not_robust(stmt: Stmt, state: FileState) -> Iterator[tuple[str, Span | None]]:
     """(what is not defensive, the words it points at) for each DDL a re-run would fail on."""
     create, drop, alter = stmt.create, stmt.drop, stmt.alter_table
     if create is not None:
         if create.defensive or create.temporary:  # a re-run's new session has no temp table
             return
+        if create.name is not None and (create.kind, create.name) in state.cleared:
+            return  # `DROP ... IF EXISTS` of it ran first: a re-run drops it and creates it
         if create.kind == "TABLE":
             yield (f"CREATE TABLE {create.name or ''} without IF NOT EXISTS",
                    head_span(stmt.view, "TABLE"))

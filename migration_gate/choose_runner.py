@@ -94,16 +94,17 @@ def choose(
     configured: RunnerName | None, flag: RunnerName | None,
 ) -> RunnerChoice:
     """The runner a run uses: `--runner`, else the configured `runner`, else detected."""
-    from migration_gate.runners import RUNNERS
+    from migration_gate.runners import default_runner
 
     explicit = flag or configured
     source = "--runner" if flag else "the configuration"
     name, reason, conf = detect(folder, top, rels, explicit=explicit, explicit_source=source)
     if name != "flyway":
-        return RunnerChoice(RUNNERS[name], reason)
+        return RunnerChoice(default_runner(name), reason)
     if conf is not None:  # the Flyway CLI's own configuration wins over Spring's
         return RunnerChoice(flyway_runner(conf), reason)
-    return RunnerChoice(spring_flyway_runner(folder.resolve(), top.resolve()) or RUNNERS["flyway"],
+    return RunnerChoice(spring_flyway_runner(folder.resolve(), top.resolve())
+                        or default_runner("flyway"),
                         reason)
 
 

@@ -95,10 +95,10 @@ class CheckContext:
     def runner(self) -> Runner:
         """The chosen runner; refinery with the configured `int8-versions` (its versions and
         checksums depend on it)."""
-        from migration_gate.runners import RUNNERS
+        from migration_gate.runners import default_runner
         from migration_gate.runners.refinery import RefineryRunner
 
-        runner = self.runner_choice.runner if self.runner_choice else RUNNERS["refinery"]
+        runner = self.runner_choice.runner if self.runner_choice else default_runner("refinery")
         if isinstance(runner, RefineryRunner) and self.config.int8_versions != (
                 runner.int8_versions):
             return RefineryRunner(self.config.int8_versions, runner.extensions,

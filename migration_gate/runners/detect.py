@@ -134,14 +134,17 @@ def _in_flyway_location(path: str) -> bool:
 
 
 def _only_flyway_reads(file_name: str) -> bool:
-    """`V417__ny-egenskap.sql`: a versioned name Flyway runs and refinery skips."""
+    """`V417__ny-egenskap.sql`: a versioned name Flyway runs and refinery skips. Flyway's
+    name parser is imported only for a name refinery does not read (none, in a refinery
+    project: its `check` runs on every commit)."""
     from migration_gate import refinery
-    from migration_gate.runners.flyway_names import parse_file_name
-    from migration_gate.runners.flyway_settings import FlywaySettings
-    from migration_gate.runners.model import ParsedMigration
 
     if not file_name.startswith("V") or not file_name.endswith(".sql"):
         return False
     if isinstance(refinery.parse_file_name(file_name), refinery.MigrationName):
         return False
+    from migration_gate.runners.flyway_names import parse_file_name
+    from migration_gate.runners.flyway_settings import FlywaySettings
+    from migration_gate.runners.model import ParsedMigration
+
     return isinstance(parse_file_name(file_name, FlywaySettings()), ParsedMigration)

@@ -74,6 +74,16 @@ class MigrationFile:
             self.file_name, extensions=EXTENSIONS, int8_versions=self.int8_versions
         )
 
+    @cached_property
+    def refinery_migration(self) -> ParsedMigration | None:
+        """The name refinery reads (`.rs` included) as the runner model's migration, built
+        once: the history rules ask for it several times per file, on every file of both
+        sides."""
+        from migration_gate.runners.refinery import parsed_from_name
+
+        name = self.name
+        return parsed_from_name(name, self.file_name) if name is not None else None
+
     @property
     def name(self) -> MigrationName | None:
         parsed = self.parsed

@@ -91,10 +91,10 @@ class CheckContext:
     #: the runner and why it was chosen; None: refinery, the gate's original runner
     runner_choice: RunnerChoice | None = field(default=None, compare=False)
 
-    @property
+    @cached_property
     def runner(self) -> Runner:
         """The chosen runner; refinery with the configured `int8-versions` (its versions and
-        checksums depend on it)."""
+        checksums depend on it). Built once: the stages ask for it per file."""
         from migration_gate.runners import default_runner
         from migration_gate.runners.refinery import RefineryRunner
 
@@ -105,7 +105,7 @@ class CheckContext:
                                   runner.postgres_major)
         return runner
 
-    @property
+    @cached_property
     def is_refinery(self) -> bool:
         """Whether the refinery rules apply (their behaviour predates the runner model)."""
         return self.runner.name == "refinery"
@@ -272,12 +272,9 @@ class CheckContext:
 
     def migration_of(self, migration: MigrationFile) -> ParsedMigration | None:
         """The file as the runner model sees it (refinery's `.rs` files included)."""
-        from migration_gate.runners.refinery import parsed_from_name
-
         if not self.is_refinery:
             return migration.runs_as
-        name = migration.name
-        return parsed_from_name(name, migration.file_name) if name is not None else None
+        return migration.refinery_migration
 
     def in_folder_style(self, version: Version) -> Version:
         """refinery's versions written with the folder's padding (`V4` in a `V003` folder is

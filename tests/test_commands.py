@@ -19,10 +19,20 @@ from tests.conftest import Repo, clean_env, run_gate, seed_migrations
 HEAVY = ("sqlglot", "psycopg", "yaml", "pymysql")
 
 
-def imported_modules(*args: str) -> set[str]:
+def imported_modules(*args: str, cwd: Path | None = None,
+                     env: dict[str, str] | None = None) -> set[str]:
     """The modules a fresh interpreter imports for `migration-gate ARGS`."""
-    done = subprocess.run([sys.executable, "-X", "importtime", "-m", "migration_gate", *args],
-                          env=clean_env(), capture_output=True, text=True, timeout=120)
+    return _imports_of(_run_importtime(args, cwd, env))
+
+
+def _run_importtime(args: tuple[str, ...], cwd: Path | None,
+                    env: dict[str, str] | None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-X", "importtime", "-m", "migration_gate", *args],
+                          cwd=cwd, env=clean_env(env), capture_output=True, text=True,
+                          timeout=120)
+
+
+def _imports_of(done: subprocess.CompletedProcess[str]) -> set[str]:
     lines = [line for line in done.stderr.splitlines() if line.startswith("import time:")]
     assert lines, done.stderr
     return {line.rsplit("|", 1)[1].strip() for line in lines[1:]}
@@ -99,3 +109,41 @@ def test_check_without_the_replay_never_imports_the_database_stage(repo: Repo) -
     assert "'migration_gate.sql.stage'" in loaded
     assert "migration_gate.dbcheck" not in loaded
     assert "migration_gate.ephemeral" not in loaded
+
+
+#: What a warm `check --no-verify` of a refinery project has no use for (issue 16: it runs on
+#: every commit): the lint cache answers every file, so neither the splitter, the reader nor
+#: the rule registry; no Flyway module; no replay; no third-party parser.
+WARM_CHECK_NEVER = (
+    "migration_gate.sql.rules", "migration_gate.sql.split", "migration_gate.sql.lint",
+    "migration_gate.sql.tokens", "migration_gate.sql.reader", "migration_gate.sql.locks",
+    "migration_gate.runners.flyway", "migration_gate.dbcheck", "migration_gate.ephemeral",
+    "logging", "pkgutil", *HEAVY,
+)
+
+
+def _warm_check_never(modules: set[str]) -> set[str]:
+    return {m for m in modules if m.startswith(WARM_CHECK_NEVER)}
+
+
+def test_a_warm_check_of_a_refinery_project_imports_only_what_it_uses(
+        repo: Repo, tmp_path: Path) -> None:
+    """The pre-commit case of issue 16: a branch adding a migration to a refinery folder,
+    checked a second time. The first run lints the new file (and imports the rules); the
+    second finds it in the lint cache and must not import what only a lint, a Flyway
+    project or the replay needs, yet reports the same findings."""
+    seed_migrations(repo, count=3)
+    repo.git("checkout", "-q", "-b", "feature")
+    repo.write("migrations/V004__add_note.sql",
+               "ALTER TABLE table_1 ADD COLUMN IF NOT EXISTS note text;\n")
+    repo.commit("feature")
+    env = {"MIGRATION_GATE_CACHE_DIR": str(tmp_path / "cache")}
+    cold = _run_importtime(("check", "--no-verify"), repo.path, env)
+    warm = _run_importtime(("check", "--no-verify"), repo.path, env)
+    assert cold.returncode == warm.returncode == 0, cold.stderr[-2000:]
+    assert "require-lock-timeout" in warm.stdout and warm.stdout == cold.stdout
+    assert "migration_gate.sql.rules" in _imports_of(cold)  # the guard below can fail
+    modules = _imports_of(warm)
+    assert {"migration_gate.checks.history", "migration_gate.sql.stage",
+            "migration_gate.sql.engine"} <= modules  # every stage ran, the cache was asked
+    assert not _warm_check_never(modules), sorted(_warm_check_never(modules))

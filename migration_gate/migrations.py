@@ -236,8 +236,7 @@ def discover(
     `runner`: the project's runner when it is not refinery; its migrations are read, the
     misnamed ones it would still run (or that the rules suggest a fix for) included.
     """
-    patterns = tuple(exclude)
-    rels = sorted(rel for rel in source.list_files() if not _excluded(rel, folder_path, patterns))
+    rels = listed(source, folder_path=folder_path, exclude=exclude)
     if runner is not None:
         wanted = [rel for rel in rels if _runner_reads(runner, _base_name(rel))]
     else:
@@ -266,6 +265,15 @@ def discover(
             )
         )
     return tuple(files)
+
+
+def listed(source: Source, *, folder_path: str, exclude: Iterable[str] = ()) -> list[str]:
+    """The relative paths `discover` makes files of, sorted: the names alone, when nothing
+    else of the files is needed (runner detection lists thousands of them on every run)."""
+    patterns = tuple(exclude)
+    if not patterns:
+        return sorted(source.list_files())
+    return sorted(rel for rel in source.list_files() if not _excluded(rel, folder_path, patterns))
 
 
 def _runner_reads(runner: Runner, file_name: str) -> bool:

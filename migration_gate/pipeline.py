@@ -414,8 +414,11 @@ def finalize(diagnostics: Iterable[Diagnostic], context: CheckContext) -> list[D
     Merging comes after the configuration so that a rule turned off never absorbs anything."""
     from migration_gate.merge import merge, statement_ranges
 
-    texts = {m.path: m.text for m in context.local if m.text is not None}
-    return merge(apply_config(diagnostics, context.config), texts,
+    kept = apply_config(diagnostics, context.config)
+    # the texts of the files with findings: decoding every file of a large folder cost more
+    paths = {d.path for d in kept}
+    texts = {m.path: m.text for m in context.local if m.path in paths and m.text is not None}
+    return merge(kept, texts,
                  statement_ranges(context.config.dialect))
 
 

@@ -12,7 +12,14 @@ from migration_gate import gitbase
 from migration_gate.burned import BurnedVersion
 from migration_gate.config import Config, load_config
 from migration_gate.diagnostics import Diagnostic, GateError
-from migration_gate.migrations import MigrationFile, NamesOnly, Source, WorkingTree, discover
+from migration_gate.migrations import (
+    MigrationFile,
+    NamesOnly,
+    Source,
+    WorkingTree,
+    discover,
+    listed,
+)
 from migration_gate.pipeline import BaseSnapshot, CheckContext
 from migration_gate.runners.model import Runner, RunnerChoice, RunnerName
 
@@ -111,8 +118,8 @@ def choose_runner(
         tree = gitbase.GitTree(repo_root, base.merge_base, in_repo)
         if not in_repo.startswith("..") and tree.list_files():
             source = tree
-    rels = discover(NamesOnly(source), folder_path=".", exclude=config.exclude)
-    return choose(folder, top, [m.rel for m in rels], configured=config.runner, flag=flag)
+    rels = listed(source, folder_path=".", exclude=config.exclude)
+    return choose(folder, top, rels, configured=config.runner, flag=flag)
 
 
 def non_refinery(choice: RunnerChoice) -> Runner | None:

@@ -136,12 +136,17 @@ def test_a_warm_check_of_a_refinery_project_imports_only_what_it_uses(
     repo.git("checkout", "-q", "-b", "feature")
     repo.write("migrations/V004__add_note.sql",
                "ALTER TABLE table_1 ADD COLUMN IF NOT EXISTS note text;\n")
+    # a table the branch creates, altered after: the lint reads it as new (no lock finding)
+    repo.write("migrations/V005__create_tags.sql", "CREATE TABLE tags (id bigint);\n")
+    repo.write("migrations/V006__tag_names.sql", "ALTER TABLE tags ADD COLUMN name text;\n")
     repo.commit("feature")
     env = {"MIGRATION_GATE_CACHE_DIR": str(tmp_path / "cache")}
     cold = _run_importtime(("check", "--no-verify"), repo.path, env)
     warm = _run_importtime(("check", "--no-verify"), repo.path, env)
     assert cold.returncode == warm.returncode == 0, cold.stderr[-2000:]
     assert "require-lock-timeout" in warm.stdout and warm.stdout == cold.stdout
+    locks = [line for line in warm.stdout.splitlines() if "require-lock-timeout" in line]
+    assert locks and not [line for line in locks if "V006" in line]  # the branch's own table
     assert "migration_gate.sql.rules" in _imports_of(cold)  # the guard below can fail
     modules = _imports_of(warm)
     assert {"migration_gate.checks.history", "migration_gate.sql.stage",

@@ -61,18 +61,6 @@ def _text(context: CheckContext, migration: MigrationFile) -> str:
         migration.text, migration.file_name, datetime.now()).text
 
 
-def _created_tables(text: str, context: CheckContext) -> set[str]:
-    """`lint.created_tables`, imported only for a text that can create a table: a statement
-    starting with CREATE has those letters in the upper-cased text (`str.upper` maps each
-    character on its own), and without one the splitter and the rule registry stay unimported
-    on the usual warm run, whose findings all come from the lint cache."""
-    if "CREATE" not in text.upper():
-        return set()
-    from migration_gate.sql.lint import created_tables
-
-    return created_tables(text, context.config.dialect)
-
-
 def sql_stage(context: CheckContext) -> Iterator[Diagnostic]:
     from migration_gate.sql.engine import LintJob, lint_many
 
@@ -83,11 +71,16 @@ def sql_stage(context: CheckContext) -> Iterator[Diagnostic]:
         return
     branch_tables: list[tuple[Order, set[str]]] = []
     if context.base is not None:
+        from migration_gate.sql.tables import TableCache
+
+        # remembered by content: a warm run imports neither the splitter nor the rules
+        known = TableCache.for_run()
         for migration in context.added:
             order = _order(context, migration)
             if order is not None and order[0] == 0:
-                branch_tables.append((order, _created_tables(_text(context, migration),
-                                                             context)))
+                branch_tables.append((order, known.tables(_text(context, migration),
+                                                          context.config.dialect)))
+        known.save()
     jobs = []
     for migration, order in targets:
         new_tables = sorted({t for earlier, tables in branch_tables

@@ -71,6 +71,8 @@ def git_available() -> bool:
 
 @dataclass(frozen=True)
 class Completed:
+    """A finished git command: its status, output and complaint."""
+
     returncode: int
     stdout: bytes
     stderr: str

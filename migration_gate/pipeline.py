@@ -346,6 +346,8 @@ Stage = Callable[[CheckContext], Iterable[Diagnostic]]
 
 @dataclass(frozen=True)
 class Result:
+    """What a run found, for the reporters."""
+
     diagnostics: tuple[Diagnostic, ...]
     files_checked: int
     notes: tuple[str, ...] = ()

@@ -50,6 +50,8 @@ class NameIssue(str, Enum):
 
 @dataclass(frozen=True)
 class NameProblem:
+    """Why refinery does not read a file name as a migration."""
+
     issue: NameIssue
     reason: str
 
@@ -253,6 +255,8 @@ class Verdict(str, Enum):
 
 @dataclass(frozen=True)
 class VerificationIssue:
+    """One divergent or missing migration, in refinery's own words."""
+
     verdict: Verdict
     version: int
     message: str

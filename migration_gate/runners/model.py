@@ -149,6 +149,8 @@ class ContentProblem:
 
 @dataclass(frozen=True)
 class HistoryColumn:
+    """One column of the runner's history table."""
+
     name: str
     sql_type: str  # PostgreSQL spelling
     nullable: bool
@@ -184,6 +186,8 @@ class NonTransactionalPolicy(str, Enum):
 
 @dataclass(frozen=True)
 class ExecutionModel:
+    """How the runner wraps a migration and its history row in transactions."""
+
     transaction_per_file: bool
     history_row: HistoryRowPlacement
     non_transactional: NonTransactionalPolicy
@@ -235,6 +239,8 @@ class PlaceholderIssue(str, Enum):
 
 @dataclass(frozen=True)
 class PlaceholderProblem:
+    """A placeholder the runner cannot replace, where it is and what the runner says."""
+
     issue: PlaceholderIssue
     name: str
     line: int  # 1-based, of the placeholder's prefix
@@ -245,6 +251,8 @@ class PlaceholderProblem:
 
 @dataclass(frozen=True)
 class PlaceholderResult:
+    """The text the runner sends, and the placeholders it could not replace."""
+
     text: str
     problems: tuple[PlaceholderProblem, ...] = ()
 

@@ -99,6 +99,8 @@ def parsed_from_name(name: refinery.MigrationName, file_name: str) -> ParsedMigr
 
 @dataclass(frozen=True)
 class RefineryRunner:
+    """refinery as a `Runner`, with the settings that change its answers."""
+
     int8_versions: bool = False
     #: `("sql",)` for the CLI and `load_sql_migrations`, `("rs", "sql")` for `embed_migrations!`
     extensions: tuple[str, ...] = ("sql",)

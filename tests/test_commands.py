@@ -3,6 +3,7 @@ group lists exactly those, and what is lazy stays lazy (start-up time is paid on
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -122,6 +123,8 @@ WARM_CHECK_NEVER = (
     # classes split from modules a check imports, for the lint, the replay, Flyway's models
     "migration_gate.refinery_run", "migration_gate.runners.execution", "migration_gate.evidence",
     "logging", "pkgutil", *HEAVY,
+    # git's complaints go to an in-memory file where there is one (gitbatch._scratch_file)
+    *(("tempfile", "shutil") if hasattr(os, "memfd_create") else ()),
 )
 
 

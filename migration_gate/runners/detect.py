@@ -149,7 +149,10 @@ def _only_flyway_reads(file_name: str) -> bool:
     project: its `check` runs on every commit)."""
     if not file_name.startswith("V") or not file_name.endswith(".sql"):
         return False
-    if isinstance(refinery.parse_file_name(file_name), refinery.MigrationName):
+    # asked as the folder's discovery asks (`.rs` too: same answer for an `.sql` name), so
+    # that each name is parsed once per run, not once here and once there
+    if isinstance(refinery.parse_file_name(file_name, extensions=("rs", "sql")),
+                  refinery.MigrationName):
         return False
     from migration_gate.runners.flyway_names import parse_file_name
     from migration_gate.runners.flyway_settings import FlywaySettings

@@ -59,9 +59,11 @@ class Version:
     display: str
 
     def _compare(self, other: Version) -> int:
-        width = max(len(self.parts), len(other.parts))
-        mine = self.parts + (0,) * (width - len(self.parts))
-        theirs = other.parts + (0,) * (width - len(other.parts))
+        mine, theirs = self.parts, other.parts
+        if len(mine) != len(theirs):  # refinery's have one part each: no padding to build
+            width = max(len(mine), len(theirs))
+            mine = mine + (0,) * (width - len(mine))
+            theirs = theirs + (0,) * (width - len(theirs))
         return (mine > theirs) - (mine < theirs)
 
     def __eq__(self, other: object) -> bool:

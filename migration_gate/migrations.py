@@ -79,10 +79,12 @@ class MigrationFile:
         """The name refinery reads (`.rs` included) as the runner model's migration, built
         once: the history rules ask for it several times per file, on every file of both
         sides."""
-        from migration_gate.runners.refinery import parsed_from_name
+        # not `from ... import`, which probes the module for `__path__` (an AttributeError
+        # its lazy `__getattr__` raises), once per file of both sides
+        import migration_gate.runners.refinery as runner
 
         name = self.name
-        return parsed_from_name(name, self.file_name) if name is not None else None
+        return runner.parsed_from_name(name, self.file_name) if name is not None else None
 
     @property
     def name(self) -> MigrationName | None:

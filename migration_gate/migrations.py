@@ -52,10 +52,10 @@ class MigrationFile:
     @cached_property
     def runs_as(self) -> ParsedMigration | None:
         """The migration the runner runs for this file, misnamed or not (Flyway runs `V3.sql`)."""
-        from migration_gate.runners.model import ParsedMigration
+        import migration_gate.runners.model as model  # no `__path__` probe: see below
 
         parsed = self.runner_parsed
-        if isinstance(parsed, ParsedMigration):
+        if isinstance(parsed, model.ParsedMigration):
             return parsed
         return parsed.accepted_as if parsed is not None else None
 
@@ -287,11 +287,12 @@ def listed(source: Source, *, folder_path: str, exclude: Iterable[str] = ()) -> 
 
 def _runner_reads(runner: Runner, file_name: str) -> bool:
     """Whether a file is worth reading for `runner`: a name it accepts, or an SQL file."""
-    from migration_gate.runners.model import ParsedMigration
-
     # the cheap test first: nearly every file is an SQL file, whose name need not be parsed here
-    return file_name.lower().endswith(".sql") or isinstance(
-        runner.parse_name(file_name), ParsedMigration)
+    if file_name.lower().endswith(".sql"):
+        return True
+    import migration_gate.runners.model as model  # no `__path__` probe: see refinery_migration
+
+    return isinstance(runner.parse_name(file_name), model.ParsedMigration)
 
 
 def _base_name(rel: str) -> str:

@@ -78,10 +78,12 @@ def default_runner(name: RunnerName) -> Runner:
             from migration_gate.runners.flyway import FlywayRunner
 
             runner = FlywayRunner()
-        else:
+        elif name == "refinery":
             from migration_gate.runners.refinery import RefineryRunner
 
             runner = RefineryRunner()
+        else:
+            raise KeyError(name)  # as `RUNNERS[name]`
         runner = _DEFAULTS.setdefault(name, runner)
     return runner
 

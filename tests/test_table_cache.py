@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from migration_gate.sql.lint import created_tables
-from migration_gate.sql.tables import FILE_NAME, TableCache, _key
+from migration_gate.sql.tables import FILE_NAME, MAX_ENTRIES, TableCache, _key
 
 CREATES = "CREATE TABLE tags (id bigint);\ncreate materialized view v as select 1;\n"
 
@@ -46,3 +46,14 @@ def test_no_cache_writes_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     assert cache.tables(CREATES, "postgres") == created_tables(CREATES, "postgres")
     cache.save()
     assert not (tmp_path / FILE_NAME).exists()
+
+
+def test_the_oldest_answers_go_first(tmp_path: Path) -> None:
+    old = {f"old-{n}": ["t"] for n in range(MAX_ENTRIES)}
+    (tmp_path / FILE_NAME).write_text(json.dumps(old), encoding="utf-8")
+    cache = TableCache(tmp_path)
+    cache.tables(CREATES, "postgres")
+    cache.save()
+    kept = json.loads((tmp_path / FILE_NAME).read_text(encoding="utf-8"))
+    assert len(kept) == MAX_ENTRIES and "old-0" not in kept and "old-1" in kept
+    assert _key(CREATES, "postgres") in kept

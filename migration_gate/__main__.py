@@ -9,10 +9,20 @@ from __future__ import annotations
 
 import sys
 
+#: The cyclic garbage collector's thresholds for a run (Python's default: 700, 10, 10). A run
+#: allocates many small containers that live until it ends (the files of a folder, their
+#: names and versions, the modules it imports): at the default the collector scanned them
+#: again and again, 10 ms of a warm pre-commit check and 43 ms over 5,000 files. Cycles are
+#: still collected, less often; the peak memory of a 5,000-file lint did not change.
+GC_THRESHOLDS = (10_000, 50, 100)
+
 
 def main() -> None:
     if sys.argv[1:] == ["--version"] and _print_version():
         sys.exit(0)
+    import gc
+
+    gc.set_threshold(*GC_THRESHOLDS)
     from migration_gate.cli import main as cli_main
 
     cli_main()

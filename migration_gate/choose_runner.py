@@ -9,6 +9,7 @@ listing a whole repository would cost more than the check itself on a large mono
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -55,10 +56,20 @@ def project_files(folder: Path, top: Path) -> tuple[list[Path], list[Path]]:
         for place in (level, level / "conf"):
             configs.extend(place / name for name in _CONFIG_NAMES if (place / name).is_file())
         for place in (level, level / "src" / "main" / "resources"):
-            if place.is_dir():
+            if place.is_dir() and _may_hold_spring(place):
                 for pattern in _SPRING_GLOBS:
                     spring.extend(sorted(p for p in place.glob(pattern) if p.is_file()))
     return configs, spring
+
+
+def _may_hold_spring(place: Path) -> bool:
+    """Whether a folder has a name starting `application` (any case, as a case-insensitive
+    file system's glob would match): one listing instead of a glob per pattern, each of
+    which reads the whole folder -- the migrations folder itself, thousands of files."""
+    try:
+        return any(name[:11].lower() == "application" for name in os.listdir(place))
+    except OSError:
+        return True  # let the globs meet the error as they did
 
 
 def detect(
@@ -94,16 +105,17 @@ def choose(
     configured: RunnerName | None, flag: RunnerName | None,
 ) -> RunnerChoice:
     """The runner a run uses: `--runner`, else the configured `runner`, else detected."""
-    from migration_gate.runners import RUNNERS
+    from migration_gate.runners import default_runner
 
     explicit = flag or configured
     source = "--runner" if flag else "the configuration"
     name, reason, conf = detect(folder, top, rels, explicit=explicit, explicit_source=source)
     if name != "flyway":
-        return RunnerChoice(RUNNERS[name], reason)
+        return RunnerChoice(default_runner(name), reason)
     if conf is not None:  # the Flyway CLI's own configuration wins over Spring's
         return RunnerChoice(flyway_runner(conf), reason)
-    return RunnerChoice(spring_flyway_runner(folder.resolve(), top.resolve()) or RUNNERS["flyway"],
+    return RunnerChoice(spring_flyway_runner(folder.resolve(), top.resolve())
+                        or default_runner("flyway"),
                         reason)
 
 

@@ -4,6 +4,13 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from migration_gate.evidence import Evidence as Evidence
+    from migration_gate.evidence import FailureEvidence as FailureEvidence
+    from migration_gate.evidence import LockEvidence as LockEvidence
+    from migration_gate.evidence import RewriteEvidence as RewriteEvidence
 
 
 class Severity(str, enum.Enum):
@@ -37,50 +44,16 @@ class Related:
                 "message": self.message}
 
 
-@dataclass(frozen=True)
-class LockEvidence:
-    """What the replay saw a statement lock: `ACCESS EXCLUSIVE` on `table users`."""
-
-    mode: str  # in words, e.g. ACCESS EXCLUSIVE
-    kind: str  # table, view, materialized view...
-    relation: str  # as shown: `users`, `audit.events`
-
-    @property
-    def words(self) -> str:
-        return f"{self.mode} lock on {self.kind} {self.relation}"
+#: The replay's observations live in `migration_gate.evidence` (imported on first use).
+_EVIDENCE_NAMES = frozenset({"LockEvidence", "RewriteEvidence", "FailureEvidence", "Evidence"})
 
 
-@dataclass(frozen=True)
-class RewriteEvidence:
-    """What the replay saw a statement rewrite: a relation and the indexes rebuilt with it."""
+def __getattr__(name: str) -> object:
+    if name in _EVIDENCE_NAMES:
+        from migration_gate import evidence
 
-    kind: str
-    relation: str
-    indexes: tuple[str, ...] = ()
-
-    @property
-    def words(self) -> str:
-        indexes = f" and its indexes ({', '.join(self.indexes)})" if self.indexes else ""
-        return f"rewrote {self.kind} {self.relation}{indexes}"
-
-
-@dataclass(frozen=True)
-class FailureEvidence:
-    """How the replay saw a migration fail: the server's reason (with its SQLSTATE), or a
-    statement stopped by the replay's time limit (`reason` is then the whole finding's text)."""
-
-    reason: str
-    sqlstate: str | None = None
-    timed_out: bool = False
-
-    @property
-    def words(self) -> str:
-        return self.reason if self.timed_out else f"the replay fails: {self.reason}"
-
-
-#: What the replay observed, as data: `migration_gate.merge` folds it into the static finding
-#: that predicted it, without reading it back out of the message.
-Evidence = LockEvidence | RewriteEvidence | FailureEvidence
+        return getattr(evidence, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @dataclass(frozen=True)

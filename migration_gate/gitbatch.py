@@ -16,7 +16,6 @@ from __future__ import annotations
 import atexit
 import os
 import subprocess
-import tempfile
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -39,7 +38,7 @@ class BatchReader:
     def _start(self) -> subprocess.Popen[bytes]:
         if self._process is not None:
             return self._process
-        self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 - open while git runs
+        self._stderr = _scratch_file()
         try:
             self._process = subprocess.Popen(
                 ["git", "cat-file", "--batch"], cwd=self.root, stdin=subprocess.PIPE,
@@ -127,6 +126,21 @@ class BatchReader:
         finally:
             if process.stdout is not None:
                 process.stdout.close()
+
+
+def _scratch_file() -> IO[bytes]:
+    """An anonymous file for git's complaints: in memory where the system has `memfd_create`
+    (Linux), else a temporary file. `tempfile` (with `random` and `shutil`) is not imported
+    on every commit for a file that stays empty."""
+    memfd_create = getattr(os, "memfd_create", None)
+    if memfd_create is not None:
+        try:
+            return open(memfd_create("migration-gate-git-stderr"), "w+b")
+        except OSError:
+            pass
+    import tempfile
+
+    return tempfile.TemporaryFile()
 
 
 def _write(stream: IO[bytes], data: bytes) -> None:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import enum
 import os
 import re
-import shutil
 import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -66,11 +65,15 @@ def git_says(stderr: str, returncode: int) -> str:
 
 
 def git_available() -> bool:
+    import shutil  # only when git is missing or no repository is found: not on every run
+
     return shutil.which("git") is not None
 
 
 @dataclass(frozen=True)
 class Completed:
+    """A finished git command: its status, output and complaint."""
+
     returncode: int
     stdout: bytes
     stderr: str

@@ -36,6 +36,23 @@ def _ls_tree(root: Path, commit: str, prefix: str) -> bytes:
     return run_git(["ls-tree", "-r", "-z", "--full-tree", commit, "--", prefix], root)
 
 
+@functools.lru_cache(maxsize=16)
+def _blob_entries(root: Path, commit: str, prefix: str) -> dict[str, tuple[str, str]]:
+    """The listing parsed, once per run however many trees of that folder there are (runner
+    detection and the base's discovery each make one)."""
+    output = _ls_tree(root, commit, prefix or ".")
+    entries = {}
+    # decoded once, not record by record: thousands of records per run
+    for record in output.decode("utf-8", "surrogateescape").split("\0"):
+        if not record:
+            continue
+        meta, _, path = record.partition("\t")
+        mode, kind, obj = meta.split()
+        if kind == "blob" and path.startswith(prefix):
+            entries[path[len(prefix):]] = (obj, mode)
+    return entries
+
+
 @dataclass(frozen=True)
 class GitTree:
     """The migrations folder as it is in a commit (the base)."""
@@ -52,19 +69,8 @@ class GitTree:
 
     @cached_property
     def _entries(self) -> dict[str, tuple[str, str]]:
-        """relative path → (blob id, mode), blobs only."""
-        prefix = self._prefix
-        output = _ls_tree(self.root, self.commit, prefix or ".")
-        entries = {}
-        # decoded once, not record by record: thousands of records per run
-        for record in output.decode("utf-8", "surrogateescape").split("\0"):
-            if not record:
-                continue
-            meta, _, path = record.partition("\t")
-            mode, kind, obj = meta.split()
-            if kind == "blob" and path.startswith(prefix):
-                entries[path[len(prefix):]] = (obj, mode)
-        return entries
+        """relative path → (blob id, mode), blobs only (shared, never modified)."""
+        return _blob_entries(self.root, self.commit, self._prefix)
 
     @cached_property
     def _known_by_id(self) -> dict[str, bytes]:

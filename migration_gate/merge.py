@@ -61,6 +61,10 @@ VERDICT_OWNERS = {
     "version-not-after-base": ("duplicate-version",),
 }
 UNPREDICTED = "no static rule predicted this: worth a look"
+#: The findings that make `merge` split their file into statements (sql.split is not imported
+#: by a run without them: a warm `check` without the replay).
+_NEEDS_STATEMENTS = frozenset({LOCK_OBSERVED, REWRITE_OBSERVED, FAILED, "duplicate-version",
+                               *VERDICT_OWNERS})
 
 _SET_LOCK_TIMEOUT = re.compile(
     r"^\s*SET\s+(?:LOCAL\s+|SESSION\s+)?lock_timeout\s*(?:=|TO)\s*'?\s*([^';\s]*)",
@@ -84,7 +88,11 @@ def merge(diagnostics: Iterable[Diagnostic], texts: Mapping[str, str],
     merged: list[Diagnostic] = []
     for path, found in by_path.items():
         text = texts.get(path)
-        statements = split(text) if text is not None else ()
+        # only the replay's observations are matched to statements, and only the findings
+        # folded by order (duplicates, verdicts) care how a file's findings are grouped: a file
+        # with none of them keeps its findings as found (report_order sorts them), unsplit
+        grouped = any(d.rule in _NEEDS_STATEMENTS for d in found)
+        statements = split(text) if text is not None and grouped else ()
         timeouts = _under_lock_timeout(text, statements) if text is not None else set()
         merged.extend(_merge_file(found, statements, timeouts))
     return report_order(_merge_verdicts(_merge_duplicates(merged)))

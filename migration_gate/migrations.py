@@ -52,10 +52,10 @@ class MigrationFile:
     @cached_property
     def runs_as(self) -> ParsedMigration | None:
         """The migration the runner runs for this file, misnamed or not (Flyway runs `V3.sql`)."""
-        from migration_gate.runners.model import ParsedMigration
+        import migration_gate.runners.model as model  # no `__path__` probe: see below
 
         parsed = self.runner_parsed
-        if isinstance(parsed, ParsedMigration):
+        if isinstance(parsed, model.ParsedMigration):
             return parsed
         return parsed.accepted_as if parsed is not None else None
 
@@ -73,6 +73,18 @@ class MigrationFile:
         return refinery.parse_file_name(
             self.file_name, extensions=EXTENSIONS, int8_versions=self.int8_versions
         )
+
+    @cached_property
+    def refinery_migration(self) -> ParsedMigration | None:
+        """The name refinery reads (`.rs` included) as the runner model's migration, built
+        once: the history rules ask for it several times per file, on every file of both
+        sides."""
+        # not `from ... import`, which probes the module for `__path__` (an AttributeError
+        # its lazy `__getattr__` raises), once per file of both sides
+        import migration_gate.runners.refinery as runner
+
+        name = self.name
+        return runner.parsed_from_name(name, self.file_name) if name is not None else None
 
     @property
     def name(self) -> MigrationName | None:
@@ -163,15 +175,22 @@ class WorkingTree:
 def _read_regular(path: str) -> bytes | str:
     """A regular file's bytes, or why it is none. Opened without blocking and checked on the
     open descriptor (one `stat` less per file than checking first): a FIFO or a device is
-    never read, since reading one could block for ever."""
+    never read, since reading one could block for ever. Read with `os.read` up to the end,
+    without a buffered file object per file (a third of the cost of 5,000 reads)."""
     flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
     descriptor = os.open(path, flags)
-    with open(descriptor, "rb") as handle:
-        mode = os.fstat(descriptor).st_mode
-        if not stat.S_ISREG(mode):
-            kind = "a folder" if stat.S_ISDIR(mode) else "not a regular file"
+    try:
+        status = os.fstat(descriptor)
+        if not stat.S_ISREG(status.st_mode):
+            kind = "a folder" if stat.S_ISDIR(status.st_mode) else "not a regular file"
             return f"{kind}, named like a migration"
-        return handle.read()
+        chunks = []
+        wanted = max(status.st_size + 1, 65536)  # one read for the size `fstat` gives
+        while chunk := os.read(descriptor, wanted):
+            chunks.append(chunk)
+        return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+    finally:
+        os.close(descriptor)
 
 
 def walk(top: Path) -> Iterator[tuple[str, list[str], list[str]]]:
@@ -226,8 +245,7 @@ def discover(
     `runner`: the project's runner when it is not refinery; its migrations are read, the
     misnamed ones it would still run (or that the rules suggest a fix for) included.
     """
-    patterns = tuple(exclude)
-    rels = sorted(rel for rel in source.list_files() if not _excluded(rel, folder_path, patterns))
+    rels = listed(source, folder_path=folder_path, exclude=exclude)
     if runner is not None:
         wanted = [rel for rel in rels if _runner_reads(runner, _base_name(rel))]
     else:
@@ -258,13 +276,23 @@ def discover(
     return tuple(files)
 
 
+def listed(source: Source, *, folder_path: str, exclude: Iterable[str] = ()) -> list[str]:
+    """The relative paths `discover` makes files of, sorted: the names alone, when nothing
+    else of the files is needed (runner detection lists thousands of them on every run)."""
+    patterns = tuple(exclude)
+    if not patterns:
+        return sorted(source.list_files())
+    return sorted(rel for rel in source.list_files() if not _excluded(rel, folder_path, patterns))
+
+
 def _runner_reads(runner: Runner, file_name: str) -> bool:
     """Whether a file is worth reading for `runner`: a name it accepts, or an SQL file."""
-    from migration_gate.runners.model import ParsedMigration
-
     # the cheap test first: nearly every file is an SQL file, whose name need not be parsed here
-    return file_name.lower().endswith(".sql") or isinstance(
-        runner.parse_name(file_name), ParsedMigration)
+    if file_name.lower().endswith(".sql"):
+        return True
+    import migration_gate.runners.model as model  # no `__path__` probe: see refinery_migration
+
+    return isinstance(runner.parse_name(file_name), model.ParsedMigration)
 
 
 def _base_name(rel: str) -> str:

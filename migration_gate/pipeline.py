@@ -91,21 +91,21 @@ class CheckContext:
     #: the runner and why it was chosen; None: refinery, the gate's original runner
     runner_choice: RunnerChoice | None = field(default=None, compare=False)
 
-    @property
+    @cached_property
     def runner(self) -> Runner:
         """The chosen runner; refinery with the configured `int8-versions` (its versions and
-        checksums depend on it)."""
-        from migration_gate.runners import RUNNERS
+        checksums depend on it). Built once: the stages ask for it per file."""
+        from migration_gate.runners import default_runner
         from migration_gate.runners.refinery import RefineryRunner
 
-        runner = self.runner_choice.runner if self.runner_choice else RUNNERS["refinery"]
+        runner = self.runner_choice.runner if self.runner_choice else default_runner("refinery")
         if isinstance(runner, RefineryRunner) and self.config.int8_versions != (
                 runner.int8_versions):
             return RefineryRunner(self.config.int8_versions, runner.extensions,
                                   runner.postgres_major)
         return runner
 
-    @property
+    @cached_property
     def is_refinery(self) -> bool:
         """Whether the refinery rules apply (their behaviour predates the runner model)."""
         return self.runner.name == "refinery"
@@ -272,12 +272,9 @@ class CheckContext:
 
     def migration_of(self, migration: MigrationFile) -> ParsedMigration | None:
         """The file as the runner model sees it (refinery's `.rs` files included)."""
-        from migration_gate.runners.refinery import parsed_from_name
-
         if not self.is_refinery:
             return migration.runs_as
-        name = migration.name
-        return parsed_from_name(name, migration.file_name) if name is not None else None
+        return migration.refinery_migration
 
     def in_folder_style(self, version: Version) -> Version:
         """refinery's versions written with the folder's padding (`V4` in a `V003` folder is
@@ -349,6 +346,8 @@ Stage = Callable[[CheckContext], Iterable[Diagnostic]]
 
 @dataclass(frozen=True)
 class Result:
+    """What a run found, for the reporters."""
+
     diagnostics: tuple[Diagnostic, ...]
     files_checked: int
     notes: tuple[str, ...] = ()
@@ -417,8 +416,11 @@ def finalize(diagnostics: Iterable[Diagnostic], context: CheckContext) -> list[D
     Merging comes after the configuration so that a rule turned off never absorbs anything."""
     from migration_gate.merge import merge, statement_ranges
 
-    texts = {m.path: m.text for m in context.local if m.text is not None}
-    return merge(apply_config(diagnostics, context.config), texts,
+    kept = apply_config(diagnostics, context.config)
+    # the texts of the files with findings: decoding every file of a large folder cost more
+    paths = {d.path for d in kept}
+    texts = {m.path: m.text for m in context.local if m.path in paths and m.text is not None}
+    return merge(kept, texts,
                  statement_ranges(context.config.dialect))
 
 

@@ -9,12 +9,23 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from enum import Enum
+from typing import TYPE_CHECKING
 
 from migration_gate.types import Dialect
+
+if TYPE_CHECKING:
+    from migration_gate.refinery_run import AppliedMigration as AppliedMigration
+    from migration_gate.refinery_run import Migration as Migration
+    from migration_gate.refinery_run import Plan as Plan
+    from migration_gate.refinery_run import Verdict as Verdict
+    from migration_gate.refinery_run import VerificationIssue as VerificationIssue
+    from migration_gate.refinery_run import divergent_message as divergent_message
+    from migration_gate.refinery_run import missing_message as missing_message
+    from migration_gate.refinery_run import plan_run as plan_run
 
 INT32_MAX = 2**31 - 1
 INT64_MAX = 2**63 - 1
@@ -50,6 +61,8 @@ class NameIssue(str, Enum):
 
 @dataclass(frozen=True)
 class NameProblem:
+    """Why refinery does not read a file name as a migration."""
+
     issue: NameIssue
     reason: str
 
@@ -217,107 +230,18 @@ def history_insert(table: str = DEFAULT_TABLE) -> str:
 # --- verification (docs/refinery.md#how-a-run-decides) -----------------------------------------
 
 
-@dataclass(frozen=True)
-class Migration:
-    """What refinery knows of a migration: prefix, version, name and checksum."""
-
-    prefix: Prefix
-    version: int
-    name: str
-    checksum: int
-
-    @property
-    def display(self) -> str:
-        return f"{self.prefix.value}{self.version}__{self.name}"
+#: What a refinery run does with the history table lives in `refinery_run` (imported when
+#: one of these names is first asked for: a `check` without the replay never needs them).
+_RUN_NAMES = frozenset({"Migration", "AppliedMigration", "Verdict", "VerificationIssue", "Plan",
+                        "divergent_message", "missing_message", "plan_run"})
 
 
-@dataclass(frozen=True)
-class AppliedMigration:
-    """A row of the history table (applied rows are always shown with a `V`)."""
+def __getattr__(name: str) -> object:
+    if name in _RUN_NAMES:
+        from migration_gate import refinery_run
 
-    version: int
-    name: str
-    checksum: int
-    applied_on: str = ""
-
-    @property
-    def display(self) -> str:
-        return f"V{self.version}__{self.name}"
-
-
-class Verdict(str, Enum):
-    DIVERGENT = "divergent"
-    MISSING = "missing"  # applied, but no file with that version
-    OUT_OF_ORDER = "out-of-order"  # a V file below the current version, never applied
-
-
-@dataclass(frozen=True)
-class VerificationIssue:
-    verdict: Verdict
-    version: int
-    message: str
-
-
-@dataclass(frozen=True)
-class Plan:
-    """What a refinery run would do: its findings and the migrations it would apply, in order."""
-
-    current: int
-    issues: tuple[VerificationIssue, ...]
-    to_apply: tuple[Migration, ...]
-
-
-def divergent_message(applied: AppliedMigration, local: Migration) -> str:
-    return f"applied migration {applied.display} is different than filesystem one {local.display}"
-
-
-def missing_message(display: str) -> str:
-    return f"migration {display} is missing from the filesystem"
-
-
-def plan_run(
-    applied: Iterable[AppliedMigration],
-    local: Iterable[Migration],
-    *,
-    target: int | None = None,
-) -> Plan:
-    """Decide what refinery applies, and what it reports as divergent or missing.
-
-    Mirrors refinery's `get_migrations` / `verify_migrations`: applied rows without a file are
-    missing, applied rows whose file has another name or checksum are divergent, unapplied `V`
-    files at or below the current version are reported as missing (and skipped for ever),
-    unapplied `U` files below it are applied out of order. `target` stops at that version.
-    """
-    applied_by_version = {row.version: row for row in applied}
-    local_sorted = sorted(local, key=lambda m: m.version)
-    local_by_version = {m.version: m for m in local_sorted}
-    issues: list[VerificationIssue] = []
-    for version, row in sorted(applied_by_version.items()):
-        candidate = local_by_version.get(version)
-        if candidate is None:
-            issues.append(
-                VerificationIssue(Verdict.MISSING, version, missing_message(row.display))
-            )
-        elif candidate.name != row.name or candidate.checksum != row.checksum:
-            issues.append(
-                VerificationIssue(Verdict.DIVERGENT, version, divergent_message(row, candidate))
-            )
-    current = max(applied_by_version, default=-1)
-    to_apply: list[Migration] = []
-    for migration in local_sorted:
-        if migration.version in applied_by_version:
-            continue
-        if migration.version <= current and migration.prefix is Prefix.VERSIONED:
-            issues.append(
-                VerificationIssue(
-                    Verdict.OUT_OF_ORDER, migration.version, missing_message(migration.display)
-                )
-            )
-            continue
-        if target is not None and migration.version > target:
-            continue
-        to_apply.append(migration)
-    return Plan(current, tuple(issues), tuple(to_apply))
+        return getattr(refinery_run, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def duplicate_message(display: str) -> str:

@@ -12,7 +12,14 @@ from migration_gate import gitbase
 from migration_gate.burned import BurnedVersion
 from migration_gate.config import Config, load_config
 from migration_gate.diagnostics import Diagnostic, GateError
-from migration_gate.migrations import MigrationFile, NamesOnly, Source, WorkingTree, discover
+from migration_gate.migrations import (
+    MigrationFile,
+    NamesOnly,
+    Source,
+    WorkingTree,
+    discover,
+    listed,
+)
 from migration_gate.pipeline import BaseSnapshot, CheckContext
 from migration_gate.runners.model import Runner, RunnerChoice, RunnerName
 
@@ -111,8 +118,8 @@ def choose_runner(
         tree = gitbase.GitTree(repo_root, base.merge_base, in_repo)
         if not in_repo.startswith("..") and tree.list_files():
             source = tree
-    rels = discover(NamesOnly(source), folder_path=".", exclude=config.exclude)
-    return choose(folder, top, [m.rel for m in rels], configured=config.runner, flag=flag)
+    rels = listed(source, folder_path=".", exclude=config.exclude)
+    return choose(folder, top, rels, configured=config.runner, flag=flag)
 
 
 def non_refinery(choice: RunnerChoice) -> Runner | None:
@@ -142,7 +149,7 @@ def read_base(
             tree = gitbase.GitTree(repo_root, base.merge_base, in_repo)
             files = discover(tree, folder_path=in_repo, exclude=config.exclude,
                              int8_versions=config.int8_versions)
-    files = as_checked_out(tree, files, local)
+    files = _shared_with(as_checked_out(tree, files, local), local)
     tip_files: tuple[MigrationFile, ...] = ()
     if base.tip != base.merge_base:
         tip_files = discover(
@@ -193,6 +200,16 @@ def _burned(repo_root: Path, in_repo: str, config: Config, base: gitbase.Base,
     in_use = [name.version for m in tip if (name := m.name) is not None]
     return burned_versions(repo_root, base.tip, in_repo, in_use,
                            int8_versions=config.int8_versions)
+
+
+def _shared_with(files: tuple[MigrationFile, ...], local: tuple[MigrationFile, ...]
+                 ) -> tuple[MigrationFile, ...]:
+    """The base's files, each one equal to the working tree's file (same path, bytes and
+    runner: nearly all of them) replaced by that object: equal frozen values, whose names,
+    versions and checksums are then computed once per run instead of once per side."""
+    by_path = {m.path: m for m in local}
+    return tuple(same if (same := by_path.get(m.path)) is not None and same == m
+                 and same.runner is m.runner else m for m in files)
 
 
 def as_checked_out(

@@ -3,6 +3,7 @@ group lists exactly those, and what is lazy stays lazy (start-up time is paid on
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -13,16 +14,26 @@ import pytest
 from migration_gate import __version__
 from migration_gate.commands import COMMANDS, load_command
 from migration_gate.stages import STAGES, check_stages
-from tests.conftest import Repo, clean_env, run_gate, seed_migrations
+from tests.conftest import CHECKOUT, Repo, clean_env, run_gate, seed_migrations
 
 #: Heavy third-party packages a bare start-up must not import.
 HEAVY = ("sqlglot", "psycopg", "yaml", "pymysql")
 
 
-def imported_modules(*args: str) -> set[str]:
+def imported_modules(*args: str, cwd: Path | None = None,
+                     env: dict[str, str] | None = None) -> set[str]:
     """The modules a fresh interpreter imports for `migration-gate ARGS`."""
-    done = subprocess.run([sys.executable, "-X", "importtime", "-m", "migration_gate", *args],
-                          env=clean_env(), capture_output=True, text=True, timeout=120)
+    return _imports_of(_run_importtime(args, cwd, env))
+
+
+def _run_importtime(args: tuple[str, ...], cwd: Path | None,
+                    env: dict[str, str] | None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-X", "importtime", "-m", "migration_gate", *args],
+                          cwd=cwd, env=clean_env(env), capture_output=True, text=True,
+                          timeout=120)
+
+
+def _imports_of(done: subprocess.CompletedProcess[str]) -> set[str]:
     lines = [line for line in done.stderr.splitlines() if line.startswith("import time:")]
     assert lines, done.stderr
     return {line.rsplit("|", 1)[1].strip() for line in lines[1:]}
@@ -63,6 +74,7 @@ def test_version_fast_path_says_what_click_says(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("module", [
     "migration_gate.cli", "migration_gate.stages", "migration_gate.types",
+    "migration_gate.refinery_run", "migration_gate.runners.execution", "migration_gate.evidence",
     *(f"migration_gate.commands.{name}" for name in
       ("_finish", "_versions", "options", *COMMANDS.values())),
 ])
@@ -99,3 +111,82 @@ def test_check_without_the_replay_never_imports_the_database_stage(repo: Repo) -
     assert "'migration_gate.sql.stage'" in loaded
     assert "migration_gate.dbcheck" not in loaded
     assert "migration_gate.ephemeral" not in loaded
+
+
+#: What a warm `check --no-verify` of a refinery project has no use for (issue 16: it runs on
+#: every commit): the lint cache answers every file, so neither the splitter, the reader nor
+#: the rule registry; no Flyway module; no replay; no third-party parser.
+WARM_CHECK_NEVER = (
+    "migration_gate.sql.rules", "migration_gate.sql.split", "migration_gate.sql.lint",
+    "migration_gate.sql.tokens", "migration_gate.sql.reader", "migration_gate.sql.locks",
+    "migration_gate.runners.flyway", "migration_gate.dbcheck", "migration_gate.ephemeral",
+    # classes split from modules a check imports, for the lint, the replay, Flyway's models
+    "migration_gate.refinery_run", "migration_gate.runners.execution", "migration_gate.evidence",
+    "logging", "pkgutil", *HEAVY,
+    # git's complaints go to an in-memory file where there is one (gitbatch._scratch_file)
+    *(("tempfile", "shutil") if hasattr(os, "memfd_create") else ()),
+)
+
+
+def _warm_check_never(modules: set[str]) -> set[str]:
+    return {m for m in modules if m.startswith(WARM_CHECK_NEVER)}
+
+
+def test_a_warm_check_of_a_refinery_project_imports_only_what_it_uses(
+        repo: Repo, tmp_path: Path) -> None:
+    """The pre-commit case of issue 16: a branch adding a migration to a refinery folder,
+    checked a second time. The first run lints the new file (and imports the rules); the
+    second finds it in the lint cache and must not import what only a lint, a Flyway
+    project or the replay needs, yet reports the same findings."""
+    seed_migrations(repo, count=3)
+    repo.git("checkout", "-q", "-b", "feature")
+    repo.write("migrations/V004__add_note.sql",
+               "ALTER TABLE table_1 ADD COLUMN IF NOT EXISTS note text;\n")
+    # a table the branch creates, altered after: the lint reads it as new (no lock finding)
+    repo.write("migrations/V005__create_tags.sql", "CREATE TABLE tags (id bigint);\n")
+    repo.write("migrations/V006__tag_names.sql", "ALTER TABLE tags ADD COLUMN name text;\n")
+    repo.commit("feature")
+    env = {"MIGRATION_GATE_CACHE_DIR": str(tmp_path / "cache")}
+    cold = _run_importtime(("check", "--no-verify"), repo.path, env)
+    warm = _run_importtime(("check", "--no-verify"), repo.path, env)
+    assert cold.returncode == warm.returncode == 0, cold.stderr[-2000:]
+    assert "require-lock-timeout" in warm.stdout and warm.stdout == cold.stdout
+    locks = [line for line in warm.stdout.splitlines() if "require-lock-timeout" in line]
+    assert locks and not [line for line in locks if "V006" in line]  # the branch's own table
+    cold_modules = _imports_of(cold)
+    assert "migration_gate.sql.rules" in cold_modules  # the guard below can fail
+    # the cold run lints without parsing these statements: neither sqlglot nor logging
+    assert not {m for m in cold_modules if m.split(".")[0] in ("sqlglot", "logging")}
+    modules = _imports_of(warm)
+    assert {"migration_gate.checks.history", "migration_gate.sql.stage",
+            "migration_gate.sql.engine"} <= modules  # every stage ran, the cache was asked
+    assert not _warm_check_never(modules), sorted(_warm_check_never(modules))
+    assert not _dataclasses_without_docstring(modules)
+
+
+def _dataclasses_without_docstring(modules: set[str]) -> list[str]:
+    """The dataclasses of our modules among `modules` that have no docstring: `dataclass`
+    then builds one with `inspect.signature` at import (14 of them cost ~5 ms per run)."""
+    missing: list[str] = []
+    for module in sorted(m for m in modules if m.split(".")[0] == "migration_gate"):
+        path = CHECKOUT / Path(*module.split("."))
+        source = path / "__init__.py" if path.is_dir() else path.with_suffix(".py")
+        missing.extend(f"{module}.{name}"
+                       for name in _undocumented_dataclasses(source.read_text(encoding="utf-8")))
+    return missing
+
+
+def _undocumented_dataclasses(source: str) -> list[str]:
+    import ast
+
+    return [node.name for node in ast.walk(ast.parse(source))
+            if isinstance(node, ast.ClassDef)
+            and any("dataclass" in ast.unparse(d) for d in node.decorator_list)
+            and ast.get_docstring(node) is None]
+
+
+def test_the_docstring_check_finds_a_dataclass_without_one() -> None:
+    source = ('@dataclass(frozen=True)\nclass A:\n    x: int\n\n\n@dataclass\nclass B:\n'
+              '    """B."""\n\n    y: int\n\n\nclass C:\n    z: int\n')
+    assert _undocumented_dataclasses(source) == ["A"]
+    assert _dataclasses_without_docstring({"migration_gate.pipeline", "click"}) == []

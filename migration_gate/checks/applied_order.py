@@ -47,12 +47,14 @@ def flyway_below_applied(context: CheckContext, added: list[MigrationFile]) -> I
     `MigrationInfoImpl.validate`), or with `ignoreMigrationPatterns=*:ignored` it is skipped
     for ever; with `outOfOrder=true` Flyway applies it, out of order. Those at or below the
     base's highest are `version-not-after-base`'s already."""
+    applied, runner = context.applied, context.runner
+    if applied is None or runner.name != "flyway":
+        return  # the usual case: Flyway's modules are not imported
     from migration_gate.checks.history import VERSION_NOT_AFTER_BASE
     from migration_gate.runners.flyway import FlywayRunner
     from migration_gate.runners.flyway_plan import State, ignores_state
 
-    applied, runner = context.applied, context.runner
-    if applied is None or not isinstance(runner, FlywayRunner):
+    if not isinstance(runner, FlywayRunner):
         return
     production = applied.versions(runner)
     if not production:

@@ -23,6 +23,8 @@ JSON_COPY_ENV = "MIGRATION_GATE_JSON_REPORT"
 
 @dataclass(frozen=True)
 class ReportOptions:
+    """How a report is written: paths relative to `root`, colour, the command's name."""
+
     root: Path  # the paths in diagnostics are relative to this
     color: bool = False
     command: str = "check"

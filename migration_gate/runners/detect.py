@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterable, Mapping
 from pathlib import PurePosixPath
 
+from migration_gate import refinery
 from migration_gate.runners.model import RunnerName
 
 _SPRING = re.compile(r"^application(-[^/]*)?\.(ya?ml|properties)$")
@@ -38,8 +39,7 @@ def _ordered(paths: Iterable[str]) -> list[tuple[str, str]]:
     """(path, file name), shallowest first, then by path, so the answer does not depend on
     listing order. The paths are a listing's (clean, relative, POSIX): their depth is their
     count of `/`, and no path object is built per file (thousands per run)."""
-    return sorted(((p, p.rpartition("/")[2]) for p in paths),
-                  key=lambda pair: (pair[0].count("/"), pair[0]))
+    return sorted(((p, p.rpartition("/")[2]) for p in paths), key=_order_key)
 
 
 def spring_flyway(file_name: str, text: str) -> bool:
@@ -115,15 +115,25 @@ def weak_flyway_sign(paths: Iterable[str]) -> str | None:
     a versioned name only Flyway reads (`V417__ny-egenskap.sql`). Weaker than the signals of
     `detect_runner` (a misnamed refinery file looks the same), so the edge asks only when
     nothing else spoke, and only about the files already merged."""
-    ordered = _ordered(paths)
-    for path, name in ordered:
-        # `PurePosixPath(path).suffix == ".sql"`: a dot-file such as `.sql` has no suffix
-        if name.endswith(".sql") and name.rfind(".") > 0 and _in_flyway_location(path):
-            return f"migrations in {_show(PurePosixPath(path).parent)}, Flyway's default location"
-    for path, name in ordered:
-        if _only_flyway_reads(name):
-            return f"{_show(name)} is a name only Flyway reads ({_show(path)})"
+    # the first in `_ordered`'s order, found without sorting thousands of paths of which, in
+    # the usual refinery folder, none is a sign
+    named = [(p, p.rpartition("/")[2]) for p in paths]
+    # `PurePosixPath(path).suffix == ".sql"`: a dot-file such as `.sql` has no suffix
+    located = [pair for pair in named if pair[1].endswith(".sql") and pair[1].rfind(".") > 0
+               and _in_flyway_location(pair[0])]
+    if located:
+        path, _ = min(located, key=_order_key)
+        return f"migrations in {_show(PurePosixPath(path).parent)}, Flyway's default location"
+    flyway_only = [pair for pair in named if _only_flyway_reads(pair[1])]
+    if flyway_only:
+        path, name = min(flyway_only, key=_order_key)
+        return f"{_show(name)} is a name only Flyway reads ({_show(path)})"
     return None
+
+
+def _order_key(pair: tuple[str, str]) -> tuple[int, str]:
+    """`_ordered`'s order: shallowest first, then by path."""
+    return (pair[0].count("/"), pair[0])
 
 
 def _in_flyway_location(path: str) -> bool:
@@ -134,14 +144,18 @@ def _in_flyway_location(path: str) -> bool:
 
 
 def _only_flyway_reads(file_name: str) -> bool:
-    """`V417__ny-egenskap.sql`: a versioned name Flyway runs and refinery skips."""
-    from migration_gate import refinery
+    """`V417__ny-egenskap.sql`: a versioned name Flyway runs and refinery skips. Flyway's
+    name parser is imported only for a name refinery does not read (none, in a refinery
+    project: its `check` runs on every commit)."""
+    if not file_name.startswith("V") or not file_name.endswith(".sql"):
+        return False
+    # asked as the folder's discovery asks (`.rs` too: same answer for an `.sql` name), so
+    # that each name is parsed once per run, not once here and once there
+    if isinstance(refinery.parse_file_name(file_name, extensions=("rs", "sql")),
+                  refinery.MigrationName):
+        return False
     from migration_gate.runners.flyway_names import parse_file_name
     from migration_gate.runners.flyway_settings import FlywaySettings
     from migration_gate.runners.model import ParsedMigration
 
-    if not file_name.startswith("V") or not file_name.endswith(".sql"):
-        return False
-    if isinstance(refinery.parse_file_name(file_name), refinery.MigrationName):
-        return False
     return isinstance(parse_file_name(file_name, FlywaySettings()), ParsedMigration)

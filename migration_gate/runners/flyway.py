@@ -39,6 +39,8 @@ _KINDS = frozenset({Kind.VERSIONED, Kind.REPEATABLE, Kind.UNDO, Kind.BASELINE, K
 
 @dataclass(frozen=True)
 class FlywayRunner:
+    """Flyway as a `Runner`, with the settings of the project's configuration."""
+
     settings: FlywaySettings = field(default_factory=FlywaySettings)
     #: names already parsed: the working tree's and the base's files share most names
     _parsed: dict[str, ParsedMigration | NameProblem] = field(

@@ -49,6 +49,8 @@ class State(str, Enum):
 
 @dataclass(frozen=True)
 class AppliedRow:
+    """One row of Flyway's history table."""
+
     installed_rank: int
     version: Version | None
     description: str
@@ -77,6 +79,8 @@ class LocalMigration:
 
 @dataclass(frozen=True)
 class Entry:
+    """One migration as Flyway's `info` lists it: its state, local file and applied row."""
+
     state: State
     local: LocalMigration | None
     applied: AppliedRow | None
@@ -105,6 +109,8 @@ class Verdict(str, Enum):
 
 @dataclass(frozen=True)
 class Issue:
+    """What Flyway's validation reports, with its error code and its own text."""
+
     verdict: Verdict
     code: str  # Flyway's `CoreErrorCode`
     message: str  # Flyway's own text
@@ -113,6 +119,9 @@ class Issue:
 
 @dataclass(frozen=True)
 class Plan:
+    """What Flyway's `migrate` would do on a database: its entries, issues and migrations to
+    apply."""
+
     current: Version | None
     entries: tuple[Entry, ...]  # in `info` order
     issues: tuple[Issue, ...]  # what `migrate`'s validation (validateOnMigrate) reports

@@ -30,6 +30,8 @@ _VERSIONED = (Kind.VERSIONED, Kind.UNDO, Kind.BASELINE)
 
 @dataclass(frozen=True)
 class FlywayRules:
+    """The folder and history rules' Flyway facts and wording."""
+
     runner: FlywayRunner
     sorted_duplicates: bool = False
     plan_hints: bool = False

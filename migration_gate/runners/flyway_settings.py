@@ -17,6 +17,8 @@ DEFAULT_POSTGRES_MAJOR = 16
 
 @dataclass(frozen=True)
 class FlywaySettings:
+    """The Flyway settings that change how it reads, orders and runs the migrations."""
+
     sql_migration_prefix: str = "V"
     repeatable_sql_migration_prefix: str = "R"
     #: Teams/Enterprise only: Community Flyway does not know undo migrations and ignores `U`

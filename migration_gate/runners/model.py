@@ -18,6 +18,14 @@ from typing import TYPE_CHECKING, Literal, Protocol
 from migration_gate.types import Dialect
 
 if TYPE_CHECKING:
+    from migration_gate.runners.execution import CrashWindow as CrashWindow
+    from migration_gate.runners.execution import ExecutionModel as ExecutionModel
+    from migration_gate.runners.execution import HistoryColumn as HistoryColumn
+    from migration_gate.runners.execution import HistoryRowPlacement as HistoryRowPlacement
+    from migration_gate.runners.execution import HistoryTable as HistoryTable
+    from migration_gate.runners.execution import NonTransactionalPolicy as NonTransactionalPolicy
+    from migration_gate.runners.execution import ScriptTransaction as ScriptTransaction
+    from migration_gate.runners.execution import ScriptVerdict as ScriptVerdict
     from migration_gate.runners.rules_model import RunnerRules
 
 RunnerName = Literal["refinery", "flyway"]
@@ -51,9 +59,11 @@ class Version:
     display: str
 
     def _compare(self, other: Version) -> int:
-        width = max(len(self.parts), len(other.parts))
-        mine = self.parts + (0,) * (width - len(self.parts))
-        theirs = other.parts + (0,) * (width - len(other.parts))
+        mine, theirs = self.parts, other.parts
+        if len(mine) != len(theirs):  # refinery's have one part each: no padding to build
+            width = max(len(mine), len(theirs))
+            mine = mine + (0,) * (width - len(mine))
+            theirs = theirs + (0,) * (width - len(theirs))
         return (mine > theirs) - (mine < theirs)
 
     def __eq__(self, other: object) -> bool:
@@ -147,85 +157,19 @@ class ContentProblem:
     reason: str
 
 
-@dataclass(frozen=True)
-class HistoryColumn:
-    name: str
-    sql_type: str  # PostgreSQL spelling
-    nullable: bool
-    meaning: str
+#: The execution model's names, in `runners.execution` (imported on first use).
+_EXECUTION_NAMES = frozenset({
+    "CrashWindow", "ExecutionModel", "HistoryColumn", "HistoryRowPlacement", "HistoryTable",
+    "NonTransactionalPolicy", "ScriptTransaction", "ScriptVerdict",
+})
 
 
-@dataclass(frozen=True)
-class HistoryTable:
-    """The table a runner records applied migrations in."""
+def __getattr__(name: str) -> object:
+    if name in _EXECUTION_NAMES:
+        from migration_gate.runners import execution
 
-    default_name: str
-    columns: tuple[HistoryColumn, ...]
-    checksum_type: str  # how the checksum is stored: "u64 decimal text", "int32"
-
-    @property
-    def column_names(self) -> tuple[str, ...]:
-        return tuple(column.name for column in self.columns)
-
-
-class HistoryRowPlacement(str, Enum):
-    """Where the history row of a migration is written, relative to its SQL."""
-
-    SAME_TRANSACTION = "same-transaction"  # a crash leaves neither
-    SEPARATE_TRANSACTION = "separate-transaction"  # a crash in between re-runs the migration
-
-
-class NonTransactionalPolicy(str, Enum):
-    """What the runner does with a statement that cannot run inside a transaction."""
-
-    FAILS = "fails"  # refinery: it runs it in the transaction anyway; the database says 25001
-    RUNS_WITHOUT_TRANSACTION = "runs-without-transaction"  # Flyway: the whole script, if detected
-
-
-@dataclass(frozen=True)
-class ExecutionModel:
-    transaction_per_file: bool
-    history_row: HistoryRowPlacement
-    non_transactional: NonTransactionalPolicy
-    notes: str
-
-
-class ScriptVerdict(str, Enum):
-    TRANSACTIONAL = "transactional"
-    NON_TRANSACTIONAL = "non-transactional"
-    MIXED = "mixed"
-
-
-@dataclass(frozen=True)
-class ScriptTransaction:
-    """How a runner runs one script, given its statements.
-
-    `verdict` is the runner's own view (Flyway: what its parser detects; refinery, which detects
-    nothing: what the database refuses). `failing` are the statements the database will refuse
-    with 25001 because they run inside a transaction anyway; `error` is the runner refusing the
-    script before running it (Flyway: mixed statements without `mixed`).
-    """
-
-    verdict: ScriptVerdict
-    in_transaction: bool
-    non_transactional: tuple[int, ...]  # indexes the runner detects as non-transactional
-    failing: tuple[tuple[int, str], ...]  # (index, why PostgreSQL refuses it in a transaction)
-    error: str | None = None
-    offending: int | None = None  # the statement `error` is about
-
-
-@dataclass(frozen=True)
-class CrashWindow:
-    """A crash after a migration's SQL has committed and before its history row has: the
-    runner does not know the migration ran and runs it again on its next start, so every DDL
-    statement must succeed a second time (`prefer-robust-stmts` reads this).
-
-    `consequence` ends a finding's message ("CREATE TABLE t without IF NOT EXISTS ..."), in the
-    runner's own terms; `hint` says what to write instead (or what to configure).
-    """
-
-    consequence: str
-    hint: str
+        return getattr(execution, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class PlaceholderIssue(str, Enum):
@@ -235,6 +179,8 @@ class PlaceholderIssue(str, Enum):
 
 @dataclass(frozen=True)
 class PlaceholderProblem:
+    """A placeholder the runner cannot replace, where it is and what the runner says."""
+
     issue: PlaceholderIssue
     name: str
     line: int  # 1-based, of the placeholder's prefix
@@ -245,6 +191,8 @@ class PlaceholderProblem:
 
 @dataclass(frozen=True)
 class PlaceholderResult:
+    """The text the runner sends, and the placeholders it could not replace."""
+
     text: str
     problems: tuple[PlaceholderProblem, ...] = ()
 

@@ -7,7 +7,8 @@ it suggests are the ones the folder rules already give (`checks.folder.corrected
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+import functools
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -15,25 +16,24 @@ from typing import TYPE_CHECKING
 from migration_gate import refinery
 from migration_gate.runners.model import (
     ContentProblem,
-    CrashWindow,
-    ExecutionModel,
-    HistoryColumn,
-    HistoryRowPlacement,
-    HistoryTable,
     Kind,
     NameFix,
     NameIssue,
     NameProblem,
-    NonTransactionalPolicy,
     ParsedMigration,
     PlaceholderResult,
     RunnerName,
-    ScriptTransaction,
     Version,
 )
 from migration_gate.types import Dialect
 
 if TYPE_CHECKING:
+    from migration_gate.runners.execution import (
+        CrashWindow,
+        ExecutionModel,
+        HistoryTable,
+        ScriptTransaction,
+    )
     from migration_gate.runners.rules_model import RunnerRules
 
 _ISSUES = {
@@ -42,36 +42,77 @@ _ISSUES = {
     refinery.NameIssue.PIPE_PREFIX: NameIssue.PIPE_PREFIX,
 }
 _KINDS = {refinery.Prefix.VERSIONED: Kind.VERSIONED, refinery.Prefix.UNVERSIONED: Kind.UNVERSIONED}
-HISTORY_TABLE = HistoryTable(
-    refinery.DEFAULT_TABLE,
-    (
-        HistoryColumn("version", "int4", False, "the version (int8 with int8-versions)"),
-        HistoryColumn("name", "VARCHAR(255)", True, "the name after `__`"),
-        HistoryColumn("applied_on", "VARCHAR(255)", True, "UTC RFC 3339 text"),
-        HistoryColumn("checksum", "VARCHAR(255)", True, "SipHash-1-3, u64 as decimal text"),
-    ),
-    "u64 as decimal text",
-)
-EXECUTION = ExecutionModel(
-    transaction_per_file=True,
-    history_row=HistoryRowPlacement.SEPARATE_TRANSACTION,
-    non_transactional=NonTransactionalPolicy.FAILS,
-    notes=(
-        "The sync drivers (postgres, rusqlite, mysql; the CLI) commit a migration's SQL, then "
-        "insert its history row in a second transaction: a crash in between re-runs it, which "
-        "is why non-defensive DDL matters (prefer-robust-stmts). Async drivers and grouped "
-        "mode use one transaction. Nothing runs outside a transaction "
-        "(docs/refinery.md#transactions)."
-    ),
-)
+if TYPE_CHECKING:  # built on first use (`__getattr__`)
+    HISTORY_TABLE: HistoryTable
+    EXECUTION: ExecutionModel
+    #: docs/refinery.md#transactions: the sync drivers commit the SQL, then insert the history
+    #: row in a second transaction, whatever the script holds (the wording predates the runner
+    #: model).
+    CRASH_WINDOW: CrashWindow
 
-#: docs/refinery.md#transactions: the sync drivers commit the SQL, then insert the history row in
-#: a second transaction, whatever the script holds (the wording predates the runner model).
-CRASH_WINDOW = CrashWindow(
-    "fails when refinery re-runs the migration after a crash between its two commits",
-    "use IF NOT EXISTS / IF EXISTS so that a re-run after a crash between refinery's two "
-    "commits succeeds",
-)
+
+@functools.cache
+def _history_table() -> HistoryTable:
+    from migration_gate.runners.execution import HistoryColumn, HistoryTable
+
+    return HistoryTable(
+        refinery.DEFAULT_TABLE,
+        (
+            HistoryColumn("version", "int4", False, "the version (int8 with int8-versions)"),
+            HistoryColumn("name", "VARCHAR(255)", True, "the name after `__`"),
+            HistoryColumn("applied_on", "VARCHAR(255)", True, "UTC RFC 3339 text"),
+            HistoryColumn("checksum", "VARCHAR(255)", True, "SipHash-1-3, u64 as decimal text"),
+        ),
+        "u64 as decimal text",
+    )
+
+
+@functools.cache
+def _execution() -> ExecutionModel:
+    from migration_gate.runners.execution import (
+        ExecutionModel,
+        HistoryRowPlacement,
+        NonTransactionalPolicy,
+    )
+
+    return ExecutionModel(
+        transaction_per_file=True,
+        history_row=HistoryRowPlacement.SEPARATE_TRANSACTION,
+        non_transactional=NonTransactionalPolicy.FAILS,
+        notes=(
+            "The sync drivers (postgres, rusqlite, mysql; the CLI) commit a migration's SQL, "
+            "then insert its history row in a second transaction: a crash in between re-runs "
+            "it, which is why non-defensive DDL matters (prefer-robust-stmts). Async drivers "
+            "and grouped mode use one transaction. Nothing runs outside a transaction "
+            "(docs/refinery.md#transactions)."
+        ),
+    )
+
+
+@functools.cache
+def _crash_window() -> CrashWindow:
+    from migration_gate.runners.execution import CrashWindow
+
+    return CrashWindow(
+        "fails when refinery re-runs the migration after a crash between its two commits",
+        "use IF NOT EXISTS / IF EXISTS so that a re-run after a crash between refinery's two "
+        "commits succeeds",
+    )
+
+
+#: The runner's constants, built on first use: their classes (`runners.execution`) are not
+#: imported by a `check` that never lints nor replays a file.
+_CONSTANTS: dict[str, Callable[[], object]] = {
+    "HISTORY_TABLE": _history_table, "EXECUTION": _execution, "CRASH_WINDOW": _crash_window,
+}
+
+
+def __getattr__(name: str) -> object:
+    build = _CONSTANTS.get(name)
+    if build is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = globals()[name] = build()
+    return value
 
 
 def refinery_version(number: int, text: str | None = None) -> Version:
@@ -99,6 +140,8 @@ def parsed_from_name(name: refinery.MigrationName, file_name: str) -> ParsedMigr
 
 @dataclass(frozen=True)
 class RefineryRunner:
+    """refinery as a `Runner`, with the settings that change its answers."""
+
     int8_versions: bool = False
     #: `("sql",)` for the CLI and `load_sql_migrations`, `("rs", "sql")` for `embed_migrations!`
     extensions: tuple[str, ...] = ("sql",)
@@ -116,11 +159,11 @@ class RefineryRunner:
 
     @property
     def execution(self) -> ExecutionModel:
-        return EXECUTION
+        return _execution()
 
     @property
     def history(self) -> HistoryTable:
-        return HISTORY_TABLE
+        return _history_table()
 
     @property
     def rules(self) -> RunnerRules:
@@ -202,6 +245,7 @@ class RefineryRunner:
         """refinery detects nothing and runs everything in the transaction; on PostgreSQL the
         statements that cannot run there fail with 25001."""
         from migration_gate.runners import transactions
+        from migration_gate.runners.execution import ScriptTransaction
 
         refused = (
             transactions.refusals(statements, self.postgres_major) if dialect == "postgres" else ()
@@ -214,7 +258,7 @@ class RefineryRunner:
                      ) -> CrashWindow | None:
         """Always: refinery's sync drivers commit a migration and its history row in two
         transactions, on every database (docs/refinery.md#transactions)."""
-        return CRASH_WINDOW
+        return _crash_window()
 
     def replace_placeholders(
         self, text: str, file_name: str, now: datetime, values: Mapping[str, str] | None = None

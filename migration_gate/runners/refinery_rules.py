@@ -53,6 +53,8 @@ def _decode_error(content: bytes) -> str:
 
 @dataclass(frozen=True)
 class RefineryRules:
+    """The folder and history rules' refinery facts and wording."""
+
     sorted_duplicates: bool = True
     plan_hints: bool = True
     naming_style: bool = True

@@ -16,6 +16,8 @@ from migration_gate.runners.model import ScriptVerdict
 
 @dataclass(frozen=True)
 class Token:
+    """One token of a statement, with its parenthesis depth."""
+
     kind: str  # "keyword", "identifier", "string", "comment", "number", "symbol"
     text: str
     depth: int

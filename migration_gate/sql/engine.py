@@ -40,6 +40,8 @@ PARALLEL_MIN_CHARS = 400_000
 
 @dataclass(frozen=True)
 class LintJob:
+    """One file to lint, with every setting that can change its findings."""
+
     path: str
     text: str
     dialect: Dialect = "postgres"

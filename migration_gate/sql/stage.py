@@ -110,9 +110,7 @@ def _columns_before(context: CheckContext, targets: list[tuple[MigrationFile, Or
 
 def sql_stage(context: CheckContext) -> Iterator[Diagnostic]:
     from migration_gate.sql.engine import LintJob, lint_many
-    from migration_gate.sql.lint import created_tables
 
-    dialect = context.config.dialect
     # refinery's jobs carry no runner: its answers are the lint's defaults (and its cache keys)
     runner = None if context.is_refinery else context.runner
     targets = [(m, order) for m in context.to_lint if (order := _order(context, m)) is not None]
@@ -120,10 +118,16 @@ def sql_stage(context: CheckContext) -> Iterator[Diagnostic]:
         return
     branch_tables: list[tuple[Order, set[str]]] = []
     if context.base is not None:
+        from migration_gate.sql.tables import TableCache
+
+        # remembered by content: a warm run imports neither the splitter nor the rules
+        known = TableCache.for_run()
         for migration in context.added:
             order = _order(context, migration)
             if order is not None and order[0] == 0:
-                branch_tables.append((order, created_tables(_text(context, migration), dialect)))
+                branch_tables.append((order, known.tables(_text(context, migration),
+                                                          context.config.dialect)))
+        known.save()
     columns = _columns_before(context, targets)
     jobs = []
     for migration, order in targets:

@@ -23,6 +23,8 @@ FileCheckFunction = Callable[[FileState], Iterator[tuple[int, Finding]]]
 
 @dataclass(frozen=True)
 class StatementCheck:
+    """A rule's check of the statements starting with its words."""
+
     rule: Rule
     run: StatementCheckFunction
     words: frozenset[str]  # the first words of the statements it reads; empty: every statement
@@ -31,6 +33,8 @@ class StatementCheck:
 
 @dataclass(frozen=True)
 class FileCheck:
+    """A rule's check run once the whole file is read."""
+
     rule: Rule
     run: FileCheckFunction
 

@@ -29,6 +29,7 @@ from migration_gate.config import (
     finish_config,
     read_working_tree,
 )
+from migration_gate.config_schema import normalise_key
 from migration_gate.diagnostics import GateError
 from migration_gate.runners.model import RunnerName
 
@@ -51,10 +52,6 @@ class Project:
     runner_file: Path | None = None  # flyway.conf / flyway.toml
     entry: tuple[tuple[str, Any], ...] = ()  # its `projects:` entry's settings
     entry_origin: str = ""
-
-
-def _normalise(key: str) -> str:
-    return key.replace("-", "_")
 
 
 # --- Flyway's own configuration ----------------------------------------------------------------
@@ -153,7 +150,7 @@ def _own_dir(folder: Path) -> str | None:
     """A `dir` configured in the project's own configuration file, if any."""
     for _, _, settings in config_tables(folder, None):
         for key, value in settings.items():
-            if _normalise(key) == "dir" and isinstance(value, str):
+            if normalise_key(key) == "dir" and isinstance(value, str):
                 return value
     return None
 
@@ -253,11 +250,11 @@ def project_config(
     config = Config(project_dir=project.project_dir, config_dirs=(root_dir, project.project_dir),
                     project_name=project.name, runner=project.runner)
     for _, origin, settings in config_tables(root_dir, explicit, read):
-        shared = {k: v for k, v in settings.items() if _normalise(k) not in _ROOT_ONLY}
+        shared = {k: v for k, v in settings.items() if normalise_key(k) not in _ROOT_ONLY}
         config = apply_settings(config, shared, origin)
     if project.project_dir != root_dir:
         for path, origin, settings in config_tables(project.project_dir, None, read):
-            own = {k: v for k, v in settings.items() if _normalise(k) != "projects"}
+            own = {k: v for k, v in settings.items() if normalise_key(k) != "projects"}
             config = apply_settings(config, own, origin)
             if path.name == "refinery.toml":
                 from migration_gate.config import _refinery_settings
@@ -267,7 +264,7 @@ def project_config(
         config = apply_settings(config, flyway_settings(project.runner_file),
                                 str(project.runner_file))
     if project.entry:
-        entry = {k: v for k, v in project.entry if _normalise(k) != "dir"}
+        entry = {k: v for k, v in project.entry if normalise_key(k) != "dir"}
         config = apply_settings(config, entry, project.entry_origin)
     migrations = os.path.relpath(project.migrations, project.project_dir)
     config = replace(config, dir=migrations, runner=config.runner)

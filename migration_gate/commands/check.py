@@ -42,8 +42,9 @@ def check(
 
     In a monorepo (`projects:` configured, or found by their refinery.toml / flyway.conf
     from a root without a migrations folder) each project is checked with its own settings."""
+    from migration_gate.commands._header import run_header
     from migration_gate.diagnostics import Severity
-    from migration_gate.pipeline import NoteCollector, Result, run_header, run_stages
+    from migration_gate.pipeline import NoteCollector, Result, run_stages
     from migration_gate.stages import check_stages, stages_named
 
     if database_url and verify is None:

@@ -41,7 +41,7 @@ def lint(files: tuple[Path, ...], dialect: Dialect | None, config_file: Path | N
          fmt: str | None, output: Path | None, fail_on: str | None, no_cache: bool) -> None:
     """Lint SQL migration FILEs (or folders of them; `-` for standard input) with the SQL
     rules only."""
-    from migration_gate.pipeline import Result, apply_config
+    from migration_gate.pipeline import Result
     from migration_gate.sql.engine import LintJob, lint_many
     from migration_gate.workspace import load
 
@@ -56,6 +56,7 @@ def lint(files: tuple[Path, ...], dialect: Dialect | None, config_file: Path | N
     diagnostics: list[Diagnostic] = []
     jobs: list[LintJob] = []
     configs: dict[str, Config] = {}
+    texts: dict[str, str] = {}
     for path, file_config in paths:
         shown = _display(path, cwd)
         configs[shown] = file_config
@@ -64,13 +65,38 @@ def lint(files: tuple[Path, ...], dialect: Dialect | None, config_file: Path | N
             diagnostics.append(problem)
         elif text is not None:
             jobs.append(LintJob.for_config(shown, text, file_config))
+            if shown != STDIN:
+                texts[shown] = text
     for found in lint_many(jobs, use_cache=not no_cache):
         diagnostics.extend(found)
-    kept = [k for d in diagnostics for k in apply_config([d], configs.get(d.path, config))]
+    kept = _configured(diagnostics, configs, config)
     result = Result(tuple(sorted(kept, key=lambda d: d.sort_key)), files_checked=len(paths))
     fail = min((c.fail_on for c in {id(c): c for c in configs.values()}.values()),
                key=lambda s: s.rank, default=config.fail_on)
-    finish(result, fmt=fmt, output=output, root=cwd, fail_on=fail, command="lint")
+    finish(result, fmt=fmt, output=output, root=cwd, fail_on=fail, command="lint",
+           texts=texts)
+
+
+def _configured(diagnostics: list[Diagnostic], configs: dict[str, Config],
+                default: Config) -> list[Diagnostic]:
+    """Each finding with its file's configured severity (`off` drops it), as
+    `pipeline.apply_config` would give it, in the same order. Asked once per (configuration,
+    rule) instead of once per finding: a corpus-sized run has thousands of findings and, in a
+    single project, one configuration."""
+    severities: dict[tuple[int, str, Severity], Severity] = {}
+    kept: list[Diagnostic] = []
+    for diagnostic in diagnostics:
+        config = configs.get(diagnostic.path, default)
+        key = (id(config), diagnostic.rule, diagnostic.severity)
+        severity = severities.get(key)
+        if severity is None:
+            severity = severities[key] = config.severity_for(diagnostic.rule,
+                                                             diagnostic.severity)
+        if severity is Severity.OFF:
+            continue
+        kept.append(diagnostic if severity is diagnostic.severity
+                    else diagnostic.with_severity(severity))
+    return kept
 
 
 def _configs_by_project(

@@ -49,3 +49,20 @@ def test_a_damaged_cache_entry_is_recomputed(cache: Path) -> None:
         connection.execute("UPDATE findings SET value = '[[1, 2' WHERE key = ?",
                            (cache_key(jobs()[2]),))
     assert lint_many(jobs()) == expected
+
+
+def test_the_pool_gives_every_file_its_own_findings_in_order() -> None:
+    """Over `PARALLEL_MIN_CHARS` of text, this process and a forked worker share the chunks
+    (this one takes them from the end): every job still gets its own findings, in order."""
+    from migration_gate.sql.engine import PARALLEL_MIN_CHARS
+
+    notes = "-- " + "x" * 2_000 + "\n"  # text that counts, and costs little to lint
+    many = [LintJob(f"V{n}__t.sql", notes * 6 + f"CREATE TABLE t{n} (id int);\n"
+                    + ("DROP TABLE t;\n" if n % 3 == 0 else ""))
+            for n in range(40)]
+    assert sum(len(job.text) for job in many) > PARALLEL_MIN_CHARS
+    serial = lint_many(many, use_cache=False, workers=1)
+    assert lint_many(many, use_cache=False, workers=2) == serial
+    assert [any(d.rule == "ban-drop-table" for d in found) for found in serial] == [
+        n % 3 == 0 for n in range(40)]
+    assert all(found[0].path == job.path for job, found in zip(many, serial, strict=True))

@@ -87,12 +87,17 @@ _SINGLES = {"postgres": "!#%&()*+,-./:;<=>?@[]^|~", "mysql": "!%&()*+,-./:;<=>?@
             "sqlite": "!#%&()*+,-./:;<=>?@^|~", "mssql": "!%&()*+,-./:;<=>?^|~"}
 
 
+#: Blanks between tokens (a token's match starts with those before it).
+_BLANKS = " \t\r\n\f\v"
+
+
 @cache
 def _pattern(dialect: str) -> re.Pattern[str]:
     """One regular expression for every token of `dialect` this lexer reads, comments and
     dollar-quoted strings whole; anything else is one character of its own (`bad`: a quote
     left open, a backslash, a word run into a quote...), so that `findall` reads a statement
-    in one call, the tokens end to end.
+    in one call, the tokens end to end. The blanks before a token are the first group of its
+    match (no alternative starts with a blank), so they cost no match of their own.
 
     A block comment is read to the first `*/`; when a `/*` comes first (PostgreSQL nests
     them; `/*/` opens one more too), none does, or it is MySQL's optimizer hint `/*+…*/`, the
@@ -116,8 +121,8 @@ def _pattern(dialect: str) -> re.Pattern[str]:
               if dialect == "postgres" else "(?P<tag>(?!))")
     hint = "(?!\\+)" if dialect == "mysql" else ""
     return re.compile(
-        f"(?P<space>[ \t\r\n\f\v]+)"
-        f"|(?P<word>(?![Uu]&['\"])[^\\W\\d]\\w*){_ENDS_WORD}"  # not U&'…' (Unicode escapes)
+        f"([{_BLANKS}]*)(?:"  # the blanks before a token are part of its match
+        f"(?P<word>(?![Uu]&['\"])[^\\W\\d]\\w*){_ENDS_WORD}"  # not U&'…' (Unicode escapes)
         f"|(?P<mark>[{marks}])"
         f"|(?P<number>[0-9]+(?:\\.[0-9]+)?){_ENDS_NUMBER}"
         f"|(?P<line>{line}[^\n]*)"
@@ -126,7 +131,7 @@ def _pattern(dialect: str) -> re.Pattern[str]:
         f"|(?P<name>{quoted(names)})"
         f"|(?P<dollar>{dollar})"
         f"|(?P<punct>{'|'.join(map(re.escape, operators))}|[{singles}])"
-        f"|(?P<bad>[\\s\\S])"
+        f"|(?P<bad>[\\s\\S]))"
     )
 
 
@@ -147,11 +152,10 @@ def lex(text: str, offset: int, dialect: Dialect) -> tuple[Word, ...] | None:
     commands = _COMMANDS.get(dialect, _COMMANDS["postgres"])
     special = _SPECIAL[dialect] if dialect in _SPECIAL else _SPECIAL["postgres"]
     pos, spaced = offset, True
+    # blanks at the end belong to no token (`rstrip` copies nothing when there are none)
     for (space, word, mark, number, line, block, string, name, dollar, tag, punct,
-         _bad) in _pattern(dialect).findall(text):
-        if space:
-            pos += len(space)
-            continue
+         _bad) in _pattern(dialect).findall(text.rstrip(_BLANKS)):
+        pos += len(space)
         if word:
             end = pos + len(word)
             if not word.isascii() and not _letters(word):

@@ -86,3 +86,24 @@ def test_lint_prints_excerpts_of_every_file_it_was_given(tmp_path: Path) -> None
                       if row.startswith(f"{path}:1:1 prefer-robust-stmts"))
         assert rows[header + 2 : header + 4] == ["  1 | CREATE TABLE t (c varchar(9));",
                                                 "    | ^^^^^^^^^^^^"]
+
+
+def test_the_common_lines_are_underlined_as_the_general_path_does() -> None:
+    """Short printable ASCII lines take an inlined path: it must draw what `_underlined`
+    draws, for every span (before, inside, at and past the end of the line)."""
+    lines = ["", "x", "ALTER TABLE t ADD COLUMN c int;", "  CREATE INDEX i ON t (c)",
+             "y" * text.MAX_WIDTH, "z" * (text.MAX_WIDTH + 1), "tab\there", "é accent"]
+    for line in lines:
+        for column in range(1, len(line) + 3):
+            for end_column in (None, column, column + 3, len(line), len(line) + 1):
+                diagnostic = Diagnostic("r", W, "V1__t.sql", "m", 1, column, 1, end_column)
+                if end_column is None and column == 1:
+                    continue  # a whole-file finding: no excerpt
+                start = column - 1
+                stop = end_column if end_column is not None else len(line.rstrip())
+                shown, marks = text._underlined(line, start, max(stop, start + 1))
+                expected = ["    |", f"  1 | {shown}"]
+                if marks.strip():
+                    expected.append(f"    | {marks.rstrip()}")
+                assert text.excerpt(diagnostic, [line], color=False) == expected, (
+                    line, column, end_column)

@@ -193,10 +193,13 @@ def _hidden(rel: Path) -> bool:
     return any(part.startswith(".") for part in rel.parts[:-1])
 
 
-def _display(name: str | Path, cwd: Path) -> str:
+def _display(name: str, cwd: Path) -> str:
     """The path as the user named it, relative to `cwd` when it is inside (no symlink lookups:
     pre-commit passes thousands of relative paths)."""
     if not os.path.isabs(name):
+        if os.sep == "/" and "//" not in name and "/." not in name and (
+                not name.startswith(".")) and not name.endswith("/") and name:
+            return name  # already as `normpath` writes it (the usual case, thousands of times)
         return os.path.normpath(name).replace(os.sep, "/")
     path = Path(name)
     try:
@@ -209,7 +212,8 @@ def _excluded(name: str, cwd: Path, project_dir: Path, patterns: tuple[str, ...]
     if not patterns:
         return False
     path = Path(name)
-    candidates = {_display(path, cwd), _display(path.absolute(), project_dir), path.as_posix()}
+    candidates = {_display(str(path), cwd), _display(str(path.absolute()), project_dir),
+                  path.as_posix()}
     return any(fnmatch.fnmatchcase(c, p) for c in candidates for p in patterns)
 
 

@@ -197,10 +197,23 @@ def _excerpt_into(out: list[str], diagnostic: Diagnostic, source: list[str],
         # else a line the span covers to its end, or a finding without an end
         stop = (end_column if number == end_line and end_column is not None
                 else len(text.rstrip()))
-        shown, marks = _underlined(text, start, max(stop, start + 1))
+        stop = max(stop, start + 1)
+        length = len(text)
+        if (length <= MAX_WIDTH and (stop <= MAX_WIDTH or start <= MAX_WIDTH // 3)
+                and text.isascii() and text.isprintable()):
+            # most lines: `_underlined_plain` with nothing cut, inlined
+            low = min(max(start, 0), length)
+            high = max(min(stop, length), low)
+            marks = " " * low + "^" * (high - low)
+            if stop > length and start >= length:
+                marks += "^"  # a span at the end of the line (a missing `;`...)
+            shown = text
+        else:
+            shown, marks = _underlined(text, start, stop)
+            marks = marks.rstrip()
         out.append(f"  {dim_on}{str(number).rjust(width)} |{dim_off} {shown}")
-        if marks.strip():
-            out.append(f"  {dim_on}{pad} |{dim_off} {caret_on}{marks.rstrip()}{caret_off}")
+        if marks.endswith("^"):
+            out.append(f"  {dim_on}{pad} |{dim_off} {caret_on}{marks}{caret_off}")
     if last < end_line:
         more = end_line - last
         out.append(f"{dim_on}  {pad} | ... ({more} more line{'s' if more != 1 else ''})"

@@ -35,7 +35,7 @@ MAX_CACHE_BYTES = 64_000_000
 #: Below this much uncached text, starting worker processes costs more than it saves.
 PARALLEL_MIN_CHARS = 400_000
 #: Chunks of files per process: small enough that the processes finish together.
-CHUNKS_PER_PROCESS = 8
+CHUNKS_PER_PROCESS = 16
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,8 @@ import re
 from bisect import bisect_right
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import accumulate, repeat
+from operator import add
 
 from migration_gate.sql.blocks import Tracker, start_tracker
 from migration_gate.types import Dialect
@@ -343,7 +345,11 @@ class Positions:
     """Offsets to 1-based line and column, with `\\r\\n`, `\\n`, `\\r` line ends and a BOM."""
 
     def __init__(self, text: str) -> None:
-        self._starts = [0, *(m.end() for m in _LINE_END.finditer(text))]
+        if "\r" in text:
+            self._starts = [0, *(m.end() for m in _LINE_END.finditer(text))]
+        else:  # `\n` ends every line: each starts one past the lengths before it (in C)
+            lengths = map(len, text.split("\n")[:-1])
+            self._starts = [0, *accumulate(map(add, lengths, repeat(1)))]
         self._bom = text.startswith("\ufeff")
 
     def at(self, offset: int) -> tuple[int, int]:

@@ -127,13 +127,17 @@ def _compute(jobs: list[LintJob], workers: int | None) -> list[list[Diagnostic]]
 
     with ProcessPoolExecutor(max_workers=count - 1, mp_context=context) as pool:
         futures = [pool.submit(_lint_chunk, [jobs[i] for i in chunk]) for chunk in chunks]
-        for chunk, future in zip(reversed(chunks), reversed(futures), strict=True):
-            if not future.cancel():
-                break  # a worker has it, and every chunk before it
-            keep(chunk, _lint_chunk([jobs[i] for i in chunk]))
-        for chunk, future in zip(chunks, futures, strict=True):
-            if not future.cancelled():
-                keep(chunk, future.result())
+        try:
+            for chunk, future in zip(reversed(chunks), reversed(futures), strict=True):
+                if not future.cancel():
+                    break  # a worker has it, and every chunk before it
+                keep(chunk, _lint_chunk([jobs[i] for i in chunk]))
+            for chunk, future in zip(chunks, futures, strict=True):
+                if not future.cancelled():
+                    keep(chunk, future.result())
+        except BaseException:  # Ctrl-C, or a failure: the queued chunks are not waited for
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
     return results
 
 

@@ -18,6 +18,7 @@ import os
 import stat
 import sys
 from collections.abc import Callable
+from operator import attrgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -76,7 +77,9 @@ def lint(files: tuple[str, ...], dialect: Dialect | None, config_file: Path | No
     for found in lint_many(jobs, use_cache=not no_cache):
         diagnostics.extend(found)
     kept = _configured(diagnostics, configs, config)
-    result = Result(tuple(sorted(kept, key=lambda d: d.sort_key)), files_checked=len(paths))
+    # `Diagnostic.sort_key`'s fields, read in C: thousands of findings on a corpus-sized run
+    by_place = attrgetter("path", "line", "column", "rule")
+    result = Result(tuple(sorted(kept, key=by_place)), files_checked=len(paths))
     fail = min((c.fail_on for c in {id(c): c for c in configs.values()}.values()),
                key=lambda s: s.rank, default=config.fail_on)
     finish(result, fmt=fmt, output=output, root=cwd, fail_on=fail, command="lint",

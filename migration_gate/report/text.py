@@ -92,22 +92,32 @@ def _render(result: Result, options: ReportOptions, safe_line: Callable[[str], s
     dim_on, dim_off = styles.dim
     path = None
     source: list[str] | None = None
+    # a rule's id, severity and hint are the same on each of its findings: built once each
+    labels: dict[tuple[str, str], str] = {}
+    hints: dict[str, str] = {}
     for diagnostic in result.diagnostics:
         if diagnostic.path != path:
             path = diagnostic.path
             source = sources.lines(path)
         where = safe_line(f"{diagnostic.path}:{diagnostic.line}:{diagnostic.column}")
         severity = diagnostic.severity.value
-        on, off = styles.of(severity)
+        label = labels.get((diagnostic.rule, severity))
+        if label is None:
+            on, off = styles.of(severity)
+            label = labels[diagnostic.rule, severity] = (
+                f"{on}{safe_line(diagnostic.rule)}{off} {on}{severity}{off}")
         first, *rest = diagnostic.message.split("\n")
-        lines.append(f"{bold_on}{where}{bold_off} {on}{safe_line(diagnostic.rule)}{off} "
-                     f"{on}{severity}{off}: {safe_line(first)}")
+        lines.append(f"{bold_on}{where}{bold_off} {label}: {safe_line(first)}")
         if rest:
             lines.extend(f"    {safe_line(more)}" for more in rest)
         if source is not None:
             _excerpt_into(lines, diagnostic, source, styles)
-        if diagnostic.hint:
-            lines.append(f"{dim_on}{safe_line(f'  hint: {diagnostic.hint}')}{dim_off}")
+        hint = diagnostic.hint
+        if hint:
+            shown = hints.get(hint)
+            if shown is None:
+                shown = hints[hint] = f"{dim_on}{safe_line(f'  hint: {hint}')}{dim_off}"
+            lines.append(shown)
         lines.append("")
     if result.runner is not None:
         lines.append(safe_line(f"runner: {result.runner[0]} ({result.runner[1]})"))

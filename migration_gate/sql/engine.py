@@ -11,10 +11,7 @@ folder; any problem with it only disables it.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
-import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +21,8 @@ from migration_gate.diagnostics import Diagnostic, Severity
 from migration_gate.types import Dialect
 
 if TYPE_CHECKING:
+    import sqlite3
+
     from migration_gate.config import Config
     from migration_gate.runners.model import Runner
 
@@ -187,6 +186,8 @@ def code_fingerprint(package: Path = Path(__file__).parents[1]) -> str:
 
 
 def _digest(text: str) -> str:
+    import hashlib
+
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
@@ -205,6 +206,8 @@ def cache_key(job: LintJob) -> str:
     header = _HEADERS.get(settings)
     if header is None:
         header = _HEADERS[settings] = _key_header(job, runner)
+    import hashlib  # here, as json and sqlite3 below: `lint --no-cache FILE` needs none
+
     digest = hashlib.sha256(header)
     digest.update(job.text.encode("utf-8", "surrogatepass"))
     return digest.hexdigest()
@@ -212,6 +215,8 @@ def cache_key(job: LintJob) -> str:
 
 def _key_header(job: LintJob, runner: str | None) -> bytes:
     """The part of the key made of the code and the job's settings, with its separator."""
+    import json
+
     global _FINGERPRINT
     if _FINGERPRINT is None:
         _FINGERPRINT = code_fingerprint()
@@ -257,6 +262,8 @@ class Cache:
 
     @classmethod
     def open(cls) -> Cache | None:
+        import sqlite3
+
         try:
             folder = cache_dir()
             folder.mkdir(parents=True, exist_ok=True)
@@ -272,6 +279,9 @@ class Cache:
             return None
 
     def get_many(self, keys: Sequence[str]) -> dict[int, list[list[object]]]:
+        import json
+        import sqlite3
+
         if self.connection is None:
             return {}
         index_of = {key: i for i, key in enumerate(keys)}
@@ -302,6 +312,9 @@ class Cache:
         return found
 
     def put_many(self, items: Sequence[tuple[str, list[list[object]]]]) -> None:
+        import json
+        import sqlite3
+
         if self.connection is None:
             return
         try:

@@ -11,7 +11,6 @@ sqlglot is imported on first use (it costs ~150 ms) and its fallback warnings ar
 
 from __future__ import annotations
 
-import logging
 import re
 from dataclasses import dataclass
 from functools import cache
@@ -56,6 +55,8 @@ _SQLGLOT_DIALECTS = {"postgres": "postgres", "mysql": "mysql", "sqlite": "sqlite
 
 @cache
 def _dialect(name: str) -> Any:
+    import logging  # here: 5 ms at start-up, and only sqlglot's logger needs it
+
     logger = logging.getLogger("sqlglot")
     logger.setLevel(logging.CRITICAL)
     logger.propagate = False

@@ -106,7 +106,7 @@ def _compute(jobs: list[LintJob], workers: int | None) -> list[list[Diagnostic]]
     in this process before the fork kept the other core idle for 0.2 s).
     """
     size = sum(len(job.text) for job in jobs)
-    count = workers if workers is not None else (os.cpu_count() or 1)
+    count = workers if workers is not None else _usable_cores()
     if count < 2 or size < PARALLEL_MIN_CHARS or len(jobs) < 4:
         return _lint_chunk(jobs)
     # imported here: `concurrent.futures.process` costs ~14 ms, and most runs never fork
@@ -141,6 +141,18 @@ def _compute(jobs: list[LintJob], workers: int | None) -> list[list[Diagnostic]]
             pool.shutdown(wait=False, cancel_futures=True)
             raise
     return results
+
+
+def _usable_cores() -> int:
+    """The cores this process may run on (a container's or `taskset`'s CPU set, not the
+    machine's count: forking for a core it may not use only costs)."""
+    affinity = getattr(os, "sched_getaffinity", None)
+    if affinity is not None:
+        try:
+            return len(affinity(0)) or 1
+        except OSError:  # pragma: no cover - a kernel that refuses
+            pass
+    return os.cpu_count() or 1
 
 
 def _balanced_chunks(jobs: Sequence[LintJob], count: int) -> list[list[int]]:

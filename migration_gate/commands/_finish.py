@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -31,10 +32,12 @@ def default_format(fmt: str | None) -> str:
 
 
 def finish(result: Result, *, fmt: str | None, output: Path | None, root: Path,
-           fail_on: Severity, command: str) -> None:
-    """Report `result` and exit 0 or 1."""
+           fail_on: Severity, command: str, texts: Mapping[str, str] | None = None) -> None:
+    """Report `result` and exit 0 or 1. `texts`: the files' texts the command read, by path
+    (`ReportOptions.texts`)."""
     from migration_gate.report import ReportOptions, emit, use_color
 
-    options = ReportOptions(root=root, color=use_color(sys.stdout), command=command)
+    options = ReportOptions(root=root, color=use_color(sys.stdout), command=command,
+                            texts=texts if texts is not None else {})
     emit(result, default_format(fmt), options, output)
     sys.exit(1 if result.failed(fail_on) else 0)

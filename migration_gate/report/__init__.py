@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import importlib
 import os
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TextIO
 
@@ -28,6 +29,10 @@ class ReportOptions:
     root: Path  # the paths in diagnostics are relative to this
     color: bool = False
     command: str = "check"
+    #: The text each file had when it was linted, by the diagnostics' path: the excerpts show
+    #: what the findings were computed from, without reading the files again. A file not here
+    #: is read from `root` at report time.
+    texts: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
 
 
 def use_color(stream: TextIO) -> bool:
@@ -63,7 +68,7 @@ def emit(result: Result, fmt: str, options: ReportOptions, output: Path | None) 
 
 def write_report(result: Result, fmt: str, options: ReportOptions, output: Path) -> None:
     """The report in `fmt`, without colour, in the file `output` (its folder created)."""
-    file_options = ReportOptions(root=options.root, color=False, command=options.command)
+    file_options = replace(options, color=False)
     try:
         output.parent.mkdir(parents=True, exist_ok=True)
         output.write_text(render(result, fmt, file_options), encoding="utf-8")

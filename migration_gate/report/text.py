@@ -2,18 +2,22 @@
 (in version order) each finding as `path:line:col rule severity: message`, the source line(s)
 with the offending clause underlined, and the fix; a count at the end.
 
-Excerpts are read from the working tree at report time: bounded (a few lines per finding, long
-lines cut), with control characters escaped so that a file cannot drive the terminal.
+Excerpts come from the text each file had when it was linted (`ReportOptions.texts`), else
+from the working tree at report time: bounded (a few lines per finding, long lines cut), with
+control characters escaped so that a file cannot drive the terminal.
+
+A corpus-sized run prints thousands of findings, so the loop below is kept lean (issue 14): a
+file's lines are split once, styles are plain strings (empty without colour), and a line that
+is already printable is not escaped again.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from itertools import groupby
 from pathlib import Path
 
-from migration_gate.console import in_actions
+from migration_gate.console import in_actions, visible
 from migration_gate.console import safe_line as _safe_line
 from migration_gate.diagnostics import Diagnostic, Severity
 from migration_gate.pipeline import Result
@@ -25,14 +29,39 @@ _RESET = "\033[0m"
 #: At most this many source lines per finding, each cut at this many characters.
 MAX_LINES = 3
 MAX_WIDTH = 120
+#: At most this many bytes of a file are shown from (the rest of a huge dump is not needed).
+MAX_SOURCE_BYTES = 1_000_000
 
 
 def _paint(text: str, style: str, color: bool) -> str:
     return f"{_COLORS[style]}{text}{_RESET}" if color else text
 
 
+class _Styles:
+    """Each style's opening and closing sequences; empty strings without colour, so that
+    painting is string formatting and never a branch per piece."""
+
+    def __init__(self, color: bool) -> None:
+        def pair(style: str) -> tuple[str, str]:
+            return (_COLORS[style], _RESET) if color else ("", "")
+
+        self.color = color
+        self.bold = pair("bold")
+        self.dim = pair("dim")
+        self.caret = pair("caret")
+        self.severity = {s.value: pair(s.value) for s in (Severity.ERROR, Severity.WARNING)}
+
+    def of(self, severity: str) -> tuple[str, str]:
+        found = self.severity.get(severity)
+        if found is not None:
+            return found
+        return (_COLORS[severity], _RESET) if self.color else ("", "")
+
+
 def render(result: Result, options: ReportOptions) -> str:
     actions = in_actions()  # asked once: a report of thousands of findings has many lines
+    if not actions:
+        return _render(result, options, _visible)
 
     def safe_line(line: str) -> str:
         return _safe_line(line, actions=actions)
@@ -40,33 +69,56 @@ def render(result: Result, options: ReportOptions) -> str:
     return _render(result, options, safe_line)
 
 
+def _visible(line: str) -> str:
+    """`console.safe_line` outside GitHub Actions, with its common case (nothing to escape)
+    answered here."""
+    return line if line.isprintable() else visible(line)
+
+
 def _render(result: Result, options: ReportOptions, safe_line: Callable[[str], str]) -> str:
     """Every part that comes from the repository goes through `safe_line` before it is
     painted: a name's control characters are shown, never sent to the terminal."""
     lines: list[str] = []
     color = options.color
+    styles = _Styles(color)
     if result.projects:
         count = len(result.projects)
         lines += [f"Checked {count} project{'s' if count != 1 else ''}: "
                   + ", ".join(result.projects), ""]
     if result.header:
         lines += [_paint(safe_line(result.header), "dim", color), ""]
-    sources = _Sources(options.root)
-    for _path, group in groupby(result.diagnostics, key=lambda d: d.path):
-        for diagnostic in group:
-            where = safe_line(f"{diagnostic.path}:{diagnostic.line}:{diagnostic.column}")
-            severity = diagnostic.severity.value
-            first, *rest = diagnostic.message.split("\n")
-            rule = safe_line(diagnostic.rule)
-            lines.append(
-                f"{_paint(where, 'bold', color)} {_paint(rule, severity, color)} "
-                f"{_paint(severity, severity, color)}: {safe_line(first)}"
-            )
+    sources = _Sources(options.root, options.texts)
+    bold_on, bold_off = styles.bold
+    dim_on, dim_off = styles.dim
+    path = None
+    source: list[str] | None = None
+    # a rule's id, severity and hint are the same on each of its findings: built once each
+    labels: dict[tuple[str, str], str] = {}
+    hints: dict[str, str] = {}
+    for diagnostic in result.diagnostics:
+        if diagnostic.path != path:
+            path = diagnostic.path
+            source = sources.lines(path)
+        where = safe_line(f"{diagnostic.path}:{diagnostic.line}:{diagnostic.column}")
+        severity = diagnostic.severity.value
+        label = labels.get((diagnostic.rule, severity))
+        if label is None:
+            on, off = styles.of(severity)
+            label = labels[diagnostic.rule, severity] = (
+                f"{on}{safe_line(diagnostic.rule)}{off} {on}{severity}{off}")
+        first, *rest = diagnostic.message.split("\n")
+        lines.append(f"{bold_on}{where}{bold_off} {label}: {safe_line(first)}")
+        if rest:
             lines.extend(f"    {safe_line(more)}" for more in rest)
-            lines += excerpt(diagnostic, sources.lines(diagnostic.path), color)
-            if diagnostic.hint:
-                lines.append(_paint(safe_line(f"  hint: {diagnostic.hint}"), "dim", color))
-            lines.append("")
+        if source is not None:
+            _excerpt_into(lines, diagnostic, source, styles)
+        hint = diagnostic.hint
+        if hint:
+            shown = hints.get(hint)
+            if shown is None:
+                shown = hints[hint] = f"{dim_on}{safe_line(f'  hint: {hint}')}{dim_off}"
+            lines.append(shown)
+        lines.append("")
     if result.runner is not None:
         lines.append(safe_line(f"runner: {result.runner[0]} ({result.runner[1]})"))
     lines.append(safe_line(count_line(result)))
@@ -74,26 +126,38 @@ def _render(result: Result, options: ReportOptions, safe_line: Callable[[str], s
 
 
 class _Sources:
-    """The working tree's files, read once each (None: not there, or not text)."""
+    """Each file's lines, split once: from the text it was linted from when the command gave
+    it, else read from the working tree (None: not there, or not text)."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, texts: Mapping[str, str] | None = None) -> None:
         self.root = root
+        self.texts = texts or {}
         self._cache: dict[str, list[str] | None] = {}
 
     def lines(self, path: str) -> list[str] | None:
         if path not in self._cache:
-            self._cache[path] = self._read(path)
+            text = self.texts.get(path)
+            self._cache[path] = self._read(path) if text is None else _source_lines(text)
         return self._cache[path]
 
     def _read(self, path: str) -> list[str] | None:
         if not path:
             return None
         try:
-            data = (self.root / path).read_bytes()[:1_000_000]
+            data = (self.root / path).read_bytes()[:MAX_SOURCE_BYTES]
         except OSError:
             return None
         text = data.decode("utf-8", errors="replace").removeprefix("\ufeff")
         return text.splitlines()
+
+
+def _source_lines(text: str) -> list[str]:
+    """The lines `_Sources._read` would give for a file holding `text` (UTF-8): the same cut
+    at `MAX_SOURCE_BYTES`, so both ways show the same excerpt."""
+    if len(text) * 4 > MAX_SOURCE_BYTES:  # may be longer than that in UTF-8: cut as read
+        data = text.encode("utf-8", "surrogatepass")[:MAX_SOURCE_BYTES]
+        text = data.decode("utf-8", errors="replace")
+    return text.removeprefix("\ufeff").splitlines()
 
 
 def _escaped(char: str) -> str:
@@ -111,35 +175,59 @@ def _escaped(char: str) -> str:
 
 def excerpt(diagnostic: Diagnostic, source: list[str] | None, color: bool) -> list[str]:
     """The finding's source lines (at most `MAX_LINES`) with `^` under its span."""
-    if source is None or not _has_place(diagnostic) or diagnostic.line > len(source):
-        return []
-    end_line = diagnostic.end_line if diagnostic.end_line is not None else diagnostic.line
-    end_line = min(end_line, len(source))
-    last = min(end_line, diagnostic.line + MAX_LINES - 1)
-    width = len(str(last))
-    out = [_paint(f"  {' ' * width} |", "dim", color)]
-    for number in range(diagnostic.line, last + 1):
-        text = source[number - 1]
-        start = diagnostic.column - 1 if number == diagnostic.line else _indent(text)
-        if number == end_line and diagnostic.end_column is not None:
-            stop = diagnostic.end_column
-        else:  # a line the span covers to its end, or a finding without an end
-            stop = len(text.rstrip())
-        shown, marks = _underlined(text, start, max(stop, start + 1))
-        out.append(f"  {_paint(str(number).rjust(width) + ' |', 'dim', color)} {shown}")
-        if marks.strip():
-            out.append(f"  {_paint(' ' * width + ' |', 'dim', color)} "
-                       f"{_paint(marks.rstrip(), 'caret', color)}")
-    if last < end_line:
-        more = end_line - last
-        out.append(_paint(f"  {' ' * width} | ... ({more} more line{'s' if more != 1 else ''})",
-                          "dim", color))
+    out: list[str] = []
+    if source is not None:
+        _excerpt_into(out, diagnostic, source, _Styles(color))
     return out
 
 
-def _has_place(diagnostic: Diagnostic) -> bool:
-    """A finding about a whole file (its name, its history) has no clause to show."""
-    return not (diagnostic.end_line is None and diagnostic.line == 1 and diagnostic.column == 1)
+def _excerpt_into(out: list[str], diagnostic: Diagnostic, source: list[str],
+                  styles: _Styles) -> None:
+    """`excerpt`, appended to `out`."""
+    line = diagnostic.line
+    end_line = diagnostic.end_line
+    if end_line is None:
+        if line == 1 and diagnostic.column == 1:
+            return  # a finding about a whole file (its name, its history): no clause to show
+        end_line = line
+    count = len(source)
+    if line > count:
+        return
+    end_line = min(end_line, count)
+    last = min(end_line, line + MAX_LINES - 1)
+    width = len(str(last))
+    dim_on, dim_off = styles.dim
+    caret_on, caret_off = styles.caret
+    pad = " " * width
+    out.append(f"{dim_on}  {pad} |{dim_off}")
+    end_column = diagnostic.end_column
+    for number in range(line, last + 1):
+        text = source[number - 1]
+        start = diagnostic.column - 1 if number == line else _indent(text)
+        # else a line the span covers to its end, or a finding without an end
+        stop = (end_column if number == end_line and end_column is not None
+                else len(text.rstrip()))
+        stop = max(stop, start + 1)
+        length = len(text)
+        if (length <= MAX_WIDTH and (stop <= MAX_WIDTH or start <= MAX_WIDTH // 3)
+                and text.isascii() and text.isprintable()):
+            # most lines: `_underlined_plain` with nothing cut, inlined
+            low = min(max(start, 0), length)
+            high = max(min(stop, length), low)
+            marks = " " * low + "^" * (high - low)
+            if stop > length and start >= length:
+                marks += "^"  # a span at the end of the line (a missing `;`...)
+            shown = text
+        else:
+            shown, marks = _underlined(text, start, stop)
+            marks = marks.rstrip()
+        out.append(f"  {dim_on}{str(number).rjust(width)} |{dim_off} {shown}")
+        if marks.endswith("^"):
+            out.append(f"  {dim_on}{pad} |{dim_off} {caret_on}{marks}{caret_off}")
+    if last < end_line:
+        more = end_line - last
+        out.append(f"{dim_on}  {pad} | ... ({more} more line{'s' if more != 1 else ''})"
+                   f"{dim_off}")
 
 
 def _indent(text: str) -> int:

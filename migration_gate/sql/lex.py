@@ -66,6 +66,11 @@ _COMMANDS: dict[str, frozenset[str]] = {
     "mssql": frozenset({"CALL", "END", "EXPLAIN", "FETCH", "GO", "OPTIMIZE", "PREPARE", "PRINT",
                         "RENAME", "SHOW", "UPDATE", "VACUUM"}),
 }
+#: The words `lex` looks back for: a command's first word, a two-word keyword's second.
+_SPECIAL: dict[str, frozenset[str]] = {
+    dialect: _COMMANDS[dialect] | {second for _first, second in _PAIRS[dialect]}
+    for dialect in _COMMANDS
+}
 #: mysql's LOCK/UNLOCK and mssql's UPDATE are commands only as the two-word keywords above.
 _COMMAND_PAIRS = frozenset({"LOCK", "UNLOCK", "UPDATE"})
 
@@ -82,10 +87,22 @@ _SINGLES = {"postgres": "!#%&()*+,-./:;<=>?@[]^|~", "mysql": "!%&()*+,-./:;<=>?@
             "sqlite": "!#%&()*+,-./:;<=>?@^|~", "mssql": "!%&()*+,-./:;<=>?^|~"}
 
 
+#: Blanks between tokens (a token's match starts with those before it).
+_BLANKS = " \t\r\n\f\v"
+
+
 @cache
 def _pattern(dialect: str) -> re.Pattern[str]:
-    """One regular expression for every token of `dialect` this lexer reads; text it does not
-    read matches no alternative (a quote left open, a backslash, a word run into a quote...)."""
+    """One regular expression for every token of `dialect` this lexer reads, comments and
+    dollar-quoted strings whole; anything else is one character of its own (`bad`: a quote
+    left open, a backslash, a word run into a quote...), so that `findall` reads a statement
+    in one call, the tokens end to end. The blanks before a token are the first group of its
+    match (no alternative starts with a blank), so they cost no match of their own.
+
+    A block comment is read to the first `*/`; when a `/*` comes first (PostgreSQL nests
+    them; `/*/` opens one more too), none does, or it is MySQL's optimizer hint `/*+…*/`, the
+    token is its `/*` alone, which the lexer does not read. A dollar quote is read to the
+    first copy of its opening delimiter."""
     strings, names = _QUOTES.get(dialect, _QUOTES["postgres"])
 
     def quoted(quotes: str) -> str:  # the unrolled loop: linear even when the quote is open
@@ -96,18 +113,25 @@ def _pattern(dialect: str) -> re.Pattern[str]:
     operators = sorted((o for o in _OPERATORS.get(dialect, _OPERATORS["postgres"])
                         if not left_out & set(o)), key=len, reverse=True)
     singles = re.escape(single)
+    # the most common punctuation, `(),;`..., first: no operator or comment starts with it
+    marks = re.escape("".join(c for c in single if c not in "-/" and not any(
+        o.startswith(c) for o in operators)))
     line = "--(?=[ \t\r\n\f\v]|\\Z)" if dialect == "mysql" else "--"  # MySQL: `-- `
-    dollar = "\\$(?:[A-Za-z_][A-Za-z0-9_]*)?\\$" if dialect == "postgres" else "(?!)"
+    dollar = ("\\$(?P<tag>(?:[A-Za-z_][A-Za-z0-9_]*)?)\\$[\\s\\S]*?\\$(?P=tag)\\$"
+              if dialect == "postgres" else "(?P<tag>(?!))")
+    hint = "(?!\\+)" if dialect == "mysql" else ""
     return re.compile(
-        f"(?P<space>[ \t\r\n\f\v]+)"
-        f"|(?P<word>(?![Uu]&['\"])[^\\W\\d]\\w*){_ENDS_WORD}"  # not U&'…' (Unicode escapes)
+        f"([{_BLANKS}]*)(?:"  # the blanks before a token are part of its match
+        f"(?P<word>(?![Uu]&['\"])[^\\W\\d]\\w*){_ENDS_WORD}"  # not U&'…' (Unicode escapes)
+        f"|(?P<mark>[{marks}])"
         f"|(?P<number>[0-9]+(?:\\.[0-9]+)?){_ENDS_NUMBER}"
         f"|(?P<line>{line}[^\n]*)"
-        f"|(?P<block>/\\*)"
+        f"|(?P<block>/\\*(?:{hint}(?:[^*/]|\\*(?!/)|/(?!\\*))*\\*/)?)"
         f"|(?P<string>{quoted(strings)})"
         f"|(?P<name>{quoted(names)})"
         f"|(?P<dollar>{dollar})"
         f"|(?P<punct>{'|'.join(map(re.escape, operators))}|[{singles}])"
+        f"|(?P<bad>[\\s\\S]))"
     )
 
 
@@ -117,33 +141,27 @@ _new_word: Callable[[tuple[str, str, int, int]], Word] = partial(tuple.__new__, 
 
 def lex(text: str, offset: int, dialect: Dialect) -> tuple[Word, ...] | None:
     """The statement's words as sqlglot's tokenizer gives them, or None when the text has
-    something this lexer does not read (the caller then asks sqlglot's tokenizer)."""
+    something this lexer does not read (the caller then asks sqlglot's tokenizer).
+
+    The tokens come from one `findall` (`_pattern`: every character is in one of them, so each
+    starts where the one before ended); this loop only turns them into words. It used to ask
+    for one token at a time: the Python calls per token were a third of a cold lint's time."""
     words: list[Word] = []
     append, new = words.append, _new_word
     pairs = _PAIRS.get(dialect, _PAIRS["postgres"])
     commands = _COMMANDS.get(dialect, _COMMANDS["postgres"])
-    match_at = _pattern(dialect).match
-    pos, length, spaced = 0, len(text), True
-    while pos < length:
-        match = match_at(text, pos)
-        if match is None:
-            return None  # E'..', N'..', a$b, `\`, an open quote: sqlglot's own rules
-        kind, end = match.lastgroup, match.end()
-        if kind == "space":
-            pos = end
-            continue
-        if kind == "line" or kind == "block":
-            end = _comment_end(text, end, dialect) if kind == "block" else end
-            if end < 0:
-                return None
-            pos, spaced = end, False
-            continue
-        value = match.group()
-        if kind == "word":
-            if not value.isascii() and not _letters(value):
+    special = _SPECIAL[dialect] if dialect in _SPECIAL else _SPECIAL["postgres"]
+    pos, spaced = offset, True
+    # blanks at the end belong to no token (`rstrip` copies nothing when there are none)
+    for (space, word, mark, number, line, block, string, name, dollar, tag, punct,
+         _bad) in _pattern(dialect).findall(text.rstrip(_BLANKS)):
+        pos += len(space)
+        if word:
+            end = pos + len(word)
+            if not word.isascii() and not _letters(word):
                 return None  # combining marks and the like: sqlglot's own rules
-            upper = value.upper()
-            last = words[-1] if words else None
+            upper = word.upper()
+            last = words[-1] if words and upper in special else None
             if last is not None and last.text == ";" and upper in commands:
                 return None  # sqlglot reads the rest as the command's text (a compound body)
             if spaced and last is not None and last.kind == WORD and last.start != last.end and (
@@ -152,23 +170,32 @@ def lex(text: str, offset: int, dialect: Dialect) -> tuple[Word, ...] | None:
                 words[-1] = new((WORD, last.text, last.start, last.start))
                 append(new((WORD, upper, last.start, last.start)))
             else:
-                append(new((WORD, upper, offset + pos, offset + end)))
-        elif kind == "punct":
-            append(new((PUNCT, value, offset + pos, offset + end)))
-        elif kind == "number":
-            if words and words[-1].text == "@" and "." in value:
+                append(new((WORD, upper, pos, end)))
+        elif mark or punct:
+            punct = mark or punct
+            end = pos + len(punct)
+            append(new((PUNCT, punct, pos, end)))
+        elif line or block:
+            if len(block) == 2:
+                return None  # a `/*` that is not read (see `_pattern`)
+            pos, spaced = pos + len(line or block), False
+            continue
+        elif number:
+            if words and words[-1].text == "@" and "." in number:
                 return None  # sqlglot reads `@ 1.5` as a parameter: `1`, `.`, `5`
-            append(new((NUMBER, value, offset + pos, offset + end)))
-        elif kind == "string" or kind == "name":
+            end = pos + len(number)
+            append(new((NUMBER, number, pos, end)))
+        elif string or name:
+            value = string or name
             quote = value[0]
-            append(new((STRING if kind == "string" else NAME,
-                        value[1:-1].replace(quote * 2, quote), offset + pos, offset + end)))
-        else:  # a dollar quote
-            close = text.find(value, end)
-            if close < 0:
-                return None
-            append(new((STRING, text[end:close], offset + pos, offset + close + len(value))))
-            end = close + len(value)
+            end = pos + len(value)
+            append(new((STRING if string else NAME, value[1:-1].replace(quote * 2, quote),
+                        pos, end)))
+        elif dollar:
+            end = pos + len(dollar)
+            append(new((STRING, dollar[len(tag) + 2 : -len(tag) - 2], pos, end)))
+        else:  # `bad`: E'..', N'..', a$b, `\`, an open quote: sqlglot's own rules
+            return None
         pos, spaced = end, True
     return tuple(words)
 

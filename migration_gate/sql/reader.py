@@ -77,11 +77,14 @@ def _checked(words: tuple[Word, ...], dialect: Dialect) -> bool:
 def doubtful(words: tuple[Word, ...], dialect: Dialect = "postgres") -> bool:
     """Whether the words of a statement of a trusted kind look wrong (see the module's doc),
     or it has a form sqlglot lacks (`forms.py` then says whether the engine accepts it)."""
-    keys = [w.text if w.kind not in (NAME, STRING, NUMBER) else "\0" for w in words]
+    keys = [text if kind not in _VALUES else "\0" for kind, text, _start, _end in words]
     if _lacked_form(keys, dialect):
         return True
     depth = 0
-    for index, key in enumerate(keys):
+    # only the keys below can make a statement doubtful: the names and values between them
+    # (most of an INSERT's words) are passed over without a test each
+    for index in [i for i, key in enumerate(keys) if key in _WATCHED]:
+        key = keys[index]
         after = keys[index + 1] if index + 1 < len(keys) else None
         if key == "(":
             depth += 1
@@ -104,6 +107,10 @@ def doubtful(words: tuple[Word, ...], dialect: Dialect = "postgres") -> bool:
 
 #: Binary operators: one cannot be followed by another, a clause or the end of a list.
 _OPERATORS = frozenset({"=", "<>", "!=", "<", ">", "<=", ">=", "||", "AND", "OR", "LIKE"})
+#: Every key `doubtful` tests in its loop (parentheses, list commas, clauses, operators).
+_WATCHED = frozenset({"(", ")", ","}) | _CLAUSES | _OPERATORS
+#: Word kinds whose text is a value, never a keyword or a parenthesis (`"("` is a name).
+_VALUES = frozenset({NAME, STRING, NUMBER})
 
 
 def _lacked_form(keys: list[str], dialect: Dialect) -> bool:

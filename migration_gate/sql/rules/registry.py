@@ -43,6 +43,8 @@ _RULES: dict[str, tuple[Rule, str]] = {}  # id -> (rule, module that registered 
 _STATEMENT_CHECKS: list[StatementCheck] = []
 _FILE_CHECKS: list[FileCheck] = []
 _BY_DIALECT: dict[str, Checks] = {}
+#: `read_words` by `has_ddl`: asked once per file, the same answer until a check registers.
+_READ_WORDS: dict[bool, frozenset[str]] = {}
 
 
 def register(rule: Rule, module: str) -> None:
@@ -65,6 +67,7 @@ def check(rule: Rule, *words: str,
     def decorate(function: StatementCheckFunction) -> StatementCheckFunction:
         register(rule, function.__module__)
         _STATEMENT_CHECKS.append(StatementCheck(rule, function, frozenset(words), ddl_files_only))
+        _READ_WORDS.clear()
         return function
 
     return decorate
@@ -90,8 +93,12 @@ def registered(module_order: list[str]) -> tuple[Rule, ...]:
 
 def read_words(has_ddl: bool) -> frozenset[str]:
     """The first words of the statements some check reads."""
-    return frozenset(word for c in _STATEMENT_CHECKS for word in c.words
-                     if has_ddl or not c.ddl_files_only)
+    words = _READ_WORDS.get(has_ddl)
+    if words is None:
+        words = _READ_WORDS[has_ddl] = frozenset(
+            word for c in _STATEMENT_CHECKS for word in c.words
+            if has_ddl or not c.ddl_files_only)
+    return words
 
 
 @dataclass(frozen=True)

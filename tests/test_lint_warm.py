@@ -1,0 +1,68 @@
+"""A warm `lint` (issue 14): findings read back from the cache in one batch are the findings
+computed, file by file, and a damaged cache costs a recomputation, never a wrong answer.
+
+The cache is the real SQLite file in a temporary folder (`MIGRATION_GATE_CACHE_DIR`); the
+lint is the real one.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from migration_gate.sql.engine import LintJob, cache_key, lint_many
+
+DROP = "ALTER TABLE users DROP COLUMN legacy;\n"
+INDEX = "CREATE INDEX orders_idx ON orders (id);\nCREATE TABLE t (id int);\n"
+
+
+@pytest.fixture
+def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    folder = tmp_path / "cache"
+    monkeypatch.setenv("MIGRATION_GATE_CACHE_DIR", str(folder))
+    monkeypatch.delenv("MIGRATION_GATE_NO_CACHE", raising=False)
+    return folder
+
+
+def jobs() -> list[LintJob]:
+    """Two files with the same text (one cache entry, two paths), one other, one clean."""
+    return [LintJob("a/V1__drop.sql", DROP), LintJob("b/V1__drop.sql", DROP),
+            LintJob("V2__index.sql", INDEX), LintJob("V3__clean.sql", "SELECT 1;\n")]
+
+
+def test_findings_read_back_from_the_cache_are_the_computed_ones(cache: Path) -> None:
+    computed = lint_many(jobs(), use_cache=False)
+    assert "ban-drop-column" in [d.rule for d in computed[0]]
+    assert computed[1][0].path == "b/V1__drop.sql" and len(computed[2]) >= 2
+    assert lint_many(jobs()) == computed  # fills the cache
+    with sqlite3.connect(cache / "lint-v1.sqlite") as connection:
+        (count,) = connection.execute("SELECT count(*) FROM findings").fetchone()
+    assert count == 3  # the duplicate text is one entry
+    assert lint_many(jobs()) == computed  # read back: same findings, each with its own path
+
+
+def test_a_damaged_cache_entry_is_recomputed(cache: Path) -> None:
+    expected = lint_many(jobs())
+    with sqlite3.connect(cache / "lint-v1.sqlite") as connection:
+        connection.execute("UPDATE findings SET value = '[[1, 2' WHERE key = ?",
+                           (cache_key(jobs()[2]),))
+    assert lint_many(jobs()) == expected
+
+
+def test_the_pool_gives_every_file_its_own_findings_in_order() -> None:
+    """Over `PARALLEL_MIN_CHARS` of text, this process and a forked worker share the chunks
+    (this one takes them from the end): every job still gets its own findings, in order."""
+    from migration_gate.sql.engine import PARALLEL_MIN_CHARS
+
+    notes = "-- " + "x" * 2_000 + "\n"  # text that counts, and costs little to lint
+    many = [LintJob(f"V{n}__t.sql", notes * 6 + f"CREATE TABLE t{n} (id int);\n"
+                    + ("DROP TABLE t;\n" if n % 3 == 0 else ""))
+            for n in range(40)]
+    assert sum(len(job.text) for job in many) > PARALLEL_MIN_CHARS
+    serial = lint_many(many, use_cache=False, workers=1)
+    assert lint_many(many, use_cache=False, workers=2) == serial
+    assert [any(d.rule == "ban-drop-table" for d in found) for found in serial] == [
+        n % 3 == 0 for n in range(40)]
+    assert all(found[0].path == job.path for job, found in zip(many, serial, strict=True))

@@ -21,10 +21,8 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-#: Written last into a stored data folder: its presence says the copy is complete.
-MANIFEST = "migration-gate-snapshot.json"
-#: `global/pg_control` is always exactly this size (PG_CONTROL_FILE_SIZE).
-PG_CONTROL_SIZE = 8192
+from migration_gate.ephemeral.restorecopy import MANIFEST as MANIFEST
+from migration_gate.ephemeral.restorecopy import restore as restore
 
 
 def cache_root() -> Path:
@@ -118,38 +116,6 @@ def write_manifest(folder: Path, version: str) -> None:
     (folder / MANIFEST).write_text(json.dumps(manifest, sort_keys=True), encoding="utf-8")
 
 
-def pg_version_file(version: str) -> str:
-    """What `PG_VERSION` holds for a server version: `15` for 15.4, `9.6` for 9.6.24."""
-    parts = version.split(".")
-    return parts[0] if int(parts[0]) >= 10 else ".".join(parts[:2])
-
-
-def damage(folder: Path, version: str) -> str | None:
-    """Why the cached data folder `folder` cannot be used by a server of `version`, or None."""
-    try:
-        manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
-        files = dict(manifest["files"])
-    except FileNotFoundError:
-        return f"it was not completely written: {MANIFEST} is missing"
-    except (OSError, ValueError, KeyError, TypeError):
-        return f"its {MANIFEST} is unreadable"
-    try:
-        written = (folder / "PG_VERSION").read_text(encoding="ascii").strip()
-    except (OSError, UnicodeDecodeError):
-        return "PG_VERSION is missing or unreadable"
-    if written != pg_version_file(version):
-        return f"PG_VERSION says {written!r}, the server is {version}"
-    sizes = {"global/pg_control": PG_CONTROL_SIZE, **{str(k): v for k, v in files.items()}}
-    for rel, size in sizes.items():
-        try:
-            actual = (folder / rel).lstat().st_size
-        except OSError:
-            return f"{rel} is missing"
-        if actual != size:
-            return f"{rel} has {actual} bytes instead of {size}"
-    return None
-
-
 def discard(folder: Path) -> None:
     """Remove a cache entry: renamed away first (atomic: no other gate starts from a half-deleted
     folder), then deleted."""
@@ -159,21 +125,6 @@ def discard(folder: Path) -> None:
     except OSError:
         doomed = folder
     shutil.rmtree(doomed, ignore_errors=True)
-
-
-def usable(folder: Path, version: str, note: Callable[[str], None] | None) -> bool:
-    """Whether the cache entry `folder` exists and is intact; a damaged one is discarded (and
-    said so, naming it)."""
-    if not folder.is_dir():
-        return False
-    reason = damage(folder, version)
-    if reason is None:
-        return True
-    discard(folder)
-    if note is not None:
-        note(f"the cached PostgreSQL data folder {folder} was damaged ({reason}): discarded, "
-             "this run rebuilds it")
-    return False
 
 
 def prune_cache(prefix: str, keep: int, alive: Callable[[int], bool]) -> None:

@@ -47,6 +47,7 @@ from migration_gate.ephemeral.pgcache import cache_root as cache_root
 from migration_gate.ephemeral.pgcache import copy_tree
 from migration_gate.ephemeral.pgdb import PostgresDatabase as PostgresDatabase
 from migration_gate.ephemeral.processes import pid_alive, run_in_own_group, terminate_as_exit
+from migration_gate.ephemeral.restorecopy import restoring
 
 SUPERUSER = "postgres"
 PORT = 5432
@@ -276,7 +277,7 @@ class Cluster:
                 if len(lines) >= 8 and lines[7].strip() == "ready":
                     return
             time.sleep(delay)
-            delay = min(delay * 2, 0.05)
+            delay = min(delay * 2, 0.01)
         raise GateError(f"PostgreSQL did not get ready in {READY_TIMEOUT:.0f} s: {self.log_tail()}")
 
     def log_tail(self) -> str:
@@ -314,30 +315,43 @@ def _make_workdir() -> Path:
     return workdir
 
 
-def _fill_data(binaries: Binaries, workdir: Path, run_as: RunAs, source: Path | None) -> None:
-    """Fill `workdir/data` from the cache entry `source`, or by initdb (stored as the template
-    for the next runs)."""
+def _fill_data(binaries: Binaries, workdir: Path, run_as: RunAs, source: Path | None
+               ) -> str | None:
+    """Fill `workdir/data` from the cache entry `source` (checked as it is copied: why it is
+    damaged, or None), or by initdb (stored as the template for the next runs)."""
     data = workdir / "data"
     shutil.rmtree(data, ignore_errors=True)
     if source is not None:
-        copy_tree(source, data)
-        run_as.own(workdir)
-        data.chmod(0o700)
-        return
+        run_as.own(workdir)  # still empty: the copy gives each file to the server's user
+        owner = None if run_as.uid is None or run_as.gid is None else (run_as.uid, run_as.gid)
+        with restoring(source, data, binaries.version, owner) as restored:
+            with contextlib.suppress(ImportError):  # meanwhile (the copy is a child process)
+                import psycopg  # noqa: F401
+            reason = restored()
+        if reason is None:
+            data.chmod(0o700)
+        return reason
     run_as.own(workdir)
     _initdb(binaries, data, run_as)
     with contextlib.suppress(OSError):
         pgcache.store(data, template_path(binaries), binaries.version)
+    return None
 
 
-def _sources(binaries: Binaries, seed: Path | None,
-             note: Callable[[str], None] | None) -> Iterator[Path | None]:
-    """Where the data folder may come from, best first: the seed, the template, initdb (each
-    cache entry checked only when the previous source failed)."""
+def _sources(binaries: Binaries, seed: Path | None) -> Iterator[Path | None]:
+    """Where the data folder may come from, best first: the seed, the template, initdb (a
+    cache entry is checked as it is copied, `pgcache.restore`)."""
     for entry in (seed, template_path(binaries)):
-        if entry is not None and pgcache.usable(entry, binaries.version, note):
+        if entry is not None and entry.is_dir():
             yield entry
     yield None
+
+
+def _discarded(source: Path, why: str, note: Callable[[str], None] | None) -> None:
+    pgcache.discard(source)
+    if note is not None:
+        note(f"the cached PostgreSQL data folder {source} was damaged ({why}): discarded, "
+             "this run rebuilds it")
 
 
 @contextlib.contextmanager
@@ -355,19 +369,18 @@ def running_cluster(binaries: Binaries, *, seed: Path | None = None,
         try:
             cluster = Cluster(binaries, _make_workdir(), run_as)
             workdir = cluster.workdir
-            for source in _sources(binaries, seed, note):
-                _fill_data(binaries, workdir, run_as, source)
+            for source in _sources(binaries, seed):
+                damaged = _fill_data(binaries, workdir, run_as, source)
+                if source is not None and damaged is not None:
+                    _discarded(source, damaged, note)
+                    continue
                 try:
                     cluster.start()
                 except GateError as error:
                     cluster.stop()
                     if source is None:
                         raise
-                    pgcache.discard(source)
-                    if note is not None:
-                        note(f"the cached PostgreSQL data folder {source} was damaged (the "
-                             f"server did not start from it: {error}): discarded, this run "
-                             "rebuilds it")
+                    _discarded(source, f"the server did not start from it: {error}", note)
                     continue
                 cluster.seeded = seed is not None and source == seed
                 break

@@ -91,3 +91,41 @@ def test_the_manifest_lists_what_a_restore_checks(tmp_path: Path) -> None:
     entry = cache_entry(tmp_path)
     files = json.loads((entry / MANIFEST).read_text())["files"]
     assert files["base/5/1259"] == 3 * 8192 + 1 and MANIFEST not in files
+
+
+def test_a_new_entry_shares_the_unchanged_files_of_the_one_it_started_from(tmp_path: Path
+                                                                         ) -> None:
+    """`split_changed` + `store`: what the server did not write is hard-linked from the entry
+    the run was restored from, what it wrote (or added) is copied, what it deleted is gone,
+    and the older entry is left as it was."""
+    from migration_gate.ephemeral.pgcache import split_changed, store
+
+    like = cache_entry(tmp_path)
+    before = {p.relative_to(like).as_posix(): p.read_bytes() for p in like.rglob("*")
+              if p.is_file() and not p.is_symlink()}
+    data = tmp_path / "data"
+    assert restore(like, data, "15.4") is None
+    (data / "base" / "5" / "1259").write_bytes(b"rewritten by the server")
+    (data / "base" / "5" / "16390").write_bytes(b"a new table")
+    (data / "base" / "5" / "16384").unlink()
+
+    changed = tmp_path / "changed"
+    shared = split_changed(data, changed, like)
+    assert set(shared) == {"PG_VERSION", "global/pg_control"}
+    final = tmp_path / "cache" / "base-next"
+    store(changed, final, "15.4", like, shared)
+
+    for rel in shared:
+        assert (final / rel).stat().st_ino == (like / rel).stat().st_ino, rel
+    assert (final / "base" / "5" / "1259").read_bytes() == b"rewritten by the server"
+    assert (final / "base" / "5" / "16390").read_bytes() == b"a new table"
+    assert not (final / "base" / "5" / "16384").exists()
+    assert os.readlink(final / "base" / "5" / "alias") == "16384"
+    files = json.loads((final / MANIFEST).read_text())["files"]
+    assert set(files) == {"PG_VERSION", "global/pg_control", "base/5/1259", "base/5/16390",
+                          "base/5/alias"}
+    assert files["base/5/1259"] == len(b"rewritten by the server")
+    after = {p.relative_to(like).as_posix(): p.read_bytes() for p in like.rglob("*")
+             if p.is_file() and not p.is_symlink()}
+    assert after == before
+    assert restore(final, tmp_path / "again", "15.4") is None  # a complete entry

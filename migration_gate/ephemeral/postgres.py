@@ -395,15 +395,20 @@ def snapshot_data_dir(cluster: Cluster, target: Path,
                       like: Path | None = None) -> threading.Thread:
     """Save `cluster`'s data folder into the cache as `target`, then restart the cluster.
 
-    The server is stopped cleanly (a checkpoint: the copy is consistent), its folder copied
-    next to it (same memory file system: fast), the server restarted, and the copy moved to
-    the cache in a background thread while the caller goes on. Join the returned thread before
-    the cluster's folder is deleted. `like`: the cache entry the cluster started from, whose
-    unchanged files the new entry shares (`pgcache.link_unchanged`).
-    """
+    The server is stopped cleanly (a checkpoint: the files are consistent), what must be
+    copied is copied next to it (same memory file system: fast), the server restarted, and the
+    copy moved to the cache in a background thread while the caller goes on. Join the returned
+    thread before the cluster's folder is deleted. `like`: the cache entry the cluster started
+    from; only the files that differ from it are copied, the others are hard-linked from it
+    (`pgcache.split_changed`)."""
     cluster.stop(clean=True)
     snapshot = cluster.workdir / "snapshot"
-    copy_tree(cluster.data_dir, snapshot)
+    shared = None
+    if like is not None and like.is_dir():
+        shared = pgcache.split_changed(cluster.data_dir, snapshot, like)
+    else:
+        copy_tree(cluster.data_dir, snapshot)
+        like = None
     for transient in ("postmaster.pid", "postmaster.opts"):
         with contextlib.suppress(OSError):
             (snapshot / transient).unlink()
@@ -412,7 +417,7 @@ def snapshot_data_dir(cluster: Cluster, target: Path,
 
     def store() -> None:
         with contextlib.suppress(OSError):
-            pgcache.store(snapshot, target, version, like)
+            pgcache.store(snapshot, target, version, like, shared)
 
     thread = threading.Thread(target=store, name="migration-gate-cache", daemon=True)
     thread.start()

@@ -10,7 +10,7 @@ Why not `cp -a` then a check: a warm check restores thousands of files (4,500 fo
 3,000-migration base), and the cost is per file, not per byte. `cp -a` spends 20 system calls
 on each (extended attributes, ownership, advice), a check then stats each again, and as root
 every file was given to the server's user in a third pass. Here each file costs an open, a
-stat, a create, one `sendfile`, a time stamp (kept: `pgcache.link_unchanged` compares it) and,
+stat, a create, one `sendfile`, a time stamp (kept: `pgcache.split_changed` compares it) and,
 as root, an `fchown` -- a copy in half the time, with the check for free.
 """
 

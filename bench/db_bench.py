@@ -20,7 +20,12 @@ default) after `main` gained one migration and the branch was rebased on it, alt
   warm      the cache already holds the new base
 
 Target: gained within 1.5x warm, warm under 1 s. Medians with min-max, and the load average.
+
+`--baseline PYTHON` times another checkout the same way, run for run in alternation (the same
+repository and cache copies): an interpreter whose `migration_gate` is that checkout, e.g.
+`/work/main/.venv/bin/python`. On a shared machine, only figures taken side by side compare.
 Usage: python bench/db_bench.py [--runs N] [--base-count 300] [--scenario default|prefix]
+                                [--baseline PYTHON]
 """
 
 from __future__ import annotations
@@ -89,11 +94,12 @@ def build_repo(where: Path, base_count: int) -> Path:
     return repo
 
 
-def timed_check(repo: Path, cache: Path) -> tuple[float, dict[str, object]]:
+def timed_check(repo: Path, cache: Path, python: str = sys.executable
+                ) -> tuple[float, dict[str, object]]:
     env = {**os.environ, "MIGRATION_GATE_CACHE_DIR": str(cache), "NO_COLOR": "1"}
     start = time.perf_counter()
     done = subprocess.run(
-        [sys.executable, "-m", "migration_gate", "check", "--base", "main", "--verify",
+        [python, "-m", "migration_gate", "check", "--base", "main", "--verify",
          "--format", "json"],
         cwd=repo, env=env, capture_output=True, text=True,
     )
@@ -127,7 +133,18 @@ def copied(pristine: Path, target: Path) -> Path:
     return target
 
 
-def prefix_scenario(work: Path, base_count: int, runs: int) -> None:
+def sides(baseline: str | None) -> dict[str, str]:
+    """The interpreters to time, by the name shown: this checkout, and the baseline's."""
+    return {"this": sys.executable, **({"baseline": baseline} if baseline else {})}
+
+
+def print_rows(times: dict[str, list[float]]) -> None:
+    for name, values in times.items():
+        print(f"  {name:<20} median {statistics.median(values):6.2f} s   "
+              f"(min {min(values):.2f}, max {max(values):.2f})")
+
+
+def prefix_scenario(work: Path, base_count: int, runs: int, baseline: str | None) -> None:
     """A PR over `base_count` base migrations after main gained one, vs fully warm."""
     repo = build_repo(work, base_count)
     before = work / "cache-before"
@@ -137,21 +154,26 @@ def prefix_scenario(work: Path, base_count: int, runs: int) -> None:
     after = copied(before, work / "cache-after")
     timed_check(repo, after)  # ... and the base with it
     setup = time.perf_counter() - start
-    times: dict[str, list[float]] = {"gained": [], "warm": []}
+    pythons = sides(baseline)
+    times: dict[str, list[float]] = {f"{kind} ({side})": [] for side in pythons
+                                     for kind in ("gained", "warm")}
     for _run in range(runs):  # alternating, each from a fresh copy of its cache
-        times["gained"].append(timed_check(repo, copied(before, work / "run"))[0])
-        stored = [e for e in (work / "run").iterdir() if e.name.startswith("base-")]
-        assert len(stored) == 2, "the new base was not stored next to its prefix"
-        times["warm"].append(timed_check(repo, copied(after, work / "run"))[0])
+        for side, python in pythons.items():
+            times[f"gained ({side})"].append(
+                timed_check(repo, copied(before, work / "run"), python)[0])
+            stored = [e for e in (work / "run").iterdir() if e.name.startswith("base-")]
+            assert len(stored) == 2, "the new base was not stored next to its prefix"
+            times[f"warm ({side})"].append(
+                timed_check(repo, copied(after, work / "run"), python)[0])
     load = os.getloadavg()
     print(f"check --verify, PR of 2 over {base_count} base migrations after main gained 1 "
           f"({runs} alternating runs each; setup {setup:.0f} s; load average "
           f"{load[0]:.1f} {load[1]:.1f} {load[2]:.1f} on {os.cpu_count()} CPUs):")
-    for name, values in times.items():
-        print(f"  {name:<7} median {statistics.median(values):6.2f} s   "
-              f"(min {min(values):.2f}, max {max(values):.2f})")
-    ratio = statistics.median(times["gained"]) / statistics.median(times["warm"])
-    print(f"  gained / warm: {ratio:.2f}x (target <= 1.5x)")
+    print_rows(times)
+    for side in pythons:
+        ratio = (statistics.median(times[f"gained ({side})"])
+                 / statistics.median(times[f"warm ({side})"]))
+        print(f"  gained / warm ({side}): {ratio:.2f}x (target <= 1.5x)")
 
 
 def main() -> None:
@@ -159,37 +181,42 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--base-count", type=int, default=None)
     parser.add_argument("--scenario", choices=("default", "prefix"), default="default")
+    parser.add_argument("--baseline", metavar="PYTHON", default=None,
+                        help="also time this interpreter's migration_gate, in alternation")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="migration-gate-db-bench-"))
     if args.scenario == "prefix":
         try:
-            prefix_scenario(work, args.base_count or 3000, args.runs)
+            prefix_scenario(work, args.base_count or 3000, args.runs, args.baseline)
         finally:
             shutil.rmtree(work, ignore_errors=True)
         return
     args.base_count = args.base_count or 300
     try:
         repo = build_repo(work, args.base_count)
-        times: dict[str, list[float]] = {"cold": [], "cold-base": [], "warm": []}
+        pythons = sides(args.baseline)
+        times: dict[str, list[float]] = {f"{kind} ({side})": [] for side in pythons
+                                         for kind in ("cold", "cold-base", "warm")}
         rules: set[str] = set()
         for run in range(args.runs):
-            cache = work / f"cache-{run}"
-            elapsed, report = timed_check(repo, cache)
-            times["cold"].append(elapsed)
-            for entry in cache.iterdir():
-                if entry.name.startswith("base-"):
-                    shutil.rmtree(entry)
-            times["cold-base"].append(timed_check(repo, cache)[0])
-            elapsed, report = timed_check(repo, cache)
-            times["warm"].append(elapsed)
-            diagnostics = report["diagnostics"]
-            assert isinstance(diagnostics, list)
-            rules |= {str(d["rule"]) for d in diagnostics}
+            for side, python in pythons.items():
+                cache = work / f"cache-{side}-{run}"
+                elapsed, report = timed_check(repo, cache, python)
+                times[f"cold ({side})"].append(elapsed)
+                for entry in cache.iterdir():
+                    if entry.name.startswith("base-"):
+                        shutil.rmtree(entry)
+                times[f"cold-base ({side})"].append(timed_check(repo, cache, python)[0])
+                elapsed, report = timed_check(repo, cache, python)
+                times[f"warm ({side})"].append(elapsed)
+                diagnostics = report["diagnostics"]
+                assert isinstance(diagnostics, list)
+                rules |= {str(d["rule"]) for d in diagnostics}
+        load = os.getloadavg()
         print(f"check --verify, {args.base_count} base migrations + 2 on the branch "
-              f"({args.runs} runs each, medians):")
-        for name, values in times.items():
-            print(f"  {name:<10} {statistics.median(values):6.2f} s   "
-                  f"(min {min(values):.2f}, max {max(values):.2f})")
+              f"({args.runs} runs each, alternating; load average {load[0]:.1f} {load[1]:.1f} "
+              f"{load[2]:.1f} on {os.cpu_count()} CPUs):")
+        print_rows(times)
         print(f"  findings on the branch: {', '.join(sorted(rules)) or 'none'}")
     finally:
         shutil.rmtree(work, ignore_errors=True)

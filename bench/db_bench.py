@@ -33,6 +33,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -95,8 +96,11 @@ def build_repo(where: Path, base_count: int) -> Path:
 
 
 def timed_check(repo: Path, cache: Path, python: str = sys.executable
-                ) -> tuple[float, dict[str, object]]:
+                ) -> tuple[Timing, dict[str, object]]:
+    """Wall time and CPU time (user + system, of the gate and every process it waited for:
+    the server, cp, the restore's child), and the JSON report."""
     env = {**os.environ, "MIGRATION_GATE_CACHE_DIR": str(cache), "NO_COLOR": "1"}
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     done = subprocess.run(
         [python, "-m", "migration_gate", "check", "--base", "main", "--verify",
@@ -104,10 +108,12 @@ def timed_check(repo: Path, cache: Path, python: str = sys.executable
         cwd=repo, env=env, capture_output=True, text=True,
     )
     elapsed = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     if done.returncode not in (0, 1):
         raise SystemExit(f"check failed ({done.returncode}): {done.stderr}")
     report: dict[str, object] = json.loads(done.stdout)
-    return elapsed, report
+    return (elapsed, cpu), report
 
 
 def main_gains_one(repo: Path, base_count: int) -> None:
@@ -133,15 +139,27 @@ def copied(pristine: Path, target: Path) -> Path:
     return target
 
 
+#: One timed run: wall seconds, CPU seconds.
+Timing = tuple[float, float]
+
+
 def sides(baseline: str | None) -> dict[str, str]:
     """The interpreters to time, by the name shown: this checkout, and the baseline's."""
     return {"this": sys.executable, **({"baseline": baseline} if baseline else {})}
 
 
-def print_rows(times: dict[str, list[float]]) -> None:
+def print_rows(times: dict[str, list[Timing]]) -> None:
+    """Wall-time medians with min-max, and the CPU time's median (steadier on a busy machine:
+    waiting for a core is not in it)."""
     for name, values in times.items():
-        print(f"  {name:<20} median {statistics.median(values):6.2f} s   "
-              f"(min {min(values):.2f}, max {max(values):.2f})")
+        wall = [w for w, _ in values]
+        cpu = statistics.median(c for _, c in values)
+        print(f"  {name:<20} median {statistics.median(wall):6.2f} s   "
+              f"(min {min(wall):.2f}, max {max(wall):.2f})   CPU {cpu:.2f} s")
+
+
+def median_wall(values: list[Timing]) -> float:
+    return statistics.median(w for w, _ in values)
 
 
 def prefix_scenario(work: Path, base_count: int, runs: int, baseline: str | None) -> None:
@@ -155,8 +173,8 @@ def prefix_scenario(work: Path, base_count: int, runs: int, baseline: str | None
     timed_check(repo, after)  # ... and the base with it
     setup = time.perf_counter() - start
     pythons = sides(baseline)
-    times: dict[str, list[float]] = {f"{kind} ({side})": [] for side in pythons
-                                     for kind in ("gained", "warm")}
+    times: dict[str, list[Timing]] = {f"{kind} ({side})": [] for side in pythons
+                                      for kind in ("gained", "warm")}
     for _run in range(runs):  # alternating, each from a fresh copy of its cache
         for side, python in pythons.items():
             times[f"gained ({side})"].append(
@@ -171,8 +189,7 @@ def prefix_scenario(work: Path, base_count: int, runs: int, baseline: str | None
           f"{load[0]:.1f} {load[1]:.1f} {load[2]:.1f} on {os.cpu_count()} CPUs):")
     print_rows(times)
     for side in pythons:
-        ratio = (statistics.median(times[f"gained ({side})"])
-                 / statistics.median(times[f"warm ({side})"]))
+        ratio = median_wall(times[f"gained ({side})"]) / median_wall(times[f"warm ({side})"])
         print(f"  gained / warm ({side}): {ratio:.2f}x (target <= 1.5x)")
 
 
@@ -195,8 +212,8 @@ def main() -> None:
     try:
         repo = build_repo(work, args.base_count)
         pythons = sides(args.baseline)
-        times: dict[str, list[float]] = {f"{kind} ({side})": [] for side in pythons
-                                         for kind in ("cold", "cold-base", "warm")}
+        times: dict[str, list[Timing]] = {f"{kind} ({side})": [] for side in pythons
+                                          for kind in ("cold", "cold-base", "warm")}
         rules: set[str] = set()
         for run in range(args.runs):
             for side, python in pythons.items():

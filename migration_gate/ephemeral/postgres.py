@@ -224,6 +224,7 @@ class Cluster:
     run_as: RunAs
     process: subprocess.Popen[bytes] | None = None
     seeded: bool = False  # started from the seed (a cached base schema) it was given
+    origin: Path | None = None  # the cache entry its data folder was restored from, if any
     _log: Any = field(default=None, repr=False)
 
     @property
@@ -383,6 +384,7 @@ def running_cluster(binaries: Binaries, *, seed: Path | None = None,
                     _discarded(source, f"the server did not start from it: {error}", note)
                     continue
                 cluster.seeded = seed is not None and source == seed
+                cluster.origin = source
                 break
             yield cluster
         finally:

@@ -23,7 +23,7 @@ Target: gained within 1.5x warm, warm under 1 s. Medians with min-max, and the l
 
 `--baseline PYTHON` times another checkout the same way, run for run in alternation (the same
 repository and cache copies): an interpreter whose `migration_gate` is that checkout, e.g.
-`/work/main/.venv/bin/python`. On a shared machine, only figures taken side by side compare.
+`../other-checkout/.venv/bin/python`. On a shared machine, only side-by-side figures compare.
 Usage: python bench/db_bench.py [--runs N] [--base-count 300] [--scenario default|prefix]
                                 [--baseline PYTHON]
 """

@@ -2,7 +2,7 @@
 reach are passed over or named, never a bare "Permission denied".
 
 Origin: a run as root with the `pgserver` wheel's binaries in a virtual environment under a
-0700 folder (/root/...) failed with "the throwaway database failed: Permission denied" -- root
+0700 home folder failed with "the throwaway database failed: Permission denied" -- root
 found the binaries, the server's user could not execute them. Real folders, real binaries,
 real CLI; only meaningful as root (skipped otherwise)."""
 

@@ -129,3 +129,14 @@ def test_a_new_entry_shares_the_unchanged_files_of_the_one_it_started_from(tmp_p
              if p.is_file() and not p.is_symlink()}
     assert after == before
     assert restore(final, tmp_path / "again", "15.4") is None  # a complete entry
+
+
+@pytest.mark.parametrize("way", list(WAYS))
+def test_failing_to_write_the_copy_is_an_error_not_damage(tmp_path: Path, way: str) -> None:
+    """A copy that cannot be written (a full disk; here, a folder that is not there) says
+    nothing about the cache entry: the error goes up, and the entry is not called damaged."""
+    entry = cache_entry(tmp_path)
+    with pytest.raises(OSError):
+        WAYS[way](entry, tmp_path / "gone" / "data", "15.4")
+    assert (entry / MANIFEST).is_file()
+    assert restore(entry, tmp_path / "data", "15.4") is None

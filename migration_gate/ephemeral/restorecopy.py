@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import functools
 import json
 import os
 import shutil
@@ -26,6 +27,7 @@ import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TypeVar
 
 #: Written last into a stored data folder: its presence says the copy is complete.
 MANIFEST = "migration-gate-snapshot.json"
@@ -33,6 +35,7 @@ MANIFEST = "migration-gate-snapshot.json"
 PG_CONTROL_SIZE = 8192
 
 Owner = tuple[int, int]
+_T = TypeVar("_T")
 
 
 @contextlib.contextmanager
@@ -86,11 +89,26 @@ def restore(entry: Path, target: Path, version: str, owner: Owner | None = None)
     if reason is None:
         try:
             reason = _copy_checked(entry, target, expected, owner)
-        except OSError as error:
-            reason = f"it could not be copied: {error}"
+        except _Unreadable as error:
+            reason = str(error)
+        except OSError:  # writing the copy (a full disk): the run fails, the entry stays
+            shutil.rmtree(target, ignore_errors=True)
+            raise
     if reason is not None:
         shutil.rmtree(target, ignore_errors=True)
     return reason
+
+
+class _Unreadable(Exception):
+    """A file of the cache entry cannot be read: the entry is damaged (unlike an error writing
+    the copy, which says nothing about it)."""
+
+
+def _read_side(action: Callable[[], _T], name: str) -> _T:
+    try:
+        return action()
+    except OSError as error:
+        raise _Unreadable(f"{name} cannot be read: {error.strerror}") from None
 
 
 def pg_version_file(version: str) -> str:
@@ -120,12 +138,13 @@ def _copy_checked(source: Path, target: Path, expected: dict[str, int],
         folder = Path(dirpath)
         rel_dir = folder.relative_to(source)
         into = target / rel_dir
-        into.mkdir(stat.S_IMODE(folder.stat().st_mode))
+        into.mkdir(stat.S_IMODE(_read_side(folder.stat, str(rel_dir)).st_mode))
         if owner is not None:
             os.chown(into, *owner)
         prefix = "" if rel_dir == Path(".") else f"{rel_dir.as_posix()}/"
         links = [name for name in dirnames if (folder / name).is_symlink()]
-        from_fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+        from_fd = _read_side(functools.partial(os.open, folder, os.O_RDONLY | os.O_DIRECTORY),
+                             str(rel_dir))
         try:
             to_fd = os.open(into, os.O_RDONLY | os.O_DIRECTORY)
             try:
@@ -155,13 +174,14 @@ def _copy_entry(from_fd: int, to_fd: int, name: str, owner: Owner | None) -> int
         source = os.open(name, os.O_RDONLY | os.O_NOFOLLOW, dir_fd=from_fd)
     except OSError as error:
         if error.errno != errno.ELOOP:  # ELOOP: a symbolic link, copied as one
-            raise
-        os.symlink(os.readlink(name, dir_fd=from_fd), name, dir_fd=to_fd)
+            raise _Unreadable(f"{name} cannot be read: {error.strerror}") from None
+        pointed = _read_side(lambda: os.readlink(name, dir_fd=from_fd), name)
+        os.symlink(pointed, name, dir_fd=to_fd)
         if owner is not None:
             os.chown(name, *owner, dir_fd=to_fd, follow_symlinks=False)
-        return os.stat(name, dir_fd=from_fd, follow_symlinks=False).st_size
+        return os.stat(name, dir_fd=to_fd, follow_symlinks=False).st_size
     try:
-        info = os.fstat(source)
+        info = _read_side(lambda: os.fstat(source), name)
         copy = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW,
                        stat.S_IMODE(info.st_mode), dir_fd=to_fd)
         try:
@@ -201,7 +221,11 @@ def _main(args: list[str]) -> int:
     """`restorecopy.py ENTRY TARGET VERSION [UID GID]`: `restore`'s answer on stdout."""
     entry, target, version = Path(args[0]), Path(args[1]), args[2]
     owner = (int(args[3]), int(args[4])) if len(args) == 5 else None
-    sys.stdout.write(restore(entry, target, version, owner) or "")
+    try:
+        sys.stdout.write(restore(entry, target, version, owner) or "")
+    except OSError as error:  # the gate copies again itself, and reports what it meets
+        sys.stderr.write(f"{error}\n")
+        return 3
     return 0
 
 

@@ -20,7 +20,12 @@ default) after `main` gained one migration and the branch was rebased on it, alt
   warm      the cache already holds the new base
 
 Target: gained within 1.5x warm, warm under 1 s. Medians with min-max, and the load average.
+
+`--baseline PYTHON` times another checkout the same way, run for run in alternation (the same
+repository and cache copies): an interpreter whose `migration_gate` is that checkout, e.g.
+`../other-checkout/.venv/bin/python`. On a shared machine, only side-by-side figures compare.
 Usage: python bench/db_bench.py [--runs N] [--base-count 300] [--scenario default|prefix]
+                                [--baseline PYTHON]
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -89,19 +95,25 @@ def build_repo(where: Path, base_count: int) -> Path:
     return repo
 
 
-def timed_check(repo: Path, cache: Path) -> tuple[float, dict[str, object]]:
+def timed_check(repo: Path, cache: Path, python: str = sys.executable
+                ) -> tuple[Timing, dict[str, object]]:
+    """Wall time and CPU time (user + system, of the gate and every process it waited for:
+    the server, cp, the restore's child), and the JSON report."""
     env = {**os.environ, "MIGRATION_GATE_CACHE_DIR": str(cache), "NO_COLOR": "1"}
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     done = subprocess.run(
-        [sys.executable, "-m", "migration_gate", "check", "--base", "main", "--verify",
+        [python, "-m", "migration_gate", "check", "--base", "main", "--verify",
          "--format", "json"],
         cwd=repo, env=env, capture_output=True, text=True,
     )
     elapsed = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     if done.returncode not in (0, 1):
         raise SystemExit(f"check failed ({done.returncode}): {done.stderr}")
     report: dict[str, object] = json.loads(done.stdout)
-    return elapsed, report
+    return (elapsed, cpu), report
 
 
 def main_gains_one(repo: Path, base_count: int) -> None:
@@ -127,7 +139,30 @@ def copied(pristine: Path, target: Path) -> Path:
     return target
 
 
-def prefix_scenario(work: Path, base_count: int, runs: int) -> None:
+#: One timed run: wall seconds, CPU seconds.
+Timing = tuple[float, float]
+
+
+def sides(baseline: str | None) -> dict[str, str]:
+    """The interpreters to time, by the name shown: this checkout, and the baseline's."""
+    return {"this": sys.executable, **({"baseline": baseline} if baseline else {})}
+
+
+def print_rows(times: dict[str, list[Timing]]) -> None:
+    """Wall-time medians with min-max, and the CPU time's median (steadier on a busy machine:
+    waiting for a core is not in it)."""
+    for name, values in times.items():
+        wall = [w for w, _ in values]
+        cpu = statistics.median(c for _, c in values)
+        print(f"  {name:<20} median {statistics.median(wall):6.2f} s   "
+              f"(min {min(wall):.2f}, max {max(wall):.2f})   CPU {cpu:.2f} s")
+
+
+def median_wall(values: list[Timing]) -> float:
+    return statistics.median(w for w, _ in values)
+
+
+def prefix_scenario(work: Path, base_count: int, runs: int, baseline: str | None) -> None:
     """A PR over `base_count` base migrations after main gained one, vs fully warm."""
     repo = build_repo(work, base_count)
     before = work / "cache-before"
@@ -137,21 +172,27 @@ def prefix_scenario(work: Path, base_count: int, runs: int) -> None:
     after = copied(before, work / "cache-after")
     timed_check(repo, after)  # ... and the base with it
     setup = time.perf_counter() - start
-    times: dict[str, list[float]] = {"gained": [], "warm": []}
+    pythons = sides(baseline)
+    for python in pythons.values():  # untimed: each side's bytecode written
+        timed_check(repo, copied(after, work / "run"), python)
+    times: dict[str, list[Timing]] = {f"{kind} ({side})": [] for side in pythons
+                                      for kind in ("gained", "warm")}
     for _run in range(runs):  # alternating, each from a fresh copy of its cache
-        times["gained"].append(timed_check(repo, copied(before, work / "run"))[0])
-        stored = [e for e in (work / "run").iterdir() if e.name.startswith("base-")]
-        assert len(stored) == 2, "the new base was not stored next to its prefix"
-        times["warm"].append(timed_check(repo, copied(after, work / "run"))[0])
+        for side, python in pythons.items():
+            times[f"gained ({side})"].append(
+                timed_check(repo, copied(before, work / "run"), python)[0])
+            stored = [e for e in (work / "run").iterdir() if e.name.startswith("base-")]
+            assert len(stored) == 2, "the new base was not stored next to its prefix"
+            times[f"warm ({side})"].append(
+                timed_check(repo, copied(after, work / "run"), python)[0])
     load = os.getloadavg()
     print(f"check --verify, PR of 2 over {base_count} base migrations after main gained 1 "
           f"({runs} alternating runs each; setup {setup:.0f} s; load average "
           f"{load[0]:.1f} {load[1]:.1f} {load[2]:.1f} on {os.cpu_count()} CPUs):")
-    for name, values in times.items():
-        print(f"  {name:<7} median {statistics.median(values):6.2f} s   "
-              f"(min {min(values):.2f}, max {max(values):.2f})")
-    ratio = statistics.median(times["gained"]) / statistics.median(times["warm"])
-    print(f"  gained / warm: {ratio:.2f}x (target <= 1.5x)")
+    print_rows(times)
+    for side in pythons:
+        ratio = median_wall(times[f"gained ({side})"]) / median_wall(times[f"warm ({side})"])
+        print(f"  gained / warm ({side}): {ratio:.2f}x (target <= 1.5x)")
 
 
 def main() -> None:
@@ -159,37 +200,49 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--base-count", type=int, default=None)
     parser.add_argument("--scenario", choices=("default", "prefix"), default="default")
+    parser.add_argument("--baseline", metavar="PYTHON", default=None,
+                        help="also time this interpreter's migration_gate, in alternation")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="migration-gate-db-bench-"))
+    # Bytecode written as a user's install would, for both sides, but not into the checkouts:
+    # a shell with PYTHONDONTWRITEBYTECODE=1 and bytecode next to only one side's sources had
+    # the other side compile every module on every run (+0.3 s of a 1.5 s check).
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+    os.environ["PYTHONPYCACHEPREFIX"] = str(work / "pycache")
     if args.scenario == "prefix":
         try:
-            prefix_scenario(work, args.base_count or 3000, args.runs)
+            prefix_scenario(work, args.base_count or 3000, args.runs, args.baseline)
         finally:
             shutil.rmtree(work, ignore_errors=True)
         return
     args.base_count = args.base_count or 300
     try:
         repo = build_repo(work, args.base_count)
-        times: dict[str, list[float]] = {"cold": [], "cold-base": [], "warm": []}
+        pythons = sides(args.baseline)
+        for side, python in pythons.items():  # untimed: each side's bytecode written
+            timed_check(repo, work / f"warm-up-{side}", python)
+        times: dict[str, list[Timing]] = {f"{kind} ({side})": [] for side in pythons
+                                          for kind in ("cold", "cold-base", "warm")}
         rules: set[str] = set()
         for run in range(args.runs):
-            cache = work / f"cache-{run}"
-            elapsed, report = timed_check(repo, cache)
-            times["cold"].append(elapsed)
-            for entry in cache.iterdir():
-                if entry.name.startswith("base-"):
-                    shutil.rmtree(entry)
-            times["cold-base"].append(timed_check(repo, cache)[0])
-            elapsed, report = timed_check(repo, cache)
-            times["warm"].append(elapsed)
-            diagnostics = report["diagnostics"]
-            assert isinstance(diagnostics, list)
-            rules |= {str(d["rule"]) for d in diagnostics}
+            for side, python in pythons.items():
+                cache = work / f"cache-{side}-{run}"
+                elapsed, report = timed_check(repo, cache, python)
+                times[f"cold ({side})"].append(elapsed)
+                for entry in cache.iterdir():
+                    if entry.name.startswith("base-"):
+                        shutil.rmtree(entry)
+                times[f"cold-base ({side})"].append(timed_check(repo, cache, python)[0])
+                elapsed, report = timed_check(repo, cache, python)
+                times[f"warm ({side})"].append(elapsed)
+                diagnostics = report["diagnostics"]
+                assert isinstance(diagnostics, list)
+                rules |= {str(d["rule"]) for d in diagnostics}
+        load = os.getloadavg()
         print(f"check --verify, {args.base_count} base migrations + 2 on the branch "
-              f"({args.runs} runs each, medians):")
-        for name, values in times.items():
-            print(f"  {name:<10} {statistics.median(values):6.2f} s   "
-                  f"(min {min(values):.2f}, max {max(values):.2f})")
+              f"({args.runs} runs each, alternating; load average {load[0]:.1f} {load[1]:.1f} "
+              f"{load[2]:.1f} on {os.cpu_count()} CPUs):")
+        print_rows(times)
         print(f"  findings on the branch: {', '.join(sorted(rules)) or 'none'}")
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -172,14 +172,11 @@ def _guarded_replay(context: CheckContext, options: DbOptions, setup: Sequence[A
 
 def _replay(context: CheckContext, options: DbOptions, deadline: Any, setup: tuple[Any, ...]
             ) -> list[Diagnostic]:
-    from migration_gate.runner import runnables
-
     if not context.is_refinery:  # Flyway: its own history table, order and rows
         from migration_gate.flyway_replay import replay as flyway_replay
 
         return flyway_replay(context, options, setup)
-    base_steps = runnables(context.base.files) if context.base is not None else []
-    local_steps = runnables(context.local)
+    base_steps, local_steps = _steps(context)
     url = options.database_url or context.config.database_url
     replay = _Replay(context, options, deadline, base_steps, local_steps, setup,
                      shared_server=bool(url))
@@ -209,6 +206,22 @@ def _replay(context: CheckContext, options: DbOptions, deadline: Any, setup: tup
     texts = [f.text for f in setup] + [step.sql for step in base_steps]
     return on_a_server_with_extensions(context.config.postgres_bin_dir, attempt, context.note,
                                        texts)
+
+
+def _steps(context: CheckContext) -> tuple[list[Any], list[Any]]:
+    """What refinery runs of the base and of the branch. The branch's copy of a base file is
+    the same file (equal path and content): its step is the base's, and its checksum -- pure
+    Python, 35 us a file, 0.1 s over a 3,000-migration base -- is not computed twice."""
+    from migration_gate.runner import runnables
+
+    base_steps: list[Any] = []
+    known: dict[Any, list[Any]] = {}
+    for file in context.base.files if context.base is not None else ():
+        known[file] = runnables([file])
+        base_steps.extend(known[file])
+    local_steps = [step for file in context.local
+                   for step in (known[file] if file in known else runnables([file]))]
+    return base_steps, local_steps
 
 
 def base_cache_keys(version: str, context: CheckContext, base_steps: Sequence[Any],

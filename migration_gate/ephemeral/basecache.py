@@ -113,7 +113,7 @@ def restored_base(
             connection.close()
             saving = postgres.snapshot_data_dir(
                 cluster, root / entry_name(prefix, keys[-1], tail),
-                like=seed if cluster.seeded else None)
+                like=cluster.origin)  # a prefix, or the initdb template
             connection = cluster.connect()
             yield open_db(connection), True, None
         finally:

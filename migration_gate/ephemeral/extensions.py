@@ -21,6 +21,7 @@ from migration_gate.ephemeral.pgbinaries import (
     Binaries,
     _has_server,
     candidate_bindirs,
+    closed_to_server,
     server_version,
 )
 
@@ -86,7 +87,7 @@ def server_with(names: set[str], tried: list[Binaries]) -> tuple[str, Binaries] 
             resolved = folder.resolve()
         except OSError:
             continue
-        if resolved in seen or not _has_server(folder):
+        if resolved in seen or not _has_server(folder) or closed_to_server(folder) is not None:
             continue
         seen.add(resolved)
         if not all(has_extension(folder, name) for name in names):

@@ -113,9 +113,18 @@ def server_version(bin_dir: Path) -> str | None:
 
 
 def find_binaries(configured: str | None = None) -> Binaries:
-    """The first usable PostgreSQL server binaries, or a `GateError` saying how to get some."""
+    """The first usable PostgreSQL server binaries, or a `GateError` saying how to get some.
+    As root, binaries the server's unprivileged user cannot reach are passed over (and named
+    in the error when no other server is found)."""
+    closed: str | None = None
     for origin, folder in candidate_bindirs(configured):
         if _has_server(folder):
+            why = closed_to_server(folder)
+            if why is not None:
+                if origin == "postgres.bin_dir":
+                    raise GateError(why)
+                closed = closed or why
+                continue
             version = server_version(folder)
             if version is not None:
                 return Binaries(folder, version)
@@ -123,4 +132,53 @@ def find_binaries(configured: str | None = None) -> Binaries:
             raise GateError(
                 f"postgres.bin_dir {folder} holds no usable initdb and postgres; {INSTALL_HINT}"
             )
-    raise GateError(f"no PostgreSQL server binaries found: {INSTALL_HINT}")
+    raise GateError(closed or f"no PostgreSQL server binaries found: {INSTALL_HINT}")
+
+
+# --- as root: can the server's user run them? ---------------------------------------------------
+
+
+def closed_to_server(folder: Path) -> str | None:
+    """As root, why the unprivileged user the server runs as (`postgres.server_user`) cannot
+    run `initdb` and `postgres` from `folder`, else None.
+
+    Why: root can read everything, the server's user cannot. The `pgserver` wheel in a virtual
+    environment under `/root` (0700) or a `mktemp -d` checkout is found by root, and the
+    replay then failed with a bare "Permission denied". Mode bits only (owner, group, other;
+    the server runs with no supplementary group): an ACL that opens a folder is not seen."""
+    if not hasattr(os, "geteuid") or os.geteuid() != 0:
+        return None
+    from migration_gate.ephemeral.postgres import server_user
+
+    run_as = server_user()
+    if run_as.uid is None or run_as.gid is None:
+        return None
+    absolute = Path(os.path.abspath(folder))
+    resolved = folder.resolve()
+    ways = [*reversed(absolute.parents), absolute, *reversed(resolved.parents), resolved]
+    ways += [resolved / "initdb", resolved / "postgres"]
+    for step in ways:
+        mode = _mode_for(step, run_as.uid, run_as.gid)
+        if mode is not None and not mode & 0o1:
+            import pwd
+
+            try:
+                user = pwd.getpwuid(run_as.uid).pw_name
+            except KeyError:
+                user = str(run_as.uid)
+            return (f"the PostgreSQL binaries in {folder} cannot be run by {user}, the "
+                    f"unprivileged user the gate runs the server as when root: {step} is "
+                    f"closed to it (mode {os.stat(step).st_mode & 0o7777:o}); open it "
+                    f"(chmod o+x {step}), use binaries outside it (postgres.bin_dir, or apt "
+                    "install postgresql), or name another user in MIGRATION_GATE_PG_USER")
+    return None
+
+
+def _mode_for(path: Path, uid: int, gid: int) -> int | None:
+    """The permission bits (rwx as 0o7) that apply to `uid`:`gid` on `path`, or None."""
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    shift = 6 if info.st_uid == uid else 3 if info.st_gid == gid else 0
+    return (info.st_mode >> shift) & 0o7

@@ -47,6 +47,7 @@ from migration_gate.ephemeral.pgcache import cache_root as cache_root
 from migration_gate.ephemeral.pgcache import copy_tree
 from migration_gate.ephemeral.pgdb import PostgresDatabase as PostgresDatabase
 from migration_gate.ephemeral.processes import pid_alive, run_in_own_group, terminate_as_exit
+from migration_gate.ephemeral.restorecopy import restoring
 
 SUPERUSER = "postgres"
 PORT = 5432
@@ -223,6 +224,7 @@ class Cluster:
     run_as: RunAs
     process: subprocess.Popen[bytes] | None = None
     seeded: bool = False  # started from the seed (a cached base schema) it was given
+    origin: Path | None = None  # the cache entry its data folder was restored from, if any
     _log: Any = field(default=None, repr=False)
 
     @property
@@ -276,7 +278,7 @@ class Cluster:
                 if len(lines) >= 8 and lines[7].strip() == "ready":
                     return
             time.sleep(delay)
-            delay = min(delay * 2, 0.05)
+            delay = min(delay * 2, 0.01)
         raise GateError(f"PostgreSQL did not get ready in {READY_TIMEOUT:.0f} s: {self.log_tail()}")
 
     def log_tail(self) -> str:
@@ -314,30 +316,43 @@ def _make_workdir() -> Path:
     return workdir
 
 
-def _fill_data(binaries: Binaries, workdir: Path, run_as: RunAs, source: Path | None) -> None:
-    """Fill `workdir/data` from the cache entry `source`, or by initdb (stored as the template
-    for the next runs)."""
+def _fill_data(binaries: Binaries, workdir: Path, run_as: RunAs, source: Path | None
+               ) -> str | None:
+    """Fill `workdir/data` from the cache entry `source` (checked as it is copied: why it is
+    damaged, or None), or by initdb (stored as the template for the next runs)."""
     data = workdir / "data"
     shutil.rmtree(data, ignore_errors=True)
     if source is not None:
-        copy_tree(source, data)
-        run_as.own(workdir)
-        data.chmod(0o700)
-        return
+        run_as.own(workdir)  # still empty: the copy gives each file to the server's user
+        owner = None if run_as.uid is None or run_as.gid is None else (run_as.uid, run_as.gid)
+        with restoring(source, data, binaries.version, owner) as restored:
+            with contextlib.suppress(ImportError):  # meanwhile (the copy is a child process)
+                import psycopg  # noqa: F401
+            reason = restored()
+        if reason is None:
+            data.chmod(0o700)
+        return reason
     run_as.own(workdir)
     _initdb(binaries, data, run_as)
     with contextlib.suppress(OSError):
         pgcache.store(data, template_path(binaries), binaries.version)
+    return None
 
 
-def _sources(binaries: Binaries, seed: Path | None,
-             note: Callable[[str], None] | None) -> Iterator[Path | None]:
-    """Where the data folder may come from, best first: the seed, the template, initdb (each
-    cache entry checked only when the previous source failed)."""
+def _sources(binaries: Binaries, seed: Path | None) -> Iterator[Path | None]:
+    """Where the data folder may come from, best first: the seed, the template, initdb (a
+    cache entry is checked as it is copied, `pgcache.restore`)."""
     for entry in (seed, template_path(binaries)):
-        if entry is not None and pgcache.usable(entry, binaries.version, note):
+        if entry is not None and entry.is_dir():
             yield entry
     yield None
+
+
+def _discarded(source: Path, why: str, note: Callable[[str], None] | None) -> None:
+    pgcache.discard(source)
+    if note is not None:
+        note(f"the cached PostgreSQL data folder {source} was damaged ({why}): discarded, "
+             "this run rebuilds it")
 
 
 @contextlib.contextmanager
@@ -355,21 +370,21 @@ def running_cluster(binaries: Binaries, *, seed: Path | None = None,
         try:
             cluster = Cluster(binaries, _make_workdir(), run_as)
             workdir = cluster.workdir
-            for source in _sources(binaries, seed, note):
-                _fill_data(binaries, workdir, run_as, source)
+            for source in _sources(binaries, seed):
+                damaged = _fill_data(binaries, workdir, run_as, source)
+                if source is not None and damaged is not None:
+                    _discarded(source, damaged, note)
+                    continue
                 try:
                     cluster.start()
                 except GateError as error:
                     cluster.stop()
                     if source is None:
                         raise
-                    pgcache.discard(source)
-                    if note is not None:
-                        note(f"the cached PostgreSQL data folder {source} was damaged (the "
-                             f"server did not start from it: {error}): discarded, this run "
-                             "rebuilds it")
+                    _discarded(source, f"the server did not start from it: {error}", note)
                     continue
                 cluster.seeded = seed is not None and source == seed
+                cluster.origin = source
                 break
             yield cluster
         finally:
@@ -382,15 +397,20 @@ def snapshot_data_dir(cluster: Cluster, target: Path,
                       like: Path | None = None) -> threading.Thread:
     """Save `cluster`'s data folder into the cache as `target`, then restart the cluster.
 
-    The server is stopped cleanly (a checkpoint: the copy is consistent), its folder copied
-    next to it (same memory file system: fast), the server restarted, and the copy moved to
-    the cache in a background thread while the caller goes on. Join the returned thread before
-    the cluster's folder is deleted. `like`: the cache entry the cluster started from, whose
-    unchanged files the new entry shares (`pgcache.link_unchanged`).
-    """
+    The server is stopped cleanly (a checkpoint: the files are consistent), what must be
+    copied is copied next to it (same memory file system: fast), the server restarted, and the
+    copy moved to the cache in a background thread while the caller goes on. Join the returned
+    thread before the cluster's folder is deleted. `like`: the cache entry the cluster started
+    from; only the files that differ from it are copied, the others are hard-linked from it
+    (`pgcache.split_changed`)."""
     cluster.stop(clean=True)
     snapshot = cluster.workdir / "snapshot"
-    copy_tree(cluster.data_dir, snapshot)
+    shared = None
+    if like is not None and like.is_dir():
+        shared = pgcache.split_changed(cluster.data_dir, snapshot, like)
+    else:
+        copy_tree(cluster.data_dir, snapshot)
+        like = None
     for transient in ("postmaster.pid", "postmaster.opts"):
         with contextlib.suppress(OSError):
             (snapshot / transient).unlink()
@@ -399,7 +419,7 @@ def snapshot_data_dir(cluster: Cluster, target: Path,
 
     def store() -> None:
         with contextlib.suppress(OSError):
-            pgcache.store(snapshot, target, version, like)
+            pgcache.store(snapshot, target, version, like, shared)
 
     thread = threading.Thread(target=store, name="migration-gate-cache", daemon=True)
     thread.start()

@@ -327,6 +327,7 @@ BAD_FILES = {
 }
 
 
+@pytest.mark.slow  # over 0.6 s in the fast loop
 def test_fetch_step_makes_the_base_reachable_in_a_shallow_clone(tmp_path: Path, action_dir: Path,
                                                                 runner_temp: Path) -> None:
     pull = open_pull_request(tmp_path, {"migrations/V005__ok.sql": "SELECT 1;\n"})

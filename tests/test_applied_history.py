@@ -129,6 +129,7 @@ def test_undoing_main_s_wrong_renumbering(tmp_path: Path) -> None:
     assert code == 0 and _history_rules(found) == [], found
 
 
+@pytest.mark.slow  # over 0.6 s in the fast loop
 def test_an_unreadable_applied_file_is_one_line(tmp_path: Path) -> None:
     repo, _rows = _seeded(tmp_path / "repo", 2)
     repo.git("checkout", "-q", "-b", "x")

@@ -72,6 +72,7 @@ def risky_run(tmp_path_factory: pytest.TempPathFactory, gate_cache: Path,
     return check(repo, gate_cache, "--verify")
 
 
+@pytest.mark.slow  # starts a server (3 s)
 def test_alter_table_on_a_base_table_is_an_access_exclusive_lock(
     risky_run: subprocess.CompletedProcess[str],
 ) -> None:
@@ -313,6 +314,7 @@ def test_server_mode_unreachable_server(tmp_path: Path) -> None:
     assert "Traceback" not in explicit.stderr
 
 
+@pytest.mark.slow  # over 0.6 s in the fast loop
 def test_no_binaries_is_a_finding_or_an_error(tmp_path: Path) -> None:
     repo = branch_repo(tmp_path / "repo", {"migrations/V008__x.sql": "SELECT 1;\n"})
     empty = tmp_path / "empty-bin"

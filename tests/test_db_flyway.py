@@ -159,6 +159,7 @@ def test_status_reads_flyway_schema_history(
     assert "Migration checksum mismatch for migration version 1.1" in changed.stdout
 
 
+@pytest.mark.slow  # a database replay
 def test_the_flyway_replay_observes_locks_and_rewrites(tmp_path: Path) -> None:
     """Issue 10: the replay per the runner -- a Flyway branch's type change is observed like
     refinery's: one `changing-column-type` finding carrying the evidence (ACCESS EXCLUSIVE on

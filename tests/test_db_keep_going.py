@@ -29,6 +29,7 @@ def notes(done: subprocess.CompletedProcess[str], start: str) -> list[str]:
     return [line for line in done.stderr.splitlines() if start in line]
 
 
+@pytest.mark.slow  # a database replay
 def test_every_broken_migration_of_the_branch_is_reported(
         tmp_path: Path, gate_cache: Path, pg_binaries: Binaries) -> None:
     repo = branch_repo(tmp_path / "repo", BRANCH)
@@ -51,6 +52,7 @@ def test_every_broken_migration_of_the_branch_is_reported(
     assert not notes(done, "not replayed")
 
 
+@pytest.mark.slow  # a database replay
 def test_verify_goes_on_too_and_merges_like_check(
         tmp_path: Path, gate_cache: Path, pg_binaries: Binaries) -> None:
     repo = branch_repo(tmp_path / "repo", {
@@ -88,6 +90,7 @@ def test_after_the_time_limit_the_rest_is_named(tmp_path: Path, gate_cache: Path
     assert "replay.timeout" in note
 
 
+@pytest.mark.slow  # a database replay
 def test_after_a_base_failure_the_branch_migrations_are_named(
         tmp_path: Path, gate_cache: Path, pg_binaries: Binaries) -> None:
     repo = make_repo(tmp_path / "repo")

@@ -389,15 +389,28 @@ _ASCII_PART = st.text(alphabet=st.characters(max_codepoint=0x7F), max_size=12) |
     ["NEXT", "Current", "latest", "lAtEsT", "9223372036854775807", "+", "-", "1_0", " 1"])
 
 
-@settings(max_examples=800, deadline=None)
-@given(_ASCII_PART)
-def test_version_fast_path_agrees_with_the_digit_by_digit_read(part: str) -> None:
+def _fast_path_agrees(part: str) -> None:
     """`int()` on ASCII digits, `Character.digit` per character otherwise: the same number, the
     same refusals (`int()` alone would take `1_0` and ` 1`, which BigInteger refuses)."""
     assert flyway_version._big_integer(part) == _digit_by_digit(part)
     assert flyway_version._is_marker(part) == _marker_char_by_char(part)
 
 
+# a sample in the fast loop, the thorough run (`slow`) in the full suite
+@settings(max_examples=100, deadline=None)
+@given(_ASCII_PART)
+def test_version_fast_path_agrees_with_the_digit_by_digit_read(part: str) -> None:
+    _fast_path_agrees(part)
+
+
+@pytest.mark.slow
+@settings(max_examples=800, deadline=None)
+@given(_ASCII_PART)
+def test_version_fast_path_agrees_thoroughly(part: str) -> None:
+    _fast_path_agrees(part)
+
+
+@pytest.mark.slow  # over 0.6 s in the fast loop
 @settings(max_examples=300, deadline=None)
 @given(st.from_regex(r"[0-9]{1,4}", fullmatch=True),
        st.sampled_from(["\u0661", "\uff11", "\u0966", "\U0001D7CE", "\u00b2", "\u0131"]))

@@ -72,6 +72,7 @@ def test_concurrently_alone_passes_and_mixed_fails(tmp_path: Path) -> None:
     assert findings(allowed, "ban-concurrent-index-creation-in-transaction") == (0, [])
 
 
+@pytest.mark.slow  # over 1 s
 def test_spring_placeholders_and_lock_are_read_from_application_yml(tmp_path: Path) -> None:
     folder = "src/main/resources/db/migration"
     repo = flyway_project(tmp_path, (

@@ -459,6 +459,7 @@ def test_github_base_ref_selects_the_base(origin: Repo, tmp_path: Path) -> None:
     assert findings(document) == []
 
 
+@pytest.mark.slow  # over 0.6 s in the fast loop
 def test_next_version_all_branches_in_clone(origin: Repo, tmp_path: Path) -> None:
     clone = _clone(origin, tmp_path / "all")
     assert run_gate("next-version", cwd=clone.path).stdout.strip() == "V008"

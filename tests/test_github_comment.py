@@ -295,6 +295,7 @@ def test_the_marker_on_the_second_page_is_found(tmp_path: Path) -> None:
         assert fake.violations == []
 
 
+@pytest.mark.slow  # over 0.6 s in the fast loop
 def test_a_next_page_on_another_host_is_not_sent_the_token(tmp_path: Path) -> None:
     with fake_github() as fake, fake_github() as elsewhere:
         elsewhere.open_issue(OWNER, REPO, NUMBER)
@@ -307,6 +308,7 @@ def test_a_next_page_on_another_host_is_not_sent_the_token(tmp_path: Path) -> No
         assert elsewhere.requests == [] and len(fake.requests) == 1
 
 
+@pytest.mark.slow  # over 0.6 s in the fast loop
 def test_a_fork_gets_one_notice_and_exit_0(tmp_path: Path) -> None:
     with fake_github() as fake:
         fake.open_issue(OWNER, REPO, NUMBER)
@@ -320,6 +322,7 @@ def test_a_fork_gets_one_notice_and_exit_0(tmp_path: Path) -> None:
         assert fake.violations == []
 
 
+@pytest.mark.slow  # over 0.6 s in the fast loop
 def test_a_read_only_token_on_the_repository_itself_is_one_warning(tmp_path: Path) -> None:
     with fake_github() as fake:
         fake.open_issue(OWNER, REPO, NUMBER)

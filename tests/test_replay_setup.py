@@ -206,6 +206,7 @@ def test_server_mode_refuses_a_setup_that_creates_a_role(
 # --- the configuration ------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # over 0.6 s in the fast loop
 def test_a_missing_setup_file_is_a_configuration_error(tmp_path: Path) -> None:
     """Exit 2 even when the replay is automatic and could not run anyway: a typo in the
     configuration must not pass as a skipped replay."""

@@ -152,6 +152,7 @@ def test_lint_of_a_glob_that_matches_nothing(seeded: Repo) -> None:
     one_line_error(seeded.gate("lint", "nope.sql"), "file not found: nope.sql")
 
 
+@pytest.mark.slow  # over 0.6 s in the fast loop
 def test_an_explicit_replay_that_cannot_apply_the_base_is_an_error(tmp_path: Path) -> None:
     """`verify` must never go green without replaying: a base it cannot apply is exit 2."""
     repo = make_repo(tmp_path / "repo")

@@ -92,8 +92,12 @@ def test_a_bin_dir_set_by_the_branch_is_never_run(tmp_path: Path, gate_cache: Pa
     # and the fake binaries run: the test above could have failed
     plain = tmp_path / "plain"
     shutil.copytree(repo.path, plain, ignore=shutil.ignore_patterns(".git"))
-    Repo(plain).gate("check", "--verify", "--format", "json", env=gate_env(gate_cache))
-    assert (plain / "RAN").exists()
+    control = Repo(plain).gate("check", "--verify", "--format", "json", env=gate_env(gate_cache))
+    # as root, binaries under pytest's 0700 temporary folder are refused before anything runs
+    # (`pgbinaries.closed_to_server`), in a message naming them: read all the same
+    ran = (plain / "RAN").exists()
+    said = control.stdout + control.stderr
+    assert ran or ("tools/pg cannot be run by" in said and "MIGRATION_GATE_PG_USER" in said), said
 
 
 def test_without_a_base_the_working_tree_configuration_applies(tmp_path: Path) -> None:

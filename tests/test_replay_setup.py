@@ -23,7 +23,7 @@ from migration_gate.ephemeral.extensions import (
 )
 from migration_gate.ephemeral.postgres import Binaries, Cluster
 from tests.conftest import Repo, make_repo, one_line_error, seed_migrations
-from tests.pgserver_fixture import gate_env, pg_url
+from tests.pgserver_fixture import _in_ci, gate_env, pg_url
 
 ROLE_SETUP = (
     "-- production has this role; no migration creates it\n"
@@ -58,13 +58,28 @@ def _pgserver_installed() -> bool:
     return importlib.util.find_spec("pgserver") is not None
 
 
+@pytest.fixture
+def reachable_pgserver() -> None:
+    """As root, the gate runs PostgreSQL as an unprivileged user and passes over binaries that
+    user cannot reach (`pgbinaries.closed_to_server`): the wheel in a virtual environment under
+    a 0700 folder (a `mktemp -d` clone, `/root`) is then not a server with vector, by design.
+    These tests need it reachable: skipped locally with the reason, failed under CI (`.ci/run`
+    opens the checkout's folders to that user)."""
+    from migration_gate.ephemeral.pgbinaries import _pgserver_bindir, closed_to_server
+
+    wheel = _pgserver_bindir()
+    closed = closed_to_server(wheel) if wheel is not None else None
+    if closed is not None:
+        (pytest.fail if _in_ci() else pytest.skip)(closed)
+
+
 # --- done when: vector + a production role ----------------------------------------------------
 
 
 @pytest.mark.slow
 @pytest.mark.skipif(not _pgserver_installed(), reason="the postgres extra (pgserver) is needed")
 def test_a_base_needing_vector_and_a_role_replays_with_the_setup(
-    tmp_path: Path, gate_cache: Path, pg_binaries: Binaries,
+    reachable_pgserver: None, tmp_path: Path, gate_cache: Path, pg_binaries: Binaries,
 ) -> None:
     """The issue's project: `CREATE EXTENSION vector` (absent from Debian's PostgreSQL 15) and
     `GRANT SELECT ON items TO reporting` (a role production has). The setup creates the role,
@@ -95,7 +110,7 @@ def test_a_base_needing_vector_and_a_role_replays_with_the_setup(
 @pytest.mark.slow
 @pytest.mark.skipif(not _pgserver_installed(), reason="the postgres extra (pgserver) is needed")
 def test_flyway_restarts_on_the_server_that_has_the_extension(
-    tmp_path: Path, gate_cache: Path, pg_binaries: Binaries,
+    reachable_pgserver: None, tmp_path: Path, gate_cache: Path, pg_binaries: Binaries,
 ) -> None:
     """The restart itself: the extension is created by dynamic SQL (no `CREATE EXTENSION` in
     the text to look for beforehand), so the first server fails with 58P01 and the replay
@@ -287,7 +302,8 @@ def test_missing_extension_is_read_from_the_servers_error() -> None:
 
 
 @pytest.mark.skipif(not _pgserver_installed(), reason="the postgres extra (pgserver) is needed")
-def test_the_pgserver_wheel_is_found_for_vector(pg_binaries: Binaries) -> None:
+def test_the_pgserver_wheel_is_found_for_vector(reachable_pgserver: None,
+                                                pg_binaries: Binaries) -> None:
     if has_extension(pg_binaries.bin_dir, "vector"):
         pytest.skip("the first server here has vector itself")
     assert has_extension(pg_binaries.bin_dir, "plpgsql")  # every server has its own language

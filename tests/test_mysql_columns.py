@@ -28,8 +28,11 @@ from tests.mariadb_fixture import MariaDbServer
 from tests.test_mysql_online_ddl import _runs_online
 
 RULE = "mysql-lock-none-unsupported"
-UAA = (Path(__file__).parent / "data" / "cases" / "cloudfoundry__uaa/server/src/main/resources/"
-       "org/cloudfoundry/identity/uaa/db/mysql")
+_UAA_MYSQL = ("cloudfoundry__uaa/server/src/main/resources/org/cloudfoundry/identity/uaa/db/"
+              "mysql")
+UAA = Path(__file__).parent / "data" / "cases" / _UAA_MYSQL
+#: V2_0_0 is a file of the sample too (tests/data/README.md): read there, not copied twice
+UAA_SAMPLE = Path(__file__).parent / "data" / "sample" / "repos" / _UAA_MYSQL
 
 
 def _type(definition: str) -> ColumnType | None:
@@ -106,7 +109,7 @@ def test_uaa_rename_only_change_is_not_reported() -> None:
     TIMESTAMP NULL`, the type V2_0_0 gave it: MariaDB 10.11 runs it with ALGORITHM=INPLACE,
     LOCK=NONE (`test_mariadb_runs_the_uaa_rename_in_place`). Reported before (the lint of the
     file alone cannot know the type); not with the earlier migration read."""
-    created = (UAA / "V2_0_0__Multitenancy.sql").read_text(encoding="utf-8")
+    created = (UAA_SAMPLE / "V2_0_0__Multitenancy.sql").read_text(encoding="utf-8")
     renamed = (UAA / "V2_1_1__Add_Last_Modified_To_Client_Details.sql").read_text(
         encoding="utf-8")
     assert len(_reported([], renamed)) == 2  # alone: both CHANGEs, cautiously worded

@@ -15,10 +15,11 @@ from typing import Any
 import pytest
 
 from migration_gate.sql.columns import (
+    Columns,
     ColumnType,
+    apply_migration,
     column_type,
     in_place,
-    read_columns,
 )
 from migration_gate.sql.lint import lint_text
 from migration_gate.sql.rules.base import View
@@ -99,7 +100,11 @@ def test_mariadb_agrees_or_we_are_more_cautious(mariadb_server: MariaDbServer, b
 def _reported(earlier: list[str], text: str) -> list[str]:
     from migration_gate.sql.columns import altered_tables, as_rows
 
-    columns = as_rows(read_columns(earlier, "mysql", altered_tables(text, "mysql")))
+    known: Columns = {}
+    for migration in earlier:  # in order, as `sql.stage` walks the folder
+        apply_migration(migration, "mysql", known)
+    tables = altered_tables(text, "mysql")
+    columns = as_rows({table: c for table, c in known.items() if table in tables})
     return [d.message for d in lint_text(text, "V9.sql", "mysql", columns=columns)
             if d.rule == RULE]
 

@@ -124,14 +124,6 @@ def widens_varchar(before: ColumnType, after: ColumnType) -> bool:
     return len(lengths) == 2 and lengths[0] < lengths[1] and not in_place(before, after)
 
 
-def read_columns(texts: Iterable[str], dialect: Dialect, tables: set[str]) -> Columns:
-    """The columns of `tables` after the migrations `texts` ran, in order."""
-    columns: Columns = {}
-    for text in texts:
-        apply_migration(text, dialect, columns)
-    return {table: known for table, known in columns.items() if table in tables}
-
-
 def apply_migration(text: str, dialect: Dialect, columns: Columns) -> None:
     """What one migration's CREATE, ALTER, DROP and RENAME statements do to the columns."""
     from migration_gate.sql.rules.statements import Stmt

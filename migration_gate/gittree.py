@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import posixpath
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -73,12 +73,31 @@ class GitTree:
         return _blob_entries(self.root, self.commit, self._prefix)
 
     @cached_property
+    def _sha256(self) -> bool:
+        """Whether the repository names its objects by SHA-256 (64 hex digits), not SHA-1."""
+        return any(len(obj) == 64 for obj, _ in self._entries.values())
+
+    @cached_property
     def _known_by_id(self) -> dict[str, bytes]:
-        sha256 = any(len(obj) == 64 for obj, _ in self._entries.values())
-        return {blob_id(content, sha256=sha256): content for content in self.known}
+        return {blob_id(content, sha256=self._sha256): content for content in self.known}
 
     def list_files(self) -> list[str]:
         return list(self._entries)
+
+    def unchanged(self, contents: Mapping[str, bytes]) -> set[str]:
+        """The paths (relative to the folder) whose blob here is, byte for byte, the content
+        given for that path: nearly every file of a branch's folder. Told by hashing the
+        contents at hand, never by reading git; a symbolic link never is (refinery reads its
+        target, not the link)."""
+        entries = self._entries
+        sha256 = self._sha256
+        same = set()
+        for rel, content in contents.items():
+            entry = entries.get(rel)
+            if entry is not None and entry[1] != SYMLINK_MODE and (
+                    entry[0] == blob_id(content, sha256=sha256)):
+                same.add(rel)
+        return same
 
     def read_many(self, rels: Sequence[str]) -> dict[str, bytes | str]:
         """Blob contents; a symbolic link is followed inside the commit, as refinery reads a

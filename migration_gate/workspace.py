@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -134,13 +134,7 @@ def read_base(
     in_repo = relative_to(folder.resolve(), repo_root)
     if in_repo.startswith(".."):
         raise GateError(f"the migrations folder {folder} is outside the repository {repo_root}")
-    # a base file identical to a working-tree file is not read: its bytes are at hand
-    known = tuple(m.content for m in local if m.content is not None)
-    tree = gitbase.GitTree(repo_root, base.merge_base, in_repo, known=known)
-    files = discover(
-        tree, folder_path=in_repo, exclude=config.exclude, int8_versions=config.int8_versions,
-        runner=runner,
-    )
+    files = _base_files(repo_root, base.merge_base, in_repo, config, local, runner)
     moved_from = None
     if not files and local:
         moved_from = moved_folder(repo_root, base.merge_base, in_repo, local)
@@ -149,7 +143,7 @@ def read_base(
             tree = gitbase.GitTree(repo_root, base.merge_base, in_repo)
             files = discover(tree, folder_path=in_repo, exclude=config.exclude,
                              int8_versions=config.int8_versions)
-    files = _shared_with(as_checked_out(tree, files, local), local)
+            files = _shared_with(as_checked_out(tree, files, local), local)
     tip_files: tuple[MigrationFile, ...] = ()
     if base.tip != base.merge_base:
         tip_files = discover(
@@ -159,6 +153,49 @@ def read_base(
     return BaseSnapshot(base=base, files=files, tip_files=tip_files,
                         burned=_burned(repo_root, in_repo, config, base, tip_files or files),
                         moved_from=moved_from)
+
+
+def _base_files(
+    repo_root: Path, commit: str, in_repo: str, config: Config,
+    local: tuple[MigrationFile, ...], runner: Runner | None,
+) -> tuple[MigrationFile, ...]:
+    """The base's files in `in_repo` at `commit`, as `discover` makes them. A base file whose
+    blob is the working tree's file at the same path is that very file (equal in every field,
+    so `_shared_with` would put it in anyway): it is neither built again nor read. Only the
+    others (changed, deleted, renamed: a few) are discovered; a base file with the bytes of a
+    working-tree file elsewhere (a rename) is not read either (`GitTree.known`)."""
+    prefix = "" if in_repo in ("", ".") else in_repo.rstrip("/") + "/"
+    by_rel = {m.rel: m for m in local if m.content is not None and m.path == prefix + m.rel}
+    same = gitbase.GitTree(repo_root, commit, in_repo).unchanged(
+        {rel: m.content for rel, m in by_rel.items() if m.content is not None})
+    known = tuple(m.content for m in local if m.content is not None and m.rel not in same)
+    tree = gitbase.GitTree(repo_root, commit, in_repo, known=known)
+    rest = discover(_Without(tree, frozenset(same)), folder_path=in_repo,
+                    exclude=config.exclude, int8_versions=config.int8_versions, runner=runner)
+    rest = _shared_with(as_checked_out(tree, rest, local), local)
+    if not same:
+        return rest
+    # the working tree's own files passed the same `exclude` under the same path
+    return tuple(sorted((*rest, *(by_rel[rel] for rel in same)), key=_rel_of))
+
+
+def _rel_of(migration: MigrationFile) -> str:
+    return migration.rel
+
+
+class _Without:
+    """A git tree without some of its files (`_base_files`: those already at hand). A plain
+    class: a dataclass costs a millisecond to create, on every run's import."""
+
+    def __init__(self, tree: gitbase.GitTree, left_out: frozenset[str]) -> None:
+        self.tree = tree
+        self.left_out = left_out
+
+    def list_files(self) -> list[str]:
+        return [rel for rel in self.tree.list_files() if rel not in self.left_out]
+
+    def read_many(self, rels: Sequence[str]) -> dict[str, bytes | str]:
+        return self.tree.read_many(rels)
 
 
 def moved_folder(repo_root: Path, commit: str, folder: str,

@@ -90,12 +90,13 @@ class GitTree:
         contents at hand, never by reading git; a symbolic link never is (refinery reads its
         target, not the link)."""
         entries = self._entries
-        sha256 = self._sha256
+        digest = hashlib.sha256 if self._sha256 else hashlib.sha1
         same = set()
         for rel, content in contents.items():
             entry = entries.get(rel)
-            if entry is not None and entry[1] != SYMLINK_MODE and (
-                    entry[0] == blob_id(content, sha256=sha256)):
+            # `blob_id` inlined: one call per file of the folder
+            if entry is not None and entry[1] != SYMLINK_MODE and entry[0] == digest(
+                    b"blob %d\0%b" % (len(content), content)).hexdigest():
                 same.add(rel)
         return same
 

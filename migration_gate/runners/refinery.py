@@ -115,8 +115,11 @@ def __getattr__(name: str) -> object:
     return value
 
 
+@functools.lru_cache(maxsize=16384)
 def refinery_version(number: int, text: str | None = None) -> Version:
-    """refinery's version `number`, written `text` in the file name (`008`)."""
+    """refinery's version `number`, written `text` in the file name (`008`). Built once per
+    run and shared (a `Version` is frozen): a check asks for every version of both sides twice
+    (the file's migration, the versions taken), 10,000 objects on 5,000 files."""
     return Version((number,), text if text is not None else str(number), str(number))
 
 

@@ -287,10 +287,11 @@ class CheckContext:
         """Why the runner does not read the file's name, or None (refinery's `.rs` files
         included, as `migration_of`)."""
         from migration_gate.refinery import MigrationName
-        from migration_gate.runners.model import NameProblem
         from migration_gate.runners.refinery import RefineryRunner
 
         if not self.is_refinery:
+            from migration_gate.runners.problems import NameProblem  # not built for refinery
+
             parsed = migration.runner_parsed
             return parsed if isinstance(parsed, NameProblem) else None
         own = migration.parsed

@@ -24,13 +24,7 @@ from migration_gate.pipeline import (
     normalise_description,
     suggest_file_name,
 )
-from migration_gate.runners.model import (
-    ContentProblem,
-    Kind,
-    NameIssue,
-    ParsedMigration,
-    PlaceholderIssue,
-)
+from migration_gate.runners.model import Kind, ParsedMigration
 
 E, W = Severity.ERROR, Severity.WARNING
 
@@ -171,6 +165,8 @@ def check_names(context: CheckContext) -> Iterator[Diagnostic]:
         problem = context.name_problem_of(migration)
         if problem is None or not rules.meant_as_migration(migration.file_name, problem):
             continue
+        from migration_gate.runners.problems import NameIssue  # a clean folder never gets here
+
         doc = INVALID_VERSION if problem.issue is NameIssue.INVALID_VERSION else INVALID_FILENAME
         fix = rules.name_fix(context, migration.path, migration.rel, migration.file_name, problem)
         yield _diagnostic(
@@ -311,7 +307,7 @@ def check_contents(context: CheckContext) -> Iterator[Diagnostic]:
         if migration.content is None:
             continue
         text = rules.decode(migration.content)
-        if isinstance(text, ContentProblem):
+        if not isinstance(text, str):  # a `ContentProblem` (`runners.problems`)
             yield _diagnostic(NON_UTF8_MIGRATION, migration,
                               f"{migration.file_name}: {text.reason}", rules.encoding_hint)
             continue
@@ -322,6 +318,8 @@ def check_contents(context: CheckContext) -> Iterator[Diagnostic]:
             continue
         result = context.runner.replace_placeholders(text, migration.file_name, now)
         for found in result.problems:
+            from migration_gate.runners.problems import PlaceholderIssue
+
             doc = (UNDEFINED_PLACEHOLDER if found.issue is PlaceholderIssue.UNDEFINED
                    else UNCLOSED_PLACEHOLDER)
             yield _diagnostic(doc, migration, f"{migration.file_name}: {found.message}",

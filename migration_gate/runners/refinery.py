@@ -15,11 +15,7 @@ from typing import TYPE_CHECKING
 
 from migration_gate import refinery
 from migration_gate.runners.model import (
-    ContentProblem,
     Kind,
-    NameFix,
-    NameIssue,
-    NameProblem,
     ParsedMigration,
     PlaceholderResult,
     RunnerName,
@@ -34,13 +30,23 @@ if TYPE_CHECKING:
         HistoryTable,
         ScriptTransaction,
     )
+    from migration_gate.runners.problems import ContentProblem, NameIssue, NameProblem
     from migration_gate.runners.rules_model import RunnerRules
 
-_ISSUES = {
-    refinery.NameIssue.NO_MATCH: NameIssue.NOT_A_MIGRATION,
-    refinery.NameIssue.INVALID_VERSION: NameIssue.INVALID_VERSION,
-    refinery.NameIssue.PIPE_PREFIX: NameIssue.PIPE_PREFIX,
-}
+
+
+@functools.cache
+def _issues() -> dict[refinery.NameIssue, NameIssue]:
+    """refinery's name issues in the runner model's terms (built when a name has one)."""
+    from migration_gate.runners.problems import NameIssue
+
+    return {
+        refinery.NameIssue.NO_MATCH: NameIssue.NOT_A_MIGRATION,
+        refinery.NameIssue.INVALID_VERSION: NameIssue.INVALID_VERSION,
+        refinery.NameIssue.PIPE_PREFIX: NameIssue.PIPE_PREFIX,
+    }
+
+
 _KINDS = {refinery.Prefix.VERSIONED: Kind.VERSIONED, refinery.Prefix.UNVERSIONED: Kind.UNVERSIONED}
 if TYPE_CHECKING:  # built on first use (`__getattr__`)
     HISTORY_TABLE: HistoryTable
@@ -186,6 +192,7 @@ class RefineryRunner:
     def problem(self, file_name: str, parsed: refinery.NameProblem) -> NameProblem:
         """refinery's name problem in the runner model's terms."""
         from migration_gate.checks.folder import corrected_name
+        from migration_gate.runners.problems import NameFix, NameProblem
 
         # the folder rules' fix with a stand-in version; the caller allocates the real one
         fixed = corrected_name(file_name, 1, 0)
@@ -195,7 +202,7 @@ class RefineryRunner:
         message = "migration version must be a valid integer" if (
             parsed.issue is refinery.NameIssue.INVALID_VERSION) else None
         return NameProblem(
-            _ISSUES[parsed.issue], parsed.reason, NameFix(kind, None, description),
+            _issues()[parsed.issue], parsed.reason, NameFix(kind, None, description),
             runner_fails=fails, runner_message=message,
         )
 
@@ -231,6 +238,8 @@ class RefineryRunner:
 
     def checksum(self, migration: ParsedMigration, content: bytes) -> int | ContentProblem:
         if migration.version is None:
+            from migration_gate.runners.problems import ContentProblem
+
             return ContentProblem("a refinery migration always has a version")
         return refinery.checksum(
             migration.raw_description, migration.version.parts[0], content,

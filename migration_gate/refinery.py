@@ -188,14 +188,17 @@ def format_applied_on(moment: datetime) -> str:
     return text + "Z"
 
 
-_RFC3339 = re.compile(
-    r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})\Z", re.ASCII
-)
+@functools.cache
+def _rfc3339() -> re.Pattern[str]:
+    """Compiled on first use: only the replay's history rows need it."""
+    return re.compile(
+        r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})\Z", re.ASCII
+    )
 
 
 def is_valid_applied_on(text: str) -> bool:
     """Whether refinery can read an applied_on value back (it panics otherwise)."""
-    return bool(_RFC3339.match(text))
+    return bool(_rfc3339().match(text))
 
 
 def is_valid_checksum_text(text: str) -> bool:

@@ -6,6 +6,7 @@ base is known, all of them otherwise; duplicates are looked for across the whole
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import defaultdict
 from collections.abc import Callable, Hashable, Iterator
@@ -123,9 +124,12 @@ RULES = (
 
 #: A misnamed migration's parts: a prefix (only when a version follows it), the version, the
 #: separator and the description (`v8__x`, `V8-x`, `V1.5__x`, `8_x`, `add_users`).
-_ATTEMPT = re.compile(
-    r"^\s*(?:([VvUu|])\s*(?=\d))?\s*(?:\d+(?:[.,]\d+)*)?[\s_.\-]*(.*?)\s*$", re.DOTALL
-)
+@functools.cache
+def _attempt() -> re.Pattern[str]:
+    """Compiled on first use: only a misnamed file needs it, not every run's import."""
+    return re.compile(
+        r"^\s*(?:([VvUu|])\s*(?=\d))?\s*(?:\d+(?:[.,]\d+)*)?[\s_.\-]*(.*?)\s*$", re.DOTALL
+    )
 
 
 def looks_like_migration(file_name: str) -> bool:
@@ -139,7 +143,7 @@ def looks_like_migration(file_name: str) -> bool:
 def corrected_name(file_name: str, version: int, padding: int) -> str:
     """The name refinery would accept for a misnamed file, with `version`."""
     stem = file_name.rsplit(".", 1)[0]
-    match = _ATTEMPT.match(stem)
+    match = _attempt().match(stem)
     prefix, rest = (match.group(1), match.group(2)) if match else (None, stem)
     name = normalise_description(rest) or "migration"
     text = f"{format_version(version, padding)}__{name}.sql"

@@ -36,21 +36,66 @@ def _ls_tree(root: Path, commit: str, prefix: str) -> bytes:
     return run_git(["ls-tree", "-r", "-z", "--full-tree", commit, "--", prefix], root)
 
 
-@functools.lru_cache(maxsize=16)
+#: Each folder's listing parsed, (root, commit, prefix) → entries: once per run however many
+#: trees of that folder there are (runner detection and the base's discovery each make one),
+#: filled by `_blob_entries` or, in the same `ls-tree` as the configuration, `listing_with`.
+_ENTRIES: dict[tuple[Path, str, str], dict[str, tuple[str, str]]] = {}
+
+
 def _blob_entries(root: Path, commit: str, prefix: str) -> dict[str, tuple[str, str]]:
-    """The listing parsed, once per run however many trees of that folder there are (runner
-    detection and the base's discovery each make one)."""
-    output = _ls_tree(root, commit, prefix or ".")
+    key = (root, commit, prefix)
+    entries = _ENTRIES.get(key)
+    if entries is None:
+        entries = _parse_listing(_ls_tree(root, commit, prefix or "."), prefix, ())[0]
+        _remember(key, entries)
+    return entries
+
+
+def _remember(key: tuple[Path, str, str], entries: dict[str, tuple[str, str]]) -> None:
+    if len(_ENTRIES) >= 16:  # a commit's tree never changes; the bound is for long processes
+        _ENTRIES.clear()
+    _ENTRIES[key] = entries
+
+
+def _parse_listing(output: bytes, prefix: str, paths: Sequence[str]
+                   ) -> tuple[dict[str, tuple[str, str]], dict[str, tuple[str, str]]]:
+    """The blobs under `prefix` (relative path → (blob id, mode)), and those of `paths`
+    (repository-relative path → (blob id, mode))."""
     entries = {}
+    wanted = set(paths)
+    found = {}
     # decoded once, not record by record: thousands of records per run
     for record in output.decode("utf-8", "surrogateescape").split("\0"):
         if not record:
             continue
         meta, _, path = record.partition("\t")
         mode, kind, obj = meta.split()
-        if kind == "blob" and path.startswith(prefix):
+        if kind != "blob":
+            continue
+        if path.startswith(prefix):
             entries[path[len(prefix):]] = (obj, mode)
-    return entries
+        if path in wanted:
+            found[path] = (obj, mode)
+    return entries, found
+
+
+def folder_prefix(folder: str) -> str:
+    """A repository-relative folder as the start of its files' paths (`db/` ; the root: ``)."""
+    return "" if folder in ("", ".") else folder.rstrip("/") + "/"
+
+
+def listing_with(root: Path, commit: str, folder: str, paths: Sequence[str]
+                 ) -> dict[str, tuple[str, str]]:
+    """The blobs of `paths` (repository-relative: the configuration's files) in `commit`, path →
+    (blob id, mode), listed by the same `ls-tree` as the migrations `folder`, whose listing is
+    kept for the run's `GitTree`s: one git process for both (issue 16)."""
+    prefix = folder_prefix(folder)
+    output = run_git(["ls-tree", "-r", "-z", "--full-tree", commit, "--", prefix or ".",
+                      *paths], root)
+    entries, found = _parse_listing(output, prefix, paths)
+    if (root, commit, prefix) not in _ENTRIES:
+        _remember((root, commit, prefix), entries)
+    return found
 
 
 @dataclass(frozen=True)
@@ -65,7 +110,7 @@ class GitTree:
 
     @cached_property
     def _prefix(self) -> str:
-        return "" if self.folder in ("", ".") else self.folder.rstrip("/") + "/"
+        return folder_prefix(self.folder)
 
     @cached_property
     def _entries(self) -> dict[str, tuple[str, str]]:

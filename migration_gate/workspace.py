@@ -327,7 +327,7 @@ def build_context(
                     (note or _print_note)("no commit yet: every migration is new")
                 elif base_governs(repo_root, found):
                     config, config_findings = governed_by_base(
-                        config, repo_root, found, config_file, overrides, project
+                        config, repo_root, found, config_file, overrides, project, folder
                     )
                     folder = migrations_folder(config, dir_flag)
     root = repo_root or config.project_dir
@@ -365,20 +365,24 @@ def base_governs(repo_root: Path, base: gitbase.Base) -> bool:
 
 def governed_by_base(
     config: Config, repo_root: Path, base: gitbase.Base, config_file: Path | None,
-    overrides: Mapping[str, Any], project: Project | None = None,
+    overrides: Mapping[str, Any], project: Project | None = None, folder: Path | None = None,
 ) -> tuple[Config, tuple[Diagnostic, ...]]:
     """The configuration as the base commit has it (its files read through git), with the
     command line's flags over it, and a `config-changed` finding per file the branch changes.
 
     A monorepo project's entry in `projects:` is re-read from the base too; the project's
     folder and runner files (refinery.toml, flyway.conf: the database it runs on) are the
-    working tree's.
+    working tree's. `folder`: the migrations folder the run reads, listed in the base by the
+    same git process that lists the configuration files there.
     """
     from migration_gate.baseconfig import GitReader, config_changes
     from migration_gate.config import config_tables
     from migration_gate.projects import reload_project
 
-    reader = GitReader(repo_root, base.merge_base)
+    in_repo = relative_to(folder.resolve(), repo_root) if folder is not None else None
+    reader = GitReader(repo_root, base.merge_base,
+                       folder=in_repo if in_repo is not None and not in_repo.startswith("..")
+                       else None)
     explicit = config_file.resolve() if config_file is not None else None
     found: list[Diagnostic] = []
     try:

@@ -48,6 +48,8 @@ def _issues() -> dict[refinery.NameIssue, NameIssue]:
 
 
 _KINDS = {refinery.Prefix.VERSIONED: Kind.VERSIONED, refinery.Prefix.UNVERSIONED: Kind.UNVERSIONED}
+#: `prefix.value` without the enum's property lookup, once per file of both sides
+_PREFIX_TEXTS = {prefix: prefix.value for prefix in refinery.Prefix}
 if TYPE_CHECKING:  # built on first use (`__getattr__`)
     HISTORY_TABLE: HistoryTable
     EXECUTION: ExecutionModel
@@ -141,7 +143,7 @@ def parsed_from_name(name: refinery.MigrationName, file_name: str) -> ParsedMigr
         version=refinery_version(name.version, name.version_text),
         description=name.name,
         raw_description=name.name,
-        prefix=name.prefix.value,
+        prefix=_PREFIX_TEXTS[name.prefix],
         suffix=f".{name.extension}",
         file_name=file_name,
     )

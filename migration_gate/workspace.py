@@ -377,8 +377,7 @@ def governed_by_base(
     same git process that lists the configuration files there.
     """
     from migration_gate.baseconfig import GitReader, config_changes
-    from migration_gate.config import config_tables
-    from migration_gate.projects import reload_project
+    from migration_gate.config import config_tables, reload_config
 
     in_repo = relative_to(folder.resolve(), repo_root) if folder is not None else None
     reader = GitReader(repo_root, base.merge_base,
@@ -387,7 +386,12 @@ def governed_by_base(
     explicit = config_file.resolve() if config_file is not None else None
     found: list[Diagnostic] = []
     try:
-        governed = reload_project(config, project, explicit, overrides, reader)
+        if project is None:  # the monorepo code only for a monorepo's project
+            governed = reload_config(config, explicit, overrides, reader)
+        else:
+            from migration_gate.projects import reload_project
+
+            governed = reload_project(config, project, explicit, overrides, reader)
         for project_dir in dict.fromkeys(config.config_dirs or (config.project_dir,)):
             found.extend(config_changes(
                 config_tables(project_dir, explicit, reader),

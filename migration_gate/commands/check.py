@@ -15,6 +15,7 @@ from migration_gate.types import Dialect
 
 if TYPE_CHECKING:
     from migration_gate.pipeline import CheckContext, NoteCollector
+    from migration_gate.projects import Project
 
 
 @click.command()
@@ -79,11 +80,11 @@ def project_contexts(
     runner_flag: RunnerName | None = None,
 ) -> list[CheckContext]:
     """One context per project checked: the folder's, or each project of a monorepo."""
-    from migration_gate import projects as monorepo
+    from migration_gate.config import is_multi_project
     from migration_gate.diagnostics import GateError
     from migration_gate.workspace import build_context, load
 
-    def one(project: monorepo.Project | None = None, loaded: Any = None) -> CheckContext:
+    def one(project: Project | None = None, loaded: Any = None) -> CheckContext:
         return build_context(
             dir_flag=None if project else dir_flag, base_flag=base_flag,
             config_file=config_file, overrides=overrides, lint_all=lint_all, verify=verify,
@@ -91,9 +92,11 @@ def project_contexts(
         )
 
     config, repo_root = load(config_file=config_file, overrides=overrides)
-    multi = monorepo.is_multi_project(config, dir_flag, repo_root)
+    multi = is_multi_project(config, dir_flag, repo_root)
     if (config_file is not None and not config.projects) or not (multi or dir_flag):
         return [one(loaded=(config, repo_root))]
+    from migration_gate import projects as monorepo  # a monorepo, or a folder named
+
     root = repo_root or config.project_dir
     found_dir = config.config_dirs[0] if config.config_dirs else config.project_dir
     if dir_flag:

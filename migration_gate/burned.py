@@ -118,7 +118,7 @@ def burned_versions(root: Path, commit: str, folder: str, in_use: Iterable[int],
     """The versions `commit`'s history deleted from `folder` that are not in use (`in_use`:
     the versions the base holds now), oldest version first. One git call, cached per tip; when
     the base only moved forward since the tip scanned last, only the new commits are read."""
-    scan = _cached(commit, folder, int8_versions)
+    scan = _cached(commit, folder, int8_versions, with_added=False)
     if scan is None:
         scan = _incremental(root, commit, folder, int8_versions)
         if scan is None:
@@ -197,13 +197,17 @@ def _remember_tip(root: Path, commit: str, folder: str, int8_versions: bool) -> 
     _write(_tip_file(root, folder, int8_versions), commit)
 
 
-def _cached(commit: str, folder: str, int8_versions: bool) -> Scan | None:
+def _cached(commit: str, folder: str, int8_versions: bool, with_added: bool = True
+            ) -> Scan | None:
     """A commit's history never changes, so its answer can be kept (a corrupt or foreign cache
-    file is ignored: the log is cheap enough to run again)."""
+    file is ignored: the log is cheap enough to run again). `with_added=False`: the latest
+    additions (one per version ever added, thousands) are left out, for a scan that is read,
+    neither extended nor stored again."""
     try:
         data = json.loads(_cache_file(commit, folder, int8_versions).read_text("utf-8"))
         found = {int(row["version"]): BurnedVersion(**row) for row in data["found"]}
-        added = {int(v): (str(pair[0]), str(pair[1])) for v, pair in data["added"].items()}
+        added = {int(v): (str(pair[0]), str(pair[1])) for v, pair in data["added"].items()
+                 } if with_added else {}
     except (OSError, ValueError, TypeError, KeyError, IndexError, AttributeError):
         return None
     return Scan(found, added)

@@ -12,7 +12,6 @@ import functools
 import hashlib
 import posixpath
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
@@ -98,15 +97,22 @@ def listing_with(root: Path, commit: str, folder: str, paths: Sequence[str]
     return found
 
 
-@dataclass(frozen=True)
 class GitTree:
-    """The migrations folder as it is in a commit (the base)."""
+    """The migrations folder as it is in a commit (the base): a source of `MigrationFile`s,
+    no data to compare, so a plain class (a dataclass costs every run's import ~0.5 ms).
 
-    root: Path
-    commit: str
-    folder: str  # repository-relative, POSIX
-    #: Contents already at hand (the working tree's files): a blob among them is not read.
-    known: tuple[bytes, ...] = ()
+    `folder` is repository-relative, POSIX; `known`: contents already at hand (the working
+    tree's files), a blob among them is not read."""
+
+    def __init__(self, root: Path, commit: str, folder: str, known: tuple[bytes, ...] = ()
+                 ) -> None:
+        self.root = root
+        self.commit = commit
+        self.folder = folder
+        self.known = known
+
+    def __repr__(self) -> str:
+        return f"GitTree({self.root!r}, {self.commit!r}, {self.folder!r})"
 
     @cached_property
     def _prefix(self) -> str:

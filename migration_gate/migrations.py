@@ -33,7 +33,8 @@ class _once(Generic[_T]):
     """`functools.cached_property` without its lock: Python 3.11's takes a lock on every first
     access, and a run makes several first accesses per file on thousands of files (issue 16).
     The value goes into the instance's `__dict__` (a frozen dataclass's fields are unchanged),
-    where later reads find it without calling anything."""
+    where later reads find it without calling anything. Without the lock, two threads asking
+    at once both compute it: the values are pure, so they get equal answers."""
 
     def __init__(self, compute: Callable[[MigrationFile], _T]) -> None:
         self._compute = compute

@@ -106,6 +106,17 @@ def write_out(text: str) -> None:
         raise OutputError(getattr(error, "strerror", None) or str(error)) from None
 
 
+def print_raw(text: str = "") -> None:
+    """One line on stdout exactly as given (JSON, a line already made safe, a workflow command
+    built from escaped values), flushed at once: a long run's log (`verify`) shows as it goes,
+    and a lost stdout fails here, at the line, as every other write does."""
+    write_out(text + "\n")
+    try:
+        sys.stdout.flush()
+    except (OSError, ValueError) as error:
+        raise OutputError(getattr(error, "strerror", None) or str(error)) from None
+
+
 def echo(text: str) -> None:
     """Plain lines on stdout, made safe (for commands without a reporter: list, new...)."""
     write_out(safe_text(text) + "\n")

@@ -37,6 +37,15 @@ def test_files_and_options_mix_in_any_order() -> None:
     assert given["no_cache"] is False and given["config_file"] is None
 
 
+def test_after_a_double_dash_everything_is_an_argument() -> None:
+    """`lint -- -odd.sql`, `new -- -x`: argparse's intermixed parsing kept the `--` as a file
+    or lost what followed it (found while replacing click, which read these)."""
+    lint = parse(load_command("lint"), ["--no-cache", "--", "-odd.sql", "a.sql"])
+    assert lint["files"] == ("-odd.sql", "a.sql") and lint["no_cache"] is True
+    assert parse(load_command("new"), ["--dir", "db", "--", "-x"])["description"] == "-x"
+    assert parse(load_command("next-version"), ["--", "--all"])["description"] == "--all"
+
+
 def test_repeatable_option_and_path_arguments() -> None:
     hooks = parse(load_command("install-hooks"), ["--hook", "pre-push", "--hook", "pre-commit"])
     assert hooks == {"hooks": ("pre-push", "pre-commit"), "chain": False}

@@ -86,8 +86,11 @@ def command_parser(command: Command) -> GateParser:
 
 def parse(command: Command, argv: list[str]) -> dict[str, object]:
     """The command's keyword arguments: options and arguments in any order (as click read
-    them: `lint a.sql --dialect mysql b.sql`), lists as tuples."""
-    namespace = command_parser(command).parse_intermixed_args(argv)
+    them: `lint a.sql --dialect mysql b.sql`), lists as tuples. After `--` everything is an
+    argument (`lint -- -odd.sql`, `new -- -x`), which argparse's intermixed parsing mishandles
+    (it keeps the `--` or drops what follows): such a command line is read in order."""
+    parser = command_parser(command)
+    namespace = parser.parse_args(argv) if "--" in argv else parser.parse_intermixed_args(argv)
     return {key: tuple(value) if isinstance(value, list) else value
             for key, value in vars(namespace).items()}
 

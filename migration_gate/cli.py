@@ -91,8 +91,8 @@ def _exit_code(code: object) -> int:
 
 
 def _is_output_error(error: OSError) -> bool:
-    """A write to stdout that failed (`console.echo_flushed` flushes as it writes): no file
-    name, and the errors of a full disk or a reader gone."""
+    """A write to stdout that failed outside `console` (whose writes raise `OutputError`): no
+    file name, and the errors of a full disk or a reader gone."""
     import errno
 
     lost = (errno.EPIPE, errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO)

@@ -10,6 +10,7 @@ line reports like any other lost output.
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import sys
 from typing import NoReturn
@@ -40,6 +41,7 @@ def version_line() -> str:
     return f"{PROG}, version {__version__}\n"
 
 
+@functools.cache
 def help_width() -> int:
     """The terminal's width, at most `MAX_WIDTH` (`$COLUMNS` first, as `shutil` reads it,
     without importing shutil: argparse asks for a formatter at every `add_argument`)."""

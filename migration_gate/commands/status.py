@@ -163,8 +163,11 @@ def _runner_status(url: str, table_name: str | None, folder: Path, root: Path, c
     if fmt == "json":
         print_raw(json.dumps(summary, indent=2))
     else:
-        print_raw(f"runner: {choice.name} ({choice.reason})")
-        print_raw(_status_text(summary))
+        from migration_gate.console import echo
+
+        # names from the database and the folder: made safe, as the refinery path does
+        echo(f"runner: {choice.name} ({choice.reason})")
+        echo(_status_text(summary))
     sys.exit(1 if summary["divergent"] or summary["missing"] else 0)
 
 

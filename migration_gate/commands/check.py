@@ -6,32 +6,40 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import click
-
 from migration_gate.commands._finish import finish, runner_shown
-from migration_gate.commands.options import folder_options, report_options
+from migration_gate.commands.options import add_folder, add_report
 from migration_gate.runners.model import RunnerName
 from migration_gate.types import Dialect
 
 if TYPE_CHECKING:
+    from argparse import ArgumentParser
+
     from migration_gate.pipeline import CheckContext, NoteCollector
     from migration_gate.projects import Project
 
 
-@click.command()
-@folder_options
-@report_options
-@click.option("--verify/--no-verify", "verify", default=None,
-              help="Replay in an ephemeral database (default: when one can be had).")
-@click.option("--all", "lint_all", is_flag=True,
-              help="Lint every migration, not only those added or changed versus the base.")
-@click.option("--database-url", metavar="URL",
-              help="Replay in a throwaway database on this server instead of an embedded one.")
-@click.option("--applied", "applied_file", metavar="FILE",
-              help="Production's applied history (`status --format json`, or the history table "
-              "as CSV/JSON: version,name,checksum): the history rules judge against it.")
-@click.option("--applied-url", metavar="URL",
-              help="Read production's applied history from this database (read-only).")
+def add_arguments(parser: ArgumentParser) -> None:
+    from argparse import BooleanOptionalAction
+
+    add_folder(parser)
+    add_report(parser)
+    parser.add_argument("--verify", action=BooleanOptionalAction, default=None,
+                        help="Replay in an ephemeral database (default: when one can be had).")
+    parser.add_argument("--all", dest="lint_all", action="store_true",
+                        help="Lint every migration, not only those added or changed versus the "
+                        "base.")
+    parser.add_argument("--database-url", dest="database_url", metavar="URL",
+                        help="Replay in a throwaway database on this server instead of an "
+                        "embedded one.")
+    parser.add_argument("--applied", dest="applied_file", metavar="FILE",
+                        help="Production's applied history (`status --format json`, or the "
+                        "history table as CSV/JSON: version,name,checksum): the history rules "
+                        "judge against it.")
+    parser.add_argument("--applied-url", dest="applied_url", metavar="URL",
+                        help="Read production's applied history from this database "
+                        "(read-only).")
+
+
 def check(
     dir_flag: str | None, base_flag: str | None, dialect: Dialect | None,
     runner_flag: RunnerName | None, config_file: Path | None, fmt: str | None,

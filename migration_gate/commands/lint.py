@@ -22,28 +22,31 @@ from operator import attrgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import click
-
 from migration_gate.commands._finish import finish
-from migration_gate.commands.options import dialect_option, report_options
+from migration_gate.commands.options import add_config, add_dialect, add_report
 from migration_gate.diagnostics import Diagnostic, GateError, Severity
 from migration_gate.types import Dialect
 
 if TYPE_CHECKING:
+    from argparse import ArgumentParser
+
     from migration_gate.config import Config
 
 #: The FILE that means standard input (`cat V1__x.sql | migration-gate lint -`).
 STDIN = "-"
 
 
-@click.command()
-@click.argument("files", nargs=-1, type=str)  # `click.Path` would `stat` each one more time
-@dialect_option("SQL dialect (default: configured, else refinery.toml's db_type, else "
-                "postgres).")
-@click.option("--config", "config_file", type=click.Path(path_type=Path),
-              help="Configuration file (.migration-gate.yaml or a TOML file).")
-@report_options
-@click.option("--no-cache", is_flag=True, help="Do not read or write the findings cache.")
+def add_arguments(parser: ArgumentParser) -> None:
+    # strings, not `Path`s: pre-commit passes thousands, and most need no `Path` (see above)
+    parser.add_argument("files", nargs="*", metavar="FILES")
+    add_dialect(parser, "SQL dialect (default: configured, else refinery.toml's db_type, "
+                "else postgres).")
+    add_config(parser, "Configuration file (.migration-gate.yaml or a TOML file).")
+    add_report(parser)
+    parser.add_argument("--no-cache", dest="no_cache", action="store_true",
+                        help="Do not read or write the findings cache.")
+
+
 def lint(files: tuple[str, ...], dialect: Dialect | None, config_file: Path | None,
          fmt: str | None, output: Path | None, fail_on: str | None, no_cache: bool) -> None:
     """Lint SQL migration FILEs (or folders of them; `-` for standard input) with the SQL

@@ -83,21 +83,37 @@ def _lint_chunk(jobs: list[LintJob]) -> list[list[Diagnostic]]:
 def lint_many(jobs: Sequence[LintJob], *, use_cache: bool = True,
               workers: int | None = None) -> list[list[Diagnostic]]:
     """The findings of every job, in order."""
-    cache = Cache.open() if use_cache and not os.environ.get("MIGRATION_GATE_NO_CACHE") else None
-    keys = [cache_key(job) for job in jobs] if cache is not None else []
+    cache = open_cache(use_cache)
+    if cache is None:
+        return _compute(list(jobs), workers)
+    try:
+        return lint_cached(jobs, cache, [cache_key(job) for job in jobs], workers)
+    finally:
+        cache.close()
+
+
+def open_cache(use_cache: bool = True) -> Cache | None:
+    """The findings cache, unless `use_cache` is false or `MIGRATION_GATE_NO_CACHE` is set
+    (None too when it cannot be opened)."""
+    if not use_cache or os.environ.get("MIGRATION_GATE_NO_CACHE"):
+        return None
+    return Cache.open()
+
+
+def lint_cached(jobs: Sequence[LintJob], cache: Cache, keys: Sequence[str],
+                workers: int | None = None) -> list[list[Diagnostic]]:
+    """`lint_many` with the cache open and each job's `cache_key` already made: the jobs
+    found there are decoded, the others linted and stored."""
     results: list[list[Diagnostic] | None] = [None] * len(jobs)
-    if cache is not None:
-        for index, found in cache.get_many(keys).items():
-            results[index] = [_from_cached(item, jobs[index].path) for item in found]
+    for index, found in cache.get_many(keys).items():
+        results[index] = [_from_cached(item, jobs[index].path) for item in found]
     todo = [i for i, result in enumerate(results) if result is None]
     computed = _compute([jobs[i] for i in todo], workers)
     for index, diagnostics in zip(todo, computed, strict=True):
         results[index] = diagnostics
-    if cache is not None:
-        if todo:
-            cache.put_many([(keys[i], [_to_cached(d) for d in computed[n]])
-                            for n, i in enumerate(todo)])
-        cache.close()
+    if todo:
+        cache.put_many([(keys[i], [_to_cached(d) for d in computed[n]])
+                        for n, i in enumerate(todo)])
     return [r if r is not None else [] for r in results]
 
 
@@ -233,6 +249,17 @@ def cache_key(job: LintJob) -> str:
     return digest.hexdigest()
 
 
+def derived_key(key: str, *parts: str) -> str:
+    """The key of something made from a job's findings and more inputs (`lint`'s text
+    report: the file's path as shown, the report's settings): `key` with those hashed."""
+    import hashlib
+
+    digest = hashlib.sha256(key.encode())
+    for part in parts:
+        digest.update(b"\0" + part.encode("utf-8", "surrogatepass"))
+    return digest.hexdigest()
+
+
 def _key_header(job: LintJob, runner: str | None) -> bytes:
     """The part of the key made of the code and the job's settings, with its separator."""
     import json
@@ -293,58 +320,78 @@ class Cache:
             if database.is_file() and database.stat().st_size > MAX_CACHE_BYTES:
                 database.unlink()  # start afresh rather than grow without bound
             connection = sqlite3.connect(database, timeout=2)
-            connection.execute(
-                "CREATE TABLE IF NOT EXISTS findings (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
+            connection.executescript(
+                "CREATE TABLE IF NOT EXISTS findings (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+                "CREATE TABLE IF NOT EXISTS rendered (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
             )
             return cls(connection)
         except (OSError, sqlite3.Error):
             return None
 
     def get_many(self, keys: Sequence[str]) -> dict[int, list[list[object]]]:
+        """The cached findings of each key found, by the key's index in `keys`."""
         import json
+
+        rows = self._select("findings", keys)
+        if not rows:
+            return {}
+        try:
+            # one JSON document for every row: one decoder call instead of one per file
+            decoded = json.loads(f"[{','.join(rows.values())}]")
+        except ValueError:
+            return {}
+        if not isinstance(decoded, list) or len(decoded) != len(rows):
+            return {}
+        return dict(zip(rows, decoded, strict=True))
+
+    def get_texts(self, keys: Sequence[str]) -> dict[int, str]:
+        """The text stored under each key found (`put_texts`), by the key's index in `keys`:
+        what a command made of a file's findings (`lint`: its part of the text report)."""
+        return self._select("rendered", keys)
+
+    def _select(self, table: str, keys: Sequence[str]) -> dict[int, str]:
+        """The value of each key of `keys` found in `table`, by the key's index (duplicate
+        keys, files with one content, each get it)."""
         import sqlite3
 
         if self.connection is None:
             return {}
         index_of = {key: i for i, key in enumerate(keys)}
-        found: dict[int, list[list[object]]] = {}
+        found: dict[int, str] = {}
         try:
             unique = list(index_of)
-            indexes: list[int] = []
-            values: list[str] = []
             for start in range(0, len(unique), 500):
                 batch = unique[start : start + 500]
                 marks = ",".join("?" * len(batch))
                 for key, value in self.connection.execute(
-                    f"SELECT key, value FROM findings WHERE key IN ({marks})", batch
+                    f"SELECT key, value FROM {table} WHERE key IN ({marks})", batch
                 ):
-                    indexes.append(index_of[key])
-                    values.append(value)
-            # one JSON document for every row: one decoder call instead of one per file
-            decoded = json.loads(f"[{','.join(values)}]")
-            if not isinstance(decoded, list) or len(decoded) != len(indexes):
-                return {}
-            found = dict(zip(indexes, decoded, strict=True))
-        except (sqlite3.Error, ValueError):
+                    found[index_of[key]] = value
+        except sqlite3.Error:
             return {}
-        # duplicate contents share one key: give each of them the findings
-        for i, key in enumerate(keys):
-            if i not in found and index_of[key] in found:
-                found[i] = found[index_of[key]]
+        if len(index_of) < len(keys):
+            for i, key in enumerate(keys):
+                if i not in found and index_of[key] in found:
+                    found[i] = found[index_of[key]]
         return found
 
     def put_many(self, items: Sequence[tuple[str, list[list[object]]]]) -> None:
         import json
+
+        self._insert("findings", [(key, json.dumps(value)) for key, value in items])
+
+    def put_texts(self, items: Sequence[tuple[str, str]]) -> None:
+        self._insert("rendered", items)
+
+    def _insert(self, table: str, rows: Sequence[tuple[str, str]]) -> None:
         import sqlite3
 
-        if self.connection is None:
+        if self.connection is None or not rows:
             return
         try:
             with self.connection:
                 self.connection.executemany(
-                    "INSERT OR REPLACE INTO findings (key, value) VALUES (?, ?)",
-                    [(key, json.dumps(value)) for key, value in items],
-                )
+                    f"INSERT OR REPLACE INTO {table} (key, value) VALUES (?, ?)", rows)
         except sqlite3.Error:
             self.connection = None
 

@@ -1,0 +1,135 @@
+"""`lint`'s text report from cached per-file blocks (issue 14): a warm run prints, byte for
+byte, what the findings rendered afresh print, for every kind of file the command reads.
+
+The CLI runs in a child process with its cache in a temporary folder; the lint, the cache
+(the real SQLite file) and the renderer are the real ones.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from migration_gate.checks.folder import EMPTY_MIGRATION, has_statement
+from migration_gate.commands.lint import EMPTY_RULE, _has_statement
+from migration_gate.diagnostics import Diagnostic, Severity
+from migration_gate.pipeline import Result
+from migration_gate.report import ReportOptions
+from migration_gate.report.text import FileBlocks, render
+from tests.conftest import run_gate
+
+DROP = "ALTER TABLE users DROP COLUMN legacy;\n"
+FILES: dict[str, bytes] = {
+    "V1__drop.sql": DROP.encode(),
+    "V2__index.sql": b"-- note\nCREATE INDEX orders_idx ON orders (id);\n"
+                     b"ALTER TABLE users ADD COLUMN phone VARCHAR(20) NOT NULL;\n",
+    "V3__same.sql": DROP.encode(),  # one content, two paths
+    "V4__block.sql": b"/* a /* nested */ comment */\nDROP TABLE t;\n",
+    "V5__empty.sql": b"-- nothing yet\n/* still nothing */\n",
+    "V6__latin1.sql": "SELECT 'Café';\n".encode("latin-1"),
+    "V7__clean.sql": b"SELECT 1;\n",
+    "V8__control.sql": b"ALTER TABLE t DROP COLUMN \x1b[31mred;\n",
+}
+
+
+def lint(cwd: Path, cache: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return run_gate("lint", "--dialect", "postgres", *args, *sorted(FILES), cwd=cwd,
+                    env={"MIGRATION_GATE_CACHE_DIR": str(cache)})
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    project = tmp_path / "project"
+    project.mkdir()
+    for name, data in FILES.items():
+        (project / name).write_bytes(data)
+    (project / ".migration-gate.yaml").write_text(
+        "rules:\n  prefer-robust-stmts: 'off'\n  ban-drop-column: error\n",
+        encoding="utf-8")
+    return project
+
+
+def test_the_cached_text_report_is_the_one_rendered_afresh(folder: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    fresh = lint(folder, cache, "--no-cache")
+    assert fresh.returncode == 1, fresh.stderr
+    assert "V5__empty.sql:1:1 empty-migration" in fresh.stdout
+    assert "V6__latin1.sql:1:1 non-utf8-migration" in fresh.stdout
+    assert "ban-drop-column error" in fresh.stdout  # the configured severity
+    assert "prefer-robust-stmts" not in fresh.stdout
+    assert "\\x1b[31mred" in fresh.stdout and "\x1b" not in fresh.stdout
+    filling = lint(folder, cache)
+    warm = lint(folder, cache)
+    assert filling.stdout == warm.stdout == fresh.stdout
+    assert filling.returncode == warm.returncode == 1
+    with sqlite3.connect(cache / "lint-v1.sqlite") as connection:
+        rows = dict(connection.execute("SELECT key, value FROM rendered").fetchall())
+    assert len(rows) == 6  # the files linted: not the empty one, not the Latin-1 one
+    assert sum(value.startswith("0 0\n") for value in rows.values()) == 1  # V7, no findings
+    # the warm run printed the stored blocks: emptied, the linted files have no findings left
+    with sqlite3.connect(cache / "lint-v1.sqlite") as connection:
+        connection.execute("UPDATE rendered SET value = '0 0\n'")
+    emptied = lint(folder, cache)
+    assert "V1__drop.sql" not in emptied.stdout and "V5__empty.sql:1:1" in emptied.stdout
+    assert emptied.stdout.endswith("2 files (8 checked).\n"), emptied.stdout
+
+
+@pytest.mark.slow
+def test_a_renamed_file_and_a_changed_configuration_are_rendered_again(
+        folder: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    assert lint(folder, cache).returncode == 1
+    (folder / "V1__drop.sql").rename(folder / "V9__drop.sql")
+    renamed = {**FILES}
+    renamed["V9__drop.sql"] = renamed.pop("V1__drop.sql")
+    names = sorted(renamed)
+    env = {"MIGRATION_GATE_CACHE_DIR": str(cache)}
+    warm = run_gate("lint", *names, cwd=folder, env=env)
+    fresh = run_gate("lint", "--no-cache", *names, cwd=folder, env=env)
+    assert warm.stdout == fresh.stdout and "V9__drop.sql:1:" in warm.stdout
+    assert "V1__drop.sql" not in warm.stdout
+    (folder / ".migration-gate.yaml").write_text("rules:\n  ban-drop-column: 'off'\n",
+                                                  encoding="utf-8")
+    warm = run_gate("lint", *names, cwd=folder, env=env)
+    fresh = run_gate("lint", "--no-cache", *names, cwd=folder, env=env)
+    assert warm.stdout == fresh.stdout and "ban-drop-column" not in warm.stdout
+    assert "prefer-robust-stmts" in warm.stdout
+
+
+def test_file_blocks_and_the_count_line_are_the_report() -> None:
+    """`FileBlocks` is `render` cut at file boundaries, with and without colour."""
+    text = "SELECT 1;\nALTER TABLE t DROP COLUMN c;\n\tDROP TABLE u;\n"
+    found = [
+        Diagnostic("ban-drop-column", Severity.ERROR, "a.sql", "drops c", 2, 15, 2, 29,
+                   hint="keep it"),
+        Diagnostic("ban-drop-table", Severity.WARNING, "a.sql", "drops u\nsecond line", 3, 2),
+        Diagnostic("ban-drop-table", Severity.WARNING, "b.sql", "drops u", 3, 2, 3, 14),
+        Diagnostic("file-rule", Severity.WARNING, "c.sql", "whole file", 1, 1),
+    ]
+    texts = {"a.sql": text, "b.sql": text}
+    for color in (False, True):
+        options = ReportOptions(root=Path("/nonexistent"), color=color, command="lint",
+                                texts=texts)
+        blocks = FileBlocks(options)
+        parts = [blocks.block(path, [d for d in found if d.path == path])
+                 for path in ("a.sql", "b.sql", "c.sql", "d.sql")]
+        assert parts[3] == ""
+        assert "".join(parts) + blocks.count(1, 3, 3, 4) == render(
+            Result(tuple(found), files_checked=4), options)
+    assert FileBlocks(ReportOptions(root=Path("."))).count(0, 0, 0, 1) == "No findings in 1 file.\n"
+
+
+@pytest.mark.parametrize("text", [
+    "", " \n\t", ";", "-", "--", "-- x", "-- x\nSELECT 1;", "/* a */", "/* a */ x",
+    "/* /* */ */", "/* /* */ */ x", "/* open", "/* open */ -- c\n;", "\ufeff;-- x\n",
+    "/*/ */", "/**/x", "/", "/x", "\x1c\x85\u3000", "-- a\r\n/* b */\r\nx",
+])
+def test_the_statement_test_is_the_folder_checks_one(text: str) -> None:
+    assert _has_statement(text) == has_statement(text)
+
+
+def test_the_empty_file_rule_is_the_folder_checks_one() -> None:
+    assert (EMPTY_MIGRATION.id, EMPTY_MIGRATION.severity) == EMPTY_RULE

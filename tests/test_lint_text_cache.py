@@ -14,11 +14,13 @@ from pathlib import Path
 import pytest
 
 from migration_gate.checks.folder import EMPTY_MIGRATION, has_statement
+from migration_gate.commands._lint_text import PACK_NAME
 from migration_gate.commands.lint import EMPTY_RULE, _has_statement
 from migration_gate.diagnostics import Diagnostic, Severity
 from migration_gate.pipeline import Result
 from migration_gate.report import ReportOptions
 from migration_gate.report.text import FileBlocks, render
+from migration_gate.sql import pack
 from tests.conftest import run_gate
 
 DROP = "ALTER TABLE users DROP COLUMN legacy;\n"
@@ -69,12 +71,16 @@ def test_the_cached_text_report_is_the_one_rendered_afresh(folder: Path, tmp_pat
         rows = dict(connection.execute("SELECT key, value FROM rendered").fetchall())
     assert len(rows) == 6  # the files linted: not the empty one, not the Latin-1 one
     assert sum(value.startswith("0 0\n") for value in rows.values()) == 1  # V7, no findings
-    # the warm run printed the stored blocks: emptied, the linted files have no findings left
+    assert len(pack.read(cache / PACK_NAME)) == 6
+    # a run prints the stored blocks: emptied in SQLite, with the pack gone, the linted files
+    # have no findings left; that run's pack then holds the emptied blocks
     with sqlite3.connect(cache / "lint-v1.sqlite") as connection:
         connection.execute("UPDATE rendered SET value = '0 0\n'")
+    (cache / PACK_NAME).unlink()
     emptied = lint(folder, cache)
     assert "V1__drop.sql" not in emptied.stdout and "V5__empty.sql:1:1" in emptied.stdout
     assert emptied.stdout.endswith("2 files (8 checked).\n"), emptied.stdout
+    assert set(pack.read(cache / PACK_NAME).values()) == {"0 0\n"}
 
 
 @pytest.mark.slow
@@ -133,3 +139,26 @@ def test_the_statement_test_is_the_folder_checks_one(text: str) -> None:
 
 def test_the_empty_file_rule_is_the_folder_checks_one() -> None:
     assert (EMPTY_MIGRATION.id, EMPTY_MIGRATION.severity) == EMPTY_RULE
+
+
+def test_a_pack_reads_back_what_was_written_and_a_damaged_one_is_empty(tmp_path: Path) -> None:
+    path = tmp_path / "p.pack"
+    values = {"a" * 64: "0 0\n", "b" * 64: "1 0\nx.sql:1:1 r error: é \ud800 ✓\n\n",
+              "c" * 64: ""}
+    pack.write(path, values)
+    assert pack.read(path) == values
+    assert list(tmp_path.iterdir()) == [path]  # the temporary file is gone
+    data = path.read_bytes()
+    for damaged in (data[:-1], data + b"x", b"other\n" + data, data.replace(b"\n3\n", b"\n4\n"),
+                    b"\xff" + data, b""):
+        path.write_bytes(damaged)
+        assert pack.read(path) == {}
+    assert pack.read(tmp_path / "missing") == {}
+
+
+def test_a_pack_keeps_older_values_while_it_stays_small(monkeypatch: pytest.MonkeyPatch,
+                                                         ) -> None:
+    assert pack.merged({"a": "1", "b": "2"}, {"b": "3", "c": "4"}) == {"a": "1", "b": "3",
+                                                                     "c": "4"}
+    monkeypatch.setattr(pack, "MAX_CHARS", 2)
+    assert pack.merged({"a": "1", "b": "2"}, {"b": "3", "c": "4"}) == {"b": "3", "c": "4"}

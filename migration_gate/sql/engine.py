@@ -235,6 +235,28 @@ _HEADERS: dict[tuple[object, ...], bytes] = {}
 
 def cache_key(job: LintJob) -> str:
     """The cache key of a job: its text and every input that can change its findings."""
+    import hashlib  # here, as json and sqlite3 below: `lint --no-cache FILE` needs none
+
+    digest = hashlib.sha256(_header_of(job))
+    digest.update(job.text.encode("utf-8", "surrogatepass"))
+    return digest.hexdigest()
+
+
+def derived_key(job: LintJob, *parts: str) -> str:
+    """The key of something made from a job's findings and more inputs (`lint`'s text
+    report: the file's path as shown, the report's settings): `cache_key` with those too, in
+    one pass over the text (a warm run makes thousands of them)."""
+    import hashlib
+
+    digest = hashlib.sha256(_header_of(job))
+    for part in parts:
+        digest.update(b"\1" + part.encode("utf-8", "surrogatepass"))
+    digest.update(b"\0")
+    digest.update(job.text.encode("utf-8", "surrogatepass"))
+    return digest.hexdigest()
+
+
+def _header_of(job: LintJob) -> bytes:
     runner = repr(job.runner) if job.runner is not None and job.runner.name != "refinery" \
         else None
     settings = (job.dialect, job.new_tables, job.postgres_version, job.sqlite_version,
@@ -242,22 +264,7 @@ def cache_key(job: LintJob) -> str:
     header = _HEADERS.get(settings)
     if header is None:
         header = _HEADERS[settings] = _key_header(job, runner)
-    import hashlib  # here, as json and sqlite3 below: `lint --no-cache FILE` needs none
-
-    digest = hashlib.sha256(header)
-    digest.update(job.text.encode("utf-8", "surrogatepass"))
-    return digest.hexdigest()
-
-
-def derived_key(key: str, *parts: str) -> str:
-    """The key of something made from a job's findings and more inputs (`lint`'s text
-    report: the file's path as shown, the report's settings): `key` with those hashed."""
-    import hashlib
-
-    digest = hashlib.sha256(key.encode())
-    for part in parts:
-        digest.update(b"\0" + part.encode("utf-8", "surrogatepass"))
-    return digest.hexdigest()
+    return header
 
 
 def _key_header(job: LintJob, runner: str | None) -> bytes:

@@ -56,17 +56,21 @@ def folder(tmp_path: Path) -> Path:
 
 def test_the_cached_text_report_is_the_one_rendered_afresh(folder: Path, tmp_path: Path) -> None:
     cache = tmp_path / "cache"
-    fresh = lint(folder, cache, "--no-cache")
+    # with `--output`, the terminal's text report is `report.text.render`'s, of every finding
+    fresh = lint(folder, cache, "--no-cache", "--output", str(tmp_path / "report.txt"))
     assert fresh.returncode == 1, fresh.stderr
+    assert (tmp_path / "report.txt").read_text(encoding="utf-8") == fresh.stdout
     assert "V5__empty.sql:1:1 empty-migration" in fresh.stdout
     assert "V6__latin1.sql:1:1 non-utf8-migration" in fresh.stdout
     assert "ban-drop-column error" in fresh.stdout  # the configured severity
     assert "prefer-robust-stmts" not in fresh.stdout
     assert "\\x1b[31mred" in fresh.stdout and "\x1b" not in fresh.stdout
+    uncached = lint(folder, cache, "--no-cache")  # rendered file by file, nothing stored
+    assert not cache.exists()
     filling = lint(folder, cache)
     warm = lint(folder, cache)
-    assert filling.stdout == warm.stdout == fresh.stdout
-    assert filling.returncode == warm.returncode == 1
+    assert uncached.stdout == filling.stdout == warm.stdout == fresh.stdout
+    assert uncached.returncode == filling.returncode == warm.returncode == 1
     with sqlite3.connect(cache / "lint-v1.sqlite") as connection:
         rows = dict(connection.execute("SELECT key, value FROM rendered").fetchall())
     assert len(rows) == 6  # the files linted: not the empty one, not the Latin-1 one
@@ -93,14 +97,15 @@ def test_a_renamed_file_and_a_changed_configuration_are_rendered_again(
     renamed["V9__drop.sql"] = renamed.pop("V1__drop.sql")
     names = sorted(renamed)
     env = {"MIGRATION_GATE_CACHE_DIR": str(cache)}
+    report = str(tmp_path / "report.txt")
     warm = run_gate("lint", *names, cwd=folder, env=env)
-    fresh = run_gate("lint", "--no-cache", *names, cwd=folder, env=env)
+    fresh = run_gate("lint", "--no-cache", "--output", report, *names, cwd=folder, env=env)
     assert warm.stdout == fresh.stdout and "V9__drop.sql:1:" in warm.stdout
     assert "V1__drop.sql" not in warm.stdout
     (folder / ".migration-gate.yaml").write_text("rules:\n  ban-drop-column: 'off'\n",
                                                   encoding="utf-8")
     warm = run_gate("lint", *names, cwd=folder, env=env)
-    fresh = run_gate("lint", "--no-cache", *names, cwd=folder, env=env)
+    fresh = run_gate("lint", "--no-cache", "--output", report, *names, cwd=folder, env=env)
     assert warm.stdout == fresh.stdout and "ban-drop-column" not in warm.stdout
     assert "prefer-robust-stmts" in warm.stdout
 
@@ -162,3 +167,24 @@ def test_a_pack_keeps_older_values_while_it_stays_small(monkeypatch: pytest.Monk
                                                                      "c": "4"}
     monkeypatch.setattr(pack, "MAX_CHARS", 2)
     assert pack.merged({"a": "1", "b": "2"}, {"b": "3", "c": "4"}) == {"b": "3", "c": "4"}
+
+
+def test_files_rendered_in_the_worker_processes_are_the_report(tmp_path: Path) -> None:
+    """Over `PARALLEL_MIN_CHARS` of text, the files are linted and rendered in this process
+    and a forked one: the report is the one rendered from every finding at the end."""
+    from migration_gate.sql.engine import PARALLEL_MIN_CHARS
+
+    notes = "-- " + "x" * 2_000 + "\n"  # text that counts, and costs little to lint
+    names = []
+    for n in range(40):
+        names.append(f"V{n}__t.sql")
+        (tmp_path / names[-1]).write_text(
+            notes * 6 + f"CREATE TABLE t{n} (id int);\n" + ("DROP TABLE t;\n" * (n % 3)),
+            encoding="utf-8")
+    assert 40 * len(notes) * 6 > PARALLEL_MIN_CHARS
+    env = {"MIGRATION_GATE_CACHE_DIR": str(tmp_path / "cache")}
+    at_once = run_gate("lint", "--no-cache", "--output", str(tmp_path / "r.txt"), *names,
+                       cwd=tmp_path, env=env)
+    by_file = run_gate("lint", "--no-cache", *names, cwd=tmp_path, env=env)
+    assert by_file.stdout == at_once.stdout and by_file.returncode == at_once.returncode
+    assert by_file.stdout.count(" ban-drop-table warning: ") == 13 + 2 * 13

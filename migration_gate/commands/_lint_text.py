@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from operator import attrgetter
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -46,14 +47,15 @@ def applies(fmt: str, output: Path | None, paths: Sequence[str]) -> bool:
 
 def report(jobs: Sequence[LintJob], problems: Sequence[Diagnostic],
            configured: Callable[[list[Diagnostic]], list[Diagnostic]], root: Path,
-           texts: dict[str, str], checked: int, fail_on: Severity) -> bool:
+           texts: dict[str, str], checked: int, fail_on: Severity, use_cache: bool) -> bool:
     """Write the text report of `jobs` and of the findings `problems` (files that could not be
     linted: rendered, not cached) on standard output; True when it fails at `fail_on`.
-    `configured`: the findings with their files' configured severities (`off` dropped).
+    `configured`: the problems with their files' configured severities (`off` dropped).
 
-    Each file's block is looked up in the pack (`sql.pack`), then in the SQLite cache, else
-    rendered from its findings (themselves cached or linted); SQLite is not even opened when
-    the pack has every file."""
+    With the cache, each file's block is looked up in the pack (`sql.pack`), then in the
+    SQLite cache, else rendered from its findings (themselves cached or linted); SQLite is not
+    even opened when the pack has every file. Files linted are rendered where they are linted
+    (a worker process, in a large run): the rendering is shared by the cores too."""
     import sys
 
     from migration_gate.console import write_out
@@ -62,22 +64,25 @@ def report(jobs: Sequence[LintJob], problems: Sequence[Diagnostic],
     from migration_gate.sql import pack
     from migration_gate.sql.engine import cache_dir, derived_key
 
-    blocks = FileBlocks(ReportOptions(root=root, color=use_color(sys.stdout), command="lint",
-                                      texts=texts))
-    settings = f"{int(blocks.color)}{int(blocks.actions)}"
-    # standard input's excerpt would come from a file named `-`: never cached
-    keys = {job.path: derived_key(job, settings, job.path) for job in jobs if job.path != "-"}
-    pack_file = cache_dir() / PACK_NAME
-    packed = pack.read(pack_file)
+    color = use_color(sys.stdout)
+    blocks = FileBlocks(ReportOptions(root=root, color=color, command="lint", texts=texts))
     parts: dict[str, str] = {}
-    for path, key in keys.items():
-        value = packed.get(key)
-        if value is not None:
-            parts[path] = value
-    packed_all = len(parts) == len(keys)
+    keys: dict[str, str] = {}
+    if use_cache:
+        settings = f"{int(blocks.color)}{int(blocks.actions)}"
+        # standard input's excerpt would come from a file named `-`: never cached
+        keys = {job.path: derived_key(job, settings, job.path) for job in jobs
+                if job.path != "-"}
+        pack_file = cache_dir() / PACK_NAME
+        packed = pack.read(pack_file)
+        for path, key in keys.items():
+            value = packed.get(key)
+            if value is not None:
+                parts[path] = value
+        packed_all = len(parts) == len(keys)
     if len(parts) < len(jobs):
-        _complete(parts, jobs, keys, blocks, configured)
-    if not packed_all:
+        _complete(parts, jobs, keys, blocks, _Render(root, color, use_cache), use_cache)
+    if use_cache and not packed_all:
         pack.write(pack_file, pack.merged(packed, {key: parts[path]
                                                    for path, key in keys.items()}))
     for problem in problems:
@@ -90,39 +95,96 @@ PACK_NAME = "lint-text-v1.pack"
 
 
 def _complete(parts: dict[str, str], jobs: Sequence[LintJob], keys: dict[str, str],
-              blocks: FileBlocks, configured: Callable[[list[Diagnostic]], list[Diagnostic]],
-              ) -> None:
-    """Add to `parts` the block of every job not there: from the SQLite cache, else rendered
-    from its findings (cached or linted), and stored."""
-    from migration_gate.sql.engine import Cache, cache_key, lint_cached, lint_many
+              blocks: FileBlocks, render: _Render, use_cache: bool) -> None:
+    """Add to `parts` the block of every job not there: from the SQLite cache (`use_cache`),
+    else rendered from its findings, cached or linted (and rendered) by `render`; the new
+    ones are stored."""
+    from migration_gate.sql.engine import Cache, _from_cached, cache_key, run_jobs
 
-    cache = Cache.open()
+    cache = Cache.open() if use_cache else None
     try:
         wanted = [path for path in keys if path not in parts]
         if cache is not None:
             for index, value in cache.get_texts([keys[p] for p in wanted]).items():
                 parts[wanted[index]] = value
         todo = [job for job in jobs if job.path not in parts]
-        found = (lint_cached(todo, cache, [cache_key(job) for job in todo])
-                 if cache is not None else lint_many(todo, use_cache=False))
-        fresh: list[tuple[str, str]] = []
-        for job, diagnostics in zip(todo, found, strict=True):
-            parts[job.path] = _part(blocks, job.path, configured(diagnostics))
-            if job.path in keys:
-                fresh.append((keys[job.path], parts[job.path]))
+        finding_keys = [cache_key(job) for job in todo] if cache is not None else []
+        found = cache.get_many(finding_keys) if cache is not None else {}
+        for index, items in found.items():
+            job = todo[index]
+            parts[job.path] = _part(blocks, job.path, _with_rules(
+                [_from_cached(item, job.path) for item in items], job.rules))
+        linted = [n for n in range(len(todo)) if n not in found]
+        stored: list[tuple[str, list[list[object]]]] = []
+        for n, (part, rows) in zip(linted, run_jobs([todo[n] for n in linted], render),
+                                   strict=True):
+            parts[todo[n].path] = part
+            if rows is not None:
+                stored.append((finding_keys[n], rows))
         if cache is not None:
-            cache.put_texts(fresh)
+            cache.put_many(stored)
+            cache.put_texts([(keys[job.path], parts[job.path]) for job in todo
+                             if job.path in keys])
     finally:
         if cache is not None:
             cache.close()
 
 
-def _part(blocks: FileBlocks, path: str, diagnostics: list[Diagnostic]) -> str:
-    """What is cached for one file: `errors warnings`, a newline, then its block."""
+@dataclass(frozen=True)
+class _Render:
+    """A job's part of the report, made where the job is linted: its findings with the
+    configured severities (`LintJob.rules`, as `Config.severity_for` reads them), rendered;
+    with `store`, also its findings as the cache keeps them. Picklable: it is sent to the
+    worker processes."""
+
+    root: Path
+    color: bool
+    store: bool
+
+    def __call__(self, job: LintJob) -> tuple[str, list[list[object]] | None]:
+        from migration_gate.report import ReportOptions
+        from migration_gate.report.text import FileBlocks
+        from migration_gate.sql.engine import _to_cached, lint_job
+
+        found = lint_job(job)
+        rows = [_to_cached(d) for d in found] if self.store else None
+        blocks = _BLOCKS.get((self.root, self.color))
+        if blocks is None:
+            blocks = _BLOCKS[self.root, self.color] = FileBlocks(
+                ReportOptions(root=self.root, color=self.color, command="lint"))
+        text = job.text if job.path != "-" else None  # as `lint` gives the report its texts
+        return _part(blocks, job.path, _with_rules(found, job.rules), text), rows
+
+
+#: Each process's renderer, by (root, colour): its memos serve every job it renders.
+_BLOCKS: dict[tuple[Path, bool], FileBlocks] = {}
+
+
+def _with_rules(found: list[Diagnostic], rules: tuple[tuple[str, Severity], ...],
+                ) -> list[Diagnostic]:
+    """The findings with the configured severities, `off` (configured, or a rule's default)
+    dropped, as `lint._configured` gives them (`Config.severity_for`: the first setting of a
+    rule counts)."""
+    first: dict[str, Severity] = {}
+    for rule, severity in rules:
+        first.setdefault(rule, severity)
+    kept = []
+    for diagnostic in found:
+        severity = first.get(diagnostic.rule, diagnostic.severity)
+        if severity is not Severity.OFF:
+            kept.append(diagnostic if severity is diagnostic.severity
+                        else diagnostic.with_severity(severity))
+    return kept
+
+
+def _part(blocks: FileBlocks, path: str, diagnostics: list[Diagnostic],
+          text: str | None = None) -> str:
+    """What is cached for one file: `errors warnings`, a newline, then its block (excerpts
+    from `text` when given)."""
     diagnostics.sort(key=_BY_PLACE)
     errors = sum(1 for d in diagnostics if d.severity is Severity.ERROR)
     warnings = sum(1 for d in diagnostics if d.severity is Severity.WARNING)
-    return f"{errors} {warnings}\n{blocks.block(path, diagnostics)}"
+    return f"{errors} {warnings}\n{blocks.block(path, diagnostics, text)}"
 
 
 def _write(parts: dict[str, str], blocks: FileBlocks, checked: int, fail_on: Severity,

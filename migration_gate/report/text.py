@@ -155,10 +155,12 @@ class FileBlocks:
     def safe_line(self, line: str) -> str:
         return _safe_line(line, actions=True) if self.actions else _visible(line)
 
-    def block(self, path: str, diagnostics: Iterable[Diagnostic]) -> str:
-        """The lines of `path`'s findings, each ended by a newline ("" for none)."""
+    def block(self, path: str, diagnostics: Iterable[Diagnostic],
+              text: str | None = None) -> str:
+        """The lines of `path`'s findings, each ended by a newline ("" for none); the
+        excerpts from `text` when given, as if it were `path`'s text in `options.texts`."""
         lines: list[str] = []
-        source = self._sources.lines(path)
+        source = self._sources.lines(path) if text is None else _source_lines(text)
         for diagnostic in diagnostics:
             _finding_into(lines, diagnostic, source, self._styles, self.safe_line,
                           self._labels, self._hints)

@@ -13,10 +13,10 @@ folder; any problem with it only disables it.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, TypeVar, cast
 
 from migration_gate.diagnostics import Diagnostic, Severity
 from migration_gate.types import Dialect
@@ -27,6 +27,8 @@ if TYPE_CHECKING:
     from migration_gate.config import Config
     from migration_gate.runners.model import Runner
     from migration_gate.sql.columns import ColumnRows
+
+T = TypeVar("T")
 
 #: Files over this many characters are linted from their tokens only (sqlglot would take
 #: minutes on a multi-megabyte data dump); a `syntax-error` finding says so.
@@ -76,8 +78,8 @@ def lint_job(job: LintJob) -> list[Diagnostic]:
                      columns=job.columns)
 
 
-def _lint_chunk(jobs: list[LintJob]) -> list[list[Diagnostic]]:
-    return [lint_job(job) for job in jobs]
+def _run_chunk(task: Callable[[LintJob], T], jobs: list[LintJob]) -> list[T]:
+    return [task(job) for job in jobs]
 
 
 def lint_many(jobs: Sequence[LintJob], *, use_cache: bool = True,
@@ -118,8 +120,14 @@ def lint_cached(jobs: Sequence[LintJob], cache: Cache, keys: Sequence[str],
 
 
 def _compute(jobs: list[LintJob], workers: int | None) -> list[list[Diagnostic]]:
-    """Every job's findings, on `workers` processes (default: one per core) when there is
-    enough text to pay for starting them: this process and `workers - 1` forked ones.
+    return run_jobs(jobs, lint_job, workers)
+
+
+def run_jobs(jobs: list[LintJob], task: Callable[[LintJob], T],
+             workers: int | None = None) -> list[T]:
+    """`task` of every job (`lint_job`: its findings; `lint` renders them there too, so that
+    both cores render), on `workers` processes (default: one per core) when there is enough
+    text to pay for starting them: this process and `workers - 1` forked ones.
 
     This process lints too, instead of waiting for the workers: the chunks are queued for the
     workers in order, and this process takes the ones no worker has started yet from the end
@@ -132,7 +140,7 @@ def _compute(jobs: list[LintJob], workers: int | None) -> list[list[Diagnostic]]
     size = sum(len(job.text) for job in jobs)
     count = workers if workers is not None else _usable_cores()
     if count < 2 or size < PARALLEL_MIN_CHARS or len(jobs) < 4:
-        return _lint_chunk(jobs)
+        return _run_chunk(task, jobs)
     # imported here: `concurrent.futures.process` costs ~14 ms, and most runs never fork
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
@@ -140,31 +148,31 @@ def _compute(jobs: list[LintJob], workers: int | None) -> list[list[Diagnostic]]
     try:
         context = multiprocessing.get_context("fork")
     except ValueError:  # pragma: no cover - platforms without fork
-        return _lint_chunk(jobs)
+        return _run_chunk(task, jobs)
     import migration_gate.sql.lint
     import migration_gate.sql.rules  # noqa: F401  (every rule module: the worker inherits them)
 
     chunks = _balanced_chunks(jobs, count * CHUNKS_PER_PROCESS)
-    results: list[list[Diagnostic]] = [[] for _ in jobs]
+    results: list[T | None] = [None] * len(jobs)
 
-    def keep(indexes: list[int], found: list[list[Diagnostic]]) -> None:
-        for index, diagnostics in zip(indexes, found, strict=True):
-            results[index] = diagnostics
+    def keep(indexes: list[int], found: list[T]) -> None:
+        for index, result in zip(indexes, found, strict=True):
+            results[index] = result
 
     with ProcessPoolExecutor(max_workers=count - 1, mp_context=context) as pool:
-        futures = [pool.submit(_lint_chunk, [jobs[i] for i in chunk]) for chunk in chunks]
+        futures = [pool.submit(_run_chunk, task, [jobs[i] for i in chunk]) for chunk in chunks]
         try:
             for chunk, future in zip(reversed(chunks), reversed(futures), strict=True):
                 if not future.cancel():
                     break  # a worker has it, and every chunk before it
-                keep(chunk, _lint_chunk([jobs[i] for i in chunk]))
+                keep(chunk, _run_chunk(task, [jobs[i] for i in chunk]))
             for chunk, future in zip(chunks, futures, strict=True):
                 if not future.cancelled():
                     keep(chunk, future.result())
         except BaseException:  # Ctrl-C, or a failure: the queued chunks are not waited for
             pool.shutdown(wait=False, cancel_futures=True)
             raise
-    return results
+    return cast("list[T]", results)  # every chunk was kept
 
 
 def _usable_cores() -> int:

@@ -188,3 +188,13 @@ def test_files_rendered_in_the_worker_processes_are_the_report(tmp_path: Path) -
     by_file = run_gate("lint", "--no-cache", *names, cwd=tmp_path, env=env)
     assert by_file.stdout == at_once.stdout and by_file.returncode == at_once.returncode
     assert by_file.stdout.count(" ban-drop-table warning: ") == 13 + 2 * 13
+
+
+def test_a_cache_folder_that_cannot_be_made_only_costs_the_cache(folder: Path,
+                                                                  tmp_path: Path) -> None:
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a folder", encoding="utf-8")
+    done = lint(folder, blocked / "cache")
+    fresh = lint(folder, tmp_path / "unused", "--no-cache")
+    assert done.returncode == fresh.returncode == 1, done.stderr
+    assert done.stdout == fresh.stdout and "Traceback" not in done.stderr

@@ -81,7 +81,7 @@ def report(jobs: Sequence[LintJob], problems: Sequence[Diagnostic],
                 parts[path] = value
         packed_all = len(parts) == len(keys)
     if len(parts) < len(jobs):
-        _complete(parts, jobs, keys, blocks, _Render(root, color, use_cache), use_cache)
+        _complete(parts, jobs, keys, blocks, root, use_cache)
     if use_cache and not packed_all:
         pack.write(pack_file, pack.merged(packed, {key: parts[path]
                                                    for path, key in keys.items()}))
@@ -95,13 +95,14 @@ PACK_NAME = "lint-text-v1.pack"
 
 
 def _complete(parts: dict[str, str], jobs: Sequence[LintJob], keys: dict[str, str],
-              blocks: FileBlocks, render: _Render, use_cache: bool) -> None:
+              blocks: FileBlocks, root: Path, use_cache: bool) -> None:
     """Add to `parts` the block of every job not there: from the SQLite cache (`use_cache`),
-    else rendered from its findings, cached or linted (and rendered) by `render`; the new
+    else rendered from its findings, cached or linted (and rendered) by `_Render`; the new
     ones are stored."""
     from migration_gate.sql.engine import Cache, _from_cached, cache_key, run_jobs
 
     cache = Cache.open() if use_cache else None
+    render = _Render(root, blocks.color, store=cache is not None)
     try:
         wanted = [path for path in keys if path not in parts]
         if cache is not None:

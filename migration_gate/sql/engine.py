@@ -78,8 +78,25 @@ def lint_job(job: LintJob) -> list[Diagnostic]:
                      columns=job.columns)
 
 
+#: Jobs a worker process hands back to the main process rather than import sqlglot.
+DEFERRALS = 32
+
+
 def _run_chunk(task: Callable[[LintJob], T], jobs: list[LintJob]) -> list[T]:
     return [task(job) for job in jobs]
+
+
+def _run_in_worker(task: Callable[[LintJob], T], jobs: list[LintJob]) -> list[T | None]:
+    """`_run_chunk` in a worker process: None for a job handed back (`tokens.Deferred`)."""
+    from migration_gate.sql.tokens import Deferred
+
+    results: list[T | None] = []
+    for job in jobs:
+        try:
+            results.append(task(job))
+        except Deferred:
+            results.append(None)
+    return results
 
 
 def lint_many(jobs: Sequence[LintJob], *, use_cache: bool = True,
@@ -133,9 +150,11 @@ def run_jobs(jobs: list[LintJob], task: Callable[[LintJob], T],
     workers in order, and this process takes the ones no worker has started yet from the end
     (a queued chunk can be cancelled until a worker picks it up), so both ends meet wherever
     the files' cost puts the middle. The rules are imported before the fork (every process
-    needs them: imported once, inherited), sqlglot is not: each process imports it only if
-    one of its statements needs it, both at the same time (on the corpus, importing sqlglot
-    in this process before the fork kept the other core idle for 0.2 s).
+    needs them: imported once, inherited), sqlglot is not (on the corpus, importing it in this
+    process before the fork kept the other core idle for 0.2 s): this process imports it when
+    one of its statements needs it, and the workers hand their first `DEFERRALS` jobs that
+    need it back to this process (`tokens.defer_sqlglot`), which lints them as it collects
+    the workers' results; so on the corpus only one process pays for its import.
     """
     size = sum(len(job.text) for job in jobs)
     count = workers if workers is not None else _usable_cores()
@@ -155,12 +174,17 @@ def run_jobs(jobs: list[LintJob], task: Callable[[LintJob], T],
     chunks = _balanced_chunks(jobs, count * CHUNKS_PER_PROCESS)
     results: list[T | None] = [None] * len(jobs)
 
-    def keep(indexes: list[int], found: list[T]) -> None:
+    def keep(indexes: list[int], found: Sequence[T | None]) -> None:
         for index, result in zip(indexes, found, strict=True):
-            results[index] = result
+            # a job a worker handed back: done here, while the workers go on
+            results[index] = result if result is not None else task(jobs[index])
 
-    with ProcessPoolExecutor(max_workers=count - 1, mp_context=context) as pool:
-        futures = [pool.submit(_run_chunk, task, [jobs[i] for i in chunk]) for chunk in chunks]
+    from migration_gate.sql.tokens import defer_sqlglot
+
+    with ProcessPoolExecutor(max_workers=count - 1, mp_context=context,
+                             initializer=defer_sqlglot, initargs=(DEFERRALS,)) as pool:
+        futures = [pool.submit(_run_in_worker, task, [jobs[i] for i in chunk])
+                   for chunk in chunks]
         try:
             for chunk, future in zip(reversed(chunks), reversed(futures), strict=True):
                 if not future.cancel():

@@ -68,11 +68,12 @@ def test_the_pool_gives_every_file_its_own_findings_in_order() -> None:
     assert all(found[0].path == job.path for job, found in zip(many, serial, strict=True))
 
 
-#: Runs `engine.run_jobs` on two processes in a fresh interpreter (sqlglot not imported yet),
+#: Runs `pool.run_jobs` on two processes in a fresh interpreter (sqlglot not imported yet),
 #: with a task that says which process ran each job and whether sqlglot was imported there.
 DEFERRING = """
 import json, os, sys
-from migration_gate.sql.engine import LintJob, lint_job, run_jobs
+from migration_gate.sql.engine import LintJob, lint_job
+from migration_gate.sql.pool import run_jobs
 
 notes = "-- " + "x" * 2_000 + "\\n"
 jobs = [LintJob(f"V{n}__t.sql", notes * 6 + f"CREATE TABLE t{n} (id int);\\n"

@@ -99,7 +99,8 @@ def _complete(parts: dict[str, str], jobs: Sequence[LintJob], keys: dict[str, st
     """Add to `parts` the block of every job not there: from the SQLite cache (`use_cache`),
     else rendered from its findings, cached or linted (and rendered) by `_Render`; the new
     ones are stored."""
-    from migration_gate.sql.engine import Cache, _from_cached, cache_key, run_jobs
+    from migration_gate.sql.engine import Cache, _from_cached, cache_key
+    from migration_gate.sql.pool import run_jobs
 
     cache = Cache.open() if use_cache else None
     render = _Render(root, blocks.color, store=cache is not None)

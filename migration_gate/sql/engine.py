@@ -13,12 +13,13 @@ folder; any problem with it only disables it.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar, cast
+from typing import TYPE_CHECKING, cast
 
 from migration_gate.diagnostics import Diagnostic, Severity
+from migration_gate.sql.pool import PARALLEL_MIN_CHARS as PARALLEL_MIN_CHARS
 from migration_gate.types import Dialect
 
 if TYPE_CHECKING:
@@ -28,17 +29,11 @@ if TYPE_CHECKING:
     from migration_gate.runners.model import Runner
     from migration_gate.sql.columns import ColumnRows
 
-T = TypeVar("T")
-
 #: Files over this many characters are linted from their tokens only (sqlglot would take
 #: minutes on a multi-megabyte data dump); a `syntax-error` finding says so.
 MAX_PARSED_CHARS = 2_000_000
 #: The cache file is emptied when it grows past this size.
 MAX_CACHE_BYTES = 64_000_000
-#: Below this much uncached text, starting worker processes costs more than it saves.
-PARALLEL_MIN_CHARS = 400_000
-#: Chunks of files per process: small enough that the processes finish together.
-CHUNKS_PER_PROCESS = 16
 
 
 @dataclass(frozen=True)
@@ -76,27 +71,6 @@ def lint_job(job: LintJob) -> list[Diagnostic]:
                      postgres_version=job.postgres_version, sqlite_version=job.sqlite_version,
                      parse_statements=len(job.text) <= MAX_PARSED_CHARS, runner=job.runner,
                      columns=job.columns)
-
-
-#: Jobs a worker process hands back to the main process rather than import sqlglot.
-DEFERRALS = 32
-
-
-def _run_chunk(task: Callable[[LintJob], T], jobs: list[LintJob]) -> list[T]:
-    return [task(job) for job in jobs]
-
-
-def _run_in_worker(task: Callable[[LintJob], T], jobs: list[LintJob]) -> list[T | None]:
-    """`_run_chunk` in a worker process: None for a job handed back (`tokens.Deferred`)."""
-    from migration_gate.sql.tokens import Deferred
-
-    results: list[T | None] = []
-    for job in jobs:
-        try:
-            results.append(task(job))
-        except Deferred:
-            results.append(None)
-    return results
 
 
 def lint_many(jobs: Sequence[LintJob], *, use_cache: bool = True,
@@ -137,89 +111,9 @@ def lint_cached(jobs: Sequence[LintJob], cache: Cache, keys: Sequence[str],
 
 
 def _compute(jobs: list[LintJob], workers: int | None) -> list[list[Diagnostic]]:
+    from migration_gate.sql.pool import run_jobs
+
     return run_jobs(jobs, lint_job, workers)
-
-
-def run_jobs(jobs: list[LintJob], task: Callable[[LintJob], T],
-             workers: int | None = None) -> list[T]:
-    """`task` of every job (`lint_job`: its findings; `lint` renders them there too, so that
-    both cores render), on `workers` processes (default: one per core) when there is enough
-    text to pay for starting them: this process and `workers - 1` forked ones.
-
-    This process lints too, instead of waiting for the workers: the chunks are queued for the
-    workers in order, and this process takes the ones no worker has started yet from the end
-    (a queued chunk can be cancelled until a worker picks it up), so both ends meet wherever
-    the files' cost puts the middle. The rules are imported before the fork (every process
-    needs them: imported once, inherited), sqlglot is not (on the corpus, importing it in this
-    process before the fork kept the other core idle for 0.2 s): this process imports it when
-    one of its statements needs it, and the workers hand their first `DEFERRALS` jobs that
-    need it back to this process (`tokens.defer_sqlglot`), which lints them as it collects
-    the workers' results; so on the corpus only one process pays for its import.
-    """
-    size = sum(len(job.text) for job in jobs)
-    count = workers if workers is not None else _usable_cores()
-    if count < 2 or size < PARALLEL_MIN_CHARS or len(jobs) < 4:
-        return _run_chunk(task, jobs)
-    # imported here: `concurrent.futures.process` costs ~14 ms, and most runs never fork
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
-    try:
-        context = multiprocessing.get_context("fork")
-    except ValueError:  # pragma: no cover - platforms without fork
-        return _run_chunk(task, jobs)
-    import migration_gate.sql.lint
-    import migration_gate.sql.rules  # noqa: F401  (every rule module: the worker inherits them)
-
-    chunks = _balanced_chunks(jobs, count * CHUNKS_PER_PROCESS)
-    results: list[T | None] = [None] * len(jobs)
-
-    def keep(indexes: list[int], found: Sequence[T | None]) -> None:
-        for index, result in zip(indexes, found, strict=True):
-            # a job a worker handed back: done here, while the workers go on
-            results[index] = result if result is not None else task(jobs[index])
-
-    from migration_gate.sql.tokens import defer_sqlglot
-
-    with ProcessPoolExecutor(max_workers=count - 1, mp_context=context,
-                             initializer=defer_sqlglot, initargs=(DEFERRALS,)) as pool:
-        futures = [pool.submit(_run_in_worker, task, [jobs[i] for i in chunk])
-                   for chunk in chunks]
-        try:
-            for chunk, future in zip(reversed(chunks), reversed(futures), strict=True):
-                if not future.cancel():
-                    break  # a worker has it, and every chunk before it
-                keep(chunk, _run_chunk(task, [jobs[i] for i in chunk]))
-            for chunk, future in zip(chunks, futures, strict=True):
-                if not future.cancelled():
-                    keep(chunk, future.result())
-        except BaseException:  # Ctrl-C, or a failure: the queued chunks are not waited for
-            pool.shutdown(wait=False, cancel_futures=True)
-            raise
-    return cast("list[T]", results)  # every chunk was kept
-
-
-def _usable_cores() -> int:
-    """The cores this process may run on (a container's or `taskset`'s CPU set, not the
-    machine's count: forking for a core it may not use only costs)."""
-    affinity = getattr(os, "sched_getaffinity", None)
-    if affinity is not None:
-        try:
-            return len(affinity(0)) or 1
-        except OSError:  # pragma: no cover - a kernel that refuses
-            pass
-    return os.cpu_count() or 1
-
-
-def _balanced_chunks(jobs: Sequence[LintJob], count: int) -> list[list[int]]:
-    """Job indexes in `count` groups of similar total size (largest first, greedy)."""
-    groups: list[list[int]] = [[] for _ in range(min(count, len(jobs)))]
-    sizes = [0] * len(groups)
-    for index in sorted(range(len(jobs)), key=lambda i: -len(jobs[i].text)):
-        smallest = sizes.index(min(sizes))
-        groups[smallest].append(index)
-        sizes[smallest] += len(jobs[index].text) + 200
-    return [sorted(g) for g in groups if g]
 
 
 def code_fingerprint(package: Path = Path(__file__).parents[1]) -> str:
@@ -236,13 +130,7 @@ def code_fingerprint(package: Path = Path(__file__).parents[1]) -> str:
 
     from migration_gate import __version__
 
-    parts = [__version__]
-    for path in sorted(package.rglob("*.py")):
-        try:
-            stat = path.stat()
-        except OSError:
-            continue
-        parts.append(f"{path}:{stat.st_size}:{stat.st_mtime_ns}")
+    parts = [__version__, *sorted(_module_stamps(str(package)))]
     spec = importlib.util.find_spec("sqlglot")
     if spec is not None and spec.submodule_search_locations:
         version_file = Path(next(iter(spec.submodule_search_locations))) / "_version.py"
@@ -251,6 +139,26 @@ def code_fingerprint(package: Path = Path(__file__).parents[1]) -> str:
         except (OSError, ValueError):
             parts.append("sqlglot version unknown")
     return _digest("|".join(parts))[:16]
+
+
+def _module_stamps(folder: str) -> list[str]:
+    """`path:size:mtime` of every `*.py` under `folder`, with `os.scandir` (a third of what
+    `Path.rglob` and `Path.stat` cost: every warm run makes the fingerprint)."""
+    stamps: list[str] = []
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return stamps
+    for entry in entries:
+        try:
+            if entry.is_dir():
+                stamps.extend(_module_stamps(entry.path))
+            elif entry.name.endswith(".py"):
+                stat = entry.stat()
+                stamps.append(f"{entry.path}:{stat.st_size}:{stat.st_mtime_ns}")
+        except OSError:
+            continue
+    return stamps
 
 
 def _digest(text: str) -> str:
@@ -300,9 +208,9 @@ def _header_of(job: LintJob) -> bytes:
 
 
 def _key_header(job: LintJob, runner: str | None) -> bytes:
-    """The part of the key made of the code and the job's settings, with its separator."""
-    import json
-
+    """The part of the key made of the code and the job's settings, with its separator: the
+    `repr` of plain strings, numbers, None, lists and named tuples, as stable as JSON and
+    without importing `json` (a run whose files are all cached needs it nowhere else)."""
     global _FINGERPRINT
     if _FINGERPRINT is None:
         _FINGERPRINT = code_fingerprint()
@@ -312,8 +220,8 @@ def _key_header(job: LintJob, runner: str | None) -> bytes:
     if runner is not None:
         parts.append(runner)  # its settings: a frozen dataclass, repr is stable
     if job.columns:
-        parts.append(job.columns)  # named tuples of strings: JSON lists
-    return json.dumps(parts).encode() + b"\0"
+        parts.append(job.columns)  # named tuples of strings
+    return repr(parts).encode("utf-8", "surrogatepass") + b"\0"
 
 
 def _to_cached(diagnostic: Diagnostic) -> list[object]:

@@ -108,7 +108,7 @@ class Deferred(BaseException):
 
 
 #: How many more times this process hands a job back rather than import sqlglot (0: never;
-#: `engine.run_jobs` sets it in its worker processes).
+#: `pool.run_jobs` sets it in its worker processes).
 _DEFERRALS = 0
 
 

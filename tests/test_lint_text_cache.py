@@ -198,3 +198,14 @@ def test_a_cache_folder_that_cannot_be_made_only_costs_the_cache(folder: Path,
     fresh = lint(folder, tmp_path / "unused", "--no-cache")
     assert done.returncode == fresh.returncode == 1, done.stderr
     assert done.stdout == fresh.stdout and "Traceback" not in done.stderr
+
+
+def test_a_file_named_twice_is_reported_as_before(folder: Path, tmp_path: Path) -> None:
+    """Its findings interleave with its twin's, which no per-file block can say: the report
+    is rendered from every finding, as it always was."""
+    env = {"MIGRATION_GATE_CACHE_DIR": str(tmp_path / "cache")}
+    names = ("V1__drop.sql", "./V1__drop.sql", "V2__index.sql")
+    done = run_gate("lint", *names, cwd=folder, env=env)
+    fresh = run_gate("lint", "--output", str(tmp_path / "r.txt"), *names, cwd=folder, env=env)
+    assert done.stdout == fresh.stdout and done.returncode == fresh.returncode == 1
+    assert done.stdout.count("V1__drop.sql:1:19 ban-drop-column") == 2

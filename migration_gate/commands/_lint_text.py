@@ -34,15 +34,13 @@ if TYPE_CHECKING:
 _BY_PLACE = attrgetter("line", "column", "rule")
 
 
-def applies(fmt: str, output: Path | None, paths: Sequence[str]) -> bool:
+def applies(fmt: str, output: Path | None, each_once: bool) -> bool:
     """Whether the report can be assembled from per-file blocks: only the terminal text
-    report (no `--output`, no JSON copy to write), files named once (a file named twice has
-    its findings interleaved with its twin's in the report). The caller checks the cache is
-    on."""
+    report (no `--output`, no JSON copy to write), each file named once (`each_once`: a file
+    named twice has its findings interleaved with its twin's in the report)."""
     from migration_gate.report import JSON_COPY_ENV
 
-    return (fmt == "text" and output is None and not os.environ.get(JSON_COPY_ENV)
-            and len(set(paths)) == len(paths))
+    return fmt == "text" and output is None and each_once and not os.environ.get(JSON_COPY_ENV)
 
 
 def report(jobs: Sequence[LintJob], problems: Sequence[Diagnostic],

@@ -209,3 +209,38 @@ def test_a_file_named_twice_is_reported_as_before(folder: Path, tmp_path: Path) 
     fresh = run_gate("lint", "--output", str(tmp_path / "r.txt"), *names, cwd=folder, env=env)
     assert done.stdout == fresh.stdout and done.returncode == fresh.returncode == 1
     assert done.stdout.count("V1__drop.sql:1:19 ban-drop-column") == 2
+
+
+@pytest.mark.slow
+def test_a_file_name_that_is_not_utf8_is_reported_and_only_its_block_is_not_stored(
+        tmp_path: Path) -> None:
+    """Found on the branch: the block of `V1__caf\\xe9.sql` (a Latin-1 name, a lone surrogate
+    once decoded) made SQLite raise UnicodeEncodeError, an internal error instead of the
+    report. The name goes out as its own bytes (standard output under `surrogateescape`, as
+    Python sets it in a POSIX locale)."""
+    import os
+    import sys
+
+    from tests.conftest import clean_env
+
+    folder = tmp_path / "project"
+    folder.mkdir()
+    (folder / os.fsdecode(b"V1__caf\xe9.sql")).write_bytes(DROP.encode())
+    (folder / "V2__index.sql").write_bytes(FILES["V2__index.sql"])
+
+    def lint_here(*args: str) -> subprocess.CompletedProcess[bytes]:
+        env = clean_env({"MIGRATION_GATE_CACHE_DIR": str(tmp_path / "cache"),
+                         "PYTHONIOENCODING": "utf-8:surrogateescape"})
+        return subprocess.run([sys.executable, "-m", "migration_gate", "lint", *args, "."],
+                              cwd=folder, env=env, capture_output=True, timeout=300)
+
+    fresh = lint_here("--no-cache")
+    assert fresh.returncode == 1, fresh.stderr  # V2's adding-required-field
+    assert b"\nV1__caf\xe9.sql:1:19 ban-drop-column warning: " in fresh.stdout
+    assert fresh.stdout.endswith(b"1 error, 7 warnings in 2 files (2 checked).\n")
+    for _run in range(2):
+        done = lint_here()
+        assert (done.stdout, done.returncode) == (fresh.stdout, fresh.returncode), done.stderr
+    with sqlite3.connect(tmp_path / "cache" / "lint-v1.sqlite") as connection:
+        (count,) = connection.execute("SELECT count(*) FROM rendered").fetchone()
+    assert count == 1  # V2's block; V1's is made again each time

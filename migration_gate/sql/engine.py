@@ -13,6 +13,7 @@ folder; any problem with it only disables it.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -250,6 +251,10 @@ def cache_dir() -> Path:
     return Path(base) / "migration-gate"
 
 
+#: A lone surrogate: what `os.fsdecode` makes of a name's bytes that are not UTF-8.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 class Cache:
     """Findings by key in one SQLite file; every failure turns the cache off, never the run."""
 
@@ -328,7 +333,10 @@ class Cache:
         self._insert("findings", [(key, json.dumps(value)) for key, value in items])
 
     def put_texts(self, items: Sequence[tuple[str, str]]) -> None:
-        self._insert("rendered", items)
+        """Store texts by key; one SQLite cannot hold (a lone surrogate: a file name that is
+        not UTF-8, as the shell passes it) is left out, and made again next time."""
+        self._insert("rendered", [(key, value) for key, value in items
+                                  if value.isascii() or not _SURROGATE.search(value)])
 
     def _insert(self, table: str, rows: Sequence[tuple[str, str]]) -> None:
         import sqlite3

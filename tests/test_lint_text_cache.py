@@ -75,7 +75,7 @@ def test_the_cached_text_report_is_the_one_rendered_afresh(folder: Path, tmp_pat
         rows = dict(connection.execute("SELECT key, value FROM rendered").fetchall())
     assert len(rows) == 6  # the files linted: not the empty one, not the Latin-1 one
     assert sum(value.startswith("0 0\n") for value in rows.values()) == 1  # V7, no findings
-    assert len(pack.read(cache / PACK_NAME)) == 6
+    assert len(pack.read(cache / PACK_NAME).spans) == 6
     # a run prints the stored blocks: emptied in SQLite, with the pack gone, the linted files
     # have no findings left; that run's pack then holds the emptied blocks
     with sqlite3.connect(cache / "lint-v1.sqlite") as connection:
@@ -84,7 +84,7 @@ def test_the_cached_text_report_is_the_one_rendered_afresh(folder: Path, tmp_pat
     emptied = lint(folder, cache)
     assert "V1__drop.sql" not in emptied.stdout and "V5__empty.sql:1:1" in emptied.stdout
     assert emptied.stdout.endswith("2 files (8 checked).\n"), emptied.stdout
-    assert set(pack.read(cache / PACK_NAME).values()) == {"0 0\n"}
+    assert set(pack.read(cache / PACK_NAME).values().values()) == {b"0 0\n"}
 
 
 @pytest.mark.slow
@@ -148,25 +148,28 @@ def test_the_empty_file_rule_is_the_folder_checks_one() -> None:
 
 def test_a_pack_reads_back_what_was_written_and_a_damaged_one_is_empty(tmp_path: Path) -> None:
     path = tmp_path / "p.pack"
-    values = {"a" * 64: "0 0\n", "b" * 64: "1 0\nx.sql:1:1 r error: é \ud800 ✓\n\n",
-              "c" * 64: ""}
+    values = {"a" * 64: b"0 0\n", "b" * 64: "1 0\nx.sql:1:1 r error: é ✓\n\n".encode(),
+              "c" * 64: b""}
     pack.write(path, values)
-    assert pack.read(path) == values
+    assert pack.read(path).values() == values
     assert list(tmp_path.iterdir()) == [path]  # the temporary file is gone
     data = path.read_bytes()
-    for damaged in (data[:-1], data + b"x", b"other\n" + data, data.replace(b"\n3\n", b"\n4\n"),
-                    b"\xff" + data, b""):
+    assert b"\n3 " in data  # the count line
+    for damaged in (data[:-1], data + b"x", b"other\n" + data, data.replace(b"\n3 ", b"\n4 "),
+                    b"\xff" + data, b"", data.replace(b"a" * 64, b"a" * 63 + b"\xff")):
         path.write_bytes(damaged)
-        assert pack.read(path) == {}
-    assert pack.read(tmp_path / "missing") == {}
+        assert pack.read(path) == pack.Pack()
+    assert pack.read(tmp_path / "missing") == pack.Pack()
 
 
-def test_a_pack_keeps_older_values_while_it_stays_small(monkeypatch: pytest.MonkeyPatch,
+def test_a_pack_keeps_older_values_while_it_stays_small(tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch,
                                                          ) -> None:
-    assert pack.merged({"a": "1", "b": "2"}, {"b": "3", "c": "4"}) == {"a": "1", "b": "3",
-                                                                     "c": "4"}
-    monkeypatch.setattr(pack, "MAX_CHARS", 2)
-    assert pack.merged({"a": "1", "b": "2"}, {"b": "3", "c": "4"}) == {"b": "3", "c": "4"}
+    pack.write(tmp_path / "p.pack", {"a": b"1", "b": b"2"})
+    old = pack.read(tmp_path / "p.pack")
+    assert pack.merged(old, {"b": b"3", "c": b"4"}) == {"a": b"1", "b": b"3", "c": b"4"}
+    monkeypatch.setattr(pack, "MAX_BYTES", 2)
+    assert pack.merged(old, {"b": b"3", "c": b"4"}) == {"b": b"3", "c": b"4"}
 
 
 def test_files_rendered_in_the_worker_processes_are_the_report(tmp_path: Path) -> None:

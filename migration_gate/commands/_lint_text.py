@@ -17,18 +17,21 @@ standard output, no JSON copy, each path once, the cache on.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from operator import attrgetter
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple, TextIO
 
 from migration_gate.diagnostics import Diagnostic, Severity
 
 if TYPE_CHECKING:
     from migration_gate.report.text import FileBlocks
     from migration_gate.sql.engine import LintJob
+    from migration_gate.sql.pack import Pack
 
 #: `Diagnostic.sort_key`'s fields within one file, read in C.
 _BY_PLACE = attrgetter("line", "column", "rule")
@@ -56,15 +59,16 @@ def report(jobs: Sequence[LintJob], problems: Sequence[Diagnostic],
     (a worker process, in a large run): the rendering is shared by the cores too."""
     import sys
 
-    from migration_gate.console import write_out
     from migration_gate.report import ReportOptions, use_color
     from migration_gate.report.text import FileBlocks
     from migration_gate.sql import pack
     from migration_gate.sql.engine import cache_dir, derived_key
 
-    color = use_color(sys.stdout)
-    blocks = FileBlocks(ReportOptions(root=root, color=color, command="lint", texts=texts))
+    blocks = FileBlocks(ReportOptions(root=root, color=use_color(sys.stdout), command="lint",
+                                      texts=texts))
     parts: dict[str, str] = {}
+    packed = pack.Pack()
+    found: dict[str, _Packed] = {}  # the parts found in the pack
     keys: dict[str, str] = {}
     if use_cache:
         settings = f"{int(blocks.color)}{int(blocks.actions)}"
@@ -74,18 +78,57 @@ def report(jobs: Sequence[LintJob], problems: Sequence[Diagnostic],
         pack_file = cache_dir() / PACK_NAME
         packed = pack.read(pack_file)
         for path, key in keys.items():
-            value = packed.get(key)
-            if value is not None:
-                parts[path] = value
-        packed_all = len(parts) == len(keys)
-    if len(parts) < len(jobs):
-        _complete(parts, jobs, keys, blocks, root, use_cache)
-    if use_cache and not packed_all:
-        pack.write(pack_file, pack.merged(packed, {key: parts[path]
-                                                   for path, key in keys.items()}))
+            span = packed.spans.get(key)
+            part = _packed(packed.data, span) if span is not None else None
+            if part is not None:
+                found[path] = part
+    if len(found) < len(jobs):
+        _complete(parts, [job for job in jobs if job.path not in found], keys, blocks, root,
+                  use_cache)
+    if use_cache and len(found) < len(keys):
+        pack.write(pack_file, pack.merged(packed, _pack_values(keys, parts, found, packed)))
     for problem in problems:
         parts[problem.path] = _part(blocks, problem.path, configured([problem]))
-    return _write(parts, blocks, checked, fail_on, write_out)
+    return _write(parts, found, packed.data, blocks, checked, fail_on)
+
+
+class _Packed(NamedTuple):
+    """A file's part in the pack: its counts, and where its block is in the pack's bytes."""
+
+    errors: int
+    warnings: int
+    start: int
+    end: int
+
+
+def _packed(data: bytes, span: tuple[int, int]) -> _Packed | None:
+    """The part at `span` of the pack's bytes (`_part`'s form), None if it is not one."""
+    start, end = span
+    newline = data.find(b"\n", start, end)
+    if newline < 0:
+        return None
+    try:
+        errors, warnings = map(int, data[start:newline].split(b" "))
+    except ValueError:
+        return None
+    return _Packed(errors, warnings, newline + 1, end)
+
+
+def _pack_values(keys: dict[str, str], parts: dict[str, str], found: dict[str, _Packed],
+                 packed: Pack) -> dict[str, bytes]:
+    """This run's parts by key, for the next pack: those with a lone surrogate (a file name
+    that is not UTF-8) left out, so that the pack's bytes are UTF-8 as standard output
+    writes it."""
+    values: dict[str, bytes] = {}
+    for path, key in keys.items():
+        part = found.get(path)
+        if part is not None:
+            start = packed.spans[key][0]
+            values[key] = packed.data[start : part.end]
+        else:
+            with contextlib.suppress(UnicodeEncodeError):
+                values[key] = parts[path].encode("utf-8")
+    return values
 
 
 #: The pack's file name in the cache folder.
@@ -103,7 +146,7 @@ def _complete(parts: dict[str, str], jobs: Sequence[LintJob], keys: dict[str, st
     cache = Cache.open() if use_cache else None
     render = _Render(root, blocks.color, store=cache is not None)
     try:
-        wanted = [path for path in keys if path not in parts]
+        wanted = [job.path for job in jobs if job.path in keys]
         if cache is not None:
             for index, value in cache.get_texts([keys[p] for p in wanted]).items():
                 parts[wanted[index]] = value
@@ -187,20 +230,73 @@ def _part(blocks: FileBlocks, path: str, diagnostics: list[Diagnostic],
     return f"{errors} {warnings}\n{blocks.block(path, diagnostics, text)}"
 
 
-def _write(parts: dict[str, str], blocks: FileBlocks, checked: int, fail_on: Severity,
-           write_out: Callable[[str], None]) -> bool:
-    """The report, from each file's part: blocks in path order, then the count line."""
+def _write(parts: dict[str, str], found: dict[str, _Packed], data: bytes, blocks: FileBlocks,
+           checked: int, fail_on: Severity) -> bool:
+    """The report, from each file's part (a string, or a block in the pack's bytes `data`):
+    blocks in path order, then the count line. Written as bytes when standard output writes
+    UTF-8 without translating newlines (what it would write anyway), so that the pack's
+    blocks are never decoded."""
+    import sys
+
+    raw = _raw_utf8(sys.stdout) and not any(_SURROGATE.search(p) for p in parts.values())
+    view = memoryview(data)
     errors = warnings = files = 0
     out: list[str] = []
-    for path in sorted(parts):
+    raw_out: list[bytes | memoryview] = []
+    for path in sorted({*parts, *found}):
+        part = found.get(path)
+        if part is not None:
+            if part.start == part.end:
+                continue
+            errors, warnings, files = errors + part.errors, warnings + part.warnings, files + 1
+            if raw:
+                raw_out.append(view[part.start : part.end])
+            else:
+                out.append(data[part.start : part.end].decode("utf-8", "replace"))
+            continue
         counts, block = parts[path].split("\n", 1)
         if block:
             first, second = counts.split(" ")
-            errors += int(first)
-            warnings += int(second)
-            files += 1
-            out.append(block)
-    out.append(blocks.count(errors, warnings, files, checked))
-    write_out("".join(out))
+            errors, warnings, files = errors + int(first), warnings + int(second), files + 1
+            if raw:
+                raw_out.append(block.encode("utf-8"))
+            else:
+                out.append(block)
+    count = blocks.count(errors, warnings, files, checked)
+    if raw:
+        raw_out.append(count.encode("utf-8"))
+        _write_bytes(sys.stdout, b"".join(raw_out))
+    else:
+        from migration_gate.console import write_out
+
+        write_out("".join(out) + count)
     ranks = [s.rank for s, n in ((Severity.ERROR, errors), (Severity.WARNING, warnings)) if n]
     return any(rank >= fail_on.rank for rank in ranks)
+
+
+#: A lone surrogate: what `os.fsdecode` makes of a name's bytes that are not UTF-8.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _raw_utf8(stream: TextIO | None) -> bool:
+    """Whether bytes of UTF-8 text are what `stream` would write for that text."""
+    import codecs
+
+    encoding = getattr(stream, "encoding", None)
+    if getattr(stream, "buffer", None) is None or not encoding or os.linesep != "\n":
+        return False
+    try:
+        return codecs.lookup(encoding).name == "utf-8"
+    except LookupError:
+        return False
+
+
+def _write_bytes(stream: TextIO, data: bytes) -> None:
+    """`console.write_out` for bytes: after what `stream` holds, on its buffer."""
+    from migration_gate.console import OutputError
+
+    try:
+        stream.flush()
+        stream.buffer.write(data)
+    except (OSError, ValueError) as error:
+        raise OutputError(getattr(error, "strerror", None) or str(error)) from None

@@ -22,9 +22,10 @@ from migration_gate.gitbase import has_commit_graph, write_commit_graph
 from tests.conftest import Repo, clean_env, make_repo, run_gate
 
 #: The most git processes a plain `check --no-verify` may start (measured: 5).
-#: rev-parse, for-each-ref, merge-base, ls-tree, ls-files, one cat-file --batch for the base's configuration
-#: files where they differ from the working tree's (the base governs: baseconfig.py), and one
-#: `git log` for the burned versions the first time a base tip is seen (then cached).
+#: rev-parse, for-each-ref, merge-base, ls-tree, ls-files, one cat-file --batch for the base's
+#: configuration files where they differ from the working tree's (the base governs:
+#: baseconfig.py), and one `git log` for the burned versions the first time a base tip is
+#: seen (then cached).
 MAX_GIT_PROCESSES = 7
 
 

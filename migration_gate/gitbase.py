@@ -3,7 +3,7 @@
 A `check` costs five git processes whatever the size of the folder or the length of the
 history: one `rev-parse` (root, shallowness, HEAD), one `for-each-ref` (every candidate base at
 once), one `merge-base`, one `ls-tree`, one `ls-files` (the files unchanged since the base,
-`gittree.unchanged_in_worktree`) -- plus one `cat-file --batch` for the base files that
+`worktree_index`) -- plus one `cat-file --batch` for the base files that
 differ from the working tree, one `ls-tree` of the base's tip when it moved on since the
 merge-base, and the network only when the base is not in the clone.
 """

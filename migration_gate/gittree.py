@@ -97,48 +97,6 @@ def listing_with(root: Path, commit: str, folder: str, paths: Sequence[str]
     return found
 
 
-#: The modes of a regular file: a symbolic link (refinery reads its target, which may change
-#: while the link does not) or a submodule is never vouched for.
-_REGULAR_MODES = ("100644", "100755")
-
-
-def unchanged_in_worktree(root: Path, commit: str, folder: str) -> frozenset[str]:
-    """The files of `folder` (paths relative to it) that git vouches are, in the working tree,
-    the blob `commit` has at the same path: they need not be read to be compared (issue 16).
-
-    One `ls-files` of the folder: each index entry's tag, mode and blob, and the entries it
-    finds modified or deleted in the working tree. git tells by the stat data it keeps, and
-    where that cannot decide (a file touched, a racily clean entry) by hashing the file as
-    `git add` would; a file is vouched for only when its entry is plainly cached (not
-    assume-unchanged, skip-worktree or unmerged: git would not look at the file), found
-    unmodified, and its staged blob and mode are the commit's. A file staged but not
-    committed, untracked, edited, touched and edited, replaced by a link or a folder is not.
-    Whatever git cannot answer leaves every file to be read (an empty set)."""
-    prefix = folder_prefix(folder)
-    try:
-        output = run_git(["--literal-pathspecs", "ls-files", "-z", "-s", "-t", "-v", "-c",
-                          "-m", "-d", "--", prefix or "."], root)
-    except GitError:
-        return frozenset()
-    entries = _blob_entries(root, commit, prefix)
-    cached: dict[str, tuple[str, str]] = {}
-    doubted = set()
-    for record in output.decode("utf-8", "surrogateescape").split("\0"):
-        meta, _, path = record.partition("\t")
-        fields = meta.split(" ")
-        if len(fields) != 4 or not path.startswith(prefix):
-            continue
-        tag, mode, obj, stage = fields
-        rel = path[len(prefix):]
-        # `H`: cached; `C` modified, `R` deleted, lower case: assume-unchanged, `S`: skip-worktree
-        if tag == "H" and stage == "0" and mode in _REGULAR_MODES:
-            cached[rel] = (obj, mode)
-        else:
-            doubted.add(rel)
-    return frozenset(rel for rel, entry in cached.items()
-                     if rel not in doubted and entries.get(rel) == entry)
-
-
 class GitTree:
     """The migrations folder as it is in a commit (the base): a source of `MigrationFile`s,
     no data to compare, so a plain class (a dataclass costs every run's import ~0.5 ms).

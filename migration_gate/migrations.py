@@ -182,7 +182,7 @@ class WorkingTree:
     """The migrations folder on disk. A plain class, as `NamesOnly`: a source is no data to
     compare, and each dataclass costs every run's import ~0.5 ms (issue 16).
 
-    `unread`: the files git vouches are unchanged since the base (`unchanged_in_worktree`):
+    `unread`: the files git vouches are unchanged since the base (`worktree_index`):
     `discover` makes them without reading them, their content is read if anything asks."""
 
     __slots__ = ("folder", "unread")

@@ -8,7 +8,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from migration_gate import gitbase
+from migration_gate import gitbase, worktree_index
 from migration_gate.burned import BurnedVersion
 from migration_gate.config import Config, load_config
 from migration_gate.diagnostics import Diagnostic, GateError
@@ -87,7 +87,7 @@ def relative_to(path: Path, root: Path) -> str:
 def read_folder(folder: Path, root: Path, config: Config, runner: Runner | None = None,
                 unread: frozenset[str] = frozenset()) -> tuple[MigrationFile, ...]:
     """The working tree's folder; `runner` when the project's runner is not refinery;
-    `unread`: files git vouches are the base's (`unchanged_in_worktree`), read on use."""
+    `unread`: files git vouches are the base's (`worktree_index`), read on use."""
     files = discover(
         WorkingTree(folder, unread),
         folder_path=relative_to(folder, root),
@@ -309,6 +309,8 @@ def build_context(
         # another one: a submodule, a sibling checkout)
         repo_root = gitbase.repository_root(folder)
     root = repo_root or config.project_dir
+    # git looks at the folder's files while the base is resolved (`vouched_files`)
+    listing = worktree_index.start(repo_root, _in_repo(repo_root, folder)) if use_base else None
     extra: dict[str, Any] = {"note": note} if note else {}
     found: gitbase.Base | None = None
     config_findings: tuple[Diagnostic, ...] = ()
@@ -346,7 +348,7 @@ def build_context(
     root = repo_root or config.project_dir
     choice = choose_runner(folder, root, config, runner_flag, repo_root, found)
     runner = non_refinery(choice)
-    unread = vouched_files(repo_root, folder, found)
+    unread = vouched_files(repo_root, folder, found, listing)
     local = read_folder(folder, root, config, runner, unread)
     snapshot = None
     if found is not None and repo_root is not None:
@@ -366,18 +368,18 @@ def build_context(
     )
 
 
-def vouched_files(repo_root: Path | None, folder: Path, base: gitbase.Base | None
-                  ) -> frozenset[str]:
-    """The folder's files git vouches are the merge-base's, unread (issue 16: a warm check
-    over 5,000 migrations reads the few a branch changed, not all of them)."""
-    if base is None or repo_root is None:
+def vouched_files(repo_root: Path | None, folder: Path, base: gitbase.Base | None,
+                  pending: worktree_index.Pending | None = None) -> frozenset[str]:
+    """The folder's files git vouches are the merge-base's, left unread (`worktree_index`)."""
+    in_repo = _in_repo(repo_root, folder)
+    if base is None or repo_root is None or in_repo is None:
         return frozenset()
-    in_repo = relative_to(folder.resolve(), repo_root)
-    if in_repo.startswith(".."):
-        return frozenset()
-    from migration_gate.gittree import unchanged_in_worktree
+    return worktree_index.vouched(repo_root, base.merge_base, in_repo, pending)
 
-    return unchanged_in_worktree(repo_root, base.merge_base, in_repo)
+
+def _in_repo(repo_root: Path | None, folder: Path) -> str | None:
+    in_repo = relative_to(folder.resolve(), repo_root) if repo_root is not None else ".."
+    return None if in_repo.startswith("..") else in_repo
 
 
 def base_governs(repo_root: Path, base: gitbase.Base) -> bool:

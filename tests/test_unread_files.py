@@ -1,6 +1,6 @@
 """The working-tree files git vouches are unchanged since the merge-base are not read (issue 16).
 
-`gittree.unchanged_in_worktree` asks one `git ls-files` which files of the folder are cached,
+`worktree_index.unchanged_in_worktree` asks one `git ls-files` which files of the folder are cached,
 unmodified and the base's blob; `discover` makes those without reading them. A wrong
 "unchanged" would hide an edited migration, so every way a file can differ is built here in a
 real repository, and the run's findings are compared with a run that reads every file: the
@@ -15,8 +15,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-from migration_gate.gittree import unchanged_in_worktree
 from migration_gate.migrations import WorkingTree, discover
+from migration_gate.worktree_index import unchanged_in_worktree
 from tests.conftest import Repo, make_repo, run_gate
 
 SQL = "CREATE TABLE IF NOT EXISTS t{n} (id bigint PRIMARY KEY);\n"

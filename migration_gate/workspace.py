@@ -338,6 +338,10 @@ def build_context(
                     raise
                 _print_note(f"{error}; counting the working tree only")
             else:
+                if found is not None and (in_repo := _in_repo(repo_root, folder)) is not None:
+                    from migration_gate.burned import prefetch
+
+                    prefetch(repo_root, found.tip, in_repo, config.int8_versions)
                 if found is None:
                     (note or _print_note)("no commit yet: every migration is new")
                 elif base_governs(repo_root, found):

@@ -160,3 +160,23 @@ def test_a_crlf_checkout_is_no_modification(tmp_path: Path) -> None:
     code, found = _findings(repo, read_everything=False)
     assert (code, found) == _findings(repo, read_everything=True)
     assert not [d for d in found if d["rule"] == "modified-migration"], found
+
+
+def test_a_submodule_in_the_folder_is_never_vouched_for(tmp_path: Path) -> None:
+    """The superproject's index holds the submodule's commit, not its files: those are read,
+    and the findings are those of reading every file."""
+    inner = make_repo(tmp_path / "inner")
+    inner.write("V020__t20.sql", SQL.format(n=20))
+    inner.commit("inner")
+    repo = make_repo(tmp_path / "repo")
+    for n in range(1, 3):
+        repo.write(f"migrations/V{n:03d}__t{n}.sql", SQL.format(n=n))
+    repo.git("-c", "protocol.file.allow=always", "submodule", "add", "-q", str(inner.path),
+             "migrations/sub")
+    repo.commit("base")
+    repo.git("checkout", "-q", "-b", "feature")
+    (repo.path / "migrations/sub/V020__t20.sql").write_text(SQL.format(n=20) + "-- edited\n")
+    vouched = unchanged_in_worktree(repo.path, _merge_base(repo), "migrations")
+    assert vouched == {"V001__t1.sql", "V002__t2.sql"}
+    code, found = _findings(repo, read_everything=False)
+    assert (code, found) == _findings(repo, read_everything=True)

@@ -138,6 +138,24 @@ class MigrationFile:
             name.name, name.version, self.content, int8_versions=self.int8_versions
         )
 
+    if not TYPE_CHECKING:  # for mypy, `content` stays a plain field (and no other name appears)
+        def __getattr__(self, name: str) -> object:
+            """`content` of a file made by `unread_file`, read on first use; called only for
+            an attribute the instance lacks, so other files pay nothing."""
+            if name != "content" or "_unread" not in self.__dict__:
+                raise AttributeError(name)
+            try:
+                data = _read_regular(self.__dict__["_unread"])
+            except OSError as error:
+                data = error.strerror or str(error)
+            if isinstance(data, str):  # it was a readable file git vouched for a moment ago
+                from migration_gate.diagnostics import GateError
+
+                raise GateError(f"cannot read {self.path}: {data}; refinery would fail on it "
+                                "too (fix or remove it)")
+            self.__dict__["content"] = data
+            return data
+
     def as_refinery(self) -> refinery.Migration | None:
         name, digest = self.name, self.checksum
         if name is None or digest is None:
@@ -162,12 +180,16 @@ class Source(Protocol):
 
 class WorkingTree:
     """The migrations folder on disk. A plain class, as `NamesOnly`: a source is no data to
-    compare, and each dataclass costs every run's import ~0.5 ms (issue 16)."""
+    compare, and each dataclass costs every run's import ~0.5 ms (issue 16).
 
-    __slots__ = ("folder",)
+    `unread`: the files git vouches are unchanged since the base (`worktree_index`):
+    `discover` makes them without reading them, their content is read if anything asks."""
 
-    def __init__(self, folder: Path) -> None:
+    __slots__ = ("folder", "unread")
+
+    def __init__(self, folder: Path, unread: frozenset[str] = frozenset()) -> None:
         self.folder = folder
+        self.unread = unread
 
     def __repr__(self) -> str:
         return f"WorkingTree({self.folder!r})"
@@ -303,10 +325,21 @@ def discover(
         names = {rel: parse(_base_name(rel), extensions=EXTENSIONS, int8_versions=int8_versions)
                  for rel in rels}
         wanted = [rel for rel, parsed in names.items() if isinstance(parsed, MigrationName)]
+    # the files to read that git vouches for (`WorkingTree.unread`) are read on first use
+    unread: set[str] | frozenset[str] = frozenset()
+    top = ""
+    if isinstance(source, WorkingTree) and source.unread:
+        unread = {rel for rel in wanted if rel in source.unread}
+        top = os.fspath(source.folder) + "/"
+        wanted = [rel for rel in wanted if rel not in unread]
     contents = source.read_many(wanted) if wanted else {}
-    files = []
+    files: list[MigrationFile] = []
     prefix = "" if folder_path in ("", ".") else folder_path.rstrip("/") + "/"
     for rel in rels:
+        if rel in unread:
+            files.append(unread_file(top + rel, prefix + rel, rel, names.get(rel),
+                                     int8_versions, runner))
+            continue
         data = contents.get(rel)
         migration = MigrationFile(
             path=prefix + rel,
@@ -320,6 +353,23 @@ def discover(
             migration.__dict__["parsed"] = names[rel]  # what `parsed` would compute again
         files.append(migration)
     return tuple(files)
+
+
+def unread_file(file: str, path: str, rel: str,
+                parsed: MigrationName | NameProblem | None, int8_versions: bool,
+                runner: Runner | None) -> MigrationFile:
+    """A working-tree file as `discover` makes it, its content not read yet: equal to the file
+    read at once, the bytes of `file` read on first use of `content`
+    (`MigrationFile.__getattr__`).
+    Built field by field, as the frozen dataclass's `__init__` would set them."""
+    migration = object.__new__(MigrationFile)
+    fields = migration.__dict__
+    fields.update(path=path, rel=rel, read_error=None, int8_versions=int8_versions,
+                  runner=runner)
+    fields["_unread"] = file
+    if parsed is not None:
+        fields["parsed"] = parsed
+    return migration
 
 
 def listed(source: Source, *, folder_path: str, exclude: Iterable[str] = ()) -> list[str]:

@@ -128,8 +128,9 @@ class CheckContext:
             return self.local
         base = self.base_by_rel
         return tuple(
-            m for m in self.local if m.rel not in base or base[m.rel].content != m.content
-        )
+            m for m in self.local if m.rel not in base or (
+                base[m.rel] is not m and base[m.rel].content != m.content)
+        )  # `is`: a file git vouched for is the base's, its content never read
 
     @cached_property
     def added(self) -> tuple[MigrationFile, ...]:

@@ -8,7 +8,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from migration_gate import gitbase
+from migration_gate import gitbase, worktree_index
 from migration_gate.burned import BurnedVersion
 from migration_gate.config import Config, load_config
 from migration_gate.diagnostics import Diagnostic, GateError
@@ -84,11 +84,12 @@ def relative_to(path: Path, root: Path) -> str:
         return os.path.relpath(path, root).replace(os.sep, "/")
 
 
-def read_folder(folder: Path, root: Path, config: Config, runner: Runner | None = None
-                ) -> tuple[MigrationFile, ...]:
-    """The working tree's folder; `runner` when the project's runner is not refinery."""
+def read_folder(folder: Path, root: Path, config: Config, runner: Runner | None = None,
+                unread: frozenset[str] = frozenset()) -> tuple[MigrationFile, ...]:
+    """The working tree's folder; `runner` when the project's runner is not refinery;
+    `unread`: files git vouches are the base's (`worktree_index`), read on use."""
     files = discover(
-        WorkingTree(folder),
+        WorkingTree(folder, unread),
         folder_path=relative_to(folder, root),
         exclude=config.exclude,
         int8_versions=config.int8_versions,
@@ -131,11 +132,13 @@ def non_refinery(choice: RunnerChoice) -> Runner | None:
 def read_base(
     repo_root: Path, folder: Path, config: Config, base: gitbase.Base,
     local: tuple[MigrationFile, ...] = (), runner: Runner | None = None,
+    unread: frozenset[str] = frozenset(),
 ) -> BaseSnapshot:
+    """`unread`: the local files git vouches are the merge-base's (`read_folder`)."""
     in_repo = relative_to(folder.resolve(), repo_root)
     if in_repo.startswith(".."):
         raise GateError(f"the migrations folder {folder} is outside the repository {repo_root}")
-    files = _base_files(repo_root, base.merge_base, in_repo, config, local, runner)
+    files = _base_files(repo_root, base.merge_base, in_repo, config, local, runner, unread)
     moved_from = None
     if not files and local:
         moved_from = moved_folder(repo_root, base.merge_base, in_repo, local)
@@ -159,17 +162,24 @@ def read_base(
 def _base_files(
     repo_root: Path, commit: str, in_repo: str, config: Config,
     local: tuple[MigrationFile, ...], runner: Runner | None,
+    unread: frozenset[str] = frozenset(),
 ) -> tuple[MigrationFile, ...]:
     """The base's files in `in_repo` at `commit`, as `discover` makes them. A base file whose
     blob is the working tree's file at the same path is that very file (equal in every field,
     so `_shared_with` would put it in anyway): it is neither built again nor read. Only the
     others (changed, deleted, renamed: a few) are discovered; a base file with the bytes of a
-    working-tree file elsewhere (a rename) is not read either (`GitTree.known`)."""
+    working-tree file elsewhere (a rename) is not read either (`GitTree.known`).
+
+    Which files are the base's, git says (`unread`: not even read on this side); the others
+    read here are hashed (a file edited back to the base's bytes is the base's too)."""
     prefix = folder_prefix(in_repo)
-    by_rel = {m.rel: m for m in local if m.content is not None and m.path == prefix + m.rel}
-    same = gitbase.GitTree(repo_root, commit, in_repo).unchanged(
-        {rel: m.content for rel, m in by_rel.items() if m.content is not None})
-    known = tuple(m.content for m in local if m.content is not None and m.rel not in same)
+    by_rel = {m.rel: m for m in local if m.path == prefix + m.rel}
+    vouched = {rel for rel in unread if rel in by_rel}
+    same = vouched | gitbase.GitTree(repo_root, commit, in_repo).unchanged(
+        {rel: content for rel, m in by_rel.items()
+         if rel not in vouched and (content := m.content) is not None})
+    known = tuple(content for m in local
+                  if m.rel not in same and (content := m.content) is not None)
     tree = gitbase.GitTree(repo_root, commit, in_repo, known=known)
     rest = discover(_Without(tree, frozenset(same)), folder_path=in_repo,
                     exclude=config.exclude, int8_versions=config.int8_versions, runner=runner)
@@ -256,10 +266,12 @@ def as_checked_out(
     """Base files as a checkout would write them, where that matters: a file whose raw blob
     differs from the working tree may only differ by `.gitattributes` end-of-line conversion
     (`*.sql eol=crlf`), which is no modification (the deployed file is the checked-out one)."""
-    local_content = {m.rel: m.content for m in local}
+    # only the paths the base has apart: a local file git vouched for is not read for this
+    by_rel = {m.rel: m for m in local}
     result = []
     for migration in files:
-        current = local_content.get(migration.rel)
+        same_path = by_rel.get(migration.rel)
+        current = same_path.content if same_path is not None else None
         if current is not None and migration.content is not None and current != migration.content:
             checked_out = tree.read_checked_out(migration.rel)
             if checked_out is not None and checked_out != migration.content:
@@ -297,6 +309,8 @@ def build_context(
         # another one: a submodule, a sibling checkout)
         repo_root = gitbase.repository_root(folder)
     root = repo_root or config.project_dir
+    # git looks at the folder's files while the base is resolved (`vouched_files`)
+    listing = worktree_index.start(repo_root, _in_repo(repo_root, folder)) if use_base else None
     extra: dict[str, Any] = {"note": note} if note else {}
     found: gitbase.Base | None = None
     config_findings: tuple[Diagnostic, ...] = ()
@@ -324,6 +338,10 @@ def build_context(
                     raise
                 _print_note(f"{error}; counting the working tree only")
             else:
+                if found is not None and (in_repo := _in_repo(repo_root, folder)) is not None:
+                    from migration_gate.burned import prefetch
+
+                    prefetch(repo_root, found.tip, in_repo, config.int8_versions)
                 if found is None:
                     (note or _print_note)("no commit yet: every migration is new")
                 elif base_governs(repo_root, found):
@@ -334,10 +352,11 @@ def build_context(
     root = repo_root or config.project_dir
     choice = choose_runner(folder, root, config, runner_flag, repo_root, found)
     runner = non_refinery(choice)
-    local = read_folder(folder, root, config, runner)
+    unread = vouched_files(repo_root, folder, found, listing)
+    local = read_folder(folder, root, config, runner, unread)
     snapshot = None
     if found is not None and repo_root is not None:
-        snapshot = read_base(repo_root, folder, config, found, local, runner)
+        snapshot = read_base(repo_root, folder, config, found, local, runner, unread)
     return CheckContext(
         config=config,
         root=root,
@@ -351,6 +370,20 @@ def build_context(
         config_findings=config_findings,
         **extra,
     )
+
+
+def vouched_files(repo_root: Path | None, folder: Path, base: gitbase.Base | None,
+                  pending: worktree_index.Pending | None = None) -> frozenset[str]:
+    """The folder's files git vouches are the merge-base's, left unread (`worktree_index`)."""
+    in_repo = _in_repo(repo_root, folder)
+    if base is None or repo_root is None or in_repo is None:
+        return frozenset()
+    return worktree_index.vouched(repo_root, base.merge_base, in_repo, pending)
+
+
+def _in_repo(repo_root: Path | None, folder: Path) -> str | None:
+    in_repo = relative_to(folder.resolve(), repo_root) if repo_root is not None else ".."
+    return None if in_repo.startswith("..") else in_repo
 
 
 def base_governs(repo_root: Path, base: gitbase.Base) -> bool:

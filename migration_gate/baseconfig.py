@@ -144,7 +144,7 @@ def config_changes(
     root: Path,
 ) -> list[Diagnostic]:
     """One `config-changed` finding per configuration file the branch changes."""
-    from migration_gate.workspace import relative_to
+    from migration_gate.basefiles import relative_to
 
     old = {path.resolve(): settings for path, _, settings in base_tables}
     new = {path.resolve(): settings for path, _, settings in branch_tables}

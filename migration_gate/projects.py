@@ -158,7 +158,7 @@ def _own_dir(folder: Path) -> str | None:
 
 
 def _rel(path: Path, root: Path) -> str:
-    from migration_gate.workspace import relative_to
+    from migration_gate.basefiles import relative_to
 
     return relative_to(path.resolve(), root.resolve())
 

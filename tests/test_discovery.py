@@ -318,8 +318,9 @@ def test_the_base_reuses_the_working_tree_files_it_holds_byte_for_byte(
     """`read_base` (issue 16): a base file whose blob is the working tree's file at the same
     path is that very object (parsed once per run, never read from git); an edited, a deleted
     and a renamed file are the base's own, with the base's bytes, in path order as before."""
+    from migration_gate.basefiles import read_base
     from migration_gate.config import load_config
-    from migration_gate.workspace import read_base, read_folder
+    from migration_gate.workspace import read_folder
 
     monkeypatch.setenv("MIGRATION_GATE_CACHE_DIR", str(tmp_path / "cache"))  # burned versions
 

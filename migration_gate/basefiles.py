@@ -18,9 +18,10 @@ from migration_gate.burned import BurnedVersion
 from migration_gate.config import Config
 from migration_gate.diagnostics import GateError
 from migration_gate.gittree import folder_prefix
-from migration_gate.migrations import MigrationFile, NamesOnly, discover
+from migration_gate.migrations import MigrationFile, discover
 from migration_gate.pipeline import BaseSnapshot
 from migration_gate.runners.model import Runner
+from migration_gate.sources import NamesOnly
 
 
 def relative_to(path: Path, root: Path) -> str:

@@ -23,8 +23,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from migration_gate import refinery
-from migration_gate.migrations import EXTENSIONS
 from migration_gate.refinery import MigrationName, Prefix
+from migration_gate.sources import EXTENSIONS
 
 _CACHE_FORMAT = 2
 

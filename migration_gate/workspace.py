@@ -12,15 +12,10 @@ from migration_gate import gitbase, worktree_index
 from migration_gate.basefiles import read_base, relative_to
 from migration_gate.config import Config, load_config
 from migration_gate.diagnostics import Diagnostic, GateError
-from migration_gate.migrations import (
-    MigrationFile,
-    Source,
-    WorkingTree,
-    discover,
-    listed,
-)
+from migration_gate.migrations import MigrationFile, discover, listed
 from migration_gate.pipeline import CheckContext
 from migration_gate.runners.model import Runner, RunnerChoice, RunnerName
+from migration_gate.sources import Source, WorkingTree
 
 if TYPE_CHECKING:
     from migration_gate.projects import Project

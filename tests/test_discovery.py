@@ -13,7 +13,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from migration_gate import gitbase
-from migration_gate.migrations import MigrationFile, WorkingTree, discover, infer_padding
+from migration_gate.migrations import MigrationFile, discover, infer_padding
+from migration_gate.sources import WorkingTree
 from tests.conftest import Repo, make_repo, run_gate, seed_migrations
 from tests.test_git_gate import GIT_RULES
 

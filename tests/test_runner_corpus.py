@@ -15,9 +15,10 @@ import pytest
 
 from migration_gate.choose_runner import detect
 from migration_gate.config import Config
-from migration_gate.migrations import NamesOnly, WorkingTree, discover
+from migration_gate.migrations import discover
 from migration_gate.pipeline import CheckContext
 from migration_gate.runners import RUNNERS, ParsedMigration, RunnerChoice
+from migration_gate.sources import NamesOnly, WorkingTree
 
 CORPUS = os.environ.get("MIGRATION_GATE_CORPUS")
 pytestmark = pytest.mark.skipif(not CORPUS, reason="MIGRATION_GATE_CORPUS is not set")

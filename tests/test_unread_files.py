@@ -15,7 +15,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-from migration_gate.migrations import WorkingTree, discover
+from migration_gate.migrations import discover
+from migration_gate.sources import WorkingTree
 from migration_gate.worktree_index import unchanged_in_worktree
 from tests.conftest import Repo, make_repo, run_gate
 

@@ -34,8 +34,9 @@ def other_branches_versions(context: CheckContext) -> set[Version]:
     """Every version on a remote-tracking branch (`--all-branches`), as the runner reads it."""
     from migration_gate import gitbase
     from migration_gate.basefiles import relative_to
-    from migration_gate.migrations import NamesOnly, discover
+    from migration_gate.migrations import discover
     from migration_gate.runners.refinery import padded_version
+    from migration_gate.sources import NamesOnly
 
     if context.repo_root is None:
         raise GateError("--all-branches needs a git repository")

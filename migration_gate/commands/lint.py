@@ -220,7 +220,7 @@ def _mode(name: str) -> int | None:
 def _sql_files(folder: Path) -> list[Path]:
     """The `*.sql` files under `folder`, at any depth, outside hidden folders (`Path.rglob`
     recurses once per level: a deep enough folder raised `RecursionError`)."""
-    from migration_gate.migrations import walk
+    from migration_gate.sources import walk
 
     found: list[Path] = []
     for dirpath, _dirnames, filenames in walk(folder):

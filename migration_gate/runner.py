@@ -299,10 +299,11 @@ def _rollback(db: Database) -> None:
 
 def _run_statements(db: Database, step: Runnable, observer: Observer | None) -> Failure | None:
     """Send the migration piece by piece, each piece being a statement with the text before
-    it (`split.replay_pieces`): joined, the pieces are the text refinery sends in one go, so
+    it (`pieces.replay_pieces`): joined, the pieces are the text refinery sends in one go, so
     the server sees a byte-order mark, a stray `DELIMITER` line or an unterminated comment
     exactly as it would under refinery."""
-    from migration_gate.sql.split import Positions, replay_pieces
+    from migration_gate.sql.pieces import replay_pieces
+    from migration_gate.sql.split import Positions
 
     nul = step.sql.find("\0")
     if nul >= 0:

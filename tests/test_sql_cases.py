@@ -9,7 +9,8 @@ from pathlib import Path
 
 from migration_gate.diagnostics import Diagnostic
 from migration_gate.sql.lint import lint_text
-from migration_gate.sql.split import replay_pieces, split_statements
+from migration_gate.sql.pieces import replay_pieces
+from migration_gate.sql.split import split_statements
 from migration_gate.types import Dialect
 
 CASES = Path(__file__).parent / "data" / "cases"

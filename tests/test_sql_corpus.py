@@ -13,7 +13,8 @@ import pytest
 
 from migration_gate.diagnostics import Diagnostic
 from migration_gate.sql.engine import LintJob, lint_many
-from migration_gate.sql.split import replay_pieces, split_statements
+from migration_gate.sql.pieces import replay_pieces
+from migration_gate.sql.split import split_statements
 from tests.corpus import SAMPLE, corpus_files, full_corpus, read_manifest
 
 

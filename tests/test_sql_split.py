@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from migration_gate.sql.pieces import replay_pieces
 from migration_gate.sql.split import (
     BOM,
     DELIMITER,
@@ -13,7 +14,6 @@ from migration_gate.sql.split import (
     UNTERMINATED_COMMENT,
     UNTERMINATED_QUOTE,
     Statement,
-    replay_pieces,
     scan_text,
     split_statements,
 )

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from migration_gate import gitbase, worktree_index
 from migration_gate.basefiles import read_base, relative_to
-from migration_gate.config import Config, load_config
+from migration_gate.config import Config, load_here
 from migration_gate.diagnostics import Diagnostic, GateError
 from migration_gate.migrations import MigrationFile, discover, listed
 from migration_gate.pipeline import CheckContext
@@ -19,19 +19,6 @@ from migration_gate.sources import Source, WorkingTree
 
 if TYPE_CHECKING:
     from migration_gate.projects import Project
-
-
-def load(
-    *,
-    cwd: Path | None = None,
-    config_file: Path | None = None,
-    overrides: Mapping[str, Any] | None = None,
-) -> tuple[Config, Path | None]:
-    """The effective configuration and the repository root (None outside git)."""
-    start = (cwd or Path.cwd()).resolve()
-    repo_root = gitbase.repository_root(start)
-    config = load_config(start, stop=repo_root, explicit=config_file, overrides=overrides)
-    return config, repo_root
 
 
 def migrations_folder(config: Config, dir_flag: str | None) -> Path:
@@ -137,7 +124,8 @@ def build_context(
     configuration governs (`migration_gate.baseconfig`). `loaded`: a configuration already
     built (one project of a monorepo) instead of the current folder's.
     """
-    config, repo_root = loaded or load(config_file=config_file, overrides=overrides)
+    config, repo_root = loaded or load_here(config_file=config_file,
+                                                     overrides=overrides)
     folder = migrations_folder(config, dir_flag)
     if dir_flag:
         # the folder's own repository, wherever the command runs from (outside any, or in

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 import migration_gate
+from migration_gate.config import load_here
 from migration_gate.sql.engine import LintJob, cache_key, code_fingerprint
-from migration_gate.workspace import load
 from tests.conftest import run_gate
 
 SQL = "ALTER TABLE users DROP COLUMN legacy;\n"
@@ -24,7 +24,7 @@ SQL = "ALTER TABLE users DROP COLUMN legacy;\n"
 
 def key_with(tmp_path: Path, configuration: str) -> str:
     (tmp_path / ".migration-gate.yaml").write_text(configuration, encoding="utf-8")
-    config, _root = load(cwd=tmp_path)
+    config, _root = load_here(cwd=tmp_path)
     return cache_key(LintJob.for_config("V1__x.sql", SQL, config))
 
 

@@ -88,9 +88,9 @@ def project_contexts(
     runner_flag: RunnerName | None = None,
 ) -> list[CheckContext]:
     """One context per project checked: the folder's, or each project of a monorepo."""
-    from migration_gate.config import is_multi_project
+    from migration_gate.config import is_multi_project, load_here
     from migration_gate.diagnostics import GateError
-    from migration_gate.workspace import build_context, load
+    from migration_gate.workspace import build_context
 
     def one(project: Project | None = None, loaded: Any = None) -> CheckContext:
         return build_context(
@@ -99,7 +99,7 @@ def project_contexts(
             note=note, loaded=loaded, project=project, runner_flag=runner_flag,
         )
 
-    config, repo_root = load(config_file=config_file, overrides=overrides)
+    config, repo_root = load_here(config_file=config_file, overrides=overrides)
     multi = is_multi_project(config, dir_flag, repo_root)
     if (config_file is not None and not config.projects) or not (multi or dir_flag):
         return [one(loaded=(config, repo_root))]

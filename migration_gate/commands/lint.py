@@ -54,12 +54,13 @@ def lint(files: tuple[str, ...], dialect: Dialect | None, config_file: Path | No
          fmt: str | None, output: Path | None, fail_on: str | None, no_cache: bool) -> None:
     """Lint SQL migration FILEs (or folders of them; `-` for standard input) with the SQL
     rules only."""
+    from migration_gate.config import load_here
     from migration_gate.sql.engine import LintJob, cache_key, lint_cached, lint_many, open_cache
 
     if not files:
         raise GateError("no file given: migration-gate lint FILE...")
     overrides = {"dialect": dialect, "fail_on": fail_on}
-    config, repo_root = _load(config_file, overrides)
+    config, repo_root = load_here(config_file=config_file, overrides=overrides)
     config_of = _configs_by_project(config, repo_root, config_file, overrides)
     cwd = Path.cwd()
     paths = [(p, config_of(p)) for p in _expand(files)]
@@ -112,19 +113,6 @@ def _finish_lint(kept: list[Diagnostic], checked: int, fmt: str | None, output: 
     result = Result(tuple(sorted(kept, key=by_place)), files_checked=checked)
     finish(result, fmt=fmt, output=output, root=cwd, fail_on=fail, command="lint",
            texts=texts)
-
-
-def _load(config_file: Path | None, overrides: dict[str, Any]) -> tuple[Config, Path | None]:
-    """`workspace.load`: the configuration and the repository root, without importing
-    `workspace`, which brings the pipeline and the history modules along (a third of a warm
-    run's imports, issue 14)."""
-    from migration_gate import gitbase
-    from migration_gate.config import load_config
-
-    start = Path.cwd().resolve()
-    repo_root = gitbase.repository_root(start)
-    return load_config(start, stop=repo_root, explicit=config_file,
-                       overrides=overrides), repo_root
 
 
 def _configured(diagnostics: list[Diagnostic], configs: dict[str, Config],

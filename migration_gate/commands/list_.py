@@ -26,17 +26,17 @@ def add_arguments(parser: ArgumentParser) -> None:
 def list_(dir_flag: str | None, config_file: Path | None, fmt: str,
           runner_flag: RunnerName | None) -> None:
     """List the migrations the runner would see: version, name, path and checksum."""
+    from migration_gate.config import load_here
     from migration_gate.gitbase import repository_root
     from migration_gate.migrations import versioned
     from migration_gate.workspace import (
         choose_runner,
-        load,
         migrations_folder,
         non_refinery,
         read_folder,
     )
 
-    config, repo_root = load(config_file=config_file)
+    config, repo_root = load_here(config_file=config_file)
     folder = migrations_folder(config, dir_flag)
     if dir_flag:
         repo_root = repository_root(folder)  # paths relative to the folder's own repository

@@ -67,11 +67,12 @@ def _start_folder(dir_flag: str | None, config_file: Path | None) -> None:
     """`new` in a project without migrations yet creates the configured (or default) folder,
     as `sqlx migrate add` and `dbmate new` do, instead of refusing the very first migration.
     An explicit `--dir` that does not exist stays an error: it is more likely a typo."""
-    from migration_gate.workspace import load, the_one_project
+    from migration_gate.config import load_here
+    from migration_gate.workspace import the_one_project
 
     if dir_flag:
         return
-    config, _repo_root = load(config_file=config_file)
+    config, _repo_root = load_here(config_file=config_file)
     folder = config.migrations_path
     if folder.exists() or folder.is_symlink():
         return  # what is there (a file, a dangling link) is judged by the usual checks

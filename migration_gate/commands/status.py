@@ -108,11 +108,12 @@ def status(database_url: str | None, dir_flag: str | None, config_file: Path | N
     import sys
 
     from migration_gate import refinery
+    from migration_gate.config import load_here
     from migration_gate.ephemeral.server import read_only, redact
     from migration_gate.runner import HistoryRowError, history_exists, read_history, runnables
-    from migration_gate.workspace import choose_runner, load, migrations_folder, read_folder
+    from migration_gate.workspace import choose_runner, migrations_folder, read_folder
 
-    config, repo_root = load(config_file=config_file,
+    config, repo_root = load_here(config_file=config_file,
                              overrides={"table_name": table_name} if table_name else None)
     url = status_url(database_url, config)
     folder = migrations_folder(config, dir_flag)

@@ -14,7 +14,6 @@ When the base moved on since the tip scanned last (and that tip is its ancestor)
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import posixpath
@@ -23,6 +22,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from migration_gate import refinery
+from migration_gate.digest import sha256
 from migration_gate.refinery import MigrationName, Prefix
 from migration_gate.sources import EXTENSIONS
 
@@ -214,16 +214,22 @@ def _cache_root() -> Path:
 
 
 def _cache_file(commit: str, folder: str, int8_versions: bool) -> Path:
-    key = hashlib.sha256(f"{_CACHE_FORMAT}\0{commit}\0{folder}\0{int8_versions}".encode(
-        "utf-8", "surrogateescape")).hexdigest()[:24]
+    key = _hex(f"{_CACHE_FORMAT}\0{commit}\0{folder}\0{int8_versions}")[:24]
     return _cache_root() / "burned" / f"{key}.json"
 
 
 def _tip_file(root: Path, folder: str, int8_versions: bool) -> Path:
     """Where the tip this repository's folder was scanned at last is noted."""
-    key = hashlib.sha256(f"{_CACHE_FORMAT}\0tip\0{root.resolve()}\0{folder}\0{int8_versions}"
-                         .encode("utf-8", "surrogateescape")).hexdigest()[:24]
+    key = _hex(f"{_CACHE_FORMAT}\0tip\0{root.resolve()}\0{folder}\0{int8_versions}")[:24]
     return _cache_root() / "burned" / f"tip-{key}.txt"
+
+
+def _hex(text: str) -> str:
+    """The SHA-256 of `text` (`digest.sha256`: a warm check does not load OpenSSL for it)."""
+    data = text.encode("utf-8", "surrogateescape")
+    digest = sha256(len(data))
+    digest.update(data)
+    return digest.hexdigest()
 
 
 def _last_tip(root: Path, folder: str, int8_versions: bool) -> str | None:

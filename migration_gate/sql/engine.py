@@ -163,9 +163,12 @@ def _module_stamps(folder: str) -> list[str]:
 
 
 def _digest(text: str) -> str:
-    import hashlib
+    from migration_gate.digest import sha256
 
-    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+    data = text.encode("utf-8", "surrogatepass")
+    digest = sha256(len(data))
+    digest.update(data)
+    return digest.hexdigest()
 
 
 _FINGERPRINT: str | None = None
@@ -176,10 +179,14 @@ _HEADERS: dict[tuple[object, ...], bytes] = {}
 
 def cache_key(job: LintJob) -> str:
     """The cache key of a job: its text and every input that can change its findings."""
-    import hashlib  # here, as json and sqlite3 below: `lint --no-cache FILE` needs none
+    # here, as json and sqlite3 below: `lint --no-cache FILE` needs none; not hashlib, whose
+    # OpenSSL a warm check that hashes two files' text need not load (`digest`)
+    from migration_gate.digest import sha256
 
-    digest = hashlib.sha256(_header_of(job))
-    digest.update(job.text.encode("utf-8", "surrogatepass"))
+    header, text = _header_of(job), job.text.encode("utf-8", "surrogatepass")
+    digest = sha256(len(header) + len(text))
+    digest.update(header)
+    digest.update(text)
     return digest.hexdigest()
 
 
@@ -187,13 +194,16 @@ def derived_key(job: LintJob, *parts: str) -> str:
     """The key of something made from a job's findings and more inputs (`lint`'s text
     report: the file's path as shown, the report's settings): `cache_key` with those too, in
     one pass over the text (a warm run makes thousands of them)."""
-    import hashlib
+    from migration_gate.digest import sha256
 
-    digest = hashlib.sha256(_header_of(job))
-    for part in parts:
-        digest.update(b"\1" + part.encode("utf-8", "surrogatepass"))
+    header, text = _header_of(job), job.text.encode("utf-8", "surrogatepass")
+    encoded = [b"\1" + part.encode("utf-8", "surrogatepass") for part in parts]
+    digest = sha256(len(header) + sum(map(len, encoded)) + 1 + len(text))
+    digest.update(header)
+    for piece in encoded:
+        digest.update(piece)
     digest.update(b"\0")
-    digest.update(job.text.encode("utf-8", "surrogatepass"))
+    digest.update(text)
     return digest.hexdigest()
 
 

@@ -187,12 +187,26 @@ def _merge_base(repo: Repository, tip: str) -> str | None:
 
     The walk goes back to the fork point, through history of any length; a commit-graph makes
     each step a table lookup (7x faster over 10,000 commits). When the walk was slow and the
-    repository has none, one is written for the next run, as `git gc` would."""
+    repository has none, one is written for the next run, as `git gc` would.
+
+    An answer found is kept by the two commit ids (`mergebases`): the next run on the same
+    commits starts no git for it. Never in a shallow clone, whose cut graph can answer
+    otherwise once deepened."""
+    from migration_gate import mergebases
+
+    head = repo.head
+    cacheable = head is not None and not repo.shallow
+    if cacheable and head is not None and (kept := mergebases.known(head, tip)) is not None:
+        return kept
     start = time.perf_counter()
-    done = call_git(["merge-base", "HEAD", tip], repo.root, accept=(0, 1))
+    # HEAD's id as rev-parse read it: the answer kept is the one for that commit
+    done = call_git(["merge-base", head or "HEAD", tip], repo.root, accept=(0, 1))
     if time.perf_counter() - start > GRAPH_AFTER_SECONDS:
         write_commit_graph(repo)
-    return done.stdout.decode().strip() or None
+    found = done.stdout.decode().strip() or None
+    if cacheable and head is not None and found is not None:
+        mergebases.remember(head, tip, found)
+    return found
 
 
 def has_commit_graph(repo: Repository) -> bool:

@@ -5,7 +5,8 @@ counts them. On a 500-migration repository whose branch adds 2 files, `check --n
 starts 5 (it started 12: seven of them probing fallback bases one by one): one `rev-parse`,
 one `for-each-ref` for every candidate base, one `merge-base`, one `ls-tree`, one `ls-files`
 (the files git vouches are unchanged since the base, not read at all) -- and reads no file
-content from git at all, since every base file is byte-identical to the working tree's.
+content from git at all, since every base file is byte-identical to the working tree's. A
+second run on the same commits starts 4: the merge-base is kept in the cache folder.
 """
 
 from __future__ import annotations
@@ -147,6 +148,55 @@ def test_the_base_configuration_is_read_from_git_only_where_it_differs(tmp_path:
     assert "cat-file --batch" in calls(log)
     assert Path(f"{log}.stdin").read_text().split() == [
         f"{repo.git('merge-base', 'HEAD', 'main')}:.migration-gate.yaml"]
+
+
+def test_the_merge_base_is_asked_of_git_once_per_pair_of_commits(tmp_path: Path) -> None:
+    """A second check on the same commits takes the merge-base from the cache folder
+    (`mergebases`: one git process fewer per warm run, issue 16) and reports the same; once the
+    branch moves, git is asked again and its answer is the one used. A shallow clone's is
+    never kept."""
+    repo = make_repo(tmp_path / "repo")
+    repo.write("migrations/V1__t1.sql", "CREATE TABLE IF NOT EXISTS t1 (id bigint);\n")
+    repo.commit("base")
+    repo.git("checkout", "-q", "-b", "feature")
+    repo.write("migrations/V2__t2.sql", "CREATE TABLE IF NOT EXISTS t2 (id bigint);\n")
+    repo.commit("feature")
+    env, log = counting_git(tmp_path / "bin")
+    env["MIGRATION_GATE_CACHE_DIR"] = str(tmp_path / "cache")
+
+    def check() -> tuple[str, list[str]]:
+        log.unlink(missing_ok=True)
+        done = run_gate("check", "--no-verify", cwd=repo.path, env=env)
+        assert done.returncode == 0, done.stdout + done.stderr
+        return done.stdout, calls(log)
+
+    def asked(started: list[str]) -> int:  # not the burned versions' `--is-ancestor`
+        return sum(c.startswith("merge-base ") and "--is-ancestor" not in c for c in started)
+
+    first, started = check()
+    assert asked(started) == 1, started
+    again, started = check()
+    assert again == first and f"merge-base {repo.git('rev-parse', 'main')[:9]}" in again
+    assert asked(started) == 0, started
+
+    repo.git("checkout", "-q", "main")  # main moves on: the feature's merge-base does not
+    repo.write("notes.txt", "main moves\n")
+    repo.commit("main moves")
+    repo.git("checkout", "-q", "feature")
+    repo.git("merge", "-q", "--no-edit", "main")
+    moved, started = check()
+    assert asked(started) == 1, started
+    assert f"merge-base {repo.git('rev-parse', 'main')[:9]}" in moved, moved
+
+    shallow = tmp_path / "shallow"
+    subprocess.run(["git", "clone", "-q", "--depth", "2", "--no-single-branch",
+                    f"file://{repo.path}", str(shallow)], check=True, env=clean_env(),
+                   capture_output=True)
+    for _ in range(2):
+        log.unlink(missing_ok=True)
+        done = run_gate("check", "--no-verify", "--base", "origin/main", cwd=shallow, env=env)
+        assert done.returncode == 0 and "merge-base" in done.stdout, done.stdout + done.stderr
+        assert asked(calls(log)) == 1, calls(log)
 
 
 # --- the commit-graph ------------------------------------------------------------------------

@@ -5,7 +5,9 @@ history: one `rev-parse` (root, shallowness, HEAD), one `for-each-ref` (every ca
 once), one `merge-base`, one `ls-tree`, one `ls-files` (the files unchanged since the base,
 `worktree_index`) -- plus one `cat-file --batch` for the base files that
 differ from the working tree, one `ls-tree` of the base's tip when it moved on since the
-merge-base, and the network only when the base is not in the clone.
+merge-base, and the network only when the base is not in the clone. A second run on the same
+commits starts three: the merge-base and the folder's listing at it are facts about commit ids,
+kept in the cache folder (`mergebases`, `listings`).
 """
 
 from __future__ import annotations

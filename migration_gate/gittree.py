@@ -32,8 +32,10 @@ def blob_id(content: bytes, *, sha256: bool = False) -> str:
 @functools.lru_cache(maxsize=16)
 def _ls_tree(root: Path, commit: str, prefix: str) -> bytes:
     """One commit's folder listing, read once per run however many trees look at it (the
-    runner's detection and the base's discovery both do)."""
-    return run_git(["ls-tree", "-r", "-z", "--full-tree", commit, "--", prefix], root)
+    runner's detection and the base's discovery both do), and kept across runs (`listings`)."""
+    from migration_gate.listings import ls_tree
+
+    return ls_tree(root, commit, (prefix,))
 
 
 #: Each folder's listing parsed, (root, commit, prefix) → entries: once per run however many
@@ -88,10 +90,12 @@ def listing_with(root: Path, commit: str, folder: str, paths: Sequence[str]
                  ) -> dict[str, tuple[str, str]]:
     """The blobs of `paths` (repository-relative: the configuration's files) in `commit`, path →
     (blob id, mode), listed by the same `ls-tree` as the migrations `folder`, whose listing is
-    kept for the run's `GitTree`s: one git process for both (issue 16)."""
+    kept for the run's `GitTree`s: one git process for both (issue 16), none when an earlier
+    run listed them in that commit (`listings`)."""
+    from migration_gate.listings import ls_tree
+
     prefix = folder_prefix(folder)
-    output = run_git(["ls-tree", "-r", "-z", "--full-tree", commit, "--", prefix or ".",
-                      *paths], root)
+    output = ls_tree(root, commit, (prefix or ".", *paths))
     entries, found = _parse_listing(output, prefix, paths)
     if (root, commit, prefix) not in _ENTRIES:
         _remember((root, commit, prefix), entries)

@@ -139,7 +139,7 @@ def find_binaries(configured: str | None = None) -> Binaries:
 
 
 def closed_to_server(folder: Path) -> str | None:
-    """As root, why the unprivileged user the server runs as (`postgres.server_user`) cannot
+    """As root, why the unprivileged user the server runs as (`workdir.server_user`) cannot
     run `initdb` and `postgres` from `folder`, else None.
 
     Why: root can read everything, the server's user cannot. The `pgserver` wheel in a virtual
@@ -148,7 +148,7 @@ def closed_to_server(folder: Path) -> str | None:
     the server runs with no supplementary group): an ACL that opens a folder is not seen."""
     if not hasattr(os, "geteuid") or os.geteuid() != 0:
         return None
-    from migration_gate.ephemeral.postgres import server_user
+    from migration_gate.ephemeral.workdir import server_user
 
     run_as = server_user()
     if run_as.uid is None or run_as.gid is None:

@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from migration_gate.diagnostics import GateError
-from migration_gate.ephemeral import pgcache
+from migration_gate.ephemeral import pgcache, prefetch
 from migration_gate.ephemeral.pgbinaries import INSTALL_HINT as INSTALL_HINT
 from migration_gate.ephemeral.pgbinaries import Binaries as Binaries
 from migration_gate.ephemeral.pgbinaries import _pgserver_bindir as _pgserver_bindir
@@ -45,7 +45,7 @@ from migration_gate.ephemeral.pgcache import cache_root as cache_root
 from migration_gate.ephemeral.pgcache import copy_tree
 from migration_gate.ephemeral.pgdb import PostgresDatabase as PostgresDatabase
 from migration_gate.ephemeral.processes import pid_alive, run_in_own_group, terminate_as_exit
-from migration_gate.ephemeral.restorecopy import restoring
+from migration_gate.ephemeral.restorecopy import Restoring
 from migration_gate.ephemeral.workdir import PORT as PORT
 from migration_gate.ephemeral.workdir import WORKDIR_PREFIX as WORKDIR_PREFIX
 from migration_gate.ephemeral.workdir import RunAs as RunAs
@@ -160,6 +160,8 @@ class Cluster:
             preexec_fn=parent_death_signal(),
             **self.run_as.popen_args(),
         )
+        with contextlib.suppress(ImportError):  # while the server starts (the first connect
+            import psycopg  # noqa: F401  # needs it; 0.1-0.2 s, about a server's start-up)
         self._wait_ready()
 
     def _wait_ready(self) -> None:
@@ -203,21 +205,28 @@ class Cluster:
             self._log = None
 
 
-def _fill_data(binaries: Binaries, workdir: Path, run_as: RunAs, source: Path | None
-               ) -> str | None:
+def _fill_data(binaries: Binaries, workdir: Path, run_as: RunAs, source: Path | None,
+               under_way: Restoring | None = None) -> str | None:
     """Fill `workdir/data` from the cache entry `source` (checked as it is copied: why it is
-    damaged, or None), or by initdb (stored as the template for the next runs)."""
+    damaged, or None) -- `under_way`: its copy there, started early (`prefetch`) --, or by
+    initdb (stored as the template for the next runs)."""
     data = workdir / "data"
-    shutil.rmtree(data, ignore_errors=True)
     if source is not None:
-        run_as.own(workdir)  # still empty: the copy gives each file to the server's user
-        with restoring(source, data, binaries.version, run_as.owner()) as restored:
-            with contextlib.suppress(ImportError):  # meanwhile (the copy is a child process)
-                import psycopg  # noqa: F401
-            reason = restored()
+        if under_way is None:
+            shutil.rmtree(data, ignore_errors=True)
+            run_as.own(workdir)  # still empty: the copy gives each file to the server's user
+            under_way = Restoring.start(source, data, binaries.version, run_as.owner())
+        try:
+            if under_way.running():  # meanwhile; else while the server starts (`start`)
+                with contextlib.suppress(ImportError):
+                    import psycopg  # noqa: F401
+            reason = under_way.finish()
+        finally:
+            under_way.stop()  # left early (SIGTERM, Ctrl-C): nothing outlives the gate
         if reason is None:
             data.chmod(0o700)
         return reason
+    shutil.rmtree(data, ignore_errors=True)
     run_as.own(workdir)
     _initdb(binaries, data, run_as)
     with contextlib.suppress(OSError):
@@ -253,11 +262,15 @@ def running_cluster(binaries: Binaries, *, seed: Path | None = None,
     with terminate_as_exit():
         run_as = server_user()
         cluster: Cluster | None = None
+        early = None
         try:
-            cluster = Cluster(binaries, make_workdir(), run_as)
+            early = prefetch.claim(seed, binaries.version, run_as.owner())
+            cluster = Cluster(binaries, make_workdir() if early is None else early.workdir,
+                              run_as)
             workdir = cluster.workdir
             for source in _sources(binaries, seed):
-                damaged = _fill_data(binaries, workdir, run_as, source)
+                under_way = early.restoring if early is not None and source == seed else None
+                damaged = _fill_data(binaries, workdir, run_as, source, under_way)
                 if source is not None and damaged is not None:
                     _discarded(source, damaged, note)
                     continue
@@ -274,9 +287,13 @@ def running_cluster(binaries: Binaries, *, seed: Path | None = None,
                 break
             yield cluster
         finally:
+            if early is not None:
+                early.restoring.stop()
             if cluster is not None:
                 cluster.stop()
                 shutil.rmtree(cluster.workdir, ignore_errors=True)
+            elif early is not None:
+                shutil.rmtree(early.workdir, ignore_errors=True)
 
 
 def snapshot_data_dir(cluster: Cluster, target: Path,

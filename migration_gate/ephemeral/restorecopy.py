@@ -211,7 +211,10 @@ def _copy_entry(from_fd: int, to_fd: int, name: str, owner: Owner | None) -> int
             os.chown(name, *owner, dir_fd=to_fd, follow_symlinks=False)
         return os.stat(name, dir_fd=to_fd, follow_symlinks=False).st_size
     try:
-        info = _read_side(lambda: os.fstat(source), name)
+        try:
+            info = os.fstat(source)
+        except OSError as error:
+            raise _Unreadable(f"{name} cannot be read: {error.strerror}") from None
         copy = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW,
                        stat.S_IMODE(info.st_mode), dir_fd=to_fd)
         try:
@@ -229,8 +232,10 @@ def _copy_entry(from_fd: int, to_fd: int, name: str, owner: Owner | None) -> int
 
 
 def _copy_bytes(source: int, copy: int, size: int) -> None:
-    """`size` bytes (more if the file grew): by `sendfile`, which keeps them in the kernel,
-    else read and written."""
+    """`size` bytes: by `sendfile`, which keeps them in the kernel, else read and written.
+
+    No read past `size` to see whether the file grew: a cache entry is never written once
+    stored, and that read was one system call more for each of thousands of files."""
     left = size
     with contextlib.suppress(OSError, AttributeError):
         while left > 0:
@@ -239,12 +244,13 @@ def _copy_bytes(source: int, copy: int, size: int) -> None:
                 break
             left -= sent
     offset = size - left
-    while True:
-        chunk = os.pread(source, 1 << 20, offset)
+    while left > 0:
+        chunk = os.pread(source, min(left, 1 << 20), offset)
         if not chunk:
             return
         os.write(copy, chunk)
         offset += len(chunk)
+        left -= len(chunk)
 
 
 def _main(args: list[str]) -> int:

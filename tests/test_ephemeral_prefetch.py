@@ -20,7 +20,7 @@ import pytest
 from migration_gate.ephemeral import prefetch
 from migration_gate.ephemeral.pgcache import write_manifest
 from migration_gate.ephemeral.postgres import Binaries
-from migration_gate.ephemeral.workdir import WORKDIR_PREFIX, server_user
+from migration_gate.ephemeral.workdir import WORKDIR_PREFIX, server_user, sweep_stale_workdirs
 from tests.conftest import CHECKOUT, Repo, make_repo
 from tests.gate_process import wait_for
 from tests.test_db_base_prefix import TELL, base_entries, stamp
@@ -47,8 +47,11 @@ def workdirs(root: Path) -> list[Path]:
 @pytest.fixture
 def temp_root(monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """Where cluster folders go for this test (`workdir.fast_temp_root` follows TMPDIR): a
-    short path, or the socket's would not fit and the folder would go to /tmp."""
-    root = Path(tempfile.mkdtemp(prefix="gate-pf-", dir="/tmp"))
+    short path, or the socket's would not fit and the folder would go to /tmp; in memory
+    when /dev/shm is, like the gate's."""
+    shm = Path("/dev/shm")
+    where = shm if shm.is_dir() and os.access(shm, os.W_OK) else Path("/tmp")
+    root = Path(tempfile.mkdtemp(prefix="gate-pf-", dir=where))
     monkeypatch.setenv("TMPDIR", str(root))
     monkeypatch.setattr(tempfile, "tempdir", None)  # read TMPDIR again
     try:
@@ -146,6 +149,45 @@ def test_a_copy_nobody_claims_is_gone_when_the_gate_ends(tmp_path: Path, temp_ro
     if how == "SIGTERM":  # ended by the signal, as before the copy was started
         assert gate.returncode == -signal.SIGTERM
     assert wait_for(lambda: not workdirs(temp_root), timeout=10)
+
+
+def test_sigkill_of_the_gate_stops_the_copy_and_the_next_run_sweeps_its_folder(
+        tmp_path: Path, temp_root: Path) -> None:
+    cache = temp_root / "cache"  # in memory if /dev/shm is: 5,000 files made on a busy disk
+    entry = cache_entry(cache, "base-abc")  # took seconds
+    for number in range(5000):  # enough files that the copy is still running when killed
+        (entry / "base" / "5" / f"{20000 + number}").write_bytes(b"")
+    write_manifest(entry, "15.4")
+    gate = gate_like(cache, temp_root, "time.sleep(60)")
+    try:
+        assert gate.stdout is not None and gate.stdout.readline() == "started\n"
+        copying = copiers(temp_root)
+        assert copying, "the copy ended before the gate was killed"
+        gate.send_signal(signal.SIGKILL)
+        gate.wait(30)
+    finally:
+        gate.kill()
+        gate.wait()
+        gate.stdout.close() if gate.stdout else None
+    assert wait_for(lambda: not copiers(temp_root), timeout=10), copying
+    (left,) = workdirs(temp_root)
+    sweep_stale_workdirs(temp_root)
+    assert not left.exists()
+
+
+def copiers(temp_root: Path) -> list[int]:
+    """The restore children copying into a folder under `temp_root` (zombies do not count)."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            command = (proc / "cmdline").read_bytes().split(b"\0")
+            state = (proc / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except (OSError, IndexError):
+            continue
+        if (state != "Z" and any(part.endswith(b"restorecopy.py") for part in command)
+                and any(part.startswith(str(temp_root).encode()) for part in command)):
+            found.append(int(proc.name))
+    return found
 
 
 def repo_with_stamp(path: Path, first: str = "CREATE TABLE stamp AS SELECT random() AS r;\n"

@@ -160,8 +160,9 @@ class Cluster:
             preexec_fn=parent_death_signal(),
             **self.run_as.popen_args(),
         )
-        with contextlib.suppress(ImportError):  # while the server starts (the first connect
-            import psycopg  # noqa: F401  # needs it; 0.1-0.2 s, about a server's start-up)
+        # the driver the first connect needs (0.1-0.2 s) is imported while the server starts
+        with contextlib.suppress(ImportError):
+            import psycopg  # noqa: F401
         self._wait_ready()
 
     def _wait_ready(self) -> None:

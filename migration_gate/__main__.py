@@ -1,6 +1,6 @@
 """The entry point (`migration-gate`, `python -m migration_gate`).
 
-`--version` alone is answered here, before click and the command line are imported: it is what
+`--version` alone is answered here, before argparse and the command line are imported: it is what
 installers and CI caches run to probe the tool (action.yml), and it then costs a bare
 interpreter start. Anything else, or any trouble writing the answer, goes to `cli.main`.
 """
@@ -29,8 +29,9 @@ def main() -> None:
 
 
 def _print_version() -> bool:
-    """click's `version_option` line; False when it could not be written (the command line
-    then reports that as it reports every output failure)."""
+    """The line `migration-gate --version` prints (`commands._parser.version_line`, which
+    `--version` with other arguments goes through); False when it could not be written (the
+    command line then reports that as it reports every output failure)."""
     from migration_gate import __version__
 
     try:

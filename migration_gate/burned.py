@@ -18,7 +18,7 @@ import hashlib
 import json
 import os
 import posixpath
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -118,15 +118,56 @@ def burned_versions(root: Path, commit: str, folder: str, in_use: Iterable[int],
     """The versions `commit`'s history deleted from `folder` that are not in use (`in_use`:
     the versions the base holds now), oldest version first. One git call, cached per tip; when
     the base only moved forward since the tip scanned last, only the new commits are read."""
-    scan = _cached(commit, folder, int8_versions)
+    pending = _PENDING.pop((root, commit, folder, int8_versions), None)
+    scan = pending() if pending is not None else _cached(commit, folder, int8_versions,
+                                                         with_added=False)
     if scan is None:
-        scan = _incremental(root, commit, folder, int8_versions)
-        if scan is None:
-            scan = scan_log(_log(root, commit, folder), _repo_relative(folder), int8_versions)
-        _store(commit, folder, int8_versions, scan)
-        _remember_tip(root, commit, folder, int8_versions)
+        scan = _scan(root, commit, folder, int8_versions)
     used = set(in_use)
     return tuple(scan.found[v] for v in sorted(scan.found) if v not in used)
+
+
+def _scan(root: Path, commit: str, folder: str, int8_versions: bool) -> Scan:
+    """The scan of a tip not cached yet, then cached."""
+    scan = _incremental(root, commit, folder, int8_versions)
+    if scan is None:
+        scan = scan_log(_log(root, commit, folder), _repo_relative(folder), int8_versions)
+    _store(commit, folder, int8_versions, scan)
+    _remember_tip(root, commit, folder, int8_versions)
+    return scan
+
+
+#: Scans started early (`prefetch`), by (root, tip, folder, int8_versions): each one's wait.
+_PENDING: dict[tuple[Path, str, str, bool], Callable[[], Scan | None]] = {}
+
+
+def prefetch(root: Path, commit: str, folder: str, int8_versions: bool) -> None:
+    """Start the scan of a tip not cached yet in a thread, as soon as the tip is known: its
+    `git log` runs while the base's configuration and folder are read (a cold check's ~15 ms,
+    issue 16). `burned_versions` with the same arguments waits for it; with others (the base's
+    configuration named another folder) it is not used. git's failure is raised there, as
+    without the prefetch."""
+    if _cache_file(commit, folder, int8_versions).exists():
+        return
+    import threading
+
+    outcome: list[Scan | BaseException | None] = [None]
+
+    def run() -> None:
+        try:
+            outcome[0] = _scan(root, commit, folder, int8_versions)
+        except BaseException as error:  # raised again where the scan is needed
+            outcome[0] = error
+
+    def wait() -> Scan | None:
+        thread.join()
+        if isinstance(outcome[0], BaseException):
+            raise outcome[0]
+        return outcome[0]
+
+    thread = threading.Thread(target=run, name="burned", daemon=True)
+    thread.start()
+    _PENDING[(root, commit, folder, int8_versions)] = wait
 
 
 def _log(root: Path, revisions: str, folder: str) -> bytes:
@@ -197,13 +238,17 @@ def _remember_tip(root: Path, commit: str, folder: str, int8_versions: bool) -> 
     _write(_tip_file(root, folder, int8_versions), commit)
 
 
-def _cached(commit: str, folder: str, int8_versions: bool) -> Scan | None:
+def _cached(commit: str, folder: str, int8_versions: bool, with_added: bool = True
+            ) -> Scan | None:
     """A commit's history never changes, so its answer can be kept (a corrupt or foreign cache
-    file is ignored: the log is cheap enough to run again)."""
+    file is ignored: the log is cheap enough to run again). `with_added=False`: the latest
+    additions (one per version ever added, thousands) are left out, for a scan that is read,
+    neither extended nor stored again."""
     try:
         data = json.loads(_cache_file(commit, folder, int8_versions).read_text("utf-8"))
         found = {int(row["version"]): BurnedVersion(**row) for row in data["found"]}
-        added = {int(v): (str(pair[0]), str(pair[1])) for v, pair in data["added"].items()}
+        added = {int(v): (str(pair[0]), str(pair[1])) for v, pair in data["added"].items()
+                 } if with_added else {}
     except (OSError, ValueError, TypeError, KeyError, IndexError, AttributeError):
         return None
     return Scan(found, added)

@@ -9,52 +9,13 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Any, NoReturn
+from typing import NoReturn
 
-import click
-
-from migration_gate import __version__
-from migration_gate.commands import COMMANDS, load_command
-from migration_gate.console import OutputError, say, visible
+from migration_gate.console import OutputError, say, visible, write_out
 from migration_gate.diagnostics import GateError
 
 #: Set to 1 to see the traceback of an internal error instead of its one-line summary.
 DEBUG_ENV = "MIGRATION_GATE_DEBUG"
-
-
-class GateGroup(click.Group):
-    """A group that loads commands lazily and turns user errors into one line and exit 2."""
-
-    def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted([*super().list_commands(ctx), *COMMANDS])
-
-    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        if cmd_name in COMMANDS:
-            return load_command(cmd_name)
-        return super().get_command(ctx, cmd_name)
-
-    def invoke(self, ctx: click.Context) -> Any:
-        try:
-            return super().invoke(ctx)
-        except GateError as error:
-            from migration_gate.redaction import redact
-
-            say(f"error: {redact(str(error))}")
-            ctx.exit(2)
-        except KeyboardInterrupt:
-            say("interrupted")
-            ctx.exit(130)
-
-
-@click.group(cls=GateGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="migration-gate")
-def cli() -> None:
-    """A quality gate for refinery SQL migrations.
-
-    Checks file names, versions and history against the base branch, lints the SQL, and
-    replays the migrations in a throwaway database. Exit codes: 0 clean, 1 findings,
-    2 usage or environment error.
-    """
 
 
 def main(args: list[str] | None = None) -> NoReturn:
@@ -63,25 +24,30 @@ def main(args: list[str] | None = None) -> NoReturn:
     The report is the gate's product: when it cannot be written (stdout closed, a full disk,
     a reader that went away) the run fails with exit 2, never 0, and says so once.
     """
-    sys.exit(_flush_stdout(_run(args)))
+    sys.exit(_flush_stdout(run(sys.argv[1:] if args is None else args)))
 
 
-def _run(args: list[str] | None) -> int:
-    """The command's exit code; every exception ends here as one line on stderr."""
+def run(args: list[str]) -> int:
+    """The exit code of the command line `args` (without the program's name), without exiting
+    (what `main` runs; tests run it in-process). Every exception ends here as one line on
+    stderr."""
+    from migration_gate.commands._parser import UsageError
+
     try:
-        result = cli.main(args, prog_name="migration-gate", standalone_mode=False)
-    except SystemExit as done:
-        if type(sys.stdout).__name__.endswith("PacifyFlushWrapper"):
-            # click's own answer to EPIPE (even outside standalone mode): a silent exit 1
-            sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
-            return _output_failed("Broken pipe")
-        return _exit_code(done.code)
-    except click.exceptions.Abort:
-        say("aborted")
+        result = _dispatch(args)
+    except UsageError as error:
+        say(f"error: {error}")
+        return 2
+    except GateError as error:
+        from migration_gate.redaction import redact
+
+        say(f"error: {redact(str(error))}")
+        return 2
+    except KeyboardInterrupt:
+        say("interrupted")
         return 130
-    except click.ClickException as error:
-        error.show()
-        return error.exit_code
+    except SystemExit as done:
+        return _exit_code(done.code)
     except OutputError as error:
         return _output_failed(str(error))
     except OSError as error:
@@ -98,6 +64,23 @@ def _run(args: list[str] | None) -> int:
     return result if isinstance(result, int) else 0
 
 
+def _dispatch(args: list[str]) -> object:
+    """Answer the group's own option, or parse and run the command named: only its module is
+    imported (`--help` imports them all, to list them)."""
+    from migration_gate.commands import _parser
+
+    option, name, rest = _parser.split_group(args)
+    if option == "--version":
+        write_out(_parser.version_line())
+        return 0
+    if option is not None:
+        write_out(_parser.group_help())
+        return 0
+    assert name is not None
+    command = _parser.find_command(name)
+    return command.function(**_parser.parse(command, rest))
+
+
 def _exit_code(code: object) -> int:
     if code is None:
         return 0
@@ -108,8 +91,8 @@ def _exit_code(code: object) -> int:
 
 
 def _is_output_error(error: OSError) -> bool:
-    """A write to stdout that failed (`click.echo` flushes as it writes): no file name, and
-    the errors of a full disk or a reader gone."""
+    """A write to stdout that failed outside `console` (whose writes raise `OutputError`): no
+    file name, and the errors of a full disk or a reader gone."""
     import errno
 
     lost = (errno.EPIPE, errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO)

@@ -282,6 +282,26 @@ def load_config(
     return finish_config(config, overrides)
 
 
+def reload_config(config: Config, explicit: Path | None,
+                  overrides: Mapping[str, Any] | None, read: Reader) -> Config:
+    """`config` rebuilt from the files `read` gives (the base commit's), for a run that is no
+    monorepo project (`projects.reload_project` does a project's)."""
+    found_dir = config.config_dirs[0] if config.config_dirs else config.project_dir
+    return load_config(found_dir, explicit=explicit, overrides=overrides, read=read,
+                       found_dir=found_dir)
+
+
+def is_multi_project(config: Config, dir_flag: str | None, repo_root: Path | None) -> bool:
+    """Projects are configured, or, in a git repository, nothing names a migrations folder and
+    the default is absent (a monorepo's root): single-project repositories keep their
+    behaviour, and a folder outside git is never walked. Here, not in `projects`: a plain
+    run asks it and never imports the monorepo code (issue 16)."""
+    if config.projects:
+        return True
+    return (repo_root is not None and dir_flag is None and "dir" not in config.explicit_keys
+            and not config.migrations_path.exists())
+
+
 def finish_config(config: Config, overrides: Mapping[str, Any] | None) -> Config:
     """The command line's flags over the files, then the dialect a database URL implies."""
     if overrides:

@@ -20,6 +20,10 @@ from __future__ import annotations
 import os
 import sys
 import unicodedata
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import TextIO
 
 #: Characters that are no control characters but still reorder or break what a terminal or a
 #: log viewer shows (line and paragraph separators, bidirectional overrides).
@@ -104,6 +108,38 @@ def write_out(text: str) -> None:
         stream.write(text)
     except (OSError, ValueError) as error:
         raise OutputError(getattr(error, "strerror", None) or str(error)) from None
+
+
+def print_raw(text: str = "") -> None:
+    """One line on stdout exactly as given (JSON, a line already made safe, a workflow command
+    built from escaped values), flushed at once, as `click.echo` wrote them before: a long
+    run's log (`verify`) shows as it goes, a lost stdout fails here, at the line, and a stdout
+    that says it is ASCII (`PYTHONIOENCODING=ascii`, a misconfigured locale) gets UTF-8 with
+    `?` for what cannot be encoded, instead of failing on the first non-ASCII file name."""
+    stream = sys.stdout
+    if stream is None:
+        raise OutputError("standard output is closed")
+    line = text + "\n"
+    try:
+        binary = getattr(stream, "buffer", None) if _ascii(stream) else None
+        if binary is None:
+            stream.write(line)
+            stream.flush()
+        else:
+            stream.flush()
+            binary.write(line.encode("utf-8", "replace"))
+            binary.flush()
+    except (OSError, ValueError) as error:
+        raise OutputError(getattr(error, "strerror", None) or str(error)) from None
+
+
+def _ascii(stream: TextIO) -> bool:
+    import codecs
+
+    try:
+        return codecs.lookup(getattr(stream, "encoding", None) or "ascii").name == "ascii"
+    except LookupError:
+        return False
 
 
 def echo(text: str) -> None:

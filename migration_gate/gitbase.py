@@ -1,8 +1,9 @@
 """git at the edge: the repository root, the base branch, its merge-base and its tree.
 
-A `check` costs four git processes whatever the size of the folder or the length of the
+A `check` costs five git processes whatever the size of the folder or the length of the
 history: one `rev-parse` (root, shallowness, HEAD), one `for-each-ref` (every candidate base at
-once), one `merge-base`, one `ls-tree` -- plus one `cat-file --batch` for the base files that
+once), one `merge-base`, one `ls-tree`, one `ls-files` (the files unchanged since the base,
+`worktree_index`) -- plus one `cat-file --batch` for the base files that
 differ from the working tree, one `ls-tree` of the base's tip when it moved on since the
 merge-base, and the network only when the base is not in the clone.
 """

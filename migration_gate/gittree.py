@@ -11,8 +11,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import posixpath
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
 from functools import cached_property
 from pathlib import Path
 
@@ -36,36 +35,88 @@ def _ls_tree(root: Path, commit: str, prefix: str) -> bytes:
     return run_git(["ls-tree", "-r", "-z", "--full-tree", commit, "--", prefix], root)
 
 
-@functools.lru_cache(maxsize=16)
+#: Each folder's listing parsed, (root, commit, prefix) → entries: once per run however many
+#: trees of that folder there are (runner detection and the base's discovery each make one),
+#: filled by `_blob_entries` or, in the same `ls-tree` as the configuration, `listing_with`.
+_ENTRIES: dict[tuple[Path, str, str], dict[str, tuple[str, str]]] = {}
+
+
 def _blob_entries(root: Path, commit: str, prefix: str) -> dict[str, tuple[str, str]]:
-    """The listing parsed, once per run however many trees of that folder there are (runner
-    detection and the base's discovery each make one)."""
-    output = _ls_tree(root, commit, prefix or ".")
+    key = (root, commit, prefix)
+    entries = _ENTRIES.get(key)
+    if entries is None:
+        entries = _parse_listing(_ls_tree(root, commit, prefix or "."), prefix, ())[0]
+        _remember(key, entries)
+    return entries
+
+
+def _remember(key: tuple[Path, str, str], entries: dict[str, tuple[str, str]]) -> None:
+    if len(_ENTRIES) >= 16:  # a commit's tree never changes; the bound is for long processes
+        _ENTRIES.clear()
+    _ENTRIES[key] = entries
+
+
+def _parse_listing(output: bytes, prefix: str, paths: Sequence[str]
+                   ) -> tuple[dict[str, tuple[str, str]], dict[str, tuple[str, str]]]:
+    """The blobs under `prefix` (relative path → (blob id, mode)), and those of `paths`
+    (repository-relative path → (blob id, mode))."""
     entries = {}
+    wanted = set(paths)
+    found = {}
     # decoded once, not record by record: thousands of records per run
     for record in output.decode("utf-8", "surrogateescape").split("\0"):
         if not record:
             continue
         meta, _, path = record.partition("\t")
         mode, kind, obj = meta.split()
-        if kind == "blob" and path.startswith(prefix):
+        if kind != "blob":
+            continue
+        if path.startswith(prefix):
             entries[path[len(prefix):]] = (obj, mode)
-    return entries
+        if path in wanted:
+            found[path] = (obj, mode)
+    return entries, found
 
 
-@dataclass(frozen=True)
+def folder_prefix(folder: str) -> str:
+    """A repository-relative folder as the start of its files' paths (`db/` ; the root: ``)."""
+    return "" if folder in ("", ".") else folder.rstrip("/") + "/"
+
+
+def listing_with(root: Path, commit: str, folder: str, paths: Sequence[str]
+                 ) -> dict[str, tuple[str, str]]:
+    """The blobs of `paths` (repository-relative: the configuration's files) in `commit`, path →
+    (blob id, mode), listed by the same `ls-tree` as the migrations `folder`, whose listing is
+    kept for the run's `GitTree`s: one git process for both (issue 16)."""
+    prefix = folder_prefix(folder)
+    output = run_git(["ls-tree", "-r", "-z", "--full-tree", commit, "--", prefix or ".",
+                      *paths], root)
+    entries, found = _parse_listing(output, prefix, paths)
+    if (root, commit, prefix) not in _ENTRIES:
+        _remember((root, commit, prefix), entries)
+    return found
+
+
 class GitTree:
-    """The migrations folder as it is in a commit (the base)."""
+    """The migrations folder as it is in a commit (the base): a source of `MigrationFile`s,
+    no data to compare, so a plain class (a dataclass costs every run's import ~0.5 ms).
 
-    root: Path
-    commit: str
-    folder: str  # repository-relative, POSIX
-    #: Contents already at hand (the working tree's files): a blob among them is not read.
-    known: tuple[bytes, ...] = ()
+    `folder` is repository-relative, POSIX; `known`: contents already at hand (the working
+    tree's files), a blob among them is not read."""
+
+    def __init__(self, root: Path, commit: str, folder: str, known: tuple[bytes, ...] = ()
+                 ) -> None:
+        self.root = root
+        self.commit = commit
+        self.folder = folder
+        self.known = known
+
+    def __repr__(self) -> str:
+        return f"GitTree({self.root!r}, {self.commit!r}, {self.folder!r})"
 
     @cached_property
     def _prefix(self) -> str:
-        return "" if self.folder in ("", ".") else self.folder.rstrip("/") + "/"
+        return folder_prefix(self.folder)
 
     @cached_property
     def _entries(self) -> dict[str, tuple[str, str]]:
@@ -73,12 +124,32 @@ class GitTree:
         return _blob_entries(self.root, self.commit, self._prefix)
 
     @cached_property
+    def _sha256(self) -> bool:
+        """Whether the repository names its objects by SHA-256 (64 hex digits), not SHA-1."""
+        return any(len(obj) == 64 for obj, _ in self._entries.values())
+
+    @cached_property
     def _known_by_id(self) -> dict[str, bytes]:
-        sha256 = any(len(obj) == 64 for obj, _ in self._entries.values())
-        return {blob_id(content, sha256=sha256): content for content in self.known}
+        return {blob_id(content, sha256=self._sha256): content for content in self.known}
 
     def list_files(self) -> list[str]:
         return list(self._entries)
+
+    def unchanged(self, contents: Mapping[str, bytes]) -> set[str]:
+        """The paths (relative to the folder) whose blob here is, byte for byte, the content
+        given for that path: nearly every file of a branch's folder. Told by hashing the
+        contents at hand, never by reading git; a symbolic link never is (refinery reads its
+        target, not the link)."""
+        entries = self._entries
+        digest = hashlib.sha256 if self._sha256 else hashlib.sha1
+        same = set()
+        for rel, content in contents.items():
+            entry = entries.get(rel)
+            # `blob_id` inlined: one call per file of the folder
+            if entry is not None and entry[1] != SYMLINK_MODE and entry[0] == digest(
+                    b"blob %d\0%b" % (len(content), content)).hexdigest():
+                same.add(rel)
+        return same
 
     def read_many(self, rels: Sequence[str]) -> dict[str, bytes | str]:
         """Blob contents; a symbolic link is followed inside the commit, as refinery reads a

@@ -11,11 +11,10 @@ from __future__ import annotations
 import fnmatch
 import os
 import stat
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Generic, Protocol, TypeVar, overload
 
 from migration_gate import refinery
 from migration_gate.refinery import MigrationName, NameProblem, Prefix
@@ -26,6 +25,34 @@ if TYPE_CHECKING:
 
 #: refinery's `embed_migrations!` also accepts `.rs`; the CLI reads `.sql` only.
 EXTENSIONS = ("rs", "sql")
+
+_T = TypeVar("_T")
+
+
+class _once(Generic[_T]):
+    """`functools.cached_property` without its lock: Python 3.11's takes a lock on every first
+    access, and a run makes several first accesses per file on thousands of files (issue 16).
+    The value goes into the instance's `__dict__` (a frozen dataclass's fields are unchanged),
+    where later reads find it without calling anything. Without the lock, two threads asking
+    at once both compute it: the values are pure, so they get equal answers."""
+
+    def __init__(self, compute: Callable[[MigrationFile], _T]) -> None:
+        self._compute = compute
+        self._name = compute.__name__
+        self.__doc__ = compute.__doc__
+
+    @overload
+    def __get__(self, instance: None, owner: type | None = None) -> _once[_T]: ...
+
+    @overload
+    def __get__(self, instance: MigrationFile, owner: type | None = None) -> _T: ...
+
+    def __get__(self, instance: MigrationFile | None, owner: type | None = None
+                ) -> _T | _once[_T]:
+        if instance is None:
+            return self
+        value = instance.__dict__[self._name] = self._compute(instance)
+        return value
 
 
 @dataclass(frozen=True)
@@ -44,12 +71,12 @@ class MigrationFile:
     def file_name(self) -> str:
         return _base_name(self.rel)
 
-    @cached_property
+    @_once
     def runner_parsed(self) -> ParsedMigration | RunnerNameProblem | None:
         """The name as the project's runner reads it (None: refinery, see `parsed`)."""
         return None if self.runner is None else self.runner.parse_name(self.file_name)
 
-    @cached_property
+    @_once
     def runs_as(self) -> ParsedMigration | None:
         """The migration the runner runs for this file, misnamed or not (Flyway runs `V3.sql`)."""
         import migration_gate.runners.model as model  # no `__path__` probe: see below
@@ -59,7 +86,7 @@ class MigrationFile:
             return parsed
         return parsed.accepted_as if parsed is not None else None
 
-    @cached_property
+    @_once
     def runner_checksum(self) -> int | None:
         """The checksum the runner records (Flyway's signed CRC32), or None."""
         migration = self.runs_as
@@ -68,13 +95,13 @@ class MigrationFile:
         value = self.runner.checksum(migration, self.content)
         return value if isinstance(value, int) else None
 
-    @cached_property
+    @_once
     def parsed(self) -> MigrationName | NameProblem:
         return refinery.parse_file_name(
             self.file_name, extensions=EXTENSIONS, int8_versions=self.int8_versions
         )
 
-    @cached_property
+    @_once
     def refinery_migration(self) -> ParsedMigration | None:
         """The name refinery reads (`.rs` included) as the runner model's migration, built
         once: the history rules ask for it several times per file, on every file of both
@@ -86,12 +113,12 @@ class MigrationFile:
         name = self.name
         return runner.parsed_from_name(name, self.file_name) if name is not None else None
 
-    @property
+    @_once
     def name(self) -> MigrationName | None:
         parsed = self.parsed
         return parsed if isinstance(parsed, MigrationName) else None
 
-    @cached_property
+    @_once
     def text(self) -> str | None:
         """The content as UTF-8 (refinery refuses anything else), or None."""
         if self.content is None:
@@ -101,7 +128,7 @@ class MigrationFile:
         except UnicodeDecodeError:
             return None
 
-    @cached_property
+    @_once
     def checksum(self) -> int | None:
         """refinery's checksum, or None for `.rs` files and unreadable content."""
         name = self.name
@@ -110,6 +137,24 @@ class MigrationFile:
         return refinery.checksum(
             name.name, name.version, self.content, int8_versions=self.int8_versions
         )
+
+    if not TYPE_CHECKING:  # for mypy, `content` stays a plain field (and no other name appears)
+        def __getattr__(self, name: str) -> object:
+            """`content` of a file made by `unread_file`, read on first use; called only for
+            an attribute the instance lacks, so other files pay nothing."""
+            if name != "content" or "_unread" not in self.__dict__:
+                raise AttributeError(name)
+            try:
+                data = _read_regular(self.__dict__["_unread"])
+            except OSError as error:
+                data = error.strerror or str(error)
+            if isinstance(data, str):  # it was a readable file git vouched for a moment ago
+                from migration_gate.diagnostics import GateError
+
+                raise GateError(f"cannot read {self.path}: {data}; refinery would fail on it "
+                                "too (fix or remove it)")
+            self.__dict__["content"] = data
+            return data
 
     def as_refinery(self) -> refinery.Migration | None:
         name, digest = self.name, self.checksum
@@ -133,11 +178,21 @@ class Source(Protocol):
         """Contents by relative path; a `str` value is the reason a file could not be read."""
 
 
-@dataclass(frozen=True)
 class WorkingTree:
-    """The migrations folder on disk."""
+    """The migrations folder on disk. A plain class, as `NamesOnly`: a source is no data to
+    compare, and each dataclass costs every run's import ~0.5 ms (issue 16).
 
-    folder: Path
+    `unread`: the files git vouches are unchanged since the base (`worktree_index`):
+    `discover` makes them without reading them, their content is read if anything asks."""
+
+    __slots__ = ("folder", "unread")
+
+    def __init__(self, folder: Path, unread: frozenset[str] = frozenset()) -> None:
+        self.folder = folder
+        self.unread = unread
+
+    def __repr__(self) -> str:
+        return f"WorkingTree({self.folder!r})"
 
     def list_files(self) -> list[str]:
         """Files, plus folders named like a migration: refinery's walk does not tell files from
@@ -160,7 +215,7 @@ class WorkingTree:
         top = os.fspath(self.folder)
         for rel in rels:
             try:
-                result[rel] = _read_regular(os.path.join(top, rel))
+                result[rel] = _read_regular(top + "/" + rel)
             except OSError as error:
                 path = self.folder / rel
                 reason = error.strerror or str(error)
@@ -172,20 +227,30 @@ class WorkingTree:
         return result
 
 
+#: Opened without blocking (a FIFO named like a migration must not hang the run).
+_READ_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
+
+
 def _read_regular(path: str) -> bytes | str:
     """A regular file's bytes, or why it is none. Opened without blocking and checked on the
     open descriptor (one `stat` less per file than checking first): a FIFO or a device is
     never read, since reading one could block for ever. Read with `os.read` up to the end,
     without a buffered file object per file (a third of the cost of 5,000 reads)."""
-    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
-    descriptor = os.open(path, flags)
+    descriptor = os.open(path, _READ_FLAGS)
     try:
         status = os.fstat(descriptor)
         if not stat.S_ISREG(status.st_mode):
             kind = "a folder" if stat.S_ISDIR(status.st_mode) else "not a regular file"
             return f"{kind}, named like a migration"
-        chunks = []
-        wanted = max(status.st_size + 1, 65536)  # one read for the size `fstat` gives
+        size = status.st_size
+        wanted = size + 1 if size >= 65536 else 65536  # one read for the size `fstat` gives
+        first = os.read(descriptor, wanted)
+        if len(first) == size:
+            # the size `fstat` gave, one byte short of what was asked: the end of the file
+            # (a file that grew meanwhile fills the extra byte and is read on). One `read`
+            # per file instead of two, 5,000 system calls fewer on 5,000 files.
+            return first
+        chunks = [first]
         while chunk := os.read(descriptor, wanted):
             chunks.append(chunk)
         return chunks[0] if len(chunks) == 1 else b"".join(chunks)
@@ -218,11 +283,16 @@ def walk(top: Path) -> Iterator[tuple[str, list[str], list[str]]]:
         yield current, dirnames, filenames
 
 
-@dataclass(frozen=True)
 class NamesOnly:
     """A source whose files are listed but never read: versions need names only."""
 
-    inner: Source
+    __slots__ = ("inner",)
+
+    def __init__(self, inner: Source) -> None:
+        self.inner = inner
+
+    def __repr__(self) -> str:
+        return f"NamesOnly({self.inner!r})"
 
     def list_files(self) -> list[str]:
         return self.inner.list_files()
@@ -246,34 +316,60 @@ def discover(
     misnamed ones it would still run (or that the rules suggest a fix for) included.
     """
     rels = listed(source, folder_path=folder_path, exclude=exclude)
+    # refinery's reading of each name, parsed once here and handed to the file (`parsed`)
+    names: dict[str, MigrationName | NameProblem] = {}
     if runner is not None:
         wanted = [rel for rel in rels if _runner_reads(runner, _base_name(rel))]
     else:
-        wanted = [
-            rel
-            for rel in rels
-            if isinstance(
-                refinery.parse_file_name(
-                    _base_name(rel), extensions=EXTENSIONS, int8_versions=int8_versions
-                ),
-                MigrationName,
-            )
-        ]
+        parse = refinery.parse_file_name
+        names = {rel: parse(_base_name(rel), extensions=EXTENSIONS, int8_versions=int8_versions)
+                 for rel in rels}
+        wanted = [rel for rel, parsed in names.items() if isinstance(parsed, MigrationName)]
+    # the files to read that git vouches for (`WorkingTree.unread`) are read on first use
+    unread: set[str] | frozenset[str] = frozenset()
+    top = ""
+    if isinstance(source, WorkingTree) and source.unread:
+        unread = {rel for rel in wanted if rel in source.unread}
+        top = os.fspath(source.folder) + "/"
+        wanted = [rel for rel in wanted if rel not in unread]
     contents = source.read_many(wanted) if wanted else {}
-    files = []
+    files: list[MigrationFile] = []
+    prefix = "" if folder_path in ("", ".") else folder_path.rstrip("/") + "/"
     for rel in rels:
+        if rel in unread:
+            files.append(unread_file(top + rel, prefix + rel, rel, names.get(rel),
+                                     int8_versions, runner))
+            continue
         data = contents.get(rel)
-        files.append(
-            MigrationFile(
-                path=_join(folder_path, rel),
-                rel=rel,
-                content=data if isinstance(data, bytes) else None,
-                read_error=data if isinstance(data, str) else None,
-                int8_versions=int8_versions,
-                runner=runner,
-            )
+        migration = MigrationFile(
+            path=prefix + rel,
+            rel=rel,
+            content=data if isinstance(data, bytes) else None,
+            read_error=data if isinstance(data, str) else None,
+            int8_versions=int8_versions,
+            runner=runner,
         )
+        if names:
+            migration.__dict__["parsed"] = names[rel]  # what `parsed` would compute again
+        files.append(migration)
     return tuple(files)
+
+
+def unread_file(file: str, path: str, rel: str,
+                parsed: MigrationName | NameProblem | None, int8_versions: bool,
+                runner: Runner | None) -> MigrationFile:
+    """A working-tree file as `discover` makes it, its content not read yet: equal to the file
+    read at once, the bytes of `file` read on first use of `content`
+    (`MigrationFile.__getattr__`).
+    Built field by field, as the frozen dataclass's `__init__` would set them."""
+    migration = object.__new__(MigrationFile)
+    fields = migration.__dict__
+    fields.update(path=path, rel=rel, read_error=None, int8_versions=int8_versions,
+                  runner=runner)
+    fields["_unread"] = file
+    if parsed is not None:
+        fields["parsed"] = parsed
+    return migration
 
 
 def listed(source: Source, *, folder_path: str, exclude: Iterable[str] = ()) -> list[str]:

@@ -128,8 +128,9 @@ class CheckContext:
             return self.local
         base = self.base_by_rel
         return tuple(
-            m for m in self.local if m.rel not in base or base[m.rel].content != m.content
-        )
+            m for m in self.local if m.rel not in base or (
+                base[m.rel] is not m and base[m.rel].content != m.content)
+        )  # `is`: a file git vouched for is the base's, its content never read
 
     @cached_property
     def added(self) -> tuple[MigrationFile, ...]:
@@ -287,10 +288,11 @@ class CheckContext:
         """Why the runner does not read the file's name, or None (refinery's `.rs` files
         included, as `migration_of`)."""
         from migration_gate.refinery import MigrationName
-        from migration_gate.runners.model import NameProblem
         from migration_gate.runners.refinery import RefineryRunner
 
         if not self.is_refinery:
+            from migration_gate.runners.problems import NameProblem  # not built for refinery
+
             parsed = migration.runner_parsed
             return parsed if isinstance(parsed, NameProblem) else None
         own = migration.parsed

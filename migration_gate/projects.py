@@ -28,7 +28,9 @@ from migration_gate.config import (
     dialect_of_url,
     finish_config,
     read_working_tree,
+    reload_config,
 )
+from migration_gate.config import is_multi_project as is_multi_project
 from migration_gate.config_schema import normalise_key
 from migration_gate.diagnostics import GateError
 from migration_gate.runners.model import RunnerName
@@ -156,7 +158,7 @@ def _own_dir(folder: Path) -> str | None:
 
 
 def _rel(path: Path, root: Path) -> str:
-    from migration_gate.workspace import relative_to
+    from migration_gate.basefiles import relative_to
 
     return relative_to(path.resolve(), root.resolve())
 
@@ -175,16 +177,6 @@ def configured_projects(config: Config, root: Path) -> list[Project]:
         projects.append(Project(_rel(migrations, root), project_dir, migrations, runner,
                                 runner_file, entry.settings, entry.origin))
     return projects
-
-
-def is_multi_project(config: Config, dir_flag: str | None, repo_root: Path | None) -> bool:
-    """Projects are configured, or, in a git repository, nothing names a migrations folder and
-    the default is absent (a monorepo's root): single-project repositories keep their
-    behaviour, and a folder outside git is never walked."""
-    if config.projects:
-        return True
-    return (repo_root is not None and dir_flag is None and "dir" not in config.explicit_keys
-            and not config.migrations_path.exists())
 
 
 def projects_of(config: Config, root: Path) -> list[Project]:
@@ -284,10 +276,9 @@ def reload_project(
     `projects:` entry as the base has it (none when the base lacks it)."""
     from migration_gate.config import load_config
 
-    found_dir = config.config_dirs[0] if config.config_dirs else config.project_dir
     if project is None:
-        return load_config(found_dir, explicit=explicit, overrides=overrides, read=read,
-                           found_dir=found_dir)
+        return reload_config(config, explicit, overrides, read)
+    found_dir = config.config_dirs[0] if config.config_dirs else config.project_dir
     at_base = load_config(found_dir, explicit=explicit, read=read, found_dir=found_dir)
     entry = next((e for e in at_base.projects
                   if (at_base.project_dir / e.dir).resolve() == project.migrations), None)

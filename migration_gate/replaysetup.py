@@ -79,7 +79,7 @@ def _branch_changes(path: Path, shown: str, data: bytes) -> bool:
 
 
 def _shown(path: Path, root: Path) -> str:
-    from migration_gate.workspace import relative_to
+    from migration_gate.basefiles import relative_to
 
     return relative_to(path, root)
 

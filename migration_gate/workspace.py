@@ -8,19 +8,18 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from migration_gate import gitbase
-from migration_gate.burned import BurnedVersion
+from migration_gate import gitbase, worktree_index
+from migration_gate.basefiles import read_base, relative_to
 from migration_gate.config import Config, load_config
 from migration_gate.diagnostics import Diagnostic, GateError
 from migration_gate.migrations import (
     MigrationFile,
-    NamesOnly,
     Source,
     WorkingTree,
     discover,
     listed,
 )
-from migration_gate.pipeline import BaseSnapshot, CheckContext
+from migration_gate.pipeline import CheckContext
 from migration_gate.runners.model import Runner, RunnerChoice, RunnerName
 
 if TYPE_CHECKING:
@@ -76,18 +75,12 @@ def the_one_project(config: Config) -> Path | None:
     return every[0].migrations if len(every) == 1 else None
 
 
-def relative_to(path: Path, root: Path) -> str:
-    try:
-        return path.relative_to(root).as_posix() or "."
-    except ValueError:
-        return os.path.relpath(path, root).replace(os.sep, "/")
-
-
-def read_folder(folder: Path, root: Path, config: Config, runner: Runner | None = None
-                ) -> tuple[MigrationFile, ...]:
-    """The working tree's folder; `runner` when the project's runner is not refinery."""
+def read_folder(folder: Path, root: Path, config: Config, runner: Runner | None = None,
+                unread: frozenset[str] = frozenset()) -> tuple[MigrationFile, ...]:
+    """The working tree's folder; `runner` when the project's runner is not refinery;
+    `unread`: files git vouches are the base's (`worktree_index`), read on use."""
     files = discover(
-        WorkingTree(folder),
+        WorkingTree(folder, unread),
         folder_path=relative_to(folder, root),
         exclude=config.exclude,
         int8_versions=config.int8_versions,
@@ -127,109 +120,6 @@ def non_refinery(choice: RunnerChoice) -> Runner | None:
     return None if choice.runner.name == "refinery" else choice.runner
 
 
-def read_base(
-    repo_root: Path, folder: Path, config: Config, base: gitbase.Base,
-    local: tuple[MigrationFile, ...] = (), runner: Runner | None = None,
-) -> BaseSnapshot:
-    in_repo = relative_to(folder.resolve(), repo_root)
-    if in_repo.startswith(".."):
-        raise GateError(f"the migrations folder {folder} is outside the repository {repo_root}")
-    # a base file identical to a working-tree file is not read: its bytes are at hand
-    known = tuple(m.content for m in local if m.content is not None)
-    tree = gitbase.GitTree(repo_root, base.merge_base, in_repo, known=known)
-    files = discover(
-        tree, folder_path=in_repo, exclude=config.exclude, int8_versions=config.int8_versions,
-        runner=runner,
-    )
-    moved_from = None
-    if not files and local:
-        moved_from = moved_folder(repo_root, base.merge_base, in_repo, local)
-        if moved_from is not None:  # the base's migrations are those of the old folder
-            in_repo = moved_from
-            tree = gitbase.GitTree(repo_root, base.merge_base, in_repo)
-            files = discover(tree, folder_path=in_repo, exclude=config.exclude,
-                             int8_versions=config.int8_versions)
-    files = _shared_with(as_checked_out(tree, files, local), local)
-    tip_files: tuple[MigrationFile, ...] = ()
-    if base.tip != base.merge_base:
-        tip_files = discover(
-            NamesOnly(gitbase.GitTree(repo_root, base.tip, in_repo)), folder_path=in_repo,
-            exclude=config.exclude, int8_versions=config.int8_versions, runner=runner,
-        )
-    return BaseSnapshot(base=base, files=files, tip_files=tip_files,
-                        burned=_burned(repo_root, in_repo, config, base, tip_files or files),
-                        moved_from=moved_from)
-
-
-def moved_folder(repo_root: Path, commit: str, folder: str,
-                 local: tuple[MigrationFile, ...]) -> str | None:
-    """The folder `commit` kept these migrations in, when the folder itself moved: at least
-    half of the local migrations are, byte for byte and under the same relative path, in one
-    other folder of that commit. One `ls-tree` of the commit, only when `folder` is empty
-    there."""
-    import hashlib
-    from collections import Counter
-
-    wanted: dict[str, str] = {}
-    for migration in local:
-        if migration.content is not None and migration.name is not None:
-            header = b"blob %d\0" % len(migration.content)
-            wanted[hashlib.sha1(header + migration.content).hexdigest()] = migration.rel
-    if not wanted:
-        return None
-    output = gitbase.run_git(["ls-tree", "-r", "-z", "--full-tree", commit], repo_root)
-    votes: Counter[str] = Counter()
-    for record in output.split(b"\0"):
-        meta, _, raw_path = record.partition(b"\t")
-        fields = meta.split()
-        rel = wanted.get(fields[2].decode()) if len(fields) == 3 else None
-        path = raw_path.decode("utf-8", "surrogateescape")
-        if rel is not None and (path == rel or path.endswith("/" + rel)):
-            votes[path[: -len(rel)].rstrip("/")] += 1
-    if not votes:
-        return None
-    old, count = votes.most_common(1)[0]
-    return old if old != folder and count * 2 >= len(wanted) else None
-
-
-def _burned(repo_root: Path, in_repo: str, config: Config, base: gitbase.Base,
-            tip: tuple[MigrationFile, ...]) -> tuple[BurnedVersion, ...]:
-    """The versions the base branch's history deleted and its tip does not use again."""
-    from migration_gate.burned import burned_versions
-
-    in_use = [name.version for m in tip if (name := m.name) is not None]
-    return burned_versions(repo_root, base.tip, in_repo, in_use,
-                           int8_versions=config.int8_versions)
-
-
-def _shared_with(files: tuple[MigrationFile, ...], local: tuple[MigrationFile, ...]
-                 ) -> tuple[MigrationFile, ...]:
-    """The base's files, each one equal to the working tree's file (same path, bytes and
-    runner: nearly all of them) replaced by that object: equal frozen values, whose names,
-    versions and checksums are then computed once per run instead of once per side."""
-    by_path = {m.path: m for m in local}
-    return tuple(same if (same := by_path.get(m.path)) is not None and same == m
-                 and same.runner is m.runner else m for m in files)
-
-
-def as_checked_out(
-    tree: gitbase.GitTree, files: tuple[MigrationFile, ...], local: tuple[MigrationFile, ...]
-) -> tuple[MigrationFile, ...]:
-    """Base files as a checkout would write them, where that matters: a file whose raw blob
-    differs from the working tree may only differ by `.gitattributes` end-of-line conversion
-    (`*.sql eol=crlf`), which is no modification (the deployed file is the checked-out one)."""
-    local_content = {m.rel: m.content for m in local}
-    result = []
-    for migration in files:
-        current = local_content.get(migration.rel)
-        if current is not None and migration.content is not None and current != migration.content:
-            checked_out = tree.read_checked_out(migration.rel)
-            if checked_out is not None and checked_out != migration.content:
-                migration = dataclasses.replace(migration, content=checked_out)
-        result.append(migration)
-    return tuple(result)
-
-
 def build_context(
     *,
     dir_flag: str | None,
@@ -259,6 +149,8 @@ def build_context(
         # another one: a submodule, a sibling checkout)
         repo_root = gitbase.repository_root(folder)
     root = repo_root or config.project_dir
+    # git looks at the folder's files while the base is resolved (`vouched_files`)
+    listing = worktree_index.start(repo_root, _in_repo(repo_root, folder)) if use_base else None
     extra: dict[str, Any] = {"note": note} if note else {}
     found: gitbase.Base | None = None
     config_findings: tuple[Diagnostic, ...] = ()
@@ -286,20 +178,25 @@ def build_context(
                     raise
                 _print_note(f"{error}; counting the working tree only")
             else:
+                if found is not None and (in_repo := _in_repo(repo_root, folder)) is not None:
+                    from migration_gate.burned import prefetch
+
+                    prefetch(repo_root, found.tip, in_repo, config.int8_versions)
                 if found is None:
                     (note or _print_note)("no commit yet: every migration is new")
                 elif base_governs(repo_root, found):
                     config, config_findings = governed_by_base(
-                        config, repo_root, found, config_file, overrides, project
+                        config, repo_root, found, config_file, overrides, project, folder
                     )
                     folder = migrations_folder(config, dir_flag)
     root = repo_root or config.project_dir
     choice = choose_runner(folder, root, config, runner_flag, repo_root, found)
     runner = non_refinery(choice)
-    local = read_folder(folder, root, config, runner)
+    unread = vouched_files(repo_root, folder, found, listing)
+    local = read_folder(folder, root, config, runner, unread)
     snapshot = None
     if found is not None and repo_root is not None:
-        snapshot = read_base(repo_root, folder, config, found, local, runner)
+        snapshot = read_base(repo_root, folder, config, found, local, runner, unread)
     return CheckContext(
         config=config,
         root=root,
@@ -315,6 +212,20 @@ def build_context(
     )
 
 
+def vouched_files(repo_root: Path | None, folder: Path, base: gitbase.Base | None,
+                  pending: worktree_index.Pending | None = None) -> frozenset[str]:
+    """The folder's files git vouches are the merge-base's, left unread (`worktree_index`)."""
+    in_repo = _in_repo(repo_root, folder)
+    if base is None or repo_root is None or in_repo is None:
+        return frozenset()
+    return worktree_index.vouched(repo_root, base.merge_base, in_repo, pending)
+
+
+def _in_repo(repo_root: Path | None, folder: Path) -> str | None:
+    in_repo = relative_to(folder.resolve(), repo_root) if repo_root is not None else ".."
+    return None if in_repo.startswith("..") else in_repo
+
+
 def base_governs(repo_root: Path, base: gitbase.Base) -> bool:
     """Whether the base's configuration governs (baseconfig.py): yes when the branch has
     commits of its own, except in the pre-commit framework's hooks on a developer's machine
@@ -328,24 +239,32 @@ def base_governs(repo_root: Path, base: gitbase.Base) -> bool:
 
 def governed_by_base(
     config: Config, repo_root: Path, base: gitbase.Base, config_file: Path | None,
-    overrides: Mapping[str, Any], project: Project | None = None,
+    overrides: Mapping[str, Any], project: Project | None = None, folder: Path | None = None,
 ) -> tuple[Config, tuple[Diagnostic, ...]]:
     """The configuration as the base commit has it (its files read through git), with the
     command line's flags over it, and a `config-changed` finding per file the branch changes.
 
     A monorepo project's entry in `projects:` is re-read from the base too; the project's
     folder and runner files (refinery.toml, flyway.conf: the database it runs on) are the
-    working tree's.
+    working tree's. `folder`: the migrations folder the run reads, listed in the base by the
+    same git process that lists the configuration files there.
     """
     from migration_gate.baseconfig import GitReader, config_changes
-    from migration_gate.config import config_tables
-    from migration_gate.projects import reload_project
+    from migration_gate.config import config_tables, reload_config
 
-    reader = GitReader(repo_root, base.merge_base)
+    in_repo = relative_to(folder.resolve(), repo_root) if folder is not None else None
+    reader = GitReader(repo_root, base.merge_base,
+                       folder=in_repo if in_repo is not None and not in_repo.startswith("..")
+                       else None)
     explicit = config_file.resolve() if config_file is not None else None
     found: list[Diagnostic] = []
     try:
-        governed = reload_project(config, project, explicit, overrides, reader)
+        if project is None:  # the monorepo code only for a monorepo's project
+            governed = reload_config(config, explicit, overrides, reader)
+        else:
+            from migration_gate.projects import reload_project
+
+            governed = reload_project(config, project, explicit, overrides, reader)
         for project_dir in dict.fromkeys(config.config_dirs or (config.project_dir,)):
             found.extend(config_changes(
                 config_tables(project_dir, explicit, reader),

@@ -135,18 +135,26 @@ def test_folder_nested_1500_levels(repo: Repo, args: tuple[str, ...]) -> None:
         assert "(2 checked)" in done.stdout or "2 files" in done.stdout
 
 
+def with_command(name: str, body: str) -> str:
+    """A script that registers one more command, `name` (a module of the registry's shape:
+    `add_arguments` and a function `name` whose body is `body`), and runs it through `main`."""
+    source = (f"def add_arguments(parser):\n    pass\n\n"
+              f"def {name}():\n    " + body.replace("\n", "\n    ") + "\n")
+    return (
+        "import sys, types\n"
+        "from migration_gate import commands\n"
+        "from migration_gate.cli import main\n"
+        f"module = types.ModuleType('migration_gate.commands.{name}')\n"
+        f"exec({source!r}, module.__dict__)\n"
+        "sys.modules[module.__name__] = module\n"
+        f"commands.COMMANDS[{name!r}] = {name!r}\n"
+        f"main([{name!r}])\n"
+    )
+
+
 def test_recursion_error_is_one_line(tmp_path: Path) -> None:
     """The guard: whatever still recurses too deep ends in one line, exit 2."""
-    script = (
-        "import sys\n"
-        "from migration_gate.cli import cli, main\n"
-        "@cli.command('deep')\n"
-        "def deep() -> None:\n"
-        "    def down(n: int) -> int:\n"
-        "        return down(n + 1)\n"
-        "    down(0)\n"
-        "main(['deep'])\n"
-    )
+    script = with_command("deep", "def down(n):\n    return down(n + 1)\ndown(0)")
     done = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, env=clean_env(),
                           capture_output=True, text=True, timeout=60)
     one_line_error(done, "too deeply nested")
@@ -156,13 +164,7 @@ def test_recursion_error_is_one_line(tmp_path: Path) -> None:
 def test_unexpected_exception_is_one_line(tmp_path: Path, debug: bool) -> None:
     """The last resort: an exception nobody expected is one line, exit 2 (a traceback only
     with `MIGRATION_GATE_DEBUG=1`)."""
-    script = (
-        "from migration_gate.cli import cli, main\n"
-        "@cli.command('boom')\n"
-        "def boom() -> None:\n"
-        "    raise RuntimeError('unexpected\\nsecond line')\n"
-        "main(['boom'])\n"
-    )
+    script = with_command("boom", "raise RuntimeError('unexpected\\nsecond line')")
     env = clean_env({"MIGRATION_GATE_DEBUG": "1"} if debug else None)
     done = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, env=env,
                           capture_output=True, text=True, timeout=60)

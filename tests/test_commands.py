@@ -8,11 +8,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-import click
 import pytest
 
 from migration_gate import __version__
 from migration_gate.commands import COMMANDS, load_command
+from migration_gate.commands._parser import command_parser
 from migration_gate.stages import STAGES, check_stages
 from tests.conftest import CHECKOUT, Repo, clean_env, run_gate, seed_migrations
 
@@ -41,9 +41,18 @@ def _imports_of(done: subprocess.CompletedProcess[str]) -> set[str]:
 
 @pytest.mark.parametrize("name", sorted(COMMANDS))
 def test_every_registered_command_loads_under_its_name(name: str) -> None:
+    """Each command's parser gives exactly the keyword arguments its function takes (what
+    click checked when it called the function), and it has a help and a summary."""
+    import inspect
+
     command = load_command(name)
-    assert isinstance(command, click.Command)
     assert command.name == name
+    assert command.function.__name__ == COMMANDS[name]
+    parser = command_parser(command)
+    dests = {action.dest for action in parser._actions if action.dest != "help"}
+    assert dests == set(inspect.signature(command.function).parameters)
+    assert command.summary.endswith(".") and len(command.summary) > 20
+    assert parser.format_help().startswith(f"usage: migration-gate {name} [-h]")
 
 
 def test_help_lists_exactly_the_registered_commands(tmp_path: Path) -> None:
@@ -56,16 +65,17 @@ def test_help_lists_exactly_the_registered_commands(tmp_path: Path) -> None:
 
 
 def test_version_imports_no_command_and_nothing_heavy() -> None:
-    """`--version` is answered by the entry point alone (issue 16: ≤ 0.06 s): not even click."""
+    """`--version` is answered by the entry point alone (issue 16: ≤ 0.06 s): not even the
+    argument parser."""
     modules = imported_modules("--version")
     assert "migration_gate" in modules
-    assert not {m for m in modules if m.split(".")[0] in (*HEAVY, "click")}
+    assert not {m for m in modules if m.split(".")[0] in (*HEAVY, "click", "argparse")}
     assert not {m for m in modules if m.startswith("migration_gate.")}, modules
 
 
-def test_version_fast_path_says_what_click_says(tmp_path: Path) -> None:
-    """The entry point's answer is the one click's `version_option` gives (`--version` with
-    another argument still goes through click)."""
+def test_version_fast_path_says_what_the_command_line_says(tmp_path: Path) -> None:
+    """The entry point's answer is the one the command line gives (`--version` with another
+    argument goes through `cli.main`), in the shape click's `version_option` had."""
     fast = run_gate("--version", cwd=tmp_path)
     full = run_gate("--version", "--help", cwd=tmp_path)
     assert fast.returncode == full.returncode == 0, fast.stderr + full.stderr
@@ -96,11 +106,9 @@ def test_check_without_the_replay_never_imports_the_database_stage(repo: Repo) -
     seed_migrations(repo, count=2)
     code = (
         "import sys\n"
-        "from migration_gate.cli import cli\n"
-        "try:\n"
-        "    cli(['check', '--no-verify', '--format', 'json'], prog_name='migration-gate')\n"
-        "except SystemExit as done:\n"
-        "    assert done.code == 0, done.code\n"
+        "from migration_gate.cli import run\n"
+        "code = run(['check', '--no-verify', '--format', 'json'])\n"
+        "assert code == 0, code\n"
         "print(sorted(m for m in sys.modules if m.startswith('migration_gate.')))\n"
     )
     done = subprocess.run([sys.executable, "-c", code], cwd=repo.path, env=clean_env(),
@@ -123,6 +131,8 @@ WARM_CHECK_NEVER = (
     # classes split from modules a check imports, for the lint, the replay, Flyway's models
     "migration_gate.refinery_run", "migration_gate.runners.execution", "migration_gate.evidence",
     "logging", "pkgutil", *HEAVY,
+    # the command line: argparse alone (click took 14–30 ms of this run), no help formatting
+    "click", "textwrap", "difflib",
     # git's complaints go to an in-memory file where there is one (gitbatch._scratch_file)
     *(("tempfile", "shutil") if hasattr(os, "memfd_create") else ()),
 )
@@ -161,6 +171,11 @@ def test_a_warm_check_of_a_refinery_project_imports_only_what_it_uses(
     assert {"migration_gate.checks.history", "migration_gate.sql.stage",
             "migration_gate.sql.engine"} <= modules  # every stage ran, the cache was asked
     assert not _warm_check_never(modules), sorted(_warm_check_never(modules))
+    assert "argparse" in modules and "click" not in modules  # the guard above can fail
+    commands = {m for m in modules if m.startswith("migration_gate.commands.")}
+    assert "migration_gate.commands.check" in commands
+    assert not commands & {f"migration_gate.commands.{m}" for m in COMMANDS.values()
+                           if m != "check"}, sorted(commands)  # lazy: only the command run
     assert not _dataclasses_without_docstring(modules)
 
 

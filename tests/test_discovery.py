@@ -311,3 +311,43 @@ def test_only_changed_files_are_linted_unless_all(repo: Repo) -> None:
     code, document = check_json(repo.path, "--all")
     assert code == 1
     assert rules_at(document, "migrations/v3__old_mistake.sql") == {"invalid-filename"}
+
+
+def test_the_base_reuses_the_working_tree_files_it_holds_byte_for_byte(
+        repo: Repo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`read_base` (issue 16): a base file whose blob is the working tree's file at the same
+    path is that very object (parsed once per run, never read from git); an edited, a deleted
+    and a renamed file are the base's own, with the base's bytes, in path order as before."""
+    from migration_gate.basefiles import read_base
+    from migration_gate.config import load_config
+    from migration_gate.workspace import read_folder
+
+    monkeypatch.setenv("MIGRATION_GATE_CACHE_DIR", str(tmp_path / "cache"))  # burned versions
+
+    for number in range(1, 6):
+        repo.write(f"migrations/V{number}__t{number}.sql", ROBUST.format(n=number))
+    repo.commit("base")
+    base_commit = repo.git("rev-parse", "HEAD")
+    repo.write("migrations/V2__t2.sql", ROBUST.format(n=2) + "SELECT 2;\n")  # edited
+    (repo.path / "migrations" / "V3__t3.sql").unlink()  # deleted
+    (repo.path / "migrations" / "V4__t4.sql").rename(repo.path / "migrations" / "V4__four.sql")
+    repo.write("migrations/V6__t6.sql", ROBUST.format(n=6))  # added
+
+    root = repo.path.resolve()  # as `gitbase.repository_root` gives it
+    config = load_config(root, stop=root)
+    folder = root / "migrations"
+    local = read_folder(folder, root, config)
+    base = gitbase.Base(ref="main", tip=base_commit, merge_base=base_commit)
+    snapshot_ = read_base(root, folder, config, base, local)
+
+    by_rel = {m.rel: m for m in local}
+    assert [m.rel for m in snapshot_.files] == [f"V{n}__t{n}.sql" for n in range(1, 6)]
+    shared = [m.rel for m in snapshot_.files if by_rel.get(m.rel) is m]
+    assert shared == ["V1__t1.sql", "V5__t5.sql"]
+    base_bytes = {m.rel: m.content for m in snapshot_.files}
+    assert base_bytes["V2__t2.sql"] == ROBUST.format(n=2).encode()
+    assert base_bytes["V3__t3.sql"] == ROBUST.format(n=3).encode()
+    assert base_bytes["V4__t4.sql"] == ROBUST.format(n=4).encode()
+    # the same answer as discovering the base commit's folder on its own
+    assert snapshot(snapshot_.files) == snapshot(
+        discover(gitbase.GitTree(root, base_commit, "migrations"), folder_path="migrations"))

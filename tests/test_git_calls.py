@@ -2,9 +2,10 @@
 
 A `git` on PATH that logs each call (and what `cat-file` is fed) before running the real git
 counts them. On a 500-migration repository whose branch adds 2 files, `check --no-verify`
-starts 4 (it started 12: seven of them probing fallback bases one by one): one `rev-parse`,
-one `for-each-ref` for every candidate base, one `merge-base`, one `ls-tree` -- and reads no
-file content from git at all, since every base file is byte-identical to the working tree's.
+starts 5 (it started 12: seven of them probing fallback bases one by one): one `rev-parse`,
+one `for-each-ref` for every candidate base, one `merge-base`, one `ls-tree`, one `ls-files`
+(the files git vouches are unchanged since the base, not read at all) -- and reads no file
+content from git at all, since every base file is byte-identical to the working tree's.
 """
 
 from __future__ import annotations
@@ -20,11 +21,12 @@ from migration_gate import gitrun
 from migration_gate.gitbase import has_commit_graph, write_commit_graph
 from tests.conftest import Repo, clean_env, make_repo, run_gate
 
-#: The most git processes a plain `check --no-verify` may start (measured: 4).
-#: rev-parse, for-each-ref, merge-base, ls-tree, one cat-file --batch for the base's configuration
-#: files (the base governs: baseconfig.py), and one `git log` for the burned versions the first
-#: time a base tip is seen (then cached).
-MAX_GIT_PROCESSES = 6
+#: The most git processes a plain `check --no-verify` may start (measured: 5).
+#: rev-parse, for-each-ref, merge-base, ls-tree, ls-files, one cat-file --batch for the base's
+#: configuration files where they differ from the working tree's (the base governs:
+#: baseconfig.py), and one `git log` for the burned versions the first time a base tip is
+#: seen (then cached).
+MAX_GIT_PROCESSES = 7
 
 
 @pytest.fixture(scope="module")
@@ -69,7 +71,7 @@ def calls(log: Path) -> list[str]:
 
 
 @pytest.mark.slow
-def test_check_starts_at_most_four_git_processes(big_repo: Repo, tmp_path: Path) -> None:
+def test_check_starts_at_most_five_git_processes(big_repo: Repo, tmp_path: Path) -> None:
     env, log = counting_git(tmp_path / "bin")
     done = run_gate("check", "--no-verify", cwd=big_repo.path, env=env)
     assert done.returncode == 0, done.stdout + done.stderr
@@ -78,6 +80,7 @@ def test_check_starts_at_most_four_git_processes(big_repo: Repo, tmp_path: Path)
     assert len(started) <= MAX_GIT_PROCESSES, started
     assert sum(call.startswith("cat-file") for call in started) <= 1, started
     assert sum(call.startswith("ls-tree") for call in started) == 1, started
+    assert sum("ls-files" in call for call in started) == 1, started
 
 
 def test_only_the_edited_base_file_is_read(big_repo: Repo, tmp_path: Path) -> None:
@@ -111,6 +114,39 @@ def test_a_renamed_base_file_is_read_and_found(big_repo: Repo, tmp_path: Path) -
         (folder / "V0009__table_nine.sql").rename(folder / "V0009__t9.sql")
     assert done.returncode == 1
     assert "renamed-migration" in done.stdout and "rename it back to V0009__t9.sql" in done.stdout
+
+
+@pytest.mark.slow
+def test_the_base_configuration_is_read_from_git_only_where_it_differs(tmp_path: Path) -> None:
+    """The base's configuration files are listed by the migrations folder's `ls-tree`: absent
+    or identical to the working tree's, none is read (no `cat-file` at all); one the branch
+    edits is read from git, and its change reported (issue 16: a git process fewer per run)."""
+    repo = make_repo(tmp_path / "repo")
+    repo.write(".migration-gate.yaml", "fail-on: error\n")
+    for number in (1, 2):
+        repo.write(f"migrations/V{number}__t{number}.sql",
+                   f"CREATE TABLE IF NOT EXISTS t{number} (id bigint PRIMARY KEY);\n")
+    repo.commit("base")
+    repo.git("checkout", "-q", "-b", "feature")
+    repo.write("migrations/V3__t3.sql", "CREATE TABLE IF NOT EXISTS t3 (id bigint PRIMARY KEY);\n")
+    repo.commit("one more")
+
+    env, log = counting_git(tmp_path / "bin")
+    done = run_gate("check", "--no-verify", cwd=repo.path, env=env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "config-changed" not in done.stdout
+    started = calls(log)
+    assert not [call for call in started if call.startswith("cat-file")], started
+    assert sum(call.startswith("ls-tree") for call in started) == 1, started
+
+    repo.write(".migration-gate.yaml", "fail-on: warning\n")
+    repo.commit("loosen nothing, but change it")
+    log.unlink()
+    done = run_gate("check", "--no-verify", cwd=repo.path, env=env)
+    assert "config-changed" in done.stdout and "`fail-on`" in done.stdout, done.stdout
+    assert "cat-file --batch" in calls(log)
+    assert Path(f"{log}.stdin").read_text().split() == [
+        f"{repo.git('merge-base', 'HEAD', 'main')}:.migration-gate.yaml"]
 
 
 # --- the commit-graph ------------------------------------------------------------------------

@@ -66,3 +66,47 @@ def test_the_pool_gives_every_file_its_own_findings_in_order() -> None:
     assert [any(d.rule == "ban-drop-table" for d in found) for found in serial] == [
         n % 3 == 0 for n in range(40)]
     assert all(found[0].path == job.path for job, found in zip(many, serial, strict=True))
+
+
+#: Runs `pool.run_jobs` on two processes in a fresh interpreter (sqlglot not imported yet),
+#: with a task that says which process ran each job and whether sqlglot was imported there.
+DEFERRING = """
+import json, os, sys
+from migration_gate.sql.engine import LintJob, lint_job
+from migration_gate.sql.pool import run_jobs
+
+notes = "-- " + "x" * 2_000 + "\\n"
+jobs = [LintJob(f"V{n}__t.sql", notes * 6 + f"CREATE TABLE t{n} (id int);\\n"
+                + ("SELECT E'a\\\\\\\\nb' FROM t;\\n" if n % 10 == 3 else ""))
+        for n in range(40)]
+
+def task(job):
+    return [d.rule for d in lint_job(job)], os.getpid(), "sqlglot" in sys.modules
+
+found = run_jobs(jobs, task, workers=2)
+serial = [[d.rule for d in lint_job(job)] for job in jobs]
+print(json.dumps({"main": os.getpid(), "found": found, "serial": serial}))
+"""
+
+
+def test_workers_hand_the_jobs_that_need_sqlglot_back_to_the_main_process() -> None:
+    """One process imports sqlglot, not both (`tokens.defer_sqlglot`); the findings are the
+    serial ones."""
+    import json
+    import subprocess
+    import sys
+
+    from tests.conftest import clean_env
+
+    done = subprocess.run([sys.executable, "-c", DEFERRING], env=clean_env(),
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert [rules for rules, _pid, _sqlglot in report["found"]] == report["serial"]
+    pids = {pid for _rules, pid, _sqlglot in report["found"]}
+    assert len(pids) == 2  # both processes linted
+    for n, (_rules, pid, sqlglot) in enumerate(report["found"]):
+        if n % 10 == 3:
+            assert pid == report["main"] and sqlglot  # parsed there, whoever had the chunk
+        elif pid != report["main"]:
+            assert not sqlglot  # the worker never imported it

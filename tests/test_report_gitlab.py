@@ -10,7 +10,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import click
 import jsonschema
 import pytest
 import yaml
@@ -126,12 +125,15 @@ def test_check_writes_a_report_gitlab_accepts(validator: Any, repo: Repo) -> Non
 
 def test_every_format_is_a_cli_choice_and_a_reporter() -> None:
     from migration_gate.commands import load_command
+    from migration_gate.commands._parser import UsageError, parse
 
     for name in ("check", "lint"):
         command = load_command(name)
-        fmt = next(p for p in command.params if p.name == "fmt")
-        assert isinstance(fmt.type, click.Choice)
-        assert tuple(fmt.type.choices) == FORMATS
+        for fmt_name in FORMATS:
+            assert parse(command, ["--format", fmt_name])["fmt"] == fmt_name
+        with pytest.raises(UsageError, match="invalid choice: 'yaml'") as refused:
+            parse(command, ["--format", "yaml"])
+        assert all(repr(fmt_name) in str(refused.value) for fmt_name in FORMATS)
     for fmt_name in FORMATS:
         assert (CHECKOUT / "migration_gate" / "report" / f"{fmt_name}.py").is_file()
 

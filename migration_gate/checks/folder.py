@@ -6,6 +6,7 @@ base is known, all of them otherwise; duplicates are looked for across the whole
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import defaultdict
 from collections.abc import Callable, Hashable, Iterator
@@ -24,13 +25,7 @@ from migration_gate.pipeline import (
     normalise_description,
     suggest_file_name,
 )
-from migration_gate.runners.model import (
-    ContentProblem,
-    Kind,
-    NameIssue,
-    ParsedMigration,
-    PlaceholderIssue,
-)
+from migration_gate.runners.model import Kind, ParsedMigration
 
 E, W = Severity.ERROR, Severity.WARNING
 
@@ -129,9 +124,12 @@ RULES = (
 
 #: A misnamed migration's parts: a prefix (only when a version follows it), the version, the
 #: separator and the description (`v8__x`, `V8-x`, `V1.5__x`, `8_x`, `add_users`).
-_ATTEMPT = re.compile(
-    r"^\s*(?:([VvUu|])\s*(?=\d))?\s*(?:\d+(?:[.,]\d+)*)?[\s_.\-]*(.*?)\s*$", re.DOTALL
-)
+@functools.cache
+def _attempt() -> re.Pattern[str]:
+    """Compiled on first use: only a misnamed file needs it, not every run's import."""
+    return re.compile(
+        r"^\s*(?:([VvUu|])\s*(?=\d))?\s*(?:\d+(?:[.,]\d+)*)?[\s_.\-]*(.*?)\s*$", re.DOTALL
+    )
 
 
 def looks_like_migration(file_name: str) -> bool:
@@ -145,7 +143,7 @@ def looks_like_migration(file_name: str) -> bool:
 def corrected_name(file_name: str, version: int, padding: int) -> str:
     """The name refinery would accept for a misnamed file, with `version`."""
     stem = file_name.rsplit(".", 1)[0]
-    match = _ATTEMPT.match(stem)
+    match = _attempt().match(stem)
     prefix, rest = (match.group(1), match.group(2)) if match else (None, stem)
     name = normalise_description(rest) or "migration"
     text = f"{format_version(version, padding)}__{name}.sql"
@@ -171,6 +169,8 @@ def check_names(context: CheckContext) -> Iterator[Diagnostic]:
         problem = context.name_problem_of(migration)
         if problem is None or not rules.meant_as_migration(migration.file_name, problem):
             continue
+        from migration_gate.runners.problems import NameIssue  # a clean folder never gets here
+
         doc = INVALID_VERSION if problem.issue is NameIssue.INVALID_VERSION else INVALID_FILENAME
         fix = rules.name_fix(context, migration.path, migration.rel, migration.file_name, problem)
         yield _diagnostic(
@@ -311,7 +311,7 @@ def check_contents(context: CheckContext) -> Iterator[Diagnostic]:
         if migration.content is None:
             continue
         text = rules.decode(migration.content)
-        if isinstance(text, ContentProblem):
+        if not isinstance(text, str):  # a `ContentProblem` (`runners.problems`)
             yield _diagnostic(NON_UTF8_MIGRATION, migration,
                               f"{migration.file_name}: {text.reason}", rules.encoding_hint)
             continue
@@ -322,6 +322,8 @@ def check_contents(context: CheckContext) -> Iterator[Diagnostic]:
             continue
         result = context.runner.replace_placeholders(text, migration.file_name, now)
         for found in result.problems:
+            from migration_gate.runners.problems import PlaceholderIssue
+
             doc = (UNDEFINED_PLACEHOLDER if found.issue is PlaceholderIssue.UNDEFINED
                    else UNCLOSED_PLACEHOLDER)
             yield _diagnostic(doc, migration, f"{migration.file_name}: {found.message}",

@@ -251,7 +251,8 @@ def _judged_modified(context: CheckContext, old: MigrationFile, new: MigrationFi
     """A changed base migration, judged against production's history when it is known:
     content equal to what production applied is a repair, a change production has not applied
     yet is a warning."""
-    if old.content is None or new.content is None or old.content == new.content:
+    # `is`: the very file (a base file git vouched for), whose content need not be read
+    if old is new or old.content is None or new.content is None or old.content == new.content:
         return
     if not context.runner.rules.modification_matters(
             context.migration_of(new), context.recorded_checksum(old),

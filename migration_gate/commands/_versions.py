@@ -33,9 +33,9 @@ def local_context(dir_flag: str | None, base_flag: str | None,
 def other_branches_versions(context: CheckContext) -> set[Version]:
     """Every version on a remote-tracking branch (`--all-branches`), as the runner reads it."""
     from migration_gate import gitbase
+    from migration_gate.basefiles import relative_to
     from migration_gate.migrations import NamesOnly, discover
     from migration_gate.runners.refinery import padded_version
-    from migration_gate.workspace import relative_to
 
     if context.repo_root is None:
         raise GateError("--all-branches needs a git repository")

@@ -6,32 +6,41 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import click
-
 from migration_gate.commands._finish import finish, runner_shown
-from migration_gate.commands.options import folder_options, report_options
+from migration_gate.commands.options import add_folder, add_report
 from migration_gate.runners.model import RunnerName
 from migration_gate.types import Dialect
 
 if TYPE_CHECKING:
+    from argparse import ArgumentParser
+
     from migration_gate.config import Config
     from migration_gate.pipeline import CheckContext, NoteCollector
+    from migration_gate.projects import Project
 
 
-@click.command()
-@folder_options
-@report_options
-@click.option("--verify/--no-verify", "verify", default=None,
-              help="Replay in an ephemeral database (default: when one can be had).")
-@click.option("--all", "lint_all", is_flag=True,
-              help="Lint every migration, not only those added or changed versus the base.")
-@click.option("--database-url", metavar="URL",
-              help="Replay in a throwaway database on this server instead of an embedded one.")
-@click.option("--applied", "applied_file", metavar="FILE",
-              help="Production's applied history (`status --format json`, or the history table "
-              "as CSV/JSON: version,name,checksum): the history rules judge against it.")
-@click.option("--applied-url", metavar="URL",
-              help="Read production's applied history from this database (read-only).")
+def add_arguments(parser: ArgumentParser) -> None:
+    from argparse import BooleanOptionalAction
+
+    add_folder(parser)
+    add_report(parser)
+    parser.add_argument("--verify", action=BooleanOptionalAction, default=None,
+                        help="Replay in an ephemeral database (default: when one can be had).")
+    parser.add_argument("--all", dest="lint_all", action="store_true",
+                        help="Lint every migration, not only those added or changed versus the "
+                        "base.")
+    parser.add_argument("--database-url", dest="database_url", metavar="URL",
+                        help="Replay in a throwaway database on this server instead of an "
+                        "embedded one.")
+    parser.add_argument("--applied", dest="applied_file", metavar="FILE",
+                        help="Production's applied history (`status --format json`, or the "
+                        "history table as CSV/JSON: version,name,checksum): the history rules "
+                        "judge against it.")
+    parser.add_argument("--applied-url", dest="applied_url", metavar="URL",
+                        help="Read production's applied history from this database "
+                        "(read-only).")
+
+
 def check(
     dir_flag: str | None, base_flag: str | None, dialect: Dialect | None,
     runner_flag: RunnerName | None, config_file: Path | None, fmt: str | None,
@@ -80,11 +89,11 @@ def project_contexts(
     runner_flag: RunnerName | None = None,
 ) -> list[CheckContext]:
     """One context per project checked: the folder's, or each project of a monorepo."""
-    from migration_gate import projects as monorepo
+    from migration_gate.config import is_multi_project
     from migration_gate.diagnostics import GateError
     from migration_gate.workspace import build_context, load
 
-    def one(project: monorepo.Project | None = None, loaded: Any = None) -> CheckContext:
+    def one(project: Project | None = None, loaded: Any = None) -> CheckContext:
         return build_context(
             dir_flag=None if project else dir_flag, base_flag=base_flag,
             config_file=config_file, overrides=overrides, lint_all=lint_all, verify=verify,
@@ -93,9 +102,11 @@ def project_contexts(
 
     config, repo_root = load(config_file=config_file, overrides=overrides)
     _prefetch_base(config, verify)
-    multi = monorepo.is_multi_project(config, dir_flag, repo_root)
+    multi = is_multi_project(config, dir_flag, repo_root)
     if (config_file is not None and not config.projects) or not (multi or dir_flag):
         return [one(loaded=(config, repo_root))]
+    from migration_gate import projects as monorepo  # a monorepo, or a folder named
+
     root = repo_root or config.project_dir
     found_dir = config.config_dirs[0] if config.config_dirs else config.project_dir
     if dir_flag:

@@ -17,11 +17,13 @@ import os
 import sys
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import click
-
-from migration_gate.console import echo, say
+from migration_gate.console import echo, print_raw, say
 from migration_gate.diagnostics import GateError
+
+if TYPE_CHECKING:
+    from argparse import ArgumentParser
 
 FORK_NOTICE = (
     "no pull-request comment: the token of a pull request from a fork is read-only "
@@ -29,13 +31,15 @@ FORK_NOTICE = (
 )
 
 
-@click.command()
-@click.option("--report", "report_path", required=True, metavar="FILE",
-              type=click.Path(path_type=Path),
-              help="The JSON report of `check --format json --output FILE`.")
-@click.option("--key", default="", metavar="NAME",
-              help="Tells this comment apart when the gate runs several times in one pull "
-              "request, e.g. the project's folder (default: one comment per pull request).")
+def add_arguments(parser: ArgumentParser) -> None:
+    parser.add_argument("--report", dest="report_path", required=True, metavar="FILE",
+                        type=Path, help="The JSON report of `check --format json --output FILE`.")
+    parser.add_argument("--key", default="", metavar="NAME",
+                        help="Tells this comment apart when the gate runs several times in one "
+                        "pull request, e.g. the project's folder (default: one comment per pull "
+                        "request).")
+
+
 def comment(report_path: Path, key: str) -> None:
     """Create or update the pull request's migration-gate comment (GitHub Actions)."""
     try:
@@ -101,7 +105,7 @@ def say_notice(message: str) -> None:
     from migration_gate.report.github import escape_data
 
     if in_actions():
-        click.echo(f"::notice title=migration-gate::{escape_data(message)}")
+        print_raw(f"::notice title=migration-gate::{escape_data(message)}")
     else:
         say(message)
 
@@ -111,6 +115,6 @@ def say_failure(message: str) -> None:
     from migration_gate.report.github import escape_data
 
     if in_actions():
-        click.echo(f"::warning title=migration-gate::{escape_data(message)}")
+        print_raw(f"::warning title=migration-gate::{escape_data(message)}")
     else:
         say(f"error: {message}")

@@ -12,10 +12,13 @@ import os
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import click
-
+from migration_gate.console import print_raw
 from migration_gate.diagnostics import GateError
+
+if TYPE_CHECKING:
+    from argparse import ArgumentParser
 
 HOOK_NAMES = ("pre-commit", "pre-push")
 #: The line every migration-gate hook carries, so that a reinstall recognises its own hooks.
@@ -87,11 +90,15 @@ def apply_plan(plan: Plan, script: str) -> str:
     return f"{plan.target}: installed{extra}"
 
 
-@click.command("install-hooks")
-@click.option("--hook", "hooks", multiple=True, type=click.Choice(HOOK_NAMES),
-              help="Install only this hook (repeatable; default: pre-commit and pre-push).")
-@click.option("--chain", is_flag=True,
-              help="Keep an existing hook as HOOK.previous and run it before the gate.")
+def add_arguments(parser: ArgumentParser) -> None:
+    parser.add_argument("--hook", dest="hooks", action="append", default=[],
+                        choices=HOOK_NAMES,
+                        help="Install only this hook (repeatable; default: pre-commit and "
+                        "pre-push).")
+    parser.add_argument("--chain", action="store_true",
+                        help="Keep an existing hook as HOOK.previous and run it before the gate.")
+
+
 def install_hooks(hooks: tuple[str, ...], chain: bool) -> None:
     """Install the gate's git hooks (pre-commit: check; pre-push: check against the remote base).
 
@@ -103,4 +110,4 @@ def install_hooks(hooks: tuple[str, ...], chain: bool) -> None:
     scripts = {name: hook_script(name) for name in names}
     plans = [plan_hook(name, directory / name, scripts[name], chain) for name in names]
     for plan in plans:
-        click.echo(apply_plan(plan, scripts[plan.name]))
+        print_raw(apply_plan(plan, scripts[plan.name]))

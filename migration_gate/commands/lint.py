@@ -15,6 +15,7 @@ from __future__ import annotations
 import errno
 import fnmatch
 import os
+import re
 import stat
 import sys
 from collections.abc import Callable
@@ -22,45 +23,48 @@ from operator import attrgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import click
-
-from migration_gate.commands._finish import finish
-from migration_gate.commands.options import dialect_option, report_options
+from migration_gate.commands import _lint_text
+from migration_gate.commands._finish import default_format, finish
+from migration_gate.commands.options import add_config, add_dialect, add_report
 from migration_gate.diagnostics import Diagnostic, GateError, Severity
 from migration_gate.types import Dialect
 
 if TYPE_CHECKING:
+    from argparse import ArgumentParser
+
     from migration_gate.config import Config
+    from migration_gate.sql.engine import LintJob
 
 #: The FILE that means standard input (`cat V1__x.sql | migration-gate lint -`).
 STDIN = "-"
 
 
-@click.command()
-@click.argument("files", nargs=-1, type=str)  # `click.Path` would `stat` each one more time
-@dialect_option("SQL dialect (default: configured, else refinery.toml's db_type, else "
-                "postgres).")
-@click.option("--config", "config_file", type=click.Path(path_type=Path),
-              help="Configuration file (.migration-gate.yaml or a TOML file).")
-@report_options
-@click.option("--no-cache", is_flag=True, help="Do not read or write the findings cache.")
+def add_arguments(parser: ArgumentParser) -> None:
+    # strings, not `Path`s: pre-commit passes thousands, and most need no `Path` (see above)
+    parser.add_argument("files", nargs="*", metavar="FILES")
+    add_dialect(parser, "SQL dialect (default: configured, else refinery.toml's db_type, "
+                "else postgres).")
+    add_config(parser, "Configuration file (.migration-gate.yaml or a TOML file).")
+    add_report(parser)
+    parser.add_argument("--no-cache", dest="no_cache", action="store_true",
+                        help="Do not read or write the findings cache.")
+
+
 def lint(files: tuple[str, ...], dialect: Dialect | None, config_file: Path | None,
          fmt: str | None, output: Path | None, fail_on: str | None, no_cache: bool) -> None:
     """Lint SQL migration FILEs (or folders of them; `-` for standard input) with the SQL
     rules only."""
-    from migration_gate.pipeline import Result
-    from migration_gate.sql.engine import LintJob, lint_many
-    from migration_gate.workspace import load
+    from migration_gate.sql.engine import LintJob, cache_key, lint_cached, lint_many, open_cache
 
     if not files:
         raise GateError("no file given: migration-gate lint FILE...")
     overrides = {"dialect": dialect, "fail_on": fail_on}
-    config, repo_root = load(config_file=config_file, overrides=overrides)
+    config, repo_root = _load(config_file, overrides)
     config_of = _configs_by_project(config, repo_root, config_file, overrides)
     cwd = Path.cwd()
     paths = [(p, config_of(p)) for p in _expand(files)]
     paths = [(p, c) for p, c in paths if not _excluded(p, cwd, c.project_dir, c.exclude)]
-    diagnostics: list[Diagnostic] = []
+    problems: list[Diagnostic] = []
     jobs: list[LintJob] = []
     configs: dict[str, Config] = {}
     texts: dict[str, str] = {}
@@ -69,21 +73,58 @@ def lint(files: tuple[str, ...], dialect: Dialect | None, config_file: Path | No
         configs[shown] = file_config
         text, problem = _read(path, shown)
         if problem is not None:
-            diagnostics.append(problem)
+            problems.append(problem)
         elif text is not None:
             jobs.append(LintJob.for_config(shown, text, file_config))
             if shown != STDIN:
                 texts[shown] = text
-    for found in lint_many(jobs, use_cache=not no_cache):
-        diagnostics.extend(found)
-    kept = _configured(diagnostics, configs, config)
-    # `Diagnostic.sort_key`'s fields, read in C: thousands of findings on a corpus-sized run
-    by_place = attrgetter("path", "line", "column", "rule")
-    result = Result(tuple(sorted(kept, key=by_place)), files_checked=len(paths))
     fail = min((c.fail_on for c in {id(c): c for c in configs.values()}.values()),
                key=lambda s: s.rank, default=config.fail_on)
+    use_cache = not no_cache and not os.environ.get("MIGRATION_GATE_NO_CACHE")
+    # each file once in `configs`: a file named twice makes it shorter than `paths`
+    if _lint_text.applies(default_format(fmt), output, len(configs) == len(paths)):
+        failed = _lint_text.report(jobs, problems,
+                                   lambda found: _configured(found, configs, config), cwd,
+                                   texts, len(paths), fail, use_cache)
+        sys.exit(1 if failed else 0)
+    cache = open_cache(use_cache)
+    diagnostics = list(problems)
+    if cache is None:
+        found = lint_many(jobs, use_cache=False)
+    else:
+        try:
+            found = lint_cached(jobs, cache, [cache_key(job) for job in jobs])
+        finally:
+            cache.close()
+    for one in found:
+        diagnostics.extend(one)
+    _finish_lint(_configured(diagnostics, configs, config), len(paths), fmt, output, cwd, fail,
+                 texts)
+
+
+def _finish_lint(kept: list[Diagnostic], checked: int, fmt: str | None, output: Path | None,
+                 cwd: Path, fail: Severity, texts: dict[str, str]) -> None:
+    """The report of any format, from the findings (sorted here), and the exit."""
+    from migration_gate.pipeline import Result
+
+    # `Diagnostic.sort_key`'s fields, read in C: thousands of findings on a corpus-sized run
+    by_place = attrgetter("path", "line", "column", "rule")
+    result = Result(tuple(sorted(kept, key=by_place)), files_checked=checked)
     finish(result, fmt=fmt, output=output, root=cwd, fail_on=fail, command="lint",
            texts=texts)
+
+
+def _load(config_file: Path | None, overrides: dict[str, Any]) -> tuple[Config, Path | None]:
+    """`workspace.load`: the configuration and the repository root, without importing
+    `workspace`, which brings the pipeline and the history modules along (a third of a warm
+    run's imports, issue 14)."""
+    from migration_gate import gitbase
+    from migration_gate.config import load_config
+
+    start = Path.cwd().resolve()
+    repo_root = gitbase.repository_root(start)
+    return load_config(start, stop=repo_root, explicit=config_file,
+                       overrides=overrides), repo_root
 
 
 def _configured(diagnostics: list[Diagnostic], configs: dict[str, Config],
@@ -244,8 +285,6 @@ def _read_file(name: str) -> bytes:
 
 def _read(name: str, shown: str) -> tuple[str | None, Diagnostic | None]:
     """The file's text, or the finding that says why it cannot be linted."""
-    from migration_gate.checks.folder import EMPTY_MIGRATION, NON_UTF8_MIGRATION, has_statement
-
     try:
         content = _read_stdin() if shown == STDIN else _read_file(name)
     except OSError as error:
@@ -253,16 +292,43 @@ def _read(name: str, shown: str) -> tuple[str | None, Diagnostic | None]:
     try:
         text = content.decode("utf-8")
     except UnicodeDecodeError as error:
+        from migration_gate.checks.folder import NON_UTF8_MIGRATION
+
         return None, Diagnostic(
             NON_UTF8_MIGRATION.id, Severity.ERROR, shown,
             f"{Path(name).name}: not valid UTF-8 (byte 0x{content[error.start]:02x} at offset "
             f"{error.start}); refinery refuses to read it",
             hint="re-save the file as UTF-8",
         )
-    if not has_statement(text):
+    if not _has_statement(text):
+        rule, severity = EMPTY_RULE
         return None, Diagnostic(
-            EMPTY_MIGRATION.id, EMPTY_MIGRATION.severity, shown,
+            rule, severity, shown,
             f"{Path(name).name}: the file holds no SQL statement",
             hint="write the migration, or delete the file before it is merged",
         )
     return text, None
+
+
+#: `checks.folder.EMPTY_MIGRATION`'s id and severity (a test holds them equal): importing the
+#: checks for an empty file would cost a corpus-sized run a sixth of its time.
+EMPTY_RULE = ("empty-migration", Severity.WARNING)
+#: What `checks.folder.has_statement` skips before a file's first statement: blanks, `;`, byte
+#: order marks, line comments and block comments without a nested one (a nested or unclosed
+#: one is left to `has_statement`).
+_LEADING = re.compile(r"(?:[\s;\ufeff]+|--[^\n]*(?:\n|\Z)|/\*(?:[^*/]|\*(?!/)|/(?!\*))*\*/)*")
+
+
+def _has_statement(text: str) -> bool:
+    """`checks.folder.has_statement`, answered here for a file whose first statement follows
+    blanks and comments that do not nest (nearly every file): importing the checks brings the
+    pipeline's modules along, a sixth of a warm run's time (issue 14)."""
+    match = _LEADING.match(text)
+    end = match.end() if match is not None else 0
+    if end == len(text):
+        return False
+    if text.startswith("/*", end):
+        from migration_gate.checks.folder import has_statement
+
+        return has_statement(text)
+    return True

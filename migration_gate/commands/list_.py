@@ -6,21 +6,23 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import click
-
-from migration_gate.commands.options import runner_option
+from migration_gate.commands.options import add_config, add_runner, add_text_or_json
 from migration_gate.console import echo, visible
 from migration_gate.runners.model import RunnerName
 
 if TYPE_CHECKING:
+    from argparse import ArgumentParser
+
     from migration_gate.migrations import MigrationFile
 
 
-@click.command("list")
-@click.option("--dir", "dir_flag", metavar="DIR", help="Migrations folder.")
-@click.option("--config", "config_file", type=click.Path(path_type=Path))
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
-@runner_option
+def add_arguments(parser: ArgumentParser) -> None:
+    parser.add_argument("--dir", dest="dir_flag", metavar="DIR", help="Migrations folder.")
+    add_config(parser)
+    add_text_or_json(parser)
+    add_runner(parser)
+
+
 def list_(dir_flag: str | None, config_file: Path | None, fmt: str,
           runner_flag: RunnerName | None) -> None:
     """List the migrations the runner would see: version, name, path and checksum."""

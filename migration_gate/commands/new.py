@@ -5,18 +5,22 @@ from __future__ import annotations
 import os
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import click
-
-from migration_gate.commands.options import version_options
+from migration_gate.commands.options import add_versions
 from migration_gate.console import echo, say
 from migration_gate.diagnostics import GateError
 from migration_gate.runners.model import RunnerName
 
+if TYPE_CHECKING:
+    from argparse import ArgumentParser
 
-@click.command()
-@click.argument("description")
-@version_options
+
+def add_arguments(parser: ArgumentParser) -> None:
+    parser.add_argument("description", metavar="DESCRIPTION")
+    add_versions(parser)
+
+
 def new(description: str, dir_flag: str | None, base_flag: str | None,
         config_file: Path | None, runner_flag: RunnerName | None, all_branches: bool) -> None:
     """Create the next migration file from a template and print its path."""

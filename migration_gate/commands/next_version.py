@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import click
-
-from migration_gate.commands.options import version_options
+from migration_gate.commands.options import add_versions
 from migration_gate.console import echo
 from migration_gate.runners.model import RunnerName
 
+if TYPE_CHECKING:
+    from argparse import ArgumentParser
 
-@click.command("next-version")
-@click.argument("description", required=False)
-@version_options
+
+def add_arguments(parser: ArgumentParser) -> None:
+    parser.add_argument("description", nargs="?", metavar="DESCRIPTION")
+    add_versions(parser)
+
+
 def next_version(description: str | None, dir_flag: str | None, base_flag: str | None,
                  config_file: Path | None, runner_flag: RunnerName | None,
                  all_branches: bool) -> None:

@@ -19,13 +19,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import click
-
-from migration_gate.commands.options import version_options
+from migration_gate.commands.options import add_versions
+from migration_gate.console import print_raw, write_err
 from migration_gate.diagnostics import GateError
 from migration_gate.runners.model import Kind, RunnerName
 
 if TYPE_CHECKING:
+    from argparse import ArgumentParser
+
     from migration_gate.migrations import MigrationFile
     from migration_gate.pipeline import CheckContext
     from migration_gate.runners.model import Version
@@ -41,10 +42,13 @@ class Rename:
     shown_target: str
 
 
-@click.command()
-@click.argument("migrations", nargs=-1, type=click.Path(path_type=Path))
-@version_options
-@click.option("--dry-run", is_flag=True, help="Print the moves without making them.")
+def add_arguments(parser: ArgumentParser) -> None:
+    parser.add_argument("migrations", nargs="*", type=Path, metavar="MIGRATIONS")
+    add_versions(parser)
+    parser.add_argument("--dry-run", dest="dry_run", action="store_true",
+                        help="Print the moves without making them.")
+
+
 def renumber(migrations: tuple[Path, ...], dir_flag: str | None, base_flag: str | None,
              config_file: Path | None, runner_flag: RunnerName | None, all_branches: bool,
              dry_run: bool) -> None:
@@ -63,11 +67,11 @@ def renumber(migrations: tuple[Path, ...], dir_flag: str | None, base_flag: str 
     assert plan is not None
     renames = _renames(context, [(c.path, c.new) for c in plan.changes])
     if not renames:
-        click.echo("nothing to renumber: the branch's migrations already follow "
-                   f"{context.base.base.ref}", err=True)
+        write_err("nothing to renumber: the branch's migrations already follow "
+                  f"{context.base.base.ref}")
         return
     for rename in renames:
-        click.echo(f"{rename.shown_source} -> {rename.shown_target}")
+        print_raw(f"{rename.shown_source} -> {rename.shown_target}")
     if not dry_run:
         _apply(context, renames)
 

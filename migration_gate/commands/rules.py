@@ -5,18 +5,21 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
-import click
-
+from migration_gate.commands.options import add_text_or_json
 from migration_gate.console import echo
 from migration_gate.diagnostics import GateError
 
 if TYPE_CHECKING:
+    from argparse import ArgumentParser
+
     from migration_gate.catalog import RuleDoc
 
 
-@click.command()
-@click.argument("rule_id", required=False)
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+def add_arguments(parser: ArgumentParser) -> None:
+    parser.add_argument("rule_id", nargs="?", metavar="RULE_ID")
+    add_text_or_json(parser)
+
+
 def rules(rule_id: str | None, fmt: str) -> None:
     """Show the rule catalogue, or one rule's documentation."""
     from migration_gate.catalog import all_rules

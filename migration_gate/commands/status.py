@@ -14,13 +14,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-import click
-
-from migration_gate.commands.options import runner_option
+from migration_gate.commands.options import add_config, add_runner, add_text_or_json
+from migration_gate.console import print_raw
 from migration_gate.diagnostics import GateError
 from migration_gate.runners.model import RunnerName
 
 if TYPE_CHECKING:
+    from argparse import ArgumentParser
+
     from migration_gate.config import Config
     from migration_gate.refinery import AppliedMigration, Plan
     from migration_gate.runner import Runnable
@@ -89,14 +90,17 @@ def status_url(flag: str | None, config: Config) -> str:
     )
 
 
-@click.command()
-@click.option("--database-url", metavar="URL",
-              help="The database (default: DATABASE_URL, .env, then refinery.toml).")
-@click.option("--dir", "dir_flag", metavar="DIR", help="Migrations folder.")
-@click.option("--config", "config_file", type=click.Path(path_type=Path))
-@click.option("--table-name", metavar="NAME", help="History table (default: configured).")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
-@runner_option
+def add_arguments(parser: ArgumentParser) -> None:
+    parser.add_argument("--database-url", dest="database_url", metavar="URL",
+                        help="The database (default: DATABASE_URL, .env, then refinery.toml).")
+    parser.add_argument("--dir", dest="dir_flag", metavar="DIR", help="Migrations folder.")
+    add_config(parser)
+    parser.add_argument("--table-name", dest="table_name", metavar="NAME",
+                        help="History table (default: configured).")
+    add_text_or_json(parser)
+    add_runner(parser)
+
+
 def status(database_url: str | None, dir_flag: str | None, config_file: Path | None,
            table_name: str | None, fmt: str, runner_flag: RunnerName | None) -> None:
     """Compare a live history table with the folder (read-only): applied, pending, divergent,
@@ -133,7 +137,7 @@ def status(database_url: str | None, dir_flag: str | None, config_file: Path | N
     plan = refinery.plan_run(applied, [step.migration for step in local])
     summary = _status_summary(redact(url), table, exists, applied, plan, local)
     if fmt == "json":
-        click.echo(json.dumps(summary, indent=2))
+        print_raw(json.dumps(summary, indent=2))
     else:
         from migration_gate.console import echo
 
@@ -157,10 +161,13 @@ def _runner_status(url: str, table_name: str | None, folder: Path, root: Path, c
     files = read_folder(folder, root, config, non_refinery(choice))
     summary = flyway_status(url, redact(url), table, runner, files)
     if fmt == "json":
-        click.echo(json.dumps(summary, indent=2))
+        print_raw(json.dumps(summary, indent=2))
     else:
-        click.echo(f"runner: {choice.name} ({choice.reason})")
-        click.echo(_status_text(summary))
+        from migration_gate.console import echo
+
+        # names from the database and the folder: made safe, as the refinery path does
+        echo(f"runner: {choice.name} ({choice.reason})")
+        echo(_status_text(summary))
     sys.exit(1 if summary["divergent"] or summary["missing"] else 0)
 
 

@@ -5,28 +5,34 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import click
-
 from migration_gate.commands._finish import default_format, finish, runner_shown
-from migration_gate.commands.options import folder_options, report_options
+from migration_gate.commands.options import add_folder, add_report
+from migration_gate.console import print_raw
 from migration_gate.runners.model import RunnerName
 from migration_gate.types import Dialect
 
 if TYPE_CHECKING:
+    from argparse import ArgumentParser
+
     from migration_gate.diagnostics import Diagnostic
     from migration_gate.pipeline import CheckContext
 
 
-@click.command()
-@folder_options
-@report_options
-@click.option("--database-url", metavar="URL",
-              help="Replay in a throwaway database on this server instead of an embedded one.")
-@click.option("--fake", is_flag=True,
-              help="Only record the branch's migrations in the throwaway history, as refinery -f.")
-@click.option("--target", type=int, metavar="N", help="Apply the branch up to version N.")
-@click.option("--grouped", is_flag=True,
-              help="Apply the branch's migrations in one transaction, as refinery -g.")
+def add_arguments(parser: ArgumentParser) -> None:
+    add_folder(parser)
+    add_report(parser)
+    parser.add_argument("--database-url", dest="database_url", metavar="URL",
+                        help="Replay in a throwaway database on this server instead of an "
+                        "embedded one.")
+    parser.add_argument("--fake", action="store_true",
+                        help="Only record the branch's migrations in the throwaway history, as "
+                        "refinery -f.")
+    parser.add_argument("--target", type=int, metavar="N",
+                        help="Apply the branch up to version N.")
+    parser.add_argument("--grouped", action="store_true",
+                        help="Apply the branch's migrations in one transaction, as refinery -g.")
+
+
 def verify(
     dir_flag: str | None, base_flag: str | None, dialect: Dialect | None,
     runner_flag: RunnerName | None, config_file: Path | None, fmt: str | None,
@@ -57,7 +63,7 @@ def verify(
         from migration_gate.console import safe_text, write_err
 
         if to_stdout:
-            click.echo(safe_text(line))
+            print_raw(safe_text(line))
         else:
             write_err(line)
 
@@ -65,7 +71,7 @@ def verify(
     diagnostics = merged(context, [*context.config_findings,
                                    *run_database_check(context, options)])
     if to_stdout:
-        click.echo()
+        print_raw()
     result = Result(tuple(diagnostics), files_checked=len(context.local),
                     notes=tuple(note.notes), runner=runner_shown(context))
     finish(result, fmt=fmt, output=output, root=context.root,

@@ -10,12 +10,16 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from migration_gate.console import say, write_out
 from migration_gate.diagnostics import GateError
-from migration_gate.pipeline import Result
 from migration_gate.types import FORMATS as FORMATS
+
+if TYPE_CHECKING:
+    # not imported at run time: `lint` writes a cached text report without a `Result`, and
+    # the pipeline's imports would be most of its start-up (issue 14)
+    from migration_gate.pipeline import Result
 
 #: A second copy of the report as JSON, whatever `--format` says: the GitHub Action reads it to
 #: keep its pull-request comment up to date while `--format` serves annotations or SARIF.

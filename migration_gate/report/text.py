@@ -14,14 +14,17 @@ is already printable is not escaped again.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from migration_gate.console import in_actions, visible
 from migration_gate.console import safe_line as _safe_line
 from migration_gate.diagnostics import Diagnostic, Severity
-from migration_gate.pipeline import Result
 from migration_gate.report import ReportOptions
+
+if TYPE_CHECKING:
+    from migration_gate.pipeline import Result
 
 _COLORS = {"error": "\033[31m", "warning": "\033[33m", "bold": "\033[1m", "dim": "\033[2m",
            "caret": "\033[1;36m"}
@@ -88,8 +91,6 @@ def _render(result: Result, options: ReportOptions, safe_line: Callable[[str], s
     if result.header:
         lines += [_paint(safe_line(result.header), "dim", color), ""]
     sources = _Sources(options.root, options.texts)
-    bold_on, bold_off = styles.bold
-    dim_on, dim_off = styles.dim
     path = None
     source: list[str] | None = None
     # a rule's id, severity and hint are the same on each of its findings: built once each
@@ -99,30 +100,75 @@ def _render(result: Result, options: ReportOptions, safe_line: Callable[[str], s
         if diagnostic.path != path:
             path = diagnostic.path
             source = sources.lines(path)
-        where = safe_line(f"{diagnostic.path}:{diagnostic.line}:{diagnostic.column}")
-        severity = diagnostic.severity.value
-        label = labels.get((diagnostic.rule, severity))
-        if label is None:
-            on, off = styles.of(severity)
-            label = labels[diagnostic.rule, severity] = (
-                f"{on}{safe_line(diagnostic.rule)}{off} {on}{severity}{off}")
-        first, *rest = diagnostic.message.split("\n")
-        lines.append(f"{bold_on}{where}{bold_off} {label}: {safe_line(first)}")
-        if rest:
-            lines.extend(f"    {safe_line(more)}" for more in rest)
-        if source is not None:
-            _excerpt_into(lines, diagnostic, source, styles)
-        hint = diagnostic.hint
-        if hint:
-            shown = hints.get(hint)
-            if shown is None:
-                shown = hints[hint] = f"{dim_on}{safe_line(f'  hint: {hint}')}{dim_off}"
-            lines.append(shown)
-        lines.append("")
+        _finding_into(lines, diagnostic, source, styles, safe_line, labels, hints)
     if result.runner is not None:
         lines.append(safe_line(f"runner: {result.runner[0]} ({result.runner[1]})"))
     lines.append(safe_line(count_line(result)))
     return "\n".join(lines) + "\n"
+
+
+def _finding_into(lines: list[str], diagnostic: Diagnostic, source: list[str] | None,
+                  styles: _Styles, safe_line: Callable[[str], str],
+                  labels: dict[tuple[str, str], str], hints: dict[str, str]) -> None:
+    """One finding's lines, appended to `lines`: `path:line:col rule severity: message`, its
+    excerpt, its hint and a blank line. `labels` and `hints` memoise what a rule's findings
+    share."""
+    bold_on, bold_off = styles.bold
+    where = safe_line(f"{diagnostic.path}:{diagnostic.line}:{diagnostic.column}")
+    severity = diagnostic.severity.value
+    label = labels.get((diagnostic.rule, severity))
+    if label is None:
+        on, off = styles.of(severity)
+        label = labels[diagnostic.rule, severity] = (
+            f"{on}{safe_line(diagnostic.rule)}{off} {on}{severity}{off}")
+    first, *rest = diagnostic.message.split("\n")
+    lines.append(f"{bold_on}{where}{bold_off} {label}: {safe_line(first)}")
+    if rest:
+        lines.extend(f"    {safe_line(more)}" for more in rest)
+    if source is not None:
+        _excerpt_into(lines, diagnostic, source, styles)
+    hint = diagnostic.hint
+    if hint:
+        shown = hints.get(hint)
+        if shown is None:
+            dim_on, dim_off = styles.dim
+            shown = hints[hint] = f"{dim_on}{safe_line(f'  hint: {hint}')}{dim_off}"
+        lines.append(shown)
+    lines.append("")
+
+
+class FileBlocks:
+    """The text report one file at a time, for a command that keeps each file's part (`lint`
+    caches it with the file's findings, issue 14): `block(path, findings)` is exactly what
+    `render` prints for those findings when they are all the file's, in that order, and
+    `count` its last line. A report is its files' blocks in path order, then the count line
+    (for a result without projects, header or runner, as `lint`'s)."""
+
+    def __init__(self, options: ReportOptions) -> None:
+        self.actions = in_actions()
+        self.color = options.color
+        self._styles = _Styles(options.color)
+        self._sources = _Sources(options.root, options.texts)
+        self._labels: dict[tuple[str, str], str] = {}
+        self._hints: dict[str, str] = {}
+
+    def safe_line(self, line: str) -> str:
+        return _safe_line(line, actions=True) if self.actions else _visible(line)
+
+    def block(self, path: str, diagnostics: Iterable[Diagnostic],
+              text: str | None = None) -> str:
+        """The lines of `path`'s findings, each ended by a newline ("" for none); the
+        excerpts from `text` when given, as if it were `path`'s text in `options.texts`."""
+        lines: list[str] = []
+        source = self._sources.lines(path) if text is None else _source_lines(text)
+        for diagnostic in diagnostics:
+            _finding_into(lines, diagnostic, source, self._styles, self.safe_line,
+                          self._labels, self._hints)
+        return "".join(f"{line}\n" for line in lines)
+
+    def count(self, errors: int, warnings: int, files: int, checked: int) -> str:
+        """The count line, with its newline: `files` is how many files have findings."""
+        return self.safe_line(count_text(errors, warnings, files, checked)) + "\n"
 
 
 class _Sources:
@@ -279,11 +325,15 @@ def _underlined_plain(text: str, start: int, stop: int, begin: int) -> tuple[str
 def count_line(result: Result) -> str:
     """`2 errors, 3 warnings in 4 files (13 checked).`"""
     counts = result.counts()
-    checked = counts["files"]
-    if not result.diagnostics:
+    return count_text(counts["errors"], counts["warnings"],
+                      len({d.path for d in result.diagnostics}), counts["files"])
+
+
+def count_text(errors: int, warnings: int, files: int, checked: int) -> str:
+    """`count_line` from the counts: `files` is how many files have findings."""
+    if not files:
         return f"No findings in {checked} file{'s' if checked != 1 else ''}."
-    parts = _severity_counts(counts)
-    files = len({d.path for d in result.diagnostics})
+    parts = _severity_counts({"errors": errors, "warnings": warnings})
     return (f"{', '.join(parts)} in {files} file{'s' if files != 1 else ''} "
             f"({checked} checked).")
 

@@ -8,6 +8,7 @@ gate's original runner). The reason is one line a user can check ("flyway.conf a
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Mapping
 from pathlib import PurePosixPath
@@ -15,9 +16,19 @@ from pathlib import PurePosixPath
 from migration_gate import refinery
 from migration_gate.runners.model import RunnerName
 
-_SPRING = re.compile(r"^application(-[^/]*)?\.(ya?ml|properties)$")
-_PROPERTY = re.compile(r"^[ \t]*spring\.flyway\.([A-Za-z0-9_.\-\[\]]+)[ \t]*[=:]?[ \t]*(.*)$",
-                       re.MULTILINE)
+
+@functools.cache
+def _spring() -> re.Pattern[str]:
+    """Compiled on first use, as `_property`: only a project with Spring files needs them."""
+    return re.compile(r"^application(-[^/]*)?\.(ya?ml|properties)$")
+
+
+@functools.cache
+def _property() -> re.Pattern[str]:
+    return re.compile(r"^[ \t]*spring\.flyway\.([A-Za-z0-9_.\-\[\]]+)[ \t]*[=:]?[ \t]*(.*)$",
+                      re.MULTILINE)
+
+
 _REPEATABLE = re.compile(r"R__.+\.sql", re.IGNORECASE | re.DOTALL)
 _DOTTED = re.compile(r"V[0-9]+(?:[._][0-9]+)+__.+\.sql", re.IGNORECASE | re.DOTALL)
 #: Flyway's default location (`classpath:db/migration`), as laid out by Maven and Gradle
@@ -35,18 +46,11 @@ def _where(path: PurePosixPath) -> str:
     return "at the repository root" if folder in ("", ".") else f"at {_show(folder)}"
 
 
-def _ordered(paths: Iterable[str]) -> list[tuple[str, str]]:
-    """(path, file name), shallowest first, then by path, so the answer does not depend on
-    listing order. The paths are a listing's (clean, relative, POSIX): their depth is their
-    count of `/`, and no path object is built per file (thousands per run)."""
-    return sorted(((p, p.rpartition("/")[2]) for p in paths), key=_order_key)
-
-
 def spring_flyway(file_name: str, text: str) -> bool:
     """Whether a Spring configuration sets `spring.flyway.*` (an explicit
     `spring.flyway.enabled: false` turns Flyway off, so it does not count)."""
     if file_name.endswith(".properties"):
-        found = _PROPERTY.findall(text)
+        found = _property().findall(text)
         return bool(found) and not any(
             key == "enabled" and value.strip().lower() == "false" for key, value in found)
     return _yaml_spring_flyway(text)
@@ -86,24 +90,32 @@ def detect_runner(
     whose text is not given are not looked into)."""
     if explicit is not None:
         return explicit, f"runner {explicit} set by {explicit_source}"
-    ordered = _ordered(paths)
-    for path, name in ordered:
-        if name == "refinery.toml":
-            return "refinery", f"refinery.toml {_where(PurePosixPath(path))}"
-    for path, name in ordered:
-        if name in ("flyway.conf", "flyway.toml"):
-            return "flyway", f"{name} {_where(PurePosixPath(path))}"
+    # each sign's first file in `_order_key`'s order, found without sorting thousands of paths
+    named = [(p, p.rpartition("/")[2]) for p in paths]
+    found = _first([pair for pair in named if pair[1] == "refinery.toml"])
+    if found is not None:
+        return "refinery", f"refinery.toml {_where(PurePosixPath(found[0]))}"
+    found = _first([pair for pair in named if pair[1] in ("flyway.conf", "flyway.toml")])
+    if found is not None:
+        return "flyway", f"{found[1]} {_where(PurePosixPath(found[0]))}"
     for key in sorted(config_texts, key=lambda k: (len(PurePosixPath(k).parts), k)):
         config = PurePosixPath(key)
-        if _SPRING.match(config.name) and spring_flyway(config.name, config_texts[key]):
+        if _spring().match(config.name) and spring_flyway(config.name, config_texts[key]):
             return "flyway", f"spring.flyway settings in {_show(config)}"
-    for path, name in ordered:
-        if _REPEATABLE.fullmatch(name):
-            return "flyway", f"{_show(name)} is a Flyway repeatable migration ({_show(path)})"
-    for path, name in ordered:
-        if _DOTTED.fullmatch(name):
-            return "flyway", f"{_show(name)} has a dotted Flyway version ({_show(path)})"
+    found = _first([pair for pair in named if _REPEATABLE.fullmatch(pair[1])])
+    if found is not None:
+        path, name = found
+        return "flyway", f"{_show(name)} is a Flyway repeatable migration ({_show(path)})"
+    found = _first([pair for pair in named if _DOTTED.fullmatch(pair[1])])
+    if found is not None:
+        path, name = found
+        return "flyway", f"{_show(name)} has a dotted Flyway version ({_show(path)})"
     return "refinery", DEFAULT_REASON
+
+
+def _first(pairs: list[tuple[str, str]]) -> tuple[str, str] | None:
+    """The first of `pairs` in `_order_key`'s order (shallowest, then by path), or None."""
+    return min(pairs, key=_order_key) if pairs else None
 
 
 DEFAULT_REASON = "no refinery.toml and no sign of Flyway: refinery, the default"
@@ -115,12 +127,13 @@ def weak_flyway_sign(paths: Iterable[str]) -> str | None:
     a versioned name only Flyway reads (`V417__ny-egenskap.sql`). Weaker than the signals of
     `detect_runner` (a misnamed refinery file looks the same), so the edge asks only when
     nothing else spoke, and only about the files already merged."""
-    # the first in `_ordered`'s order, found without sorting thousands of paths of which, in
+    # the first in `_order_key`'s order, found without sorting thousands of paths of which, in
     # the usual refinery folder, none is a sign
     named = [(p, p.rpartition("/")[2]) for p in paths]
     # `PurePosixPath(path).suffix == ".sql"`: a dot-file such as `.sql` has no suffix
-    located = [pair for pair in named if pair[1].endswith(".sql") and pair[1].rfind(".") > 0
-               and _in_flyway_location(pair[0])]
+    # the substring first: a path under `db/migration` holds it (nearly no path does)
+    located = [pair for pair in named if "db/migration/" in pair[0] and pair[1].endswith(".sql")
+               and pair[1].rfind(".") > 0 and _in_flyway_location(pair[0])]
     if located:
         path, _ = min(located, key=_order_key)
         return f"migrations in {_show(PurePosixPath(path).parent)}, Flyway's default location"
@@ -132,7 +145,8 @@ def weak_flyway_sign(paths: Iterable[str]) -> str | None:
 
 
 def _order_key(pair: tuple[str, str]) -> tuple[int, str]:
-    """`_ordered`'s order: shallowest first, then by path."""
+    """The order signs are looked for in: shallowest first, then by path (the listing's
+    paths are clean, relative and POSIX: their depth is their count of `/`)."""
     return (pair[0].count("/"), pair[0])
 
 

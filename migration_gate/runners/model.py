@@ -26,6 +26,12 @@ if TYPE_CHECKING:
     from migration_gate.runners.execution import NonTransactionalPolicy as NonTransactionalPolicy
     from migration_gate.runners.execution import ScriptTransaction as ScriptTransaction
     from migration_gate.runners.execution import ScriptVerdict as ScriptVerdict
+    from migration_gate.runners.problems import ContentProblem as ContentProblem
+    from migration_gate.runners.problems import NameFix as NameFix
+    from migration_gate.runners.problems import NameIssue as NameIssue
+    from migration_gate.runners.problems import NameProblem as NameProblem
+    from migration_gate.runners.problems import PlaceholderIssue as PlaceholderIssue
+    from migration_gate.runners.problems import PlaceholderProblem as PlaceholderProblem
     from migration_gate.runners.rules_model import RunnerRules
 
 RunnerName = Literal["refinery", "flyway"]
@@ -111,56 +117,18 @@ class ParsedMigration:
         return f"{self.prefix}{version}__{self.raw_description}"
 
 
-class NameIssue(str, Enum):
-    NOT_A_MIGRATION = "not-a-migration"  # the runner does not see the file as a migration
-    INVALID_VERSION = "invalid-version"  # a version the runner cannot read
-    MISSING_VERSION = "missing-version"  # `V__x.sql`
-    UNEXPECTED_VERSION = "unexpected-version"  # `R1__x.sql`: repeatables have no version
-    RESERVED_VERSION = "reserved-version"  # Flyway `Vcurrent__x`: a marker, not a version
-    MISSING_DESCRIPTION = "missing-description"  # `V3.sql`: Flyway runs it, nameless
-    PIPE_PREFIX = "pipe-prefix"  # refinery `|1__x.sql`: matches `[U|V]`, then panics
-
-
-@dataclass(frozen=True)
-class NameFix:
-    """The clean name a misnamed file should have; `version` None means "the next free one"
-    (the caller allocates it, so that one run suggests distinct versions)."""
-
-    kind: Kind
-    version: Version | None
-    description: str
-
-
-@dataclass(frozen=True)
-class NameProblem:
-    """Why a file name is wrong for its runner, and the name it should have.
-
-    `runner_fails`: the runner refuses the whole run because of this file (refinery's invalid
-    versions; Flyway with `validateMigrationNaming`), rather than silently skipping it.
-    `accepted_as`: the migration the runner runs anyway (Flyway runs `V3.sql`).
-    `runner_message`: the runner's own words, when it has any.
-    """
-
-    issue: NameIssue
-    reason: str
-    fix: NameFix
-    suggestion: str | None = None  # the fixed file name, when `fix.version` is known
-    runner_fails: bool = False
-    accepted_as: ParsedMigration | None = None
-    runner_message: str | None = None
-
-
-@dataclass(frozen=True)
-class ContentProblem:
-    """The runner cannot read the file's content (it stops the run)."""
-
-    reason: str
-
-
 #: The execution model's names, in `runners.execution` (imported on first use).
 _EXECUTION_NAMES = frozenset({
     "CrashWindow", "ExecutionModel", "HistoryColumn", "HistoryRowPlacement", "HistoryTable",
     "NonTransactionalPolicy", "ScriptTransaction", "ScriptVerdict",
+})
+
+
+#: What is wrong with a file for its runner, in `runners.problems` (imported on first use: a
+#: warm `check` of a clean folder never builds one).
+_PROBLEM_NAMES = frozenset({
+    "ContentProblem", "NameFix", "NameIssue", "NameProblem", "PlaceholderIssue",
+    "PlaceholderProblem",
 })
 
 
@@ -169,24 +137,11 @@ def __getattr__(name: str) -> object:
         from migration_gate.runners import execution
 
         return getattr(execution, name)
+    if name in _PROBLEM_NAMES:
+        from migration_gate.runners import problems
+
+        return getattr(problems, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-class PlaceholderIssue(str, Enum):
-    UNDEFINED = "undefined"
-    UNCLOSED = "unclosed"
-
-
-@dataclass(frozen=True)
-class PlaceholderProblem:
-    """A placeholder the runner cannot replace, where it is and what the runner says."""
-
-    issue: PlaceholderIssue
-    name: str
-    line: int  # 1-based, of the placeholder's prefix
-    column: int
-    message: str  # the runner's own words
-    hint: str
 
 
 @dataclass(frozen=True)

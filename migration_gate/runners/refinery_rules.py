@@ -9,14 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from migration_gate.runners.model import (
-    ContentProblem,
-    NameIssue,
-    NameProblem,
-    ParsedMigration,
-    Version,
-)
+from migration_gate.runners.model import ParsedMigration, Version
+
+if TYPE_CHECKING:  # imported where used: a clean folder never has a problem (issue 16)
+    from migration_gate.runners.problems import ContentProblem, NameProblem
 from migration_gate.runners.rules_model import FolderView
 
 _SKIPPED = "so refinery silently skips this file"
@@ -28,6 +26,8 @@ def _printable(text: str) -> str:
 
 def why_no_match(file_name: str, problem: NameProblem) -> str:
     """Why refinery's pattern does not take the name, the likeliest slip first."""
+    from migration_gate.runners.problems import NameIssue
+
     if problem.issue is NameIssue.PIPE_PREFIX:
         return "a leading `|` matches refinery's `[U|V]` class and then makes refinery panic"
     if _printable(file_name) != file_name:
@@ -74,6 +74,8 @@ class RefineryRules:
         return looks_like_migration(file_name)
 
     def name_message(self, file_name: str, problem: NameProblem) -> str:
+        from migration_gate.runners.problems import NameIssue
+
         if problem.issue is NameIssue.INVALID_VERSION:
             return ("migration version must be a valid integer (a whole number that fits in 32 "
                     "bits): refinery stops before applying anything")
@@ -83,6 +85,8 @@ class RefineryRules:
                  problem: NameProblem) -> str:
         """An invalid version keeps the name as written; any other slip gets refinery's clean
         name (`checks.folder.corrected_name`)."""
+        from migration_gate.runners.problems import NameIssue
+
         version = view.take_version(path).text
         if problem.issue is NameIssue.INVALID_VERSION:
             stem_name = file_name.split("__", 1)[1].rsplit(".", 1)[0]
@@ -137,6 +141,8 @@ class RefineryRules:
         try:
             return content.decode("utf-8")
         except UnicodeDecodeError:
+            from migration_gate.runners.problems import ContentProblem
+
             return ContentProblem(
                 f"not valid UTF-8 ({_decode_error(content)}); refinery refuses to read it")
 

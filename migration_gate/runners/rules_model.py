@@ -7,9 +7,12 @@ that differ between runners, so that each rule has one body (`checks/folder.py`,
 from __future__ import annotations
 
 from collections.abc import Hashable, Sequence
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from migration_gate.runners.model import ContentProblem, NameProblem, ParsedMigration, Version
+from migration_gate.runners.model import ParsedMigration, Version
+
+if TYPE_CHECKING:
+    from migration_gate.runners.problems import ContentProblem, NameProblem
 
 
 class FolderView(Protocol):

@@ -13,12 +13,14 @@ folder; any problem with it only disables it.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
 from migration_gate.diagnostics import Diagnostic, Severity
+from migration_gate.sql.pool import PARALLEL_MIN_CHARS as PARALLEL_MIN_CHARS
 from migration_gate.types import Dialect
 
 if TYPE_CHECKING:
@@ -33,10 +35,6 @@ if TYPE_CHECKING:
 MAX_PARSED_CHARS = 2_000_000
 #: The cache file is emptied when it grows past this size.
 MAX_CACHE_BYTES = 64_000_000
-#: Below this much uncached text, starting worker processes costs more than it saves.
-PARALLEL_MIN_CHARS = 400_000
-#: Chunks of files per process: small enough that the processes finish together.
-CHUNKS_PER_PROCESS = 16
 
 
 @dataclass(frozen=True)
@@ -76,102 +74,47 @@ def lint_job(job: LintJob) -> list[Diagnostic]:
                      columns=job.columns)
 
 
-def _lint_chunk(jobs: list[LintJob]) -> list[list[Diagnostic]]:
-    return [lint_job(job) for job in jobs]
-
-
 def lint_many(jobs: Sequence[LintJob], *, use_cache: bool = True,
               workers: int | None = None) -> list[list[Diagnostic]]:
     """The findings of every job, in order."""
-    cache = Cache.open() if use_cache and not os.environ.get("MIGRATION_GATE_NO_CACHE") else None
-    keys = [cache_key(job) for job in jobs] if cache is not None else []
+    cache = open_cache(use_cache)
+    if cache is None:
+        return _compute(list(jobs), workers)
+    try:
+        return lint_cached(jobs, cache, [cache_key(job) for job in jobs], workers)
+    finally:
+        cache.close()
+
+
+def open_cache(use_cache: bool = True) -> Cache | None:
+    """The findings cache, unless `use_cache` is false or `MIGRATION_GATE_NO_CACHE` is set
+    (None too when it cannot be opened)."""
+    if not use_cache or os.environ.get("MIGRATION_GATE_NO_CACHE"):
+        return None
+    return Cache.open()
+
+
+def lint_cached(jobs: Sequence[LintJob], cache: Cache, keys: Sequence[str],
+                workers: int | None = None) -> list[list[Diagnostic]]:
+    """`lint_many` with the cache open and each job's `cache_key` already made: the jobs
+    found there are decoded, the others linted and stored."""
     results: list[list[Diagnostic] | None] = [None] * len(jobs)
-    if cache is not None:
-        for index, found in cache.get_many(keys).items():
-            results[index] = [_from_cached(item, jobs[index].path) for item in found]
+    for index, found in cache.get_many(keys).items():
+        results[index] = [_from_cached(item, jobs[index].path) for item in found]
     todo = [i for i, result in enumerate(results) if result is None]
     computed = _compute([jobs[i] for i in todo], workers)
     for index, diagnostics in zip(todo, computed, strict=True):
         results[index] = diagnostics
-    if cache is not None:
-        if todo:
-            cache.put_many([(keys[i], [_to_cached(d) for d in computed[n]])
-                            for n, i in enumerate(todo)])
-        cache.close()
+    if todo:
+        cache.put_many([(keys[i], [_to_cached(d) for d in computed[n]])
+                        for n, i in enumerate(todo)])
     return [r if r is not None else [] for r in results]
 
 
 def _compute(jobs: list[LintJob], workers: int | None) -> list[list[Diagnostic]]:
-    """Every job's findings, on `workers` processes (default: one per core) when there is
-    enough text to pay for starting them: this process and `workers - 1` forked ones.
+    from migration_gate.sql.pool import run_jobs
 
-    This process lints too, instead of waiting for the workers: the chunks are queued for the
-    workers in order, and this process takes the ones no worker has started yet from the end
-    (a queued chunk can be cancelled until a worker picks it up), so both ends meet wherever
-    the files' cost puts the middle. The rules are imported before the fork (every process
-    needs them: imported once, inherited), sqlglot is not: each process imports it only if
-    one of its statements needs it, both at the same time (on the corpus, importing sqlglot
-    in this process before the fork kept the other core idle for 0.2 s).
-    """
-    size = sum(len(job.text) for job in jobs)
-    count = workers if workers is not None else _usable_cores()
-    if count < 2 or size < PARALLEL_MIN_CHARS or len(jobs) < 4:
-        return _lint_chunk(jobs)
-    # imported here: `concurrent.futures.process` costs ~14 ms, and most runs never fork
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
-    try:
-        context = multiprocessing.get_context("fork")
-    except ValueError:  # pragma: no cover - platforms without fork
-        return _lint_chunk(jobs)
-    import migration_gate.sql.lint
-    import migration_gate.sql.rules  # noqa: F401  (every rule module: the worker inherits them)
-
-    chunks = _balanced_chunks(jobs, count * CHUNKS_PER_PROCESS)
-    results: list[list[Diagnostic]] = [[] for _ in jobs]
-
-    def keep(indexes: list[int], found: list[list[Diagnostic]]) -> None:
-        for index, diagnostics in zip(indexes, found, strict=True):
-            results[index] = diagnostics
-
-    with ProcessPoolExecutor(max_workers=count - 1, mp_context=context) as pool:
-        futures = [pool.submit(_lint_chunk, [jobs[i] for i in chunk]) for chunk in chunks]
-        try:
-            for chunk, future in zip(reversed(chunks), reversed(futures), strict=True):
-                if not future.cancel():
-                    break  # a worker has it, and every chunk before it
-                keep(chunk, _lint_chunk([jobs[i] for i in chunk]))
-            for chunk, future in zip(chunks, futures, strict=True):
-                if not future.cancelled():
-                    keep(chunk, future.result())
-        except BaseException:  # Ctrl-C, or a failure: the queued chunks are not waited for
-            pool.shutdown(wait=False, cancel_futures=True)
-            raise
-    return results
-
-
-def _usable_cores() -> int:
-    """The cores this process may run on (a container's or `taskset`'s CPU set, not the
-    machine's count: forking for a core it may not use only costs)."""
-    affinity = getattr(os, "sched_getaffinity", None)
-    if affinity is not None:
-        try:
-            return len(affinity(0)) or 1
-        except OSError:  # pragma: no cover - a kernel that refuses
-            pass
-    return os.cpu_count() or 1
-
-
-def _balanced_chunks(jobs: Sequence[LintJob], count: int) -> list[list[int]]:
-    """Job indexes in `count` groups of similar total size (largest first, greedy)."""
-    groups: list[list[int]] = [[] for _ in range(min(count, len(jobs)))]
-    sizes = [0] * len(groups)
-    for index in sorted(range(len(jobs)), key=lambda i: -len(jobs[i].text)):
-        smallest = sizes.index(min(sizes))
-        groups[smallest].append(index)
-        sizes[smallest] += len(jobs[index].text) + 200
-    return [sorted(g) for g in groups if g]
+    return run_jobs(jobs, lint_job, workers)
 
 
 def code_fingerprint(package: Path = Path(__file__).parents[1]) -> str:
@@ -188,13 +131,7 @@ def code_fingerprint(package: Path = Path(__file__).parents[1]) -> str:
 
     from migration_gate import __version__
 
-    parts = [__version__]
-    for path in sorted(package.rglob("*.py")):
-        try:
-            stat = path.stat()
-        except OSError:
-            continue
-        parts.append(f"{path}:{stat.st_size}:{stat.st_mtime_ns}")
+    parts = [__version__, *sorted(_module_stamps(str(package)))]
     spec = importlib.util.find_spec("sqlglot")
     if spec is not None and spec.submodule_search_locations:
         version_file = Path(next(iter(spec.submodule_search_locations))) / "_version.py"
@@ -203,6 +140,26 @@ def code_fingerprint(package: Path = Path(__file__).parents[1]) -> str:
         except (OSError, ValueError):
             parts.append("sqlglot version unknown")
     return _digest("|".join(parts))[:16]
+
+
+def _module_stamps(folder: str) -> list[str]:
+    """`path:size:mtime` of every `*.py` under `folder`, with `os.scandir` (a third of what
+    `Path.rglob` and `Path.stat` cost: every warm run makes the fingerprint)."""
+    stamps: list[str] = []
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return stamps
+    for entry in entries:
+        try:
+            if entry.is_dir():
+                stamps.extend(_module_stamps(entry.path))
+            elif entry.name.endswith(".py"):
+                stat = entry.stat()
+                stamps.append(f"{entry.path}:{stat.st_size}:{stat.st_mtime_ns}")
+        except OSError:
+            continue
+    return stamps
 
 
 def _digest(text: str) -> str:
@@ -219,6 +176,28 @@ _HEADERS: dict[tuple[object, ...], bytes] = {}
 
 def cache_key(job: LintJob) -> str:
     """The cache key of a job: its text and every input that can change its findings."""
+    import hashlib  # here, as json and sqlite3 below: `lint --no-cache FILE` needs none
+
+    digest = hashlib.sha256(_header_of(job))
+    digest.update(job.text.encode("utf-8", "surrogatepass"))
+    return digest.hexdigest()
+
+
+def derived_key(job: LintJob, *parts: str) -> str:
+    """The key of something made from a job's findings and more inputs (`lint`'s text
+    report: the file's path as shown, the report's settings): `cache_key` with those too, in
+    one pass over the text (a warm run makes thousands of them)."""
+    import hashlib
+
+    digest = hashlib.sha256(_header_of(job))
+    for part in parts:
+        digest.update(b"\1" + part.encode("utf-8", "surrogatepass"))
+    digest.update(b"\0")
+    digest.update(job.text.encode("utf-8", "surrogatepass"))
+    return digest.hexdigest()
+
+
+def _header_of(job: LintJob) -> bytes:
     runner = repr(job.runner) if job.runner is not None and job.runner.name != "refinery" \
         else None
     settings = (job.dialect, job.new_tables, job.postgres_version, job.sqlite_version,
@@ -226,17 +205,13 @@ def cache_key(job: LintJob) -> str:
     header = _HEADERS.get(settings)
     if header is None:
         header = _HEADERS[settings] = _key_header(job, runner)
-    import hashlib  # here, as json and sqlite3 below: `lint --no-cache FILE` needs none
-
-    digest = hashlib.sha256(header)
-    digest.update(job.text.encode("utf-8", "surrogatepass"))
-    return digest.hexdigest()
+    return header
 
 
 def _key_header(job: LintJob, runner: str | None) -> bytes:
-    """The part of the key made of the code and the job's settings, with its separator."""
-    import json
-
+    """The part of the key made of the code and the job's settings, with its separator: the
+    `repr` of plain strings, numbers, None, lists and named tuples, as stable as JSON and
+    without importing `json` (a run whose files are all cached needs it nowhere else)."""
     global _FINGERPRINT
     if _FINGERPRINT is None:
         _FINGERPRINT = code_fingerprint()
@@ -246,8 +221,8 @@ def _key_header(job: LintJob, runner: str | None) -> bytes:
     if runner is not None:
         parts.append(runner)  # its settings: a frozen dataclass, repr is stable
     if job.columns:
-        parts.append(job.columns)  # named tuples of strings: JSON lists
-    return json.dumps(parts).encode() + b"\0"
+        parts.append(job.columns)  # named tuples of strings
+    return repr(parts).encode("utf-8", "surrogatepass") + b"\0"
 
 
 def _to_cached(diagnostic: Diagnostic) -> list[object]:
@@ -276,6 +251,10 @@ def cache_dir() -> Path:
     return Path(base) / "migration-gate"
 
 
+#: A lone surrogate: what `os.fsdecode` makes of a name's bytes that are not UTF-8.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 class Cache:
     """Findings by key in one SQLite file; every failure turns the cache off, never the run."""
 
@@ -293,58 +272,81 @@ class Cache:
             if database.is_file() and database.stat().st_size > MAX_CACHE_BYTES:
                 database.unlink()  # start afresh rather than grow without bound
             connection = sqlite3.connect(database, timeout=2)
-            connection.execute(
-                "CREATE TABLE IF NOT EXISTS findings (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
+            connection.executescript(
+                "CREATE TABLE IF NOT EXISTS findings (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+                "CREATE TABLE IF NOT EXISTS rendered (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
             )
             return cls(connection)
         except (OSError, sqlite3.Error):
             return None
 
     def get_many(self, keys: Sequence[str]) -> dict[int, list[list[object]]]:
+        """The cached findings of each key found, by the key's index in `keys`."""
         import json
+
+        rows = self._select("findings", keys)
+        if not rows:
+            return {}
+        try:
+            # one JSON document for every row: one decoder call instead of one per file
+            decoded = json.loads(f"[{','.join(rows.values())}]")
+        except ValueError:
+            return {}
+        if not isinstance(decoded, list) or len(decoded) != len(rows):
+            return {}
+        return dict(zip(rows, decoded, strict=True))
+
+    def get_texts(self, keys: Sequence[str]) -> dict[int, str]:
+        """The text stored under each key found (`put_texts`), by the key's index in `keys`:
+        what a command made of a file's findings (`lint`: its part of the text report)."""
+        return self._select("rendered", keys)
+
+    def _select(self, table: str, keys: Sequence[str]) -> dict[int, str]:
+        """The value of each key of `keys` found in `table`, by the key's index (duplicate
+        keys, files with one content, each get it)."""
         import sqlite3
 
         if self.connection is None:
             return {}
         index_of = {key: i for i, key in enumerate(keys)}
-        found: dict[int, list[list[object]]] = {}
+        found: dict[int, str] = {}
         try:
             unique = list(index_of)
-            indexes: list[int] = []
-            values: list[str] = []
             for start in range(0, len(unique), 500):
                 batch = unique[start : start + 500]
                 marks = ",".join("?" * len(batch))
                 for key, value in self.connection.execute(
-                    f"SELECT key, value FROM findings WHERE key IN ({marks})", batch
+                    f"SELECT key, value FROM {table} WHERE key IN ({marks})", batch
                 ):
-                    indexes.append(index_of[key])
-                    values.append(value)
-            # one JSON document for every row: one decoder call instead of one per file
-            decoded = json.loads(f"[{','.join(values)}]")
-            if not isinstance(decoded, list) or len(decoded) != len(indexes):
-                return {}
-            found = dict(zip(indexes, decoded, strict=True))
-        except (sqlite3.Error, ValueError):
+                    found[index_of[key]] = value
+        except sqlite3.Error:
             return {}
-        # duplicate contents share one key: give each of them the findings
-        for i, key in enumerate(keys):
-            if i not in found and index_of[key] in found:
-                found[i] = found[index_of[key]]
+        if len(index_of) < len(keys):
+            for i, key in enumerate(keys):
+                if i not in found and index_of[key] in found:
+                    found[i] = found[index_of[key]]
         return found
 
     def put_many(self, items: Sequence[tuple[str, list[list[object]]]]) -> None:
         import json
+
+        self._insert("findings", [(key, json.dumps(value)) for key, value in items])
+
+    def put_texts(self, items: Sequence[tuple[str, str]]) -> None:
+        """Store texts by key; one SQLite cannot hold (a lone surrogate: a file name that is
+        not UTF-8, as the shell passes it) is left out, and made again next time."""
+        self._insert("rendered", [(key, value) for key, value in items
+                                  if value.isascii() or not _SURROGATE.search(value)])
+
+    def _insert(self, table: str, rows: Sequence[tuple[str, str]]) -> None:
         import sqlite3
 
-        if self.connection is None:
+        if self.connection is None or not rows:
             return
         try:
             with self.connection:
                 self.connection.executemany(
-                    "INSERT OR REPLACE INTO findings (key, value) VALUES (?, ?)",
-                    [(key, json.dumps(value)) for key, value in items],
-                )
+                    f"INSERT OR REPLACE INTO {table} (key, value) VALUES (?, ?)", rows)
         except sqlite3.Error:
             self.connection = None
 

@@ -12,6 +12,7 @@ sqlglot is imported on first use (it costs ~150 ms) and its fallback warnings ar
 from __future__ import annotations
 
 import re
+import sys
 from dataclasses import dataclass
 from functools import cache
 from typing import Any, NamedTuple
@@ -100,11 +101,37 @@ def warm_up(dialect: Dialect) -> None:
     import migration_gate.sql.rules  # noqa: F401  (imports every rule module)
 
 
+class Deferred(BaseException):
+    """`parse` in a worker process that leaves sqlglot to the main process (`defer_sqlglot`):
+    the job is handed back whole. A `BaseException`, so that no `except Exception` around a
+    parse takes it for sqlglot failing."""
+
+
+#: How many more times this process hands a job back rather than import sqlglot (0: never;
+#: `pool.run_jobs` sets it in its worker processes).
+_DEFERRALS = 0
+
+
+def defer_sqlglot(count: int) -> None:
+    """Make this process's next `count` parses raise `Deferred` instead of importing sqlglot:
+    a worker of a large cold run hands the few jobs that need sqlglot (18 statements of the
+    2,758-file corpus) to the main process, so that one process imports sqlglot, not both
+    (its import costs a fifth of a second of each core). After `count` of them, this process
+    imports it itself (a project where every file needs it loses little)."""
+    global _DEFERRALS
+    _DEFERRALS = 0 if "sqlglot" in sys.modules else count  # inherited: nothing to save
+
+
 def parse(text: str, offset: int, dialect: Dialect, *, words: bool = True) -> Parsed:
-    """Tokenize and parse one statement (`offset`: where it starts in the file). Never raises.
+    """Tokenize and parse one statement (`offset`: where it starts in the file). Never raises
+    (but `Deferred`, in a worker process that defers sqlglot).
 
     With `words=False` only sqlglot's verdict is wanted: no token view is built.
     """
+    global _DEFERRALS
+    if _DEFERRALS:
+        _DEFERRALS -= 1
+        raise Deferred
     from sqlglot.errors import SqlglotError
 
     try:

@@ -348,11 +348,13 @@ def _unlisted_strong_lock(stmt: Stmt, state: FileState) -> tuple[str | None, str
        "TRUNCATE", "REFRESH")
 def _lock_timeout(stmt: Stmt, state: FileState) -> Iterator[Finding]:
     """Once per migration, at the first strong lock taken without a lock_timeout."""
+    if state.lock_timeout or REQUIRE_LOCK_TIMEOUT.id in state.reported:
+        return  # asked first: reading the locks was a tenth of a cold lint's rule time
     lock = strong_lock(stmt, state)
     if lock is None:
         return
     table, mode, what = lock
-    if state.is_new(table) or state.lock_timeout or REQUIRE_LOCK_TIMEOUT.id in state.reported:
+    if state.is_new(table):
         return
     state.reported.add(REQUIRE_LOCK_TIMEOUT.id)
     target = f" on {table}" if table else ""

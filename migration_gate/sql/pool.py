@@ -1,0 +1,124 @@
+"""Both cores for a large run: a per-job task on this process and forked workers (issue 14).
+
+`run_jobs` is what `engine.lint_many` lints with, and what `lint` renders with (so that the
+rendering is shared by the cores too).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, TypeVar, cast
+
+if TYPE_CHECKING:
+    from migration_gate.sql.engine import LintJob
+
+#: Below this much uncached text, starting worker processes costs more than it saves.
+PARALLEL_MIN_CHARS = 400_000
+#: Chunks of files per process: small enough that the processes finish together.
+CHUNKS_PER_PROCESS = 16
+
+T = TypeVar("T")
+
+
+#: Jobs a worker process hands back to the main process rather than import sqlglot.
+DEFERRALS = 32
+
+
+def _run_chunk(task: Callable[[LintJob], T], jobs: list[LintJob]) -> list[T]:
+    return [task(job) for job in jobs]
+
+
+def _run_in_worker(task: Callable[[LintJob], T], jobs: list[LintJob]) -> list[T | None]:
+    """`_run_chunk` in a worker process: None for a job handed back (`tokens.Deferred`)."""
+    from migration_gate.sql.tokens import Deferred
+
+    results: list[T | None] = []
+    for job in jobs:
+        try:
+            results.append(task(job))
+        except Deferred:
+            results.append(None)
+    return results
+
+
+def run_jobs(jobs: list[LintJob], task: Callable[[LintJob], T],
+             workers: int | None = None) -> list[T]:
+    """`task` of every job (`lint_job`: its findings; `lint` renders them there too, so that
+    both cores render), on `workers` processes (default: one per core) when there is enough
+    text to pay for starting them: this process and `workers - 1` forked ones.
+
+    This process lints too, instead of waiting for the workers: the chunks are queued for the
+    workers in order, and this process takes the ones no worker has started yet from the end
+    (a queued chunk can be cancelled until a worker picks it up), so both ends meet wherever
+    the files' cost puts the middle. The rules are imported before the fork (every process
+    needs them: imported once, inherited), sqlglot is not (on the corpus, importing it in this
+    process before the fork kept the other core idle for 0.2 s): this process imports it when
+    one of its statements needs it, and the workers hand their first `DEFERRALS` jobs that
+    need it back to this process (`tokens.defer_sqlglot`), which lints them as it collects
+    the workers' results; so on the corpus only one process pays for its import.
+    """
+    size = sum(len(job.text) for job in jobs)
+    count = workers if workers is not None else _usable_cores()
+    if count < 2 or size < PARALLEL_MIN_CHARS or len(jobs) < 4:
+        return _run_chunk(task, jobs)
+    # imported here: `concurrent.futures.process` costs ~14 ms, and most runs never fork
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    try:
+        context = multiprocessing.get_context("fork")
+    except ValueError:  # pragma: no cover - platforms without fork
+        return _run_chunk(task, jobs)
+    import migration_gate.sql.lint
+    import migration_gate.sql.rules  # noqa: F401  (every rule module: the worker inherits them)
+
+    chunks = _balanced_chunks(jobs, count * CHUNKS_PER_PROCESS)
+    results: list[T | None] = [None] * len(jobs)
+
+    def keep(indexes: list[int], found: Sequence[T | None]) -> None:
+        for index, result in zip(indexes, found, strict=True):
+            # a job a worker handed back: done here, while the workers go on
+            results[index] = result if result is not None else task(jobs[index])
+
+    from migration_gate.sql.tokens import defer_sqlglot
+
+    with ProcessPoolExecutor(max_workers=count - 1, mp_context=context,
+                             initializer=defer_sqlglot, initargs=(DEFERRALS,)) as pool:
+        futures = [pool.submit(_run_in_worker, task, [jobs[i] for i in chunk])
+                   for chunk in chunks]
+        try:
+            for chunk, future in zip(reversed(chunks), reversed(futures), strict=True):
+                if not future.cancel():
+                    break  # a worker has it, and every chunk before it
+                keep(chunk, _run_chunk(task, [jobs[i] for i in chunk]))
+            for chunk, future in zip(chunks, futures, strict=True):
+                if not future.cancelled():
+                    keep(chunk, future.result())
+        except BaseException:  # Ctrl-C, or a failure: the queued chunks are not waited for
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+    return cast("list[T]", results)  # every chunk was kept
+
+
+def _usable_cores() -> int:
+    """The cores this process may run on (a container's or `taskset`'s CPU set, not the
+    machine's count: forking for a core it may not use only costs)."""
+    affinity = getattr(os, "sched_getaffinity", None)
+    if affinity is not None:
+        try:
+            return len(affinity(0)) or 1
+        except OSError:  # pragma: no cover - a kernel that refuses
+            pass
+    return os.cpu_count() or 1
+
+
+def _balanced_chunks(jobs: Sequence[LintJob], count: int) -> list[list[int]]:
+    """Job indexes in `count` groups of similar total size (largest first, greedy)."""
+    groups: list[list[int]] = [[] for _ in range(min(count, len(jobs)))]
+    sizes = [0] * len(groups)
+    for index in sorted(range(len(jobs)), key=lambda i: -len(jobs[i].text)):
+        smallest = sizes.index(min(sizes))
+        groups[smallest].append(index)
+        sizes[smallest] += len(jobs[index].text) + 200
+    return [sorted(g) for g in groups if g]

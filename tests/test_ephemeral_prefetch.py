@@ -126,7 +126,14 @@ def gate_like(cache: Path, temp_root: Path, then: str) -> subprocess.Popen[str]:
     """)
     env = {**os.environ, "TMPDIR": str(temp_root)}
     return subprocess.Popen([sys.executable, "-c", code], cwd=CHECKOUT, env=env,
-                            stdout=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def started(gate: subprocess.Popen[str]) -> None:
+    """Wait until `gate` says the copy is started (its stderr if it never does)."""
+    assert gate.stdout is not None and gate.stderr is not None
+    line = gate.stdout.readline()
+    assert line == "started\n", line + gate.stderr.read()
 
 
 @pytest.mark.parametrize("how", ["exit", "exception", "SIGTERM"])
@@ -137,18 +144,17 @@ def test_a_copy_nobody_claims_is_gone_when_the_gate_ends(tmp_path: Path, temp_ro
             "SIGTERM": "time.sleep(60)"}[how]
     gate = gate_like(tmp_path / "cache", temp_root, then)
     try:
-        assert gate.stdout is not None and gate.stdout.readline() == "started\n"
+        started(gate)
         assert workdirs(temp_root)
         if how == "SIGTERM":
             gate.send_signal(signal.SIGTERM)
         gate.wait(30)
     finally:
         gate.kill()
-        gate.wait()
-        gate.stdout.close() if gate.stdout else None
+        gate.communicate()
     if how == "SIGTERM":  # ended by the signal, as before the copy was started
         assert gate.returncode == -signal.SIGTERM
-    assert wait_for(lambda: not workdirs(temp_root), timeout=10)
+    assert wait_for(lambda: not workdirs(temp_root), timeout=10), workdirs(temp_root)
 
 
 def test_sigkill_of_the_gate_stops_the_copy_and_the_next_run_sweeps_its_folder(
@@ -160,15 +166,14 @@ def test_sigkill_of_the_gate_stops_the_copy_and_the_next_run_sweeps_its_folder(
     write_manifest(entry, "15.4")
     gate = gate_like(cache, temp_root, "time.sleep(60)")
     try:
-        assert gate.stdout is not None and gate.stdout.readline() == "started\n"
+        started(gate)
         copying = copiers(temp_root)
         assert copying, "the copy ended before the gate was killed"
         gate.send_signal(signal.SIGKILL)
         gate.wait(30)
     finally:
         gate.kill()
-        gate.wait()
-        gate.stdout.close() if gate.stdout else None
+        gate.communicate()
     assert wait_for(lambda: not copiers(temp_root), timeout=10), copying
     (left,) = workdirs(temp_root)
     sweep_stale_workdirs(temp_root)

@@ -22,6 +22,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from migration_gate import refinery
+from migration_gate.cachedir import cache_root
 from migration_gate.digest import sha256
 from migration_gate.refinery import MigrationName, Prefix
 from migration_gate.sources import EXTENSIONS
@@ -203,25 +204,15 @@ def _repo_relative(folder: str) -> str:
     return "" if folder in ("", ".") else folder
 
 
-def _cache_root() -> Path:
-    """The gate's cache folder, as `ephemeral.postgres.cache_root` finds it (not imported from
-    there: a check without the replay must not load the database code)."""
-    explicit = os.environ.get("MIGRATION_GATE_CACHE_DIR")
-    if explicit:
-        return Path(explicit)
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    return (Path(xdg) if xdg else Path.home() / ".cache") / "migration-gate"
-
-
 def _cache_file(commit: str, folder: str, int8_versions: bool) -> Path:
     key = _hex(f"{_CACHE_FORMAT}\0{commit}\0{folder}\0{int8_versions}")[:24]
-    return _cache_root() / "burned" / f"{key}.json"
+    return cache_root() / "burned" / f"{key}.json"
 
 
 def _tip_file(root: Path, folder: str, int8_versions: bool) -> Path:
     """Where the tip this repository's folder was scanned at last is noted."""
     key = _hex(f"{_CACHE_FORMAT}\0tip\0{root.resolve()}\0{folder}\0{int8_versions}")[:24]
-    return _cache_root() / "burned" / f"tip-{key}.txt"
+    return cache_root() / "burned" / f"tip-{key}.txt"
 
 
 def _hex(text: str) -> str:

@@ -28,13 +28,9 @@ DIRECT_BELOW = 64
 
 
 def _cache_file() -> Path:
-    """In the gate's cache folder, found as `burned._cache_root` finds it (no import of the
-    lint or database code for that)."""
-    explicit = os.environ.get("MIGRATION_GATE_CACHE_DIR")
-    if explicit:
-        return Path(explicit) / FILE_NAME
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    return (Path(xdg) if xdg else Path.home() / ".cache") / "migration-gate" / FILE_NAME
+    from migration_gate.cachedir import cache_root
+
+    return cache_root() / FILE_NAME
 
 
 class _Store:

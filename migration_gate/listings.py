@@ -16,6 +16,7 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
+from migration_gate.cachedir import cache_root
 from migration_gate.gitrun import run_git
 
 #: Listings kept: the bases of the branches a developer switches between.
@@ -50,7 +51,7 @@ def _cache_file(commit: str, pathspec: Sequence[str]) -> Path | None:
     asked = "\0".join(pathspec).encode("utf-8", "surrogateescape")
     digest = sha256(len(asked))
     digest.update(asked)
-    return _cache_root() / _FOLDER / f"{commit}-{digest.hexdigest()[:16]}"
+    return cache_root() / _FOLDER / f"{commit}-{digest.hexdigest()[:16]}"
 
 
 def _store(target: Path, output: bytes) -> None:
@@ -68,12 +69,3 @@ def _store(target: Path, output: bytes) -> None:
                 os.unlink(old.path)
     except OSError:
         return
-
-
-def _cache_root() -> Path:
-    """The gate's cache folder, found as `burned` and `mergebases` find it."""
-    explicit = os.environ.get("MIGRATION_GATE_CACHE_DIR")
-    if explicit:
-        return Path(explicit)
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    return (Path(xdg) if xdg else Path.home() / ".cache") / "migration-gate"

@@ -17,6 +17,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from migration_gate.cachedir import cache_root
+
 #: Pairs remembered: the branches a developer switches between, and their bases.
 KEPT = 32
 _FILE_NAME = "merge-bases.txt"
@@ -60,10 +62,4 @@ def _is_object_id(value: str) -> bool:
 
 
 def _cache_file() -> Path:
-    """In the gate's cache folder, found as `burned` and `ephemeral.pgcache` find it (not
-    imported from them: each is a module a run may not need)."""
-    explicit = os.environ.get("MIGRATION_GATE_CACHE_DIR")
-    if explicit:
-        return Path(explicit) / _FILE_NAME
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    return (Path(xdg) if xdg else Path.home() / ".cache") / "migration-gate" / _FILE_NAME
+    return cache_root() / _FILE_NAME

@@ -49,6 +49,22 @@ def child_bytecode_outside_the_checkout(tmp_path_factory: pytest.TempPathFactory
         CHILD_BYTECODE["PYTHONPYCACHEPREFIX"] = str(tmp_path_factory.mktemp("pycache"))
 
 
+@pytest.fixture(scope="session", autouse=True)
+def cache_of_the_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Every gate the suite runs, in-process or child, caches in a folder of the session, not
+    in the user's `~/.cache/migration-gate` (a test leaves nothing behind, and a cache filled by
+    an earlier run or another checkout cannot hide a cold-path bug). Tests of the default
+    location unset the variable themselves."""
+    if os.environ.get("MIGRATION_GATE_CACHE_DIR"):
+        yield
+        return
+    os.environ["MIGRATION_GATE_CACHE_DIR"] = str(tmp_path_factory.mktemp("user-cache"))
+    try:
+        yield
+    finally:
+        os.environ.pop("MIGRATION_GATE_CACHE_DIR", None)
+
+
 @dataclass
 class Repo:
     """A real git repository in a temporary folder."""

@@ -148,7 +148,7 @@ def _stop(server: MariaDbServer) -> None:
 
 @pytest.fixture(scope="session")
 def mariadb_server(mariadb_binaries: MariaDbBinaries) -> Iterator[MariaDbServer]:
-    from migration_gate.ephemeral.postgres import _parent_death_signal
+    from migration_gate.ephemeral.workdir import parent_death_signal
 
     folder = Path(tempfile.mkdtemp(prefix="gate-mariadb-"))
     data = folder / "data"
@@ -167,7 +167,7 @@ def mariadb_server(mariadb_binaries: MariaDbBinaries) -> Iterator[MariaDbServer]
              f"--pid-file={folder / 'mariadbd.pid'}", f"--log-error={folder / 'error.log'}",
              "--bind-address=127.0.0.1", f"--port={port}"],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            preexec_fn=_parent_death_signal(),
+            preexec_fn=parent_death_signal(),
         )
         server = MariaDbServer(process, folder, port)
         _wait_ready(server)

@@ -14,6 +14,7 @@ import pytest
 
 from migration_gate.diagnostics import GateError
 from migration_gate.ephemeral import postgres
+from migration_gate.ephemeral.pgcache import MANIFEST
 from migration_gate.ephemeral.postgres import Binaries, Cluster
 from tests.conftest import clean_env, make_repo, seed_migrations
 from tests.gate_process import wait_for
@@ -198,3 +199,22 @@ def test_pgserver_wheel_binaries_work(tmp_path: Path, monkeypatch: pytest.Monkey
     assert int(version) // 10000 == binaries.major
     assert not server_processes(str(cluster.workdir))
     assert not cluster.workdir.exists()
+
+
+@pytest.mark.slow  # initdb in a cache of its own
+def test_a_cold_start_stores_initdb_s_folder_as_the_template(
+        tmp_path: Path, pg_binaries: Binaries, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The template is saved by a thread while the server already runs (from a copy made
+    before it started): by the time the cluster is gone it is stored, whole, and it is
+    initdb's folder -- nothing the server wrote since."""
+    monkeypatch.setenv("MIGRATION_GATE_CACHE_DIR", str(tmp_path / "cache"))
+    with postgres.running_cluster(pg_binaries) as cluster, cluster.connect() as connection:
+        assert cluster.origin is None  # initdb
+        connection.execute("CREATE TABLE written_after_initdb (id int)")
+    template = postgres.template_path(pg_binaries)
+    assert (template / MANIFEST).is_file()
+    assert not cluster.workdir.exists()
+    with postgres.running_cluster(pg_binaries) as again, again.connect() as connection:
+        assert again.origin == template
+        found = connection.execute("SELECT to_regclass('written_after_initdb')").fetchone()
+    assert found == (None,)

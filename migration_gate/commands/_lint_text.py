@@ -59,10 +59,11 @@ def report(jobs: Sequence[LintJob], problems: Sequence[Diagnostic],
     (a worker process, in a large run): the rendering is shared by the cores too."""
     import sys
 
+    from migration_gate.cachedir import cache_root
     from migration_gate.report import ReportOptions, use_color
     from migration_gate.report.text import FileBlocks
     from migration_gate.sql import pack
-    from migration_gate.sql.engine import cache_dir, derived_key
+    from migration_gate.sql.engine import derived_key
 
     blocks = FileBlocks(ReportOptions(root=root, color=use_color(sys.stdout), command="lint",
                                       texts=texts))
@@ -75,7 +76,7 @@ def report(jobs: Sequence[LintJob], problems: Sequence[Diagnostic],
         # standard input's excerpt would come from a file named `-`: never cached
         keys = {job.path: derived_key(job, settings, job.path) for job in jobs
                 if job.path != "-"}
-        pack_file = cache_dir() / PACK_NAME
+        pack_file = cache_root() / PACK_NAME
         packed = pack.read(pack_file)
         for path, key in keys.items():
             span = packed.spans.get(key)

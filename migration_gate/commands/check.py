@@ -14,6 +14,7 @@ from migration_gate.types import Dialect
 if TYPE_CHECKING:
     from argparse import ArgumentParser
 
+    from migration_gate.config import Config
     from migration_gate.pipeline import CheckContext, NoteCollector
     from migration_gate.projects import Project
 
@@ -100,6 +101,7 @@ def project_contexts(
         )
 
     config, repo_root = load_here(config_file=config_file, overrides=overrides)
+    _prefetch_base(config, verify)
     multi = is_multi_project(config, dir_flag, repo_root)
     if (config_file is not None and not config.projects) or not (multi or dir_flag):
         return [one(loaded=(config, repo_root))]
@@ -132,6 +134,20 @@ def project_contexts(
     if not contexts:
         raise GateError("no project has a migrations folder (pass --dir DIR)")
     return contexts
+
+
+def _prefetch_base(config: Config, verify: bool | None) -> None:
+    """When this run replays on the embedded PostgreSQL, start restoring the cached base schema
+    the last replay used (`ephemeral.prefetch`): the copy runs on the other core while the
+    folder, the history and the SQL are read, and the database stage uses it only if it is
+    the one the base's cache key chooses."""
+    wanted = config.verify if verify is None else verify
+    if wanted is False or config.dialect != "postgres" or config.database_url:
+        return
+    from migration_gate.ephemeral import prefetch
+    from migration_gate.ephemeral.pgcache import cache_root
+
+    prefetch.start(cache_root())
 
 
 def _with_applied(context: CheckContext, applied_file: str | None,

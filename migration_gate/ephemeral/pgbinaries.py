@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from migration_gate.diagnostics import GateError
+from migration_gate.ephemeral import remembered
 
 #: How to get PostgreSQL, named in every "not found" message.
 INSTALL_HINT = (
@@ -54,11 +55,19 @@ def _pg_config_bindir() -> Path | None:
     pg_config = shutil.which("pg_config")
     if pg_config is None:
         return None
+    # Debian's pg_config is a wrapper that picks the newest /usr/lib/postgresql/*/bin
+    key = remembered.key("pg_config --bindir", pg_config, "/usr/lib/postgresql")
+    known = remembered.get(key)
+    if known is not None:
+        return Path(known)
     try:
         done = subprocess.run([pg_config, "--bindir"], capture_output=True, text=True, timeout=10)
     except (OSError, subprocess.TimeoutExpired):
         return None
-    return Path(done.stdout.strip()) if done.returncode == 0 and done.stdout.strip() else None
+    if done.returncode != 0 or not done.stdout.strip():
+        return None
+    remembered.put(key, done.stdout.strip())
+    return Path(done.stdout.strip())
 
 
 def _debian_bindirs() -> list[Path]:
@@ -102,6 +111,10 @@ _VERSION = re.compile(r"\(PostgreSQL\)\s+(\d+(?:\.\d+)?)")
 
 
 def server_version(bin_dir: Path) -> str | None:
+    key = remembered.key("postgres --version", str(bin_dir / "postgres"))
+    known = remembered.get(key)
+    if known is not None:
+        return known
     try:
         done = subprocess.run(
             [str(bin_dir / "postgres"), "--version"], capture_output=True, text=True, timeout=10
@@ -109,7 +122,10 @@ def server_version(bin_dir: Path) -> str | None:
     except (OSError, subprocess.TimeoutExpired):
         return None
     match = _VERSION.search(done.stdout)
-    return match.group(1) if match else None
+    if match is None:
+        return None
+    remembered.put(key, match.group(1))
+    return match.group(1)
 
 
 def find_binaries(configured: str | None = None) -> Binaries:
@@ -139,7 +155,7 @@ def find_binaries(configured: str | None = None) -> Binaries:
 
 
 def closed_to_server(folder: Path) -> str | None:
-    """As root, why the unprivileged user the server runs as (`postgres.server_user`) cannot
+    """As root, why the unprivileged user the server runs as (`workdir.server_user`) cannot
     run `initdb` and `postgres` from `folder`, else None.
 
     Why: root can read everything, the server's user cannot. The `pgserver` wheel in a virtual
@@ -148,7 +164,7 @@ def closed_to_server(folder: Path) -> str | None:
     the server runs with no supplementary group): an ACL that opens a folder is not seen."""
     if not hasattr(os, "geteuid") or os.geteuid() != 0:
         return None
-    from migration_gate.ephemeral.postgres import server_user
+    from migration_gate.ephemeral.workdir import server_user
 
     run_as = server_user()
     if run_as.uid is None or run_as.gid is None:

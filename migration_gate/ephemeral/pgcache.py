@@ -21,18 +21,9 @@ import threading
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
+from migration_gate.cachedir import cache_root as cache_root
 from migration_gate.ephemeral.restorecopy import MANIFEST as MANIFEST
 from migration_gate.ephemeral.restorecopy import restore as restore
-
-
-def cache_root() -> Path:
-    """`$MIGRATION_GATE_CACHE_DIR`, else the user cache folder (XDG)."""
-    explicit = os.environ.get("MIGRATION_GATE_CACHE_DIR")
-    if explicit:
-        return Path(explicit)
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    base = Path(xdg) if xdg else Path.home() / ".cache"
-    return base / "migration-gate"
 
 
 def template_path(bin_dir: Path, version: str) -> Path:

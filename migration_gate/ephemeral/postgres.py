@@ -9,7 +9,8 @@ leave anything behind, so:
 - `initdb` runs once per PostgreSQL version: its result is cached as a template data folder in
   the user cache folder and copied for each run (a replayed base schema can be cached the same
   way, keyed by the content hash of the base migrations);
-- as root, the server runs as an unprivileged user (`initdb` and `postgres` refuse root);
+- as root, the server runs as an unprivileged user (`initdb` and `postgres` refuse root); its
+  folder and that user are `workdir`'s;
 - the server is a direct child in its own session (Ctrl-C in the terminal does not reach it), it
   gets SIGQUIT when the gate dies (parent-death signal, so even SIGKILL of the gate stops it),
   and it is stopped and its folder deleted on every exit path. Folders left by a killed gate are
@@ -22,12 +23,9 @@ leave anything behind, so:
 from __future__ import annotations
 
 import contextlib
-import os
 import shutil
 import signal
 import subprocess
-import sys
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -36,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from migration_gate.diagnostics import GateError
-from migration_gate.ephemeral import pgcache
+from migration_gate.ephemeral import pgcache, prefetch
 from migration_gate.ephemeral.pgbinaries import INSTALL_HINT as INSTALL_HINT
 from migration_gate.ephemeral.pgbinaries import Binaries as Binaries
 from migration_gate.ephemeral.pgbinaries import _pgserver_bindir as _pgserver_bindir
@@ -47,11 +45,16 @@ from migration_gate.ephemeral.pgcache import cache_root as cache_root
 from migration_gate.ephemeral.pgcache import copy_tree
 from migration_gate.ephemeral.pgdb import PostgresDatabase as PostgresDatabase
 from migration_gate.ephemeral.processes import pid_alive, run_in_own_group, terminate_as_exit
-from migration_gate.ephemeral.restorecopy import restoring
+from migration_gate.ephemeral.restorecopy import Restoring
+from migration_gate.ephemeral.workdir import PORT as PORT
+from migration_gate.ephemeral.workdir import WORKDIR_PREFIX as WORKDIR_PREFIX
+from migration_gate.ephemeral.workdir import RunAs as RunAs
+from migration_gate.ephemeral.workdir import fast_temp_root as fast_temp_root
+from migration_gate.ephemeral.workdir import make_workdir, parent_death_signal
+from migration_gate.ephemeral.workdir import server_user as server_user
+from migration_gate.ephemeral.workdir import sweep_stale_workdirs as sweep_stale_workdirs
 
 SUPERUSER = "postgres"
-PORT = 5432
-WORKDIR_PREFIX = "migration-gate-pg-"
 #: The settings of a disposable cluster: durability off, nothing but a Unix socket.
 FAST_SETTINGS: tuple[tuple[str, str], ...] = (
     ("listen_addresses", ""),
@@ -82,112 +85,6 @@ def _wal_settings(major: int) -> tuple[tuple[str, str], ...]:
         settings += (("wal_recycle", "off"),)
     return settings
 STOP_TIMEOUT = 10.0
-
-
-# --- where things live ------------------------------------------------------------------------
-
-
-def fast_temp_root() -> Path:
-    """Memory-backed `/dev/shm` when usable (a cluster is written a lot and kept briefly)."""
-    shm = Path("/dev/shm")
-    if "TMPDIR" not in os.environ and shm.is_dir() and os.access(shm, os.W_OK | os.X_OK):
-        with contextlib.suppress(OSError):
-            if shutil.disk_usage(shm).free > 512 * 1024 * 1024:
-                return shm
-    return Path(tempfile.gettempdir())
-
-
-def sweep_stale_workdirs(root: Path) -> None:
-    """Delete cluster folders whose gate process is gone (it was killed before cleaning up)."""
-    try:
-        entries = list(root.iterdir())
-    except OSError:
-        return
-    for entry in entries:
-        if not entry.name.startswith(WORKDIR_PREFIX):
-            continue
-        owner = entry.name[len(WORKDIR_PREFIX):].split("-", 1)[0]
-        if owner.isdigit() and not pid_alive(int(owner)) and not _postmaster_alive(entry):
-            shutil.rmtree(entry, ignore_errors=True)
-
-
-def _postmaster_alive(workdir: Path) -> bool:
-    try:
-        first = (workdir / "data" / "postmaster.pid").read_text().split("\n", 1)[0]
-    except OSError:
-        return False
-    return first.strip().isdigit() and pid_alive(int(first))
-
-
-# --- running as an unprivileged user ----------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class RunAs:
-    """Who the server runs as: None (ourselves) or an unprivileged system user when root."""
-
-    uid: int | None = None
-    gid: int | None = None
-
-    def popen_args(self) -> dict[str, Any]:
-        if self.uid is None:
-            return {}
-        return {"user": self.uid, "group": self.gid, "extra_groups": []}
-
-    def own(self, path: Path) -> None:
-        """Give `path` (recursively) to the server's user."""
-        if self.uid is None or self.gid is None:
-            return
-        os.chown(path, self.uid, self.gid)
-        for dirpath, dirnames, filenames in os.walk(path):
-            for name in (*dirnames, *filenames):
-                os.chown(os.path.join(dirpath, name), self.uid, self.gid, follow_symlinks=False)
-
-
-def server_user() -> RunAs:
-    if not hasattr(os, "geteuid") or os.geteuid() != 0:
-        return RunAs()
-    import pwd
-
-    for name in (os.environ.get("MIGRATION_GATE_PG_USER"), "postgres", "nobody"):
-        if not name:
-            continue
-        try:
-            entry = pwd.getpwnam(name)
-        except KeyError:
-            continue
-        if entry.pw_uid != 0:
-            return RunAs(entry.pw_uid, entry.pw_gid)
-    raise GateError(
-        "running as root and no unprivileged user (postgres, nobody) exists to run PostgreSQL; "
-        "set MIGRATION_GATE_PG_USER"
-    )
-
-
-def _parent_death_signal() -> Callable[[], None] | None:
-    """A `preexec_fn` that makes the child receive SIGQUIT when the gate dies (Linux).
-
-    CPython runs `preexec_fn` after switching user and group, and the parent-death signal must be
-    set after that switch (the kernel clears it on a credential change).
-    """
-    if not sys.platform.startswith("linux"):
-        return None
-    import ctypes
-
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        prctl = libc.prctl
-    except (OSError, AttributeError):
-        return None
-    pr_set_pdeathsig = 1
-    parent = os.getpid()
-
-    def set_death_signal() -> None:
-        prctl(pr_set_pdeathsig, int(signal.SIGQUIT), 0, 0, 0)
-        if os.getppid() != parent:  # the gate died before the signal was armed
-            os._exit(1)
-
-    return set_death_signal
 
 
 # --- the template data folder -----------------------------------------------------------------
@@ -260,9 +157,12 @@ class Cluster:
             stdout=self._log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
-            preexec_fn=_parent_death_signal(),
+            preexec_fn=parent_death_signal(),
             **self.run_as.popen_args(),
         )
+        # the driver the first connect needs (0.1-0.2 s) is imported while the server starts
+        with contextlib.suppress(ImportError):
+            import psycopg  # noqa: F401
         self._wait_ready()
 
     def _wait_ready(self) -> None:
@@ -306,37 +206,57 @@ class Cluster:
             self._log = None
 
 
-def _make_workdir() -> Path:
-    root = fast_temp_root()
-    sweep_stale_workdirs(root)
-    workdir = Path(tempfile.mkdtemp(prefix=f"{WORKDIR_PREFIX}{os.getpid()}-", dir=root))
-    if len(str(workdir / f".s.PGSQL.{PORT}")) > 100:  # Unix socket paths are short
-        shutil.rmtree(workdir)
-        workdir = Path(tempfile.mkdtemp(prefix=f"{WORKDIR_PREFIX}{os.getpid()}-", dir="/tmp"))
-    return workdir
-
-
-def _fill_data(binaries: Binaries, workdir: Path, run_as: RunAs, source: Path | None
-               ) -> str | None:
+def _fill_data(binaries: Binaries, workdir: Path, run_as: RunAs, source: Path | None,
+               under_way: Restoring | None = None,
+               background: list[threading.Thread] | None = None) -> str | None:
     """Fill `workdir/data` from the cache entry `source` (checked as it is copied: why it is
-    damaged, or None), or by initdb (stored as the template for the next runs)."""
+    damaged, or None) -- `under_way`: its copy there, started early (`prefetch`) --, or by
+    initdb (stored as the template for the next runs by a thread added to `background`)."""
     data = workdir / "data"
-    shutil.rmtree(data, ignore_errors=True)
     if source is not None:
-        run_as.own(workdir)  # still empty: the copy gives each file to the server's user
-        owner = None if run_as.uid is None or run_as.gid is None else (run_as.uid, run_as.gid)
-        with restoring(source, data, binaries.version, owner) as restored:
-            with contextlib.suppress(ImportError):  # meanwhile (the copy is a child process)
-                import psycopg  # noqa: F401
-            reason = restored()
+        if under_way is None:
+            shutil.rmtree(data, ignore_errors=True)
+            run_as.own(workdir)  # still empty: the copy gives each file to the server's user
+            under_way = Restoring.start(source, data, binaries.version, run_as.owner())
+        try:
+            if under_way.running():  # meanwhile; else while the server starts (`start`)
+                with contextlib.suppress(ImportError):
+                    import psycopg  # noqa: F401
+            reason = under_way.finish()
+        finally:
+            under_way.stop()  # left early (SIGTERM, Ctrl-C): nothing outlives the gate
         if reason is None:
             data.chmod(0o700)
         return reason
+    shutil.rmtree(data, ignore_errors=True)
     run_as.own(workdir)
     _initdb(binaries, data, run_as)
-    with contextlib.suppress(OSError):
-        pgcache.store(data, template_path(binaries), binaries.version)
+    _store_template(binaries, data, background)
     return None
+
+
+def _store_template(binaries: Binaries, data: Path, background: list[threading.Thread] | None
+                    ) -> None:
+    """Store initdb's `data` as the template for the next runs, from a copy beside it (in
+    memory: 0.05 s) by a thread while the server starts and the base is replayed -- the copy
+    to the cache's disk took 0.4 s of a cold run. Without `background`, here and now."""
+    if background is None:
+        with contextlib.suppress(OSError):
+            pgcache.store(data, template_path(binaries), binaries.version)
+        return
+    pristine = data.parent / "initdb"
+    try:
+        copy_tree(data, pristine)
+    except OSError:
+        return
+
+    def store() -> None:
+        with contextlib.suppress(OSError):
+            pgcache.store(pristine, template_path(binaries), binaries.version)
+
+    thread = threading.Thread(target=store, name="migration-gate-template", daemon=True)
+    thread.start()
+    background.append(thread)
 
 
 def _sources(binaries: Binaries, seed: Path | None) -> Iterator[Path | None]:
@@ -367,11 +287,16 @@ def running_cluster(binaries: Binaries, *, seed: Path | None = None,
     with terminate_as_exit():
         run_as = server_user()
         cluster: Cluster | None = None
+        early = None
+        storing: list[threading.Thread] = []  # the initdb template, saved meanwhile
         try:
-            cluster = Cluster(binaries, _make_workdir(), run_as)
+            early = prefetch.claim(seed, binaries.version, run_as.owner())
+            cluster = Cluster(binaries, make_workdir() if early is None else early.workdir,
+                              run_as)
             workdir = cluster.workdir
             for source in _sources(binaries, seed):
-                damaged = _fill_data(binaries, workdir, run_as, source)
+                under_way = early.restoring if early is not None and source == seed else None
+                damaged = _fill_data(binaries, workdir, run_as, source, under_way, storing)
                 if source is not None and damaged is not None:
                     _discarded(source, damaged, note)
                     continue
@@ -388,9 +313,15 @@ def running_cluster(binaries: Binaries, *, seed: Path | None = None,
                 break
             yield cluster
         finally:
+            if early is not None:
+                early.restoring.stop()
+            for thread in storing:
+                thread.join()
             if cluster is not None:
                 cluster.stop()
                 shutil.rmtree(cluster.workdir, ignore_errors=True)
+            elif early is not None:
+                shutil.rmtree(early.workdir, ignore_errors=True)
 
 
 def snapshot_data_dir(cluster: Cluster, target: Path,

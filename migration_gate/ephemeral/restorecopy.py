@@ -44,30 +44,60 @@ def restoring(entry: Path, target: Path, version: str, owner: Owner | None = Non
     """Start restoring `entry` into `target` (`restore`) in a child process; the block gets a
     function that waits for it and returns `restore`'s answer. The child is killed and waited
     for if the block is left early (SIGTERM, Ctrl-C): nothing outlives the gate's own exit."""
-    script = Path(__file__)
-    if getattr(sys, "frozen", False) or not script.is_file() or not sys.executable:
-        yield lambda: restore(entry, target, version, owner)
-        return
-    command = [sys.executable, "-I", "-S", str(script), str(entry), str(target), version]
-    if owner is not None:
-        command += [str(owner[0]), str(owner[1])]
+    started = Restoring.start(entry, target, version, owner)
     try:
-        process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                   stderr=subprocess.PIPE)
-    except OSError:
-        yield lambda: restore(entry, target, version, owner)
-        return
-
-    def finish() -> str | None:
-        out, _err = process.communicate()
-        if process.returncode == 0:
-            return os.fsdecode(out).strip() or None
-        shutil.rmtree(target, ignore_errors=True)  # the child broke down: copy here instead
-        return restore(entry, target, version, owner)
-
-    try:
-        yield finish
+        yield started.finish
     finally:
+        started.stop()
+
+
+class Restoring:
+    """One restore (`restore`) under way in a child process, or still to be done here (no
+    interpreter to run this file with, or the child could not be started)."""
+
+    def __init__(self, entry: Path, target: Path, version: str, owner: Owner | None,
+                 process: subprocess.Popen[bytes] | None) -> None:
+        self.entry, self.target, self.version, self.owner = entry, target, version, owner
+        self.process = process
+
+    @classmethod
+    def start(cls, entry: Path, target: Path, version: str, owner: Owner | None = None,
+              preexec_fn: Callable[[], None] | None = None) -> Restoring:
+        """The child started (`preexec_fn` runs in it before the copy, e.g. to arm a
+        parent-death signal)."""
+        script = Path(__file__)
+        if getattr(sys, "frozen", False) or not script.is_file() or not sys.executable:
+            return cls(entry, target, version, owner, None)
+        command = [sys.executable, "-I", "-S", str(script), str(entry), str(target), version]
+        if owner is not None:
+            command += [str(owner[0]), str(owner[1])]
+        try:
+            process = subprocess.Popen(command, stdin=subprocess.DEVNULL,
+                                       stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                       preexec_fn=preexec_fn)
+        except OSError:
+            process = None
+        return cls(entry, target, version, owner, process)
+
+    def running(self) -> bool:
+        """Whether the child still copies."""
+        return self.process is not None and self.process.poll() is None
+
+    def finish(self) -> str | None:
+        """Wait for the copy: `restore`'s answer (copied here if the child broke down)."""
+        process = self.process
+        if process is not None:
+            out, _err = process.communicate()
+            if process.returncode == 0:
+                return os.fsdecode(out).strip() or None
+            shutil.rmtree(self.target, ignore_errors=True)  # the child broke down
+        return restore(self.entry, self.target, self.version, self.owner)
+
+    def stop(self) -> None:
+        """Kill the child if it still runs, and wait for it (its copy is left to the caller)."""
+        process = self.process
+        if process is None:
+            return
         if process.poll() is None:
             process.kill()
         process.wait()
@@ -181,7 +211,10 @@ def _copy_entry(from_fd: int, to_fd: int, name: str, owner: Owner | None) -> int
             os.chown(name, *owner, dir_fd=to_fd, follow_symlinks=False)
         return os.stat(name, dir_fd=to_fd, follow_symlinks=False).st_size
     try:
-        info = _read_side(lambda: os.fstat(source), name)
+        try:
+            info = os.fstat(source)
+        except OSError as error:
+            raise _Unreadable(f"{name} cannot be read: {error.strerror}") from None
         copy = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW,
                        stat.S_IMODE(info.st_mode), dir_fd=to_fd)
         try:
@@ -199,8 +232,10 @@ def _copy_entry(from_fd: int, to_fd: int, name: str, owner: Owner | None) -> int
 
 
 def _copy_bytes(source: int, copy: int, size: int) -> None:
-    """`size` bytes (more if the file grew): by `sendfile`, which keeps them in the kernel,
-    else read and written."""
+    """`size` bytes: by `sendfile`, which keeps them in the kernel, else read and written.
+
+    No read past `size` to see whether the file grew: a cache entry is never written once
+    stored, and that read was one system call more for each of thousands of files."""
     left = size
     with contextlib.suppress(OSError, AttributeError):
         while left > 0:
@@ -209,12 +244,13 @@ def _copy_bytes(source: int, copy: int, size: int) -> None:
                 break
             left -= sent
     offset = size - left
-    while True:
-        chunk = os.pread(source, 1 << 20, offset)
+    while left > 0:
+        chunk = os.pread(source, min(left, 1 << 20), offset)
         if not chunk:
             return
         os.write(copy, chunk)
         offset += len(chunk)
+        left -= len(chunk)
 
 
 def _main(args: list[str]) -> int:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
+from migration_gate.cachedir import cache_root
 from migration_gate.diagnostics import Diagnostic, Severity
 from migration_gate.sql.pool import PARALLEL_MIN_CHARS as PARALLEL_MIN_CHARS
 from migration_gate.types import Dialect
@@ -253,14 +254,6 @@ def _from_cached(item: list[object], path: str) -> Diagnostic:
                       cast("str | None", hint))
 
 
-def cache_dir() -> Path:
-    explicit = os.environ.get("MIGRATION_GATE_CACHE_DIR")
-    if explicit:
-        return Path(explicit)
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "migration-gate"
-
-
 #: A lone surrogate: what `os.fsdecode` makes of a name's bytes that are not UTF-8.
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
@@ -276,7 +269,7 @@ class Cache:
         import sqlite3
 
         try:
-            folder = cache_dir()
+            folder = cache_root()
             folder.mkdir(parents=True, exist_ok=True)
             database = folder / "lint-v1.sqlite"
             if database.is_file() and database.stat().st_size > MAX_CACHE_BYTES:

@@ -42,11 +42,11 @@ class TableCache:
     @classmethod
     def for_run(cls) -> TableCache:
         """The cache of the user's cache folder, or none (`MIGRATION_GATE_NO_CACHE`)."""
-        from migration_gate.sql.engine import cache_dir
+        from migration_gate.cachedir import cache_root
 
         if os.environ.get("MIGRATION_GATE_NO_CACHE"):
             return cls(None)
-        return cls(cache_dir())
+        return cls(cache_root())
 
     def tables(self, text: str, dialect: Dialect) -> set[str]:
         """The tables `text` creates: without a CREATE none (nothing imported), else the

@@ -97,9 +97,12 @@ _TAG_START = r"[^\x00-\x40\x5b-\x5e\x60\x7b-\x7f]"
 _TAG_REST = r"[^\x00-\x2f\x3a-\x40\x5b-\x5e\x60\x7b-\x7f]"
 _POSTGRES = _Lexicon(
     "postgres",
+    # the lookahead first: `re` then skips to the next of these characters in C, instead of
+    # trying each alternative at every character (the lookbehinds hid the first characters
+    # from its prefix scan): the splitter's searches took a third of the time they took
     re.compile(
-        r"--|/\*|;|" + _IDENT_BEFORE + r"[eE]'|'|\"|"
-        + _IDENT_BEFORE + rf"\$(?:{_TAG_START}{_TAG_REST}*)?\$"
+        r"(?=[-/;eE'\"$])(?:--|/\*|;|" + _IDENT_BEFORE + r"[eE]'|'|\"|"
+        + _IDENT_BEFORE + rf"\$(?:{_TAG_START}{_TAG_REST}*)?\$)"
     ),
     nested_comments=True,
     backslash_strings=False,

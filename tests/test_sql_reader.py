@@ -13,11 +13,13 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from migration_gate.sql.lex import is_command, lex
 from migration_gate.sql.lint import lint_text
 from migration_gate.sql.reader import doubtful, read
-from migration_gate.sql.tokens import NAME, STRING, WORD, Word, reparse
+from migration_gate.sql.tokens import NAME, STRING, WORD, Parsed, Word, reparse
 from tests.conftest import clean_env
 
 TYPICAL = """\
@@ -95,3 +97,62 @@ def test_the_word_view_keeps_sqlglots_reading() -> None:
     assert is_command(lex("REINDEX TABLE t", 0, "postgres") or (), "postgres")
     assert not is_command(lex("LOCK TABLE t", 0, "mysql") or (), "mysql")
     assert is_command(lex("LOCK TABLES t WRITE", 0, "mysql") or (), "mysql")
+
+
+# --- the plain INSERT a data migration is made of: proven by one match, not lexed -------------
+
+_PIECES = ("INSERT", "INTO", "VALUES", " ", "\n", "\xa0", "(", ")", ",", ".", "::", "t", "c",
+           "\"q\"", "'s'", "'a''b'", "'\\'", "1", "-2", "3.5", "1e5", "now", "now()", "f(1, 'x')",
+           "NULL", "SET", "and", "from", "values", "ON", "CONFLICT", "DO", "NOTHING", "\u212a",
+           "é", "--c\n", "/*c*/", "$1", "E'x'", "select")
+
+
+def _verdict(text: str) -> tuple[bool, str | None]:
+    """What the lexer's path concludes about a statement read without its words: whether it is
+    parsed (None when the lexer gives up) and sqlglot's error if so."""
+    from migration_gate.sql.reader import _checked
+
+    words = lex(text, 0, "postgres")
+    parsed = words is None or (not is_command(words, "postgres")
+                               and _checked(words, "postgres"))
+    return parsed, reparse(text, "postgres") if parsed else None
+
+
+@pytest.mark.parametrize("text", [
+    "INSERT INTO t (a, b) VALUES (1, 'x'), (-2, NULL)",
+    "insert into s.t values (now(), to_date('29.09.2025', 'DD.MM.YYYY'), 'a''b'::jsonb)",
+    'INSERT INTO "t" ("a") VALUES (1) ON CONFLICT (a) DO NOTHING',
+])
+def test_a_plain_insert_is_matched_and_the_lexer_agrees(text: str) -> None:
+    """The statements the match takes: the lexer reads them and `doubtful` passes them."""
+    from migration_gate.sql.reader import _plain_insert
+
+    assert _plain_insert().fullmatch(text) is not None
+    assert _verdict(text) == (False, None)
+    assert read(text, 0, "postgres", words=False) == Parsed((), None, None)
+
+
+@pytest.mark.parametrize("text", [
+    "INSERT INTO set VALUES (1)", "INSERT INTO t (and) VALUES (1)", "INSERT INTO t VALUES ()",
+    "INSERT INTO t VALUES (1,)", "INSERT INTO t VALUES (1)\xa0", "INSERT INTO t VALUES ('\\')",
+    "INSERT INTO \u212aey VALUES (1)", "INSERT INTO t VALUES (1e5)", "INSERT INTO t VALUES ($1)",
+    "INSERT INTO t VALUES (1) -- c", "INSERT INTO t VALUES (E'x')",
+])
+def test_what_the_plain_insert_match_leaves_to_the_lexer(text: str) -> None:
+    """Keywords `doubtful` tests, empty items, blanks the lexer does not read, backslashes,
+    non-ASCII letters that fold to ASCII, comments: not matched, so the lexer decides."""
+    from migration_gate.sql.reader import _plain_insert
+
+    assert _plain_insert().fullmatch(text) is None
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(_PIECES), min_size=2, max_size=10))
+def test_every_plain_insert_match_is_what_the_lexer_concludes(pieces: list[str]) -> None:
+    """Random text from INSERT's pieces and the traps above: whatever the match takes, the
+    lexer reads and `doubtful` passes (so skipping both changes no finding)."""
+    from migration_gate.sql.reader import _plain_insert
+
+    text = "INSERT INTO t VALUES (" + " ".join(pieces[1:]) + ")"
+    if _plain_insert().fullmatch(text) is not None:
+        assert _verdict(text) == (False, None)

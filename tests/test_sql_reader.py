@@ -156,3 +156,53 @@ def test_every_plain_insert_match_is_what_the_lexer_concludes(pieces: list[str])
     text = "INSERT INTO t VALUES (" + " ".join(pieces[1:]) + ")"
     if _plain_insert().fullmatch(text) is not None:
         assert _verdict(text) == (False, None)
+
+
+@pytest.mark.parametrize("text", [
+    "UPDATE t SET a = 1 WHERE id = 'x'",
+    "update s.t set a = now(), b = 'x'::text where c <> 2 and d in ('a', 'b') or e is not null",
+    "UPDATE t SET p = ST_MakePoint(57.1, -2.09) WHERE o ILIKE 'AB%'",
+])
+def test_a_plain_update_is_matched_and_the_lexer_agrees(text: str) -> None:
+    """The UPDATEs the match takes: the lexer reads them, `doubtful` passes them, and the
+    one rule reading an UPDATE's words finds nothing, even after DDL (they have a WHERE)."""
+    from migration_gate.sql.reader import plain
+
+    assert plain(text)
+    assert _verdict(text) == (False, None)
+    found = lint_text(f"ALTER TABLE t ADD COLUMN IF NOT EXISTS a int;\n{text};\n", "V1__x.sql")
+    assert "unbounded-data-change" not in {d.rule for d in found}
+
+
+@pytest.mark.parametrize("text", [
+    "UPDATE t SET a = 1", "UPDATE set SET a = 1 WHERE b = 1", "UPDATE t SET a = WHERE b = 1",
+    "UPDATE t SET a = 1 WHERE b = 1 AND", "UPDATE t SET a = 1 WHERE b = (SELECT 1)",
+    "UPDATE t SET a = set_config('lock_timeout', '1s', true) WHERE b = 1",
+])
+def test_what_the_plain_update_match_leaves_to_the_lexer(text: str) -> None:
+    """No WHERE (the rule reads those), keywords as names, dangling clauses, subqueries, and
+    calls of anything but plain values of a `set_config` name too are read word by word."""
+    from migration_gate.sql.reader import plain
+
+    assert not plain(text) or "set_config" in text
+
+
+_UPDATE_PIECES = ("SET", "WHERE", "AND", "OR", "AND", "OR", "IS", "NOT", "NULL", "IN", "LIKE",
+                  "=", "<>", "!=", "<", "a", "b.c", "'s'", "1", "-2", "f(1)", "(", ")", ",",
+                  "::", "int", "\xa0", "'\\'", "--c\n", "from", "set_config", "a = 1",
+                  "b <> 'x'", "c IS NULL", "d IS NOT NULL", "e IN (1, -2)", "f LIKE 'a%'",
+                  "g = f(1)::int")
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(_UPDATE_PIECES), min_size=1, max_size=9))
+def test_every_plain_update_match_is_what_the_lexer_concludes(pieces: list[str]) -> None:
+    """Random UPDATEs from its pieces and traps: whatever the match takes, the lexer reads,
+    `doubtful` passes, and it has a WHERE at depth 0 (so no rule finds anything in it)."""
+    from migration_gate.sql.reader import plain
+
+    text = "UPDATE t SET a = 1 WHERE " + " ".join(pieces)
+    if plain(text):
+        assert _verdict(text) == (False, None)
+        words = lex(text, 0, "postgres")
+        assert words is not None and any(w.text == "WHERE" and w.kind == WORD for w in words)

@@ -56,8 +56,7 @@ _DANGLING = (_CLAUSES - {"ON"}) | {",", "(", "=", ".", "<>", "!=", "<", ">", "<=
 def read(text: str, offset: int, dialect: Dialect, *, words: bool = True) -> Parsed:
     """The statement's words (unless `words=False`) and, where the syntax check covers it,
     sqlglot's verdict. Never raises."""
-    if not words and dialect == "postgres" and text[:6].upper() == "INSERT" and (
-            _plain_insert().fullmatch(text) is not None):
+    if not words and dialect == "postgres" and plain(text):
         return Parsed((), None, None)  # what the lexer and `doubtful` would conclude
     lexed = lex(text, offset, dialect)
     if lexed is None:  # only sqlglot's tokenizer reads it: its words, and its parse
@@ -148,6 +147,48 @@ _ALLOWED = frozenset({("ON", "SET"), ("BY", "SET"), ("IN", "SELECT"), ("INTO", "
 _BLANK = "[ \t\r\n\f\v]*"
 
 
+def plain(text: str) -> bool:
+    """Whether a PostgreSQL statement is a plain INSERT (`_plain_insert`) or UPDATE
+    (`_plain_update`): one our lexer reads whole and `doubtful` passes, so it is never parsed,
+    and whose words no rule needs beyond its first (an UPDATE's: it has a WHERE)."""
+    first = text[:6].upper()
+    if first == "INSERT":
+        return _plain_insert().fullmatch(text) is not None
+    return first == "UPDATE" and _plain_update().fullmatch(text) is not None
+
+
+@cache
+def _plain_update() -> re.Pattern[str]:
+    """`UPDATE t SET c = v, ... WHERE c = v AND ...` with `_plain_insert`'s names and values,
+    compared by `=`, `<>`, `!=`, `[I]LIKE`, `IS [NOT] NULL` or `IN (v, ...)`: what `doubtful`
+    passes, and what `unbounded-data-change` (the one rule that reads an UPDATE's words) passes
+    too, as it has a WHERE."""
+    b, (name, value) = _BLANK, _plain_parts()
+    compared = (rf"{name}(?:{b}\.{b}{name})?{b}(?:(?:=|<>|!=|(?<![A-Za-z0-9_])I?LIKE"
+                rf"(?![A-Za-z0-9_])){b}{value}|(?<![A-Za-z0-9_])IS{b}(?:NOT{b})?NULL"
+                rf"(?![A-Za-z0-9_])|(?<![A-Za-z0-9_])IN{b}\({b}{value}(?:{b},{b}{value})*{b}\))")
+    assign = rf"{name}{b}={b}{value}"
+    return re.compile(
+        rf"UPDATE{b}{name}(?:{b}\.{b}{name})?{b}SET{b}{assign}(?:{b},{b}{assign})*{b}"
+        rf"WHERE{b}{compared}(?:{b}(?:AND|OR){b}{compared})*",
+        re.IGNORECASE | re.ASCII)
+
+
+@cache
+def _plain_parts() -> tuple[str, str]:
+    """A name (quoted, or bare and not one of the keywords `doubtful` tests) and a value (a
+    string, a number, a name, a cast, a call of those), as `_plain_insert` reads them."""
+    b = _BLANK
+    keywords = sorted(w for w in _CLAUSES | _CLAUSE_STARTS | _OPERATORS | _DANGLING
+                      if w.isalpha())
+    name = (r'(?:"[^"\\]*(?:""[^"\\]*)*"|(?!(?:' + "|".join(keywords)
+            + r")(?![A-Za-z0-9_]))[A-Za-z_][A-Za-z0-9_]*(?![A-Za-z0-9_]))")
+    simple = (rf"(?:(?:'[^'\\]*(?:''[^'\\]*)*'|-?[0-9]+(?:\.[0-9]+)?|{name})"
+              rf"(?:{b}::{b}{name})?)")
+    call = rf"{name}{b}\({b}(?:{simple}(?:{b},{b}{simple})*{b})?\)"
+    return name, f"(?:{call}|{simple})"
+
+
 @cache
 def _plain_insert() -> re.Pattern[str]:
     """A PostgreSQL `INSERT INTO t [(columns)] VALUES (...), ... [ON CONFLICT [(columns)] DO
@@ -162,16 +203,8 @@ def _plain_insert() -> re.Pattern[str]:
     the lexer reads as a non-ASCII word); strings without backslashes and names without them,
     as the lexer reads them. Anything else (a comment, a subquery, `E'...'`) takes the
     lexer's path."""
-    b = _BLANK
-    keywords = sorted(w for w in _CLAUSES | _CLAUSE_STARTS | _OPERATORS | _DANGLING
-                      if w.isalpha())
-    name = (r'(?:"[^"\\]*(?:""[^"\\]*)*"|(?!(?:' + "|".join(keywords)
-            + r")(?![A-Za-z0-9_]))[A-Za-z_][A-Za-z0-9_]*(?![A-Za-z0-9_]))")
+    b, (name, value) = _BLANK, _plain_parts()
     names = rf"\({b}{name}(?:{b},{b}{name})*{b}\)"
-    simple = (rf"(?:(?:'[^'\\]*(?:''[^'\\]*)*'|-?[0-9]+(?:\.[0-9]+)?|{name})"
-              rf"(?:{b}::{b}{name})?)")
-    call = rf"{name}{b}\({b}(?:{simple}(?:{b},{b}{simple})*{b})?\)"
-    value = f"(?:{call}|{simple})"
     row = rf"\({b}{value}(?:{b},{b}{value})*{b}\)"
     return re.compile(
         rf"INSERT{b}INTO(?![A-Za-z0-9_]){b}{name}(?:{b}\.{b}{name})?{b}(?:{names}{b})?"

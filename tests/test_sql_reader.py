@@ -107,6 +107,14 @@ _PIECES = ("INSERT", "INTO", "VALUES", " ", "\n", "\xa0", "(", ")", ",", ".", ":
            "é", "--c\n", "/*c*/", "$1", "E'x'", "select")
 
 
+@pytest.fixture(autouse=True)
+def _plain_in_use() -> None:
+    """`reader.plain` is asked in large runs only: these tests ask it directly."""
+    from migration_gate.sql.reader import use_plain
+
+    use_plain()
+
+
 def _verdict(text: str) -> tuple[bool, str | None]:
     """What the lexer's path concludes about a statement read without its words: whether it is
     parsed (None when the lexer gives up) and sqlglot's error if so."""

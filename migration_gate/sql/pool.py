@@ -63,6 +63,9 @@ def run_jobs(jobs: list[LintJob], task: Callable[[LintJob], T],
     count = workers if workers is not None else _usable_cores()
     if size < PARALLEL_MIN_CHARS:
         return _run_chunk(task, jobs)
+    from migration_gate.sql.reader import use_plain
+
+    use_plain()
     with _fewer_collections():
         if count < 2 or len(jobs) < 4:
             return _run_chunk(task, jobs)

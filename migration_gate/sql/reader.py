@@ -147,10 +147,28 @@ _ALLOWED = frozenset({("ON", "SET"), ("BY", "SET"), ("IN", "SELECT"), ("INTO", "
 _BLANK = "[ \t\r\n\f\v]*"
 
 
+#: Whether `plain` is asked at all (`use_plain`).
+_PLAIN_ON = False
+
+
+def use_plain() -> None:
+    """Compile `plain`'s patterns now and use them from now on: a large run does, before it
+    forks (its workers inherit them). Compiling them costs ~75 ms, more than a small run's
+    statements gain from them, so a run of a few files never does (its findings are the same:
+    `plain` only skips work whose outcome it has proven)."""
+    global _PLAIN_ON
+    _plain_insert()
+    _plain_update()
+    _PLAIN_ON = True
+
+
 def plain(text: str) -> bool:
     """Whether a PostgreSQL statement is a plain INSERT (`_plain_insert`) or UPDATE
     (`_plain_update`): one our lexer reads whole and `doubtful` passes, so it is never parsed,
-    and whose words no rule needs beyond its first (an UPDATE's: it has a WHERE)."""
+    and whose words no rule needs beyond its first (an UPDATE's: it has a WHERE). Always false
+    until `use_plain`."""
+    if not _PLAIN_ON:
+        return False
     first = text[:6].upper()
     if first == "INSERT":
         return _plain_insert().fullmatch(text) is not None

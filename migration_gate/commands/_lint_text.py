@@ -239,7 +239,8 @@ def _write(parts: dict[str, str], found: dict[str, _Packed], data: bytes, blocks
     blocks are never decoded."""
     import sys
 
-    raw = _raw_utf8(sys.stdout) and not any(_SURROGATE.search(p) for p in parts.values())
+    raw = _raw_utf8(sys.stdout) and not any(
+        not p.isascii() and _SURROGATE.search(p) for p in parts.values())
     view = memoryview(data)
     errors = warnings = files = 0
     out: list[str] = []

@@ -47,6 +47,7 @@ def lint_text(
     """
     from migration_gate.sql import hazards
     from migration_gate.sql.ignores import UNUSED_IGNORE, apply_ignores, find_ignores
+    from migration_gate.sql.reader import plain
     from migration_gate.sql.reader import read as read_statement
     from migration_gate.sql.rules import registry
     from migration_gate.sql.rules.base import CURRENT_SQLITE, DDL_STARTS, FileState, View
@@ -65,7 +66,10 @@ def lint_text(
     firsts = [_first_word(s.text) for s in statements]
     has_ddl = any(first in DDL_STARTS for first in firsts)
     read = registry.read_words(has_ddl) | OBSERVED
-    wanted = [first in read or _SET_CONFIG.search(s.text) is not None
+    # a plain UPDATE (`reader.plain`: it has a WHERE) is only counted too: no rule would
+    # find anything in its words (4,300 statements of the corpus)
+    wanted = [_SET_CONFIG.search(s.text) is not None or (first in read and not (
+        first == "UPDATE" and dialect == "postgres" and plain(s.text)))
               for first, s in zip(firsts, statements, strict=True)]
     if parse_statements:
         parsed = [read_statement(s.text, s.start_offset, dialect, words=want)

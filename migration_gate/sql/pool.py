@@ -7,7 +7,8 @@ rendering is shared by the cores too).
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, TypeVar, cast
 
 if TYPE_CHECKING:
@@ -60,8 +61,43 @@ def run_jobs(jobs: list[LintJob], task: Callable[[LintJob], T],
     """
     size = sum(len(job.text) for job in jobs)
     count = workers if workers is not None else _usable_cores()
-    if count < 2 or size < PARALLEL_MIN_CHARS or len(jobs) < 4:
+    if size < PARALLEL_MIN_CHARS:
         return _run_chunk(task, jobs)
+    from migration_gate.sql.reader import use_plain
+
+    use_plain()
+    with _fewer_collections():
+        if count < 2 or len(jobs) < 4:
+            return _run_chunk(task, jobs)
+        return _run_forked(jobs, task, count)
+
+
+@contextmanager
+def _fewer_collections() -> Iterator[None]:
+    """A large run with the garbage collector's youngest generation 30 times larger, and what
+    exists before it set aside (`gc.freeze`): the lint allocates millions of short-lived
+    tuples and no cycles worth collecting, and at the default threshold its 150 collections
+    per corpus run cost 4% of the lint (measured: 0.08 s, 0.03 s at this size). Frozen, the
+    objects made before the fork are not scanned by the workers' collections either (a
+    scan writes to every object it visits: copy-on-write pages copied for nothing)."""
+    import gc
+
+    before = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(YOUNG_OBJECTS, *before[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
+        gc.unfreeze()
+
+
+#: The garbage collector's youngest generation during a large run (Python's default: 700).
+YOUNG_OBJECTS = 20_000
+
+
+def _run_forked(jobs: list[LintJob], task: Callable[[LintJob], T], count: int) -> list[T]:
+    """`run_jobs` on this process and `count - 1` forked ones (see there)."""
     # imported here: `concurrent.futures.process` costs ~14 ms, and most runs never fork
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor

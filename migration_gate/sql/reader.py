@@ -30,6 +30,9 @@ and a one-file lint of a typical migration never imports sqlglot.
 
 from __future__ import annotations
 
+import re
+from functools import cache
+
 from migration_gate.sql.lex import is_command, lex
 from migration_gate.sql.tokens import NAME, NUMBER, STRING, Parsed, Word, parse, regex_words
 from migration_gate.types import Dialect
@@ -53,6 +56,8 @@ _DANGLING = (_CLAUSES - {"ON"}) | {",", "(", "=", ".", "<>", "!=", "<", ">", "<=
 def read(text: str, offset: int, dialect: Dialect, *, words: bool = True) -> Parsed:
     """The statement's words (unless `words=False`) and, where the syntax check covers it,
     sqlglot's verdict. Never raises."""
+    if not words and dialect == "postgres" and plain(text):
+        return Parsed((), None, None)  # what the lexer and `doubtful` would conclude
     lexed = lex(text, offset, dialect)
     if lexed is None:  # only sqlglot's tokenizer reads it: its words, and its parse
         return parse(text, offset, dialect, words=words)
@@ -135,3 +140,92 @@ def _lacked_form(keys: list[str], dialect: Dialect) -> bool:
 _ALLOWED = frozenset({("ON", "SET"), ("BY", "SET"), ("IN", "SELECT"), ("INTO", "SELECT"),
                       ("FROM", "SELECT"), ("NOT", "IN"), ("ON", "DELETE"), ("SET", "SET"),
                       ("SELECT", "FROM"), ("BY", "VALUES")})
+
+
+#: PostgreSQL's blanks as our lexer reads them (`\s` would take more: the lexer gives up on
+#: those, so sqlglot must see the statement).
+_BLANK = "[ \t\r\n\f\v]*"
+
+
+#: Whether `plain` is asked at all (`use_plain`).
+_PLAIN_ON = False
+
+
+def use_plain() -> None:
+    """Compile `plain`'s patterns now and use them from now on: a large run does, before it
+    forks (its workers inherit them). Compiling them costs ~75 ms, more than a small run's
+    statements gain from them, so a run of a few files never does (its findings are the same:
+    `plain` only skips work whose outcome it has proven)."""
+    global _PLAIN_ON
+    _plain_insert()
+    _plain_update()
+    _PLAIN_ON = True
+
+
+def plain(text: str) -> bool:
+    """Whether a PostgreSQL statement is a plain INSERT (`_plain_insert`) or UPDATE
+    (`_plain_update`): one our lexer reads whole and `doubtful` passes, so it is never parsed,
+    and whose words no rule needs beyond its first (an UPDATE's: it has a WHERE). Always false
+    until `use_plain`."""
+    if not _PLAIN_ON:
+        return False
+    first = text[:6].upper()
+    if first == "INSERT":
+        return _plain_insert().fullmatch(text) is not None
+    return first == "UPDATE" and _plain_update().fullmatch(text) is not None
+
+
+@cache
+def _plain_update() -> re.Pattern[str]:
+    """`UPDATE t SET c = v, ... WHERE c = v AND ...` with `_plain_insert`'s names and values,
+    compared by `=`, `<>`, `!=`, `[I]LIKE`, `IS [NOT] NULL` or `IN (v, ...)`: what `doubtful`
+    passes, and what `unbounded-data-change` (the one rule that reads an UPDATE's words) passes
+    too, as it has a WHERE."""
+    b, (name, value) = _BLANK, _plain_parts()
+    compared = (rf"{name}(?:{b}\.{b}{name})?{b}(?:(?:=|<>|!=|(?<![A-Za-z0-9_])I?LIKE"
+                rf"(?![A-Za-z0-9_])){b}{value}|(?<![A-Za-z0-9_])IS{b}(?:NOT{b})?NULL"
+                rf"(?![A-Za-z0-9_])|(?<![A-Za-z0-9_])IN{b}\({b}{value}(?:{b},{b}{value})*{b}\))")
+    assign = rf"{name}{b}={b}{value}"
+    return re.compile(
+        rf"UPDATE{b}{name}(?:{b}\.{b}{name})?{b}SET{b}{assign}(?:{b},{b}{assign})*{b}"
+        rf"WHERE{b}{compared}(?:{b}(?:AND|OR){b}{compared})*",
+        re.IGNORECASE | re.ASCII)
+
+
+@cache
+def _plain_parts() -> tuple[str, str]:
+    """A name (quoted, or bare and not one of the keywords `doubtful` tests) and a value (a
+    string, a number, a name, a cast, a call of those), as `_plain_insert` reads them."""
+    b = _BLANK
+    keywords = sorted(w for w in _CLAUSES | _CLAUSE_STARTS | _OPERATORS | _DANGLING
+                      if w.isalpha())
+    name = (r'(?:"[^"\\]*(?:""[^"\\]*)*"|(?!(?:' + "|".join(keywords)
+            + r")(?![A-Za-z0-9_]))[A-Za-z_][A-Za-z0-9_]*(?![A-Za-z0-9_]))")
+    simple = (rf"(?:(?:'[^'\\]*(?:''[^'\\]*)*'|-?[0-9]+(?:\.[0-9]+)?|{name})"
+              rf"(?:{b}::{b}{name})?)")
+    call = rf"{name}{b}\({b}(?:{simple}(?:{b},{b}{simple})*{b})?\)"
+    return name, f"(?:{call}|{simple})"
+
+
+@cache
+def _plain_insert() -> re.Pattern[str]:
+    """A PostgreSQL `INSERT INTO t [(columns)] VALUES (...), ... [ON CONFLICT [(columns)] DO
+    NOTHING]` whose values are strings, numbers, bare words, casts (`::type`) and calls of
+    those (`now()`, `to_date('...', '...')`): a statement our lexer reads whole and `doubtful`
+    passes, so it is never parsed, proven by its text in one C-level match instead of a word
+    per value (a cold lint's data migrations are hundreds of kilobytes of these; `lex` took a
+    tenth of a corpus run reading them, for a verdict known in advance).
+
+    Its bare names exclude every keyword `doubtful` tests (`INTO set`, a column named `and`);
+    ASCII only (`re.ASCII`: under IGNORECASE `[a-z]` would also take the Kelvin sign, which
+    the lexer reads as a non-ASCII word); strings without backslashes and names without them,
+    as the lexer reads them. Anything else (a comment, a subquery, `E'...'`) takes the
+    lexer's path."""
+    b, (name, value) = _BLANK, _plain_parts()
+    names = rf"\({b}{name}(?:{b},{b}{name})*{b}\)"
+    row = rf"\({b}{value}(?:{b},{b}{value})*{b}\)"
+    return re.compile(
+        rf"INSERT{b}INTO(?![A-Za-z0-9_]){b}{name}(?:{b}\.{b}{name})?{b}(?:{names}{b})?"
+        rf"VALUES{b}{row}(?:{b},{b}{row})*"
+        rf"(?:{b}ON{b}CONFLICT(?:{b}{names})?{b}DO{b}NOTHING)?",
+        re.IGNORECASE | re.ASCII)

@@ -132,9 +132,15 @@ class View:
 
     def find(self, start: int, end: int, *keys: str) -> int:
         """Index of `keys` at the depth of `start`, within [start, end), or -1."""
-        base = self.depths[start] if start < len(self.depths) else 0
+        depths, all_keys = self.depths, self.keys
+        base = depths[start] if start < len(depths) else 0
+        if not keys:  # any word at that depth
+            return next((i for i in range(start, end) if depths[i] == base), -1)
+        first, count = keys[0], len(keys)
         for index in range(start, end):
-            if self.depths[index] == base and self.at(index, *keys):
+            # the first key compared before anything else: most words are not it
+            if all_keys[index] == first and depths[index] == base and (
+                    count == 1 or all_keys[index : index + count] == keys):
                 return index
         return -1
 

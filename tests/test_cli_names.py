@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from migration_gate.patterns import nested_quantifier
@@ -168,11 +168,15 @@ words = st.text(
 @settings(max_examples=6, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(description=words)
+@example(description="-h")  # after `--`, a description, not an option (found 2026-11-30)
+@example(description="-A")
 def test_check_accepts_what_new_created(tmp_path_factory: pytest.TempPathFactory,
                                         description: str) -> None:
+    """What `new` creates, `check` accepts. The description follows `--`, as a shell user
+    writes one that starts with `-` (without it, `-h` asks for the help)."""
     repo = make_repo(tmp_path_factory.mktemp("new") / "repo")
     seed_migrations(repo, count=1)
-    done = repo.gate("new", description)
+    done = repo.gate("new", "--", description)
     if done.returncode == 2:  # a description with no letter or digit refinery reads
         one_line_error(done, "has no letters or digits")
         return

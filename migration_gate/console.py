@@ -105,9 +105,25 @@ def write_out(text: str) -> None:
     if stream is None:
         raise OutputError("standard output is closed")
     try:
-        stream.write(text)
+        try:
+            stream.write(text)
+        except UnicodeEncodeError:
+            _write_undecodable(stream, text)
     except (OSError, ValueError) as error:
         raise OutputError(getattr(error, "strerror", None) or str(error)) from None
+
+
+def _write_undecodable(stream: TextIO, text: str) -> None:
+    """A strict stdout (`PYTHONIOENCODING=utf-8`) refuses the surrogates that stand for the
+    bytes of a file name that is not UTF-8: those bytes are written back as they were, as the
+    default (`surrogateescape`) stdout writes them. Anything else it cannot encode still fails
+    (`UnicodeEncodeError`), as before."""
+    binary = getattr(stream, "buffer", None)
+    data = text.encode(getattr(stream, "encoding", None) or "utf-8", "surrogateescape")
+    if binary is None:
+        raise UnicodeEncodeError("utf-8", text, 0, len(text), "no binary buffer")
+    stream.flush()
+    binary.write(data)
 
 
 def print_raw(text: str = "") -> None:

@@ -11,13 +11,22 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from migration_gate import refinery
-from tests.conftest import Repo, make_repo, one_line_error, run_gate, seed_migrations
+from tests.conftest import (
+    Repo,
+    clean_env,
+    make_repo,
+    one_line_error,
+    run_gate,
+    seed_migrations,
+)
 from tests.test_git_gate import GIT_RULES
 
 
@@ -217,6 +226,27 @@ def test_file_name_that_is_not_utf8(seeded: Repo) -> None:
         assert "migrations/V004__caf\ufffd.sql" in done.stdout
         assert "not valid UTF-8" in done.stdout
         assert "rename to V004__caf.sql" in done.stdout
+
+
+def test_report_files_with_a_name_that_is_not_utf8(tmp_path: Path) -> None:
+    """`lint` of a file whose name is not UTF-8 (a shell passes its bytes): the report file
+    and the JSON copy hold the name's own bytes, as stdout does, and SARIF percent-encodes
+    them. All three used to fail with an internal error (found 2026-11-30)."""
+    name = os.fsdecode(b"V1__caf\xe9.sql")
+    (tmp_path / name).write_text("ALTER TABLE t ADD COLUMN c int;\n")
+    env = clean_env({"MIGRATION_GATE_JSON_REPORT": str(tmp_path / "copy.json")})
+    for fmt, report in (("json", "out.json"), ("sarif", "out.sarif")):
+        done = subprocess.run(  # bytes: stdout's text view holds the name's own bytes too
+            [sys.executable, "-m", "migration_gate", "lint", "--format", fmt, "--output",
+             report, name], cwd=tmp_path, env=env, capture_output=True, timeout=300)
+        assert done.returncode == 0, done.stderr
+        assert b"error" not in done.stderr, done.stderr
+        assert b"V1__caf\xe9.sql:1:1 require-lock-timeout" in done.stdout
+    assert b'"path": "V1__caf\xe9.sql"' in (tmp_path / "out.json").read_bytes()
+    assert (tmp_path / "copy.json").read_bytes() == (tmp_path / "out.json").read_bytes()
+    sarif = json.loads((tmp_path / "out.sarif").read_text(encoding="utf-8"))
+    location = sarif["runs"][0]["results"][0]["locations"][0]["physicalLocation"]
+    assert location["artifactLocation"]["uri"] == "V1__caf%E9.sql"
 
 
 def test_odd_names_are_findings_not_crashes(seeded: Repo) -> None:

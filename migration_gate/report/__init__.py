@@ -75,7 +75,9 @@ def write_report(result: Result, fmt: str, options: ReportOptions, output: Path)
     file_options = replace(options, color=False)
     try:
         output.parent.mkdir(parents=True, exist_ok=True)
-        output.write_text(render(result, fmt, file_options), encoding="utf-8")
+        # a file name that is not UTF-8 is written back as its own bytes, as on stdout
+        output.write_text(render(result, fmt, file_options), encoding="utf-8",
+                          errors="surrogateescape")
     except OSError as error:
         raise GateError(f"cannot write {output}: {error.strerror}") from None
 
@@ -104,7 +106,7 @@ def append_step_summary(result: Result, options: ReportOptions) -> None:
     from migration_gate.report.github import step_summary
 
     try:
-        with open(summary_path, "a", encoding="utf-8") as handle:
+        with open(summary_path, "a", encoding="utf-8", errors="surrogateescape") as handle:
             handle.write(step_summary(result, options, os.environ))
     except OSError as error:
         say(f"cannot write the step summary {summary_path}: {error.strerror}")

@@ -56,7 +56,9 @@ def _unknown_rule(rule_id: str) -> dict[str, Any]:
 
 def artifact_uri(path: str) -> str:
     """A repository-relative path as a URI reference (spaces and non-ASCII percent-encoded)."""
-    return quote(path.replace("\\", "/"), safe="/")
+    # a name that is not UTF-8 (its bytes kept as surrogates): its own bytes, percent-encoded
+    raw = path.replace("\\", "/").encode("utf-8", "surrogateescape")
+    return quote(raw, safe="/")
 
 
 def sarif_result(diagnostic: Diagnostic, rule_index: int) -> dict[str, Any]:

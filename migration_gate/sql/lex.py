@@ -151,28 +151,34 @@ def lex(text: str, offset: int, dialect: Dialect) -> tuple[Word, ...] | None:
     pairs = _PAIRS.get(dialect, _PAIRS["postgres"])
     commands = _COMMANDS.get(dialect, _COMMANDS["postgres"])
     special = _SPECIAL[dialect] if dialect in _SPECIAL else _SPECIAL["postgres"]
+    ascii_only = text.isascii()  # then no word needs `_letters` (most statements)
     pos, spaced = offset, True
     # blanks at the end belong to no token (`rstrip` copies nothing when there are none)
     for (space, word, mark, number, line, block, string, name, dollar, tag, punct,
          _bad) in _pattern(dialect).findall(text.rstrip(_BLANKS)):
-        pos += len(space)
+        if space:
+            pos += len(space)
         if word:
             end = pos + len(word)
-            if not word.isascii() and not _letters(word):
+            if not ascii_only and not word.isascii() and not _letters(word):
                 return None  # combining marks and the like: sqlglot's own rules
             upper = word.upper()
-            last = words[-1] if words and upper in special else None
-            if last is not None and last.text == ";" and upper in commands:
-                return None  # sqlglot reads the rest as the command's text (a compound body)
-            if spaced and last is not None and last.kind == WORD and last.start != last.end and (
-                (last.text, upper) in pairs
-            ):
-                words[-1] = new((WORD, last.text, last.start, last.start))
-                append(new((WORD, upper, last.start, last.start)))
-            else:
-                append(new((WORD, upper, pos, end)))
-        elif mark or punct:
-            punct = mark or punct
+            if upper in special and words:  # a command's first word, a keyword's second
+                last = words[-1]
+                if last.text == ";" and upper in commands:
+                    return None  # sqlglot reads the rest as the command's text (a compound)
+                if spaced and last.kind == WORD and last.start != last.end and (
+                    (last.text, upper) in pairs
+                ):
+                    words[-1] = new((WORD, last.text, last.start, last.start))
+                    append(new((WORD, upper, last.start, last.start)))
+                    pos, spaced = end, True
+                    continue
+            append(new((WORD, upper, pos, end)))
+        elif mark:
+            end = pos + 1
+            append(new((PUNCT, mark, pos, end)))
+        elif punct:
             end = pos + len(punct)
             append(new((PUNCT, punct, pos, end)))
         elif line or block:

@@ -23,9 +23,15 @@ def main() -> None:
     import gc
 
     gc.set_threshold(*GC_THRESHOLDS)
-    from migration_gate.cli import main as cli_main
+    from migration_gate import dataclass_code
 
-    cli_main()
+    dataclass_code.install()
+    try:
+        from migration_gate.cli import main as cli_main
+
+        cli_main()
+    finally:
+        dataclass_code.save()
 
 
 def _print_version() -> bool:

@@ -1,0 +1,158 @@
+"""The table of data classes' compiled methods (`migration_gate.dataclass_code`, issue 16).
+
+Every test runs Python in a subprocess: installing the table changes `dataclasses` for the rest
+of the process, and what is measured is what a new process reads from the file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+CHECKOUT = Path(__file__).resolve().parents[1]
+
+#: Imports the modules a check and a lint use, then prints the shape of every generated method
+#: of their data classes, and what the table did.
+PROBE = r"""
+import dataclasses, json, sys
+from migration_gate import dataclass_code
+if sys.argv[1] != "-":
+    dataclass_code.install(sys.argv[1])
+import migration_gate.pipeline, migration_gate.report, migration_gate.sql.rules
+import migration_gate.checks.history
+
+def shape(code):
+    return [code.co_name, code.co_code.hex(), list(code.co_names), list(code.co_varnames),
+            code.co_flags, code.co_argcount, code.co_kwonlyargcount,
+            [shape(c) if hasattr(c, "co_code") else repr(c) for c in code.co_consts]]
+
+methods = {}
+for name, module in sorted(sys.modules.items()):
+    if not name.startswith("migration_gate"):
+        continue
+    for value in list(vars(module).values()):
+        if isinstance(value, type) and dataclasses.is_dataclass(value) \
+                and value.__module__ == name:
+            for method in ("__init__", "__repr__", "__eq__", "__hash__", "__setattr__",
+                           "__delattr__"):
+                function = value.__dict__.get(method)
+                function = getattr(function, "__wrapped__", function)
+                code = getattr(function, "__code__", None)
+                if code is not None and code.co_filename == "<string>":
+                    methods[f"{value.__qualname__}.{method}"] = shape(code)
+table = dataclass_code._table
+exact = table is not None and all(
+    compile(text, "<string>", "exec", flags=flags, dont_inherit=True) == code
+    for (flags, text), code in table.known.items())
+summary = {"methods": methods, "exact": exact,
+           "added": 0 if table is None else table.added,
+           "used": 0 if table is None else len(table.used),
+           "known": 0 if table is None else len(table.known)}
+dataclass_code.save()
+print(json.dumps(summary))
+"""
+
+
+def _probe(table: Path | str, **env: str) -> dict[str, object]:
+    environment = {**os.environ, "PYTHONPATH": str(CHECKOUT), **env}
+    if "PYTHONDONTWRITEBYTECODE" not in env:
+        environment.pop("PYTHONDONTWRITEBYTECODE", None)
+    run = subprocess.run([sys.executable, "-c", PROBE, str(table)], capture_output=True,
+                         text=True, cwd=CHECKOUT, env=environment, check=False)
+    assert run.returncode == 0, run.stderr[-3000:]
+    result: dict[str, object] = json.loads(run.stdout)
+    return result
+
+
+def test_a_second_run_compiles_nothing_and_builds_the_same_methods(tmp_path: Path) -> None:
+    """The first run compiles and writes the table; the second reads it, compiles no text, and
+    every generated method of every data class is the one a run without the table builds."""
+    table = tmp_path / "dataclass-code.marshal"
+    plain = _probe("-")
+    first = _probe(table)
+    assert table.is_file() and first["known"] == first["added"]
+    second = _probe(table)
+    assert second["added"] == 0 and second["known"] == first["known"]
+    assert isinstance(second["used"], int) and second["used"] >= 100  # the guard can fail
+    methods = plain["methods"]
+    assert isinstance(methods, dict) and len(methods) >= 100
+    assert first["methods"] == second["methods"] == methods
+    assert second["exact"] is True  # each stored code object is its text's compile()
+
+
+def test_a_damaged_or_foreign_table_is_ignored_and_replaced(tmp_path: Path) -> None:
+    table = tmp_path / "dataclass-code.marshal"
+    plain = _probe("-")
+    table.write_bytes(b"\x00\x01 not marshal")
+    damaged = _probe(table)
+    assert damaged["methods"] == plain["methods"] and damaged["known"] == damaged["added"]
+    magic = table.read_bytes()[:4]
+    assert magic != b"\x00\x01 n"  # replaced by a table of this interpreter
+    # the same table under another interpreter's magic number is not read
+    table.write_bytes(b"\xff\xff\r\n" + table.read_bytes()[4:])
+    foreign = _probe(table)
+    assert foreign["known"] == foreign["added"] and foreign["methods"] == plain["methods"]
+    assert table.read_bytes()[:4] == magic
+
+
+def test_nothing_is_written_where_python_writes_no_bytecode(tmp_path: Path) -> None:
+    table = tmp_path / "dataclass-code.marshal"
+    _probe(table, PYTHONDONTWRITEBYTECODE="1")
+    assert not table.exists()
+    missing_folder = tmp_path / "gone" / "dataclass-code.marshal"
+    result = _probe(missing_folder)  # a folder that cannot be written: no error
+    assert not missing_folder.exists() and isinstance(result["added"], int)
+    assert result["added"] > 0
+
+
+def test_the_command_line_keeps_its_table_beside_the_package(tmp_path: Path) -> None:
+    """As installed: `python -m migration_gate` writes the table in the package's own
+    `__pycache__`, and a second run reads it and prints the same report."""
+    copy = tmp_path / "site"
+    shutil.copytree(CHECKOUT / "migration_gate", copy / "migration_gate",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    migration = tmp_path / "V1__add.sql"
+    migration.write_text("ALTER TABLE users ADD COLUMN note text NOT NULL;\n", encoding="utf-8")
+    env = {**os.environ, "PYTHONPATH": str(copy), "MIGRATION_GATE_CACHE_DIR": str(tmp_path / "c")}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+
+    def lint() -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "migration_gate", "lint", "--no-cache",
+                               str(migration)], capture_output=True, text=True, env=env,
+                              cwd=tmp_path, check=False)
+
+    first = lint()
+    tables = list((copy / "migration_gate" / "__pycache__").glob("dataclass-code.*.marshal"))
+    assert [t.name for t in tables] == [f"dataclass-code.{sys.implementation.cache_tag}.marshal"]
+    written = tables[0].stat().st_mtime_ns
+    second = lint()
+    assert first.returncode == second.returncode == 1, first.stderr
+    assert "adding-required-field" in first.stdout and second.stdout == first.stdout
+    assert tables[0].stat().st_mtime_ns == written  # nothing new to write
+
+
+@pytest.mark.parametrize("flags_source", ["from __future__ import annotations\n", ""])
+def test_texts_compiled_under_other_future_flags_are_kept_apart(
+        tmp_path: Path, flags_source: str) -> None:
+    """`exec` of a text inherits its caller's `from __future__` flags; the table keys each text
+    by them, so one text compiled under two sets of flags gives two code objects."""
+    script = flags_source + (
+        "import sys\nfrom migration_gate import dataclass_code\n"
+        "dataclass_code.install(sys.argv[1])\n"
+        "ns = {}\n"
+        "dataclass_code._cached_exec('def f(x: undefined_name): pass', ns, ns)\n"
+        "print(repr(ns['f'].__annotations__['x']) if isinstance("
+        "ns['f'].__annotations__['x'], str) else 'evaluated')\n")
+    table = tmp_path / "t.marshal"
+    run = subprocess.run([sys.executable, "-c", script, str(table)], capture_output=True,
+                         text=True, env={**os.environ, "PYTHONPATH": str(CHECKOUT)}, check=False)
+    if flags_source:
+        assert run.returncode == 0 and run.stdout.strip() == "'undefined_name'", run.stderr
+    else:  # without the future import the annotation is evaluated, and fails
+        assert run.returncode == 1 and "NameError" in run.stderr

@@ -23,15 +23,15 @@ def main() -> None:
     import gc
 
     gc.set_threshold(*GC_THRESHOLDS)
-    from migration_gate import dataclass_code
+    from migration_gate import compile_cache
 
-    dataclass_code.install()
+    compile_cache.install()
     try:
         from migration_gate.cli import main as cli_main
 
         cli_main()
     finally:
-        dataclass_code.save()
+        compile_cache.save()
 
 
 def _print_version() -> bool:

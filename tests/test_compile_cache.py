@@ -1,4 +1,5 @@
-"""The table of data classes' compiled methods (`migration_gate.dataclass_code`, issue 16).
+"""The table of compiled data-class methods and patterns (`migration_gate.compile_cache`,
+issue 16).
 
 Every test runs Python in a subprocess: installing the table changes `dataclasses` for the rest
 of the process, and what is measured is what a new process reads from the file.
@@ -21,9 +22,9 @@ CHECKOUT = Path(__file__).resolve().parents[1]
 #: of their data classes, and what the table did.
 PROBE = r"""
 import dataclasses, json, sys
-from migration_gate import dataclass_code
+from migration_gate import compile_cache
 if sys.argv[1] != "-":
-    dataclass_code.install(sys.argv[1])
+    compile_cache.install(sys.argv[1])
 import migration_gate.pipeline, migration_gate.report, migration_gate.sql.rules
 import migration_gate.checks.history
 
@@ -46,15 +47,31 @@ for name, module in sorted(sys.modules.items()):
                 code = getattr(function, "__code__", None)
                 if code is not None and code.co_filename == "<string>":
                     methods[f"{value.__qualname__}.{method}"] = shape(code)
-table = dataclass_code._table
+import re
+patterns = {}
+for name, module in sorted(sys.modules.items()):
+    if name.startswith("migration_gate"):
+        for attribute, value in sorted(vars(module).items()):
+            if isinstance(value, re.Pattern):
+                patterns[f"{name}.{attribute}"] = [repr(value.pattern), value.flags,
+                                                   value.groups, dict(value.groupindex)]
+table = compile_cache._table
 exact = table is not None and all(
-    compile(text, "<string>", "exec", flags=flags, dont_inherit=True) == code
-    for (flags, text), code in table.known.items())
-summary = {"methods": methods, "exact": exact,
+    compile(key[2], "<string>", "exec", flags=key[1], dont_inherit=True) == value
+    if key[0] == "dataclass" else
+    compile_cache._pattern_arguments(key[1], key[2], re._parser.parse, re._compiler._code)
+    == value
+    for key, value in table.known.items())
+kinds = sorted({key[0] for key in table.known}) if table is not None else []
+from migration_gate.sql.lex import lex
+lex("SELECT 1 <= 2;", 0, "postgres")  # the lexer's pattern, built from a set of operators
+keys = sorted(repr(key) for key in table.used) if table is not None else []
+summary = {"methods": methods, "patterns": patterns, "exact": exact, "kinds": kinds,
+           "keys": keys,
            "added": 0 if table is None else table.added,
            "used": 0 if table is None else len(table.used),
            "known": 0 if table is None else len(table.known)}
-dataclass_code.save()
+compile_cache.save()
 print(json.dumps(summary))
 """
 
@@ -73,7 +90,7 @@ def _probe(table: Path | str, **env: str) -> dict[str, object]:
 def test_a_second_run_compiles_nothing_and_builds_the_same_methods(tmp_path: Path) -> None:
     """The first run compiles and writes the table; the second reads it, compiles no text, and
     every generated method of every data class is the one a run without the table builds."""
-    table = tmp_path / "dataclass-code.marshal"
+    table = tmp_path / "compile-cache.marshal"
     plain = _probe("-")
     first = _probe(table)
     assert table.is_file() and first["known"] == first["added"]
@@ -83,11 +100,15 @@ def test_a_second_run_compiles_nothing_and_builds_the_same_methods(tmp_path: Pat
     methods = plain["methods"]
     assert isinstance(methods, dict) and len(methods) >= 100
     assert first["methods"] == second["methods"] == methods
-    assert second["exact"] is True  # each stored code object is its text's compile()
+    patterns = plain["patterns"]
+    assert isinstance(patterns, dict) and len(patterns) >= 5
+    assert first["patterns"] == second["patterns"] == patterns
+    assert second["kinds"] == ["dataclass", "re"]
+    assert second["exact"] is True  # each entry is what compiling it again gives
 
 
 def test_a_damaged_or_foreign_table_is_ignored_and_replaced(tmp_path: Path) -> None:
-    table = tmp_path / "dataclass-code.marshal"
+    table = tmp_path / "compile-cache.marshal"
     plain = _probe("-")
     table.write_bytes(b"\x00\x01 not marshal")
     damaged = _probe(table)
@@ -102,10 +123,10 @@ def test_a_damaged_or_foreign_table_is_ignored_and_replaced(tmp_path: Path) -> N
 
 
 def test_nothing_is_written_where_python_writes_no_bytecode(tmp_path: Path) -> None:
-    table = tmp_path / "dataclass-code.marshal"
+    table = tmp_path / "compile-cache.marshal"
     _probe(table, PYTHONDONTWRITEBYTECODE="1")
     assert not table.exists()
-    missing_folder = tmp_path / "gone" / "dataclass-code.marshal"
+    missing_folder = tmp_path / "gone" / "compile-cache.marshal"
     result = _probe(missing_folder)  # a folder that cannot be written: no error
     assert not missing_folder.exists() and isinstance(result["added"], int)
     assert result["added"] > 0
@@ -128,8 +149,8 @@ def test_the_command_line_keeps_its_table_beside_the_package(tmp_path: Path) -> 
                               cwd=tmp_path, check=False)
 
     first = lint()
-    tables = list((copy / "migration_gate" / "__pycache__").glob("dataclass-code.*.marshal"))
-    assert [t.name for t in tables] == [f"dataclass-code.{sys.implementation.cache_tag}.marshal"]
+    tables = list((copy / "migration_gate" / "__pycache__").glob("compile-cache.*.marshal"))
+    assert [t.name for t in tables] == [f"compile-cache.{sys.implementation.cache_tag}.marshal"]
     written = tables[0].stat().st_mtime_ns
     second = lint()
     assert first.returncode == second.returncode == 1, first.stderr
@@ -143,10 +164,10 @@ def test_texts_compiled_under_other_future_flags_are_kept_apart(
     """`exec` of a text inherits its caller's `from __future__` flags; the table keys each text
     by them, so one text compiled under two sets of flags gives two code objects."""
     script = flags_source + (
-        "import sys\nfrom migration_gate import dataclass_code\n"
-        "dataclass_code.install(sys.argv[1])\n"
+        "import sys\nfrom migration_gate import compile_cache\n"
+        "compile_cache.install(sys.argv[1])\n"
         "ns = {}\n"
-        "dataclass_code._cached_exec('def f(x: undefined_name): pass', ns, ns)\n"
+        "compile_cache._cached_exec('def f(x: undefined_name): pass', ns, ns)\n"
         "print(repr(ns['f'].__annotations__['x']) if isinstance("
         "ns['f'].__annotations__['x'], str) else 'evaluated')\n")
     table = tmp_path / "t.marshal"
@@ -156,3 +177,13 @@ def test_texts_compiled_under_other_future_flags_are_kept_apart(
         assert run.returncode == 0 and run.stdout.strip() == "'undefined_name'", run.stderr
     else:  # without the future import the annotation is evaluated, and fails
         assert run.returncode == 1 and "NameError" in run.stderr
+
+
+def test_what_is_kept_is_the_same_under_every_hash_seed(tmp_path: Path) -> None:
+    """A pattern built by iterating a set (the lexer's operators) had a new text in every
+    process: it was compiled every run, and the table grew by one entry per run."""
+    one = _probe(tmp_path / "one.marshal", PYTHONHASHSEED="1")
+    two = _probe(tmp_path / "two.marshal", PYTHONHASHSEED="2")
+    keys = one["keys"]
+    assert isinstance(keys, list) and any("(?P<word>" in key for key in keys)
+    assert keys == two["keys"]

@@ -129,7 +129,7 @@ def _cached_exec(source: object, globals: dict[str, object] | None = None,
         globals = caller.f_globals
         locals = caller.f_locals if locals is None else locals
     table = _table
-    if isinstance(source, str) and table is not None:
+    if type(source) is str and table is not None:
         flags = caller.f_code.co_flags & _future_flags()
         key: _Key = ("dataclass", flags, source)
         code = table.known.get(key)
@@ -187,9 +187,11 @@ def _install_patterns() -> None:
 
     def _cached_pattern(pattern: object, flags: int = 0) -> object:
         table = _table
-        if table is None or not isinstance(pattern, (str, bytes)) or flags & debug:
+        exact = type(pattern) is str or type(pattern) is bytes
+        if table is None or not exact or flags & debug:
             return original(pattern, flags)
-        key: _Key = ("re", pattern, flags)
+        assert isinstance(pattern, (str, bytes))
+        key: _Key = ("re", pattern, int(flags))  # exact types: the table is marshalled
         stored = table.known.get(key)
         if stored is not None:
             try:

@@ -187,3 +187,35 @@ def test_what_is_kept_is_the_same_under_every_hash_seed(tmp_path: Path) -> None:
     keys = one["keys"]
     assert isinstance(keys, list) and any("(?P<word>" in key for key in keys)
     assert keys == two["keys"]
+
+
+WARNING_PROBE = r"""
+import re, sys, warnings
+from migration_gate import compile_cache
+compile_cache.install(sys.argv[1])
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    nested = re.compile("[[a]x")  # FutureWarning: possible nested set
+re._compiler.compile("(?P<n>a)b", re.IGNORECASE)  # a RegexFlag, not an int, as flags
+words = re.compile(r"(?P<word>\w+)\s*")
+compile_cache.save()
+kept = sorted(key[1] for key in compile_cache._table.known if key[0] == "re")
+print(len(caught), nested.match("ax") is not None, words.match("ab  ").group("word"), kept)
+"""
+
+
+def test_a_pattern_that_warns_warns_every_run_and_odd_flags_do_not_stop_saving(
+        tmp_path: Path) -> None:
+    table = tmp_path / "t.marshal"
+    environment = {**os.environ, "PYTHONPATH": str(CHECKOUT)}
+    environment.pop("PYTHONDONTWRITEBYTECODE", None)
+    runs = [subprocess.run([sys.executable, "-c", WARNING_PROBE, str(table)], text=True,
+                           capture_output=True, env=environment, check=False)
+            for _ in range(2)]
+    for run in runs:
+        assert run.returncode == 0, run.stderr
+        count, matched, word, kept = run.stdout.split(" ", 3)
+        assert (count, matched, word) == ("1", "True", "ab")
+        assert "(?P<n>a)b" in kept and "(?P<word>\\\\w+)\\\\s*" in kept
+        assert "[[a]x" not in kept
+    assert table.is_file()

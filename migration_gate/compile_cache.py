@@ -92,10 +92,13 @@ def install(path: str | None = None) -> None:
         return
     import dataclasses
 
-    path = path or table_path()
-    _table = _Table(path, _read(path) if path else {})
-    dataclasses.exec = _cached_exec  # type: ignore[attr-defined]
-    _install_patterns()
+    try:
+        path = path or table_path()
+        _table = _Table(path, _read(path) if path else {})
+        dataclasses.exec = _cached_exec  # type: ignore[attr-defined]
+        _install_patterns()
+    except Exception:  # an interpreter built otherwise: it compiles as usual
+        _table = None
 
 
 def save() -> None:
@@ -113,7 +116,7 @@ def save() -> None:
         with open(temporary, "wb") as out:
             out.write(data)
         os.replace(temporary, table.path)
-    except (OSError, ValueError):  # a read-only install, a full disk: compile next time
+    except Exception:  # a read-only install, a full disk: compile next time; never an error
         with contextlib.suppress(OSError):
             os.unlink(temporary)
     table.added = 0
@@ -201,10 +204,13 @@ def _install_patterns() -> None:
             else:
                 table.used.add(key)
                 return compiled
-        arguments = _pattern_arguments(pattern, flags, parse, make_code)
-        if arguments is None:  # parsing warned, or failed: `re` does it again, as usual
+        try:
+            arguments = _pattern_arguments(pattern, flags, parse, make_code)
+            compiled = None if arguments is None else build(pattern, *arguments)
+        except Exception:  # a `re` built otherwise
+            arguments = compiled = None
+        if arguments is None or compiled is None:  # warned or failed: `re` does it, as usual
             return original(pattern, flags)
-        compiled = build(pattern, *arguments)
         table.remember(key, arguments)
         return compiled
 
@@ -239,9 +245,12 @@ def _pattern_arguments(pattern: str | bytes, flags: int, parse: Callable[..., ob
 
 def _magic() -> bytes:
     """The bytecode magic number of this interpreter (as in a `.pyc` header)."""
-    import _frozen_importlib_external
+    try:
+        import _frozen_importlib_external
 
-    magic: bytes = _frozen_importlib_external.MAGIC_NUMBER
+        magic: bytes = _frozen_importlib_external.MAGIC_NUMBER
+    except (ImportError, AttributeError):  # another implementation: the public name
+        from importlib.util import MAGIC_NUMBER as magic
     return magic
 
 

@@ -12,7 +12,8 @@ compiled again by every process:
 
 What: `install()` gives `dataclasses` an `exec`, and `re` a pattern compiler, that look their
 input up in one table before compiling it; `save()` writes the table after the run, to
-`__pycache__/compile-cache.<cache tag>.marshal` in this package's folder.
+`__pycache__/compile-cache.<cache tag>.marshal` in this package's folder (or the package's folder
+under `PYTHONPYCACHEPREFIX`, where Python then writes the bytecode).
 
 Exactness:
 - `compile()` of one text, file name, mode and set of future flags always builds the same code
@@ -81,7 +82,10 @@ def table_path() -> str | None:
     if tag is None:
         return None
     package = os.path.dirname(os.path.abspath(__file__))
-    return os.path.join(package, "__pycache__", f"compile-cache.{tag}.marshal")
+    name = f"compile-cache.{tag}.marshal"
+    if sys.pycache_prefix:  # PYTHONPYCACHEPREFIX: the bytecode lives in a tree of its own
+        return os.path.join(sys.pycache_prefix, package.lstrip(os.sep), name)
+    return os.path.join(package, "__pycache__", name)
 
 
 def install(path: str | None = None) -> None:

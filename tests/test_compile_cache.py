@@ -219,3 +219,18 @@ def test_a_pattern_that_warns_warns_every_run_and_odd_flags_do_not_stop_saving(
         assert "(?P<n>a)b" in kept and "(?P<word>\\\\w+)\\\\s*" in kept
         assert "[[a]x" not in kept
     assert table.is_file()
+
+
+def test_the_table_follows_the_bytecode_under_a_cache_prefix(tmp_path: Path) -> None:
+    """With PYTHONPYCACHEPREFIX, Python writes the package's bytecode in a tree of its own;
+    the table goes there too, not into the package's folder."""
+    prefix = tmp_path / "pycache"
+    environment = {**os.environ, "PYTHONPATH": str(CHECKOUT), "PYTHONPYCACHEPREFIX": str(prefix)}
+    environment.pop("PYTHONDONTWRITEBYTECODE", None)
+    run = subprocess.run([sys.executable, "-c", "from migration_gate import compile_cache as c;"
+                          "print(c.table_path())"], capture_output=True, text=True,
+                         env=environment, check=False)
+    package = CHECKOUT / "migration_gate"
+    expected = prefix / str(package).lstrip(os.sep) / (
+        f"compile-cache.{sys.implementation.cache_tag}.marshal")
+    assert run.returncode == 0 and run.stdout.strip() == str(expected), run.stderr

@@ -56,21 +56,22 @@ for name, module in sorted(sys.modules.items()):
                 patterns[f"{name}.{attribute}"] = [repr(value.pattern), value.flags,
                                                    value.groups, dict(value.groupindex)]
 table = compile_cache._table
+from migration_gate.sql.lex import lex
+lex("SELECT 1 <= 2;", 0, "postgres")  # the lexer's pattern, built from a set of operators
+keys = sorted(repr(key) for key in table.used) if table is not None else []
+used = 0 if table is None else len(table.used)
 exact = table is not None and all(
     compile(key[2], "<string>", "exec", flags=key[1], dont_inherit=True) == value
     if key[0] == "dataclass" else
     compile_cache._pattern_arguments(key[1], key[2], re._parser.parse, re._compiler._code)
     == value
-    for key, value in table.known.items())
-kinds = sorted({key[0] for key in table.known}) if table is not None else []
-from migration_gate.sql.lex import lex
-lex("SELECT 1 <= 2;", 0, "postgres")  # the lexer's pattern, built from a set of operators
-keys = sorted(repr(key) for key in table.used) if table is not None else []
+    for key, value in ((key, table.get(key)) for key in table.keys()))
+kinds = sorted({key[0] for key in table.keys()}) if table is not None else []
 summary = {"methods": methods, "patterns": patterns, "exact": exact, "kinds": kinds,
            "keys": keys,
            "added": 0 if table is None else table.added,
-           "used": 0 if table is None else len(table.used),
-           "known": 0 if table is None else len(table.known)}
+           "used": used,
+           "known": 0 if table is None else len(table.keys())}
 compile_cache.save()
 print(json.dumps(summary))
 """
@@ -199,7 +200,7 @@ with warnings.catch_warnings(record=True) as caught:
 re._compiler.compile("(?P<n>a)b", re.IGNORECASE)  # a RegexFlag, not an int, as flags
 words = re.compile(r"(?P<word>\w+)\s*")
 compile_cache.save()
-kept = sorted(key[1] for key in compile_cache._table.known if key[0] == "re")
+kept = sorted(key[1] for key in compile_cache._table.keys() if key[0] == "re")
 print(len(caught), nested.match("ax") is not None, words.match("ab  ").group("word"), kept)
 """
 
@@ -234,3 +235,25 @@ def test_the_table_follows_the_bytecode_under_a_cache_prefix(tmp_path: Path) -> 
     expected = prefix / str(package).lstrip(os.sep) / (
         f"compile-cache.{sys.implementation.cache_tag}.marshal")
     assert run.returncode == 0 and run.stdout.strip() == str(expected), run.stderr
+
+
+def test_a_damaged_entry_is_compiled_again(tmp_path: Path) -> None:
+    """Each entry is checked when it is used: one that does not unmarshal, or unmarshals to
+    something `re` refuses, is compiled again and replaced; the others are still used."""
+    import marshal
+
+    table = tmp_path / "compile-cache.marshal"
+    plain = _probe("-")
+    _probe(table)
+    data = table.read_bytes()
+    magic, entries = data[:4], marshal.loads(data[4:])
+    method = next(key for key in entries if key[0] == "dataclass")
+    pattern = next(key for key in entries if key[0] == "re")
+    entries[method] = b"\x00 not marshal"
+    entries[pattern] = marshal.dumps((1, [999_999], 0, {}, ()))  # not a program _sre accepts
+    table.write_bytes(magic + marshal.dumps(entries))
+    mended = _probe(table)
+    assert mended["added"] == 2
+    assert mended["methods"] == plain["methods"] and mended["patterns"] == plain["patterns"]
+    again = _probe(table)
+    assert again["added"] == 0 and again["exact"] is True

@@ -24,22 +24,7 @@ def main(args: list[str] | None = None) -> NoReturn:
     The report is the gate's product: when it cannot be written (stdout closed, a full disk,
     a reader that went away) the run fails with exit 2, never 0, and says so once.
     """
-    code = _flush_stdout(run(sys.argv[1:] if args is None else args))
-    _skip_last_collections()
-    sys.exit(code)
-
-
-def _skip_last_collections() -> None:
-    """Set every object aside from the garbage collector (`gc.freeze`) as the process ends:
-    the interpreter's exit collects once more over everything still alive, which after a
-    corpus-sized `lint` is a few million objects (60-100 ms of its 1.5 s, measured; issue
-    14), to find cycles the exit frees anyway. `atexit` handlers still run, and objects are
-    still deallocated by reference counting; only objects kept alive by a cycle alone are
-    left to the operating system, which none of ours holds open (files, databases and child
-    processes are closed by `with` blocks and `atexit`)."""
-    import gc
-
-    gc.freeze()
+    sys.exit(_flush_stdout(run(sys.argv[1:] if args is None else args)))
 
 
 def run(args: list[str]) -> int:

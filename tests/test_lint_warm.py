@@ -68,6 +68,26 @@ def test_the_pool_gives_every_file_its_own_findings_in_order() -> None:
     assert all(found[0].path == job.path for job, found in zip(many, serial, strict=True))
 
 
+def test_chunks_shrink_toward_where_the_processes_meet() -> None:
+    """The workers take chunks from the front and the main process from the back: each
+    side's chunks shrink toward the point where the workers' share ends, so that the few
+    chunks a worker still holds when they meet are small (issue 14); every job is in one."""
+    from migration_gate.sql.pool import CHUNKS_PER_SIDE, _tapered_chunks
+
+    jobs = [LintJob(f"V{n}.sql", "x" * (100 + (n * 7919) % 5_000)) for n in range(2_000)]
+    for processes in (2, 3):
+        chunks = _tapered_chunks(jobs, processes)
+        assert sorted(i for chunk in chunks for i in chunk) == list(range(len(jobs)))
+        assert len(chunks) == 2 * CHUNKS_PER_SIDE
+        sizes = [sum(len(jobs[i].text) + 200 for i in chunk) for chunk in chunks]
+        front, back = sizes[:CHUNKS_PER_SIDE], sizes[CHUNKS_PER_SIDE:]
+        assert front[0] > 10 * front[-1] and back[-1] > 10 * back[0]
+        assert sum(front) == pytest.approx(sum(sizes) * (processes - 1) / processes, rel=0.02)
+    few = _tapered_chunks(jobs[:5], 2)  # fewer jobs than chunks: one job each
+    assert sorted(i for chunk in few for i in chunk) == [0, 1, 2, 3, 4]
+    assert all(len(chunk) == 1 for chunk in few)
+
+
 def test_a_large_run_collects_garbage_less_often_and_then_as_before() -> None:
     """During a large run the collector's youngest generation is larger (its collections
     were 4% of a cold lint), and what existed before is frozen; afterwards both are as they

@@ -8,6 +8,7 @@ lint is the real one.
 from __future__ import annotations
 
 import sqlite3
+import time
 from pathlib import Path
 
 import pytest
@@ -68,24 +69,83 @@ def test_the_pool_gives_every_file_its_own_findings_in_order() -> None:
     assert all(found[0].path == job.path for job, found in zip(many, serial, strict=True))
 
 
-def test_chunks_shrink_toward_where_the_processes_meet() -> None:
-    """The workers take chunks from the front and the main process from the back: each
-    side's chunks shrink toward the point where the workers' share ends, so that the few
-    chunks a worker still holds when they meet are small (issue 14); every job is in one."""
-    from migration_gate.sql.pool import CHUNKS_PER_SIDE, _tapered_chunks
+def test_the_shared_queue_hands_out_every_job_once_largest_first_in_shrinking_takes() -> None:
+    """The forked processes take their jobs from one queue (`sql.forked`): the largest files
+    first, each take a share of what is left, so that the last takes are single small files
+    and the processes finish together (issue 14)."""
+    from migration_gate.sql.forked import _Queue
 
-    jobs = [LintJob(f"V{n}.sql", "x" * (100 + (n * 7919) % 5_000)) for n in range(2_000)]
-    for processes in (2, 3):
-        chunks = _tapered_chunks(jobs, processes)
-        assert sorted(i for chunk in chunks for i in chunk) == list(range(len(jobs)))
-        assert len(chunks) == 2 * CHUNKS_PER_SIDE
-        sizes = [sum(len(jobs[i].text) + 200 for i in chunk) for chunk in chunks]
-        front, back = sizes[:CHUNKS_PER_SIDE], sizes[CHUNKS_PER_SIDE:]
-        assert front[0] > 10 * front[-1] and back[-1] > 10 * back[0]
-        assert sum(front) == pytest.approx(sum(sizes) * (processes - 1) / processes, rel=0.02)
-    few = _tapered_chunks(jobs[:5], 2)  # fewer jobs than chunks: one job each
-    assert sorted(i for chunk in few for i in chunk) == [0, 1, 2, 3, 4]
-    assert all(len(chunk) == 1 for chunk in few)
+    sizes = [100 + (n * 7919) % 5_000 for n in range(2_000)]
+    queue = _Queue(sizes, 2)
+    try:
+        takes = list(iter(queue.take, []))
+    finally:
+        queue.close()
+    taken = [index for take in takes for index in take]
+    assert sorted(taken) == list(range(len(sizes)))
+    assert [sizes[i] for i in taken] == sorted(sizes, reverse=True)
+    weights = [sum(sizes[i] for i in take) for take in takes]
+    assert weights[0] > 10 * weights[-1] and len(takes[-1]) == 1
+    assert weights[0] <= sum(sizes) / 8 + max(sizes)
+
+
+#: Jobs enough for `run_jobs` to fork (`PARALLEL_MIN_CHARS`), each its own number as text.
+def _numbered_jobs() -> list[LintJob]:
+    from migration_gate.sql.engine import PARALLEL_MIN_CHARS
+
+    return [LintJob(f"V{n}.sql", str(n).ljust(PARALLEL_MIN_CHARS // 50)) for n in range(100)]
+
+
+def _no_child_left() -> bool:
+    import os
+
+    try:
+        os.waitpid(-1, os.WNOHANG)
+    except ChildProcessError:
+        return True
+    return False
+
+
+def test_a_failure_in_a_worker_is_raised_in_the_main_process() -> None:
+    """A task that fails in a worker fails the run, as it would in the main process (the
+    command then reports an internal error); the worker is not left behind."""
+    import os
+
+    from migration_gate.sql.pool import run_jobs
+
+    main = os.getpid()
+
+    def task(job: LintJob) -> int:
+        if os.getpid() != main:
+            raise ValueError(f"no: {job.path}")
+        time.sleep(0.002)  # the worker gets its share
+        return int(job.text)
+
+    with pytest.raises(ValueError, match="no: V"):
+        run_jobs(_numbered_jobs(), task, workers=2)
+    assert _no_child_left()
+
+
+def test_the_jobs_of_a_worker_that_died_are_done_by_the_main_process(tmp_path: Path) -> None:
+    """A worker killed before it sent its results (out of memory...): the main process
+    lints what it had taken; the findings are complete."""
+    import os
+
+    from migration_gate.sql.pool import run_jobs
+
+    main = os.getpid()
+    died = tmp_path / "died"
+
+    def task(job: LintJob) -> int:
+        if os.getpid() != main and int(job.text) > 0:
+            died.write_text(job.path)
+            os._exit(9)
+        time.sleep(0.002)  # the worker gets its share
+        return int(job.text)
+
+    jobs = _numbered_jobs()
+    assert run_jobs(jobs, task, workers=2) == list(range(len(jobs)))
+    assert died.exists() and _no_child_left()
 
 
 def test_a_large_run_collects_garbage_less_often_and_then_as_before() -> None:

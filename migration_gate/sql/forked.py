@@ -53,11 +53,14 @@ class _Queue:
         self.shared: mmap.mmap = mmap.mmap(-1, 8)  # anonymous: shared with forked children
         self.lock_read, self.lock_write = os.pipe()
         os.write(self.lock_write, b"\0")
+        self.parent = os.getpid()
 
     def take(self) -> list[int]:
         """The next jobs' indexes ([] when none is left): a `TAKE_SHARE`-th of the text left
         per process, at least one job."""
         order, prefix = self.order, self.prefix
+        if os.getpid() != self.parent:
+            self._wait_for_lock()
         os.read(self.lock_read, 1)
         try:
             start = int.from_bytes(self.shared[:8], "little")
@@ -70,6 +73,15 @@ class _Queue:
         finally:
             os.write(self.lock_write, b"\0")
         return order[start:stop]
+
+    def _wait_for_lock(self) -> None:
+        """In a worker: until the lock may be free, or exit if the main process is gone (it
+        could have died holding the lock: the worker would wait for it forever)."""
+        import select
+
+        while not select.select([self.lock_read], [], [], 1.0)[0]:
+            if os.getppid() != self.parent:
+                raise SystemExit(1)
 
     def close(self) -> None:
         for descriptor in (self.lock_read, self.lock_write):
@@ -88,7 +100,10 @@ def run(jobs: list[LintJob], task: Callable[[LintJob], T], processes: int,
     workers: dict[int, _Worker] = {}  # by the read end of its pipe
     try:
         for _ in range(processes - 1):
-            worker = _Worker.fork(jobs, task, queue, deferrals)
+            try:
+                worker = _Worker.fork(jobs, task, queue, deferrals)
+            except OSError:  # no more processes allowed: fewer do the work
+                break
             workers[worker.pipe] = worker
         while batch := queue.take():
             for index in batch:
@@ -148,7 +163,12 @@ class _Worker:
     def fork(cls, jobs: list[LintJob], task: Callable[[LintJob], T], queue: _Queue,
              deferrals: int) -> _Worker:
         read_end, write_end = os.pipe()
-        pid = os.fork()
+        try:
+            pid = os.fork()
+        except OSError:
+            os.close(read_end)
+            os.close(write_end)
+            raise
         if pid == 0:  # pragma: no cover - the worker (coverage does not follow the fork)
             os.close(read_end)
             _work(jobs, task, queue, deferrals, write_end)

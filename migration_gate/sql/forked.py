@@ -11,8 +11,8 @@ self-scheduling), so that the last takes are single small files and the processe
 within one of them of each other.
 
 Each worker sends back, on its own pipe, the indexes of the jobs it hands back to this
-process (`tokens.Deferred`: this process, not the worker, imports sqlglot), which lints
-them between its own jobs, and at the end its results, pickled once.
+process (`tokens.Deferred`: this process, not the worker, imports sqlglot) and the results
+of each of its takes, which this process lints and reads between its own jobs.
 """
 
 from __future__ import annotations
@@ -163,6 +163,7 @@ class _Worker:
     def fork(cls, jobs: list[LintJob], task: Callable[[LintJob], T], queue: _Queue,
              deferrals: int) -> _Worker:
         read_end, write_end = os.pipe()
+        _widen(write_end)
         try:
             pid = os.fork()
         except OSError:
@@ -210,26 +211,43 @@ class _Worker:
 def _work(jobs: list[LintJob], task: Callable[[LintJob], T], queue: _Queue, deferrals: int,
           pipe: int) -> None:  # pragma: no cover - runs in the worker
     """The worker: take jobs until none is left, send back the ones that need sqlglot as they
-    come, then the results; never returns (`os._exit`, no interpreter teardown)."""
+    come and each take's results; never returns (`os._exit`, no interpreter teardown)."""
     code = 1
     try:
         from migration_gate.sql.tokens import Deferred, defer_sqlglot
 
         defer_sqlglot(deferrals)
-        found: list[tuple[int, T]] = []
         while batch := queue.take():
+            found: list[tuple[int, T]] = []
             for index in batch:
                 try:
                     found.append((index, task(jobs[index])))
                 except Deferred:
                     _send(pipe, _DEFERRED, struct.pack("<I", index))
-        _send(pipe, _DONE, pickle.dumps(found, pickle.HIGHEST_PROTOCOL))
+            # each take's results as soon as they are made: the main process reads them
+            # between its own jobs, so that little is left to send once the queue is empty
+            _send(pipe, _DONE, pickle.dumps(found, pickle.HIGHEST_PROTOCOL))
         code = 0
     except BaseException as error:  # a failure is raised in the main process, as before
         with suppress(BaseException):
             _send(pipe, _FAILED, _pickled_failure(error))
     finally:
         os._exit(code)
+
+
+#: A worker's pipe holds this much (Linux's default, 64 KiB, is a few files' results): a
+#: worker does not wait for the main process to read while it lints a large file.
+PIPE_BYTES = 1 << 20
+
+
+def _widen(pipe: int) -> None:
+    """Make `pipe` hold `PIPE_BYTES` where the system allows it (Linux; else as it is)."""
+    import fcntl
+
+    setting = getattr(fcntl, "F_SETPIPE_SZ", None)
+    if setting is not None:
+        with suppress(OSError):
+            fcntl.fcntl(pipe, setting, PIPE_BYTES)
 
 
 def _pickled_failure(error: BaseException) -> bytes:

@@ -68,7 +68,9 @@ def lint_text(
     read = registry.read_words(has_ddl) | OBSERVED
     # a plain UPDATE (`reader.plain`: it has a WHERE) is only counted too: no rule would
     # find anything in its words (4,300 statements of the corpus)
-    wanted = [_SET_CONFIG.search(s.text) is not None or (first in read and not (
+    # `set_config(...)` is looked for in each statement only when the file has it at all
+    configures = _SET_CONFIG.search(text) is not None
+    wanted = [(configures and _SET_CONFIG.search(s.text) is not None) or (first in read and not (
         first == "UPDATE" and dialect == "postgres" and plain(s.text)))
               for first, s in zip(firsts, statements, strict=True)]
     if parse_statements:

@@ -213,3 +213,20 @@ def test_workers_hand_the_jobs_that_need_sqlglot_back_to_the_main_process() -> N
             assert pid == report["main"] and sqlglot  # parsed there, whoever had the chunk
         elif pid != report["main"]:
             assert not sqlglot  # the worker never imported it
+
+
+def test_a_large_lint_sets_its_objects_aside_from_the_collector_before_it_exits() -> None:
+    """The exit's last collection over a corpus-sized lint's objects cost 60-100 ms (issue
+    14): a large run freezes them just before the exit; a small one (or a test's) does not."""
+    import gc
+
+    from migration_gate.commands.lint import _before_exit
+
+    before = gc.get_freeze_count()
+    _before_exit([LintJob("V1__a.sql", "SELECT 1;\n")])
+    assert gc.get_freeze_count() == before
+    try:
+        _before_exit(_numbered_jobs())
+        assert gc.get_freeze_count() > before
+    finally:
+        gc.unfreeze()

@@ -89,6 +89,34 @@ def test_the_shared_queue_hands_out_every_job_once_largest_first_in_shrinking_ta
     assert weights[0] <= sum(sizes) / 8 + max(sizes)
 
 
+def test_a_worker_killed_holding_the_queues_lock_does_not_stop_the_run() -> None:
+    """A worker killed in the microseconds it holds the queue's lock (out of memory...): the
+    main process puts the lock back once it sees the worker gone, and takes every job."""
+    import os
+
+    from migration_gate.sql.forked import LOCK_PATIENCE, _Queue
+
+    queue = _Queue([1] * 10, 2)
+    ready_read, ready_write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the worker: takes the lock, says so, and dies holding it
+        os.read(queue.lock_read, 1)
+        os.write(ready_write, b"x")
+        os._exit(0)
+    try:
+        os.read(ready_read, 1)
+        queue.workers.append(pid)
+        started = time.monotonic()
+        taken = [index for take in iter(queue.take, []) for index in take]
+        assert sorted(taken) == list(range(10))
+        assert time.monotonic() - started < LOCK_PATIENCE + 5
+    finally:
+        os.waitpid(pid, 0)
+        os.close(ready_read)
+        os.close(ready_write)
+        queue.close()
+
+
 #: Jobs enough for `run_jobs` to fork (`PARALLEL_MIN_CHARS`), each its own number as text.
 def _numbered_jobs() -> list[LintJob]:
     from migration_gate.sql.engine import PARALLEL_MIN_CHARS

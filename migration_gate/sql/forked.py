@@ -40,6 +40,21 @@ _HEADER = struct.Struct("<cI")
 _DEFERRED, _DONE, _FAILED = b"d", b"r", b"f"
 
 
+#: Seconds a process waits for the queue's lock before it asks whether its holder is gone.
+LOCK_PATIENCE = 1.0
+
+
+def _gone(pid: int) -> bool:
+    """Whether the child process `pid` has ended (it is not reaped: `_Worker.end` does)."""
+    waitid = getattr(os, "waitid", None)
+    if waitid is None:  # pragma: no cover - without waitid (not Linux or macOS)
+        return False
+    try:
+        return waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
+    except ChildProcessError:
+        return True
+
+
 class _Queue:
     """The jobs' order (largest first) and, in memory shared by the forked processes, the
     position of the next job to take; a pipe holding one byte is the lock around it."""
@@ -54,13 +69,13 @@ class _Queue:
         self.lock_read, self.lock_write = os.pipe()
         os.write(self.lock_write, b"\0")
         self.parent = os.getpid()
+        self.workers: list[int] = []  # their process ids, in the main process
 
     def take(self) -> list[int]:
         """The next jobs' indexes ([] when none is left): a `TAKE_SHARE`-th of the text left
         per process, at least one job."""
         order, prefix = self.order, self.prefix
-        if os.getpid() != self.parent:
-            self._wait_for_lock()
+        self._wait_for_lock()
         os.read(self.lock_read, 1)
         try:
             start = int.from_bytes(self.shared[:8], "little")
@@ -75,13 +90,18 @@ class _Queue:
         return order[start:stop]
 
     def _wait_for_lock(self) -> None:
-        """In a worker: until the lock may be free, or exit if the main process is gone (it
-        could have died holding the lock: the worker would wait for it forever)."""
+        """Until the lock may be free. A process killed while it held the lock (for a few
+        microseconds) would keep the others waiting forever: a worker whose main process is
+        gone exits, and the main process puts the lock back when a worker is gone (the jobs
+        that worker took are then done by the main process)."""
         import select
 
-        while not select.select([self.lock_read], [], [], 1.0)[0]:
-            if os.getppid() != self.parent:
-                raise SystemExit(1)
+        while not select.select([self.lock_read], [], [], LOCK_PATIENCE)[0]:
+            if os.getpid() != self.parent:
+                if os.getppid() != self.parent:
+                    raise SystemExit(1)
+            elif any(map(_gone, self.workers)):
+                os.write(self.lock_write, b"\0")
 
     def close(self) -> None:
         for descriptor in (self.lock_read, self.lock_write):
@@ -105,6 +125,7 @@ def run(jobs: list[LintJob], task: Callable[[LintJob], T], processes: int,
             except OSError:  # no more processes allowed: fewer do the work
                 break
             workers[worker.pipe] = worker
+            queue.workers.append(worker.pid)
         while batch := queue.take():
             for index in batch:
                 results[index] = task(jobs[index])

@@ -186,14 +186,20 @@ class _Render:
     store: bool
 
     def __call__(self, job: LintJob) -> tuple[str, list[list[object]] | None]:
-        from migration_gate.report import ReportOptions
-        from migration_gate.report.text import FileBlocks
-        from migration_gate.sql.engine import _to_cached, lint_job
+        # what is imported only where it is used: this runs once per file (issue 14)
+        from migration_gate.sql.engine import lint_job
 
         found = lint_job(job)
-        rows = [_to_cached(d) for d in found] if self.store else None
+        rows = None
+        if self.store:
+            from migration_gate.sql.engine import _to_cached
+
+            rows = [_to_cached(d) for d in found]
         blocks = _BLOCKS.get((self.root, self.color))
         if blocks is None:
+            from migration_gate.report import ReportOptions
+            from migration_gate.report.text import FileBlocks
+
             blocks = _BLOCKS[self.root, self.color] = FileBlocks(
                 ReportOptions(root=self.root, color=self.color, command="lint"))
         text = job.text if job.path != "-" else None  # as `lint` gives the report its texts

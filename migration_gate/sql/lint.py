@@ -16,14 +16,28 @@ from typing import TYPE_CHECKING
 
 from migration_gate.catalog import Rule
 from migration_gate.diagnostics import Diagnostic
+
+# imported here, not in `lint_text`: every importer of this module lints (or reads created
+# tables) at once, so they are loaded anyway, and a dozen imports per file cost a corpus run
+# ~40 ms (issue 14); importing `rules` imports every rule module
+from migration_gate.runners.model import NonTransactionalPolicy
+from migration_gate.runners.refinery import CRASH_WINDOW
+from migration_gate.sql import hazards
+from migration_gate.sql.ignores import UNUSED_IGNORE, apply_ignores, find_ignores
+from migration_gate.sql.reader import plain
+from migration_gate.sql.reader import read as read_statement
+from migration_gate.sql.rules import registry
+from migration_gate.sql.rules.base import CURRENT_SQLITE, DDL_STARTS, FileState, View
+from migration_gate.sql.rules.context import OBSERVED, observe
+from migration_gate.sql.rules.robustness import SYNTAX_ERROR
+from migration_gate.sql.rules.statements import Stmt
 from migration_gate.sql.split import Positions, Span, Statement, scan, scan_text, to_statements
+from migration_gate.sql.tokens import Parsed, regex_words
 from migration_gate.types import Dialect
 
 if TYPE_CHECKING:
     from migration_gate.runners.model import Runner
     from migration_gate.sql.columns import ColumnRows
-    from migration_gate.sql.rules.base import FileState
-    from migration_gate.sql.tokens import Parsed
 
 
 def lint_text(
@@ -45,17 +59,6 @@ def lint_text(
     answers what depends on it: its crash window and how it runs the file's statements.
     `columns` (MySQL): the altered tables' columns as the migrations before this one left them.
     """
-    from migration_gate.sql import hazards
-    from migration_gate.sql.ignores import UNUSED_IGNORE, apply_ignores, find_ignores
-    from migration_gate.sql.reader import plain
-    from migration_gate.sql.reader import read as read_statement
-    from migration_gate.sql.rules import registry
-    from migration_gate.sql.rules.base import CURRENT_SQLITE, DDL_STARTS, FileState, View
-    from migration_gate.sql.rules.context import OBSERVED, observe
-    from migration_gate.sql.rules.robustness import SYNTAX_ERROR
-    from migration_gate.sql.rules.statements import Stmt
-    from migration_gate.sql.tokens import Parsed, regex_words
-
     found = scan_text(text, dialect)
     comment_spans = found.comments
     positions = Positions(text)
@@ -160,9 +163,6 @@ def _ask_runner(state: FileState, runner: Runner | None, statements: list[str]) 
     """The runner's answers for this file, into `state`: its crash window, and how it runs the
     statements when it decides that per script (Flyway) rather than running every one inside
     its transaction (refinery, whose answers predate the runner model and never change)."""
-    from migration_gate.runners.model import NonTransactionalPolicy
-    from migration_gate.runners.refinery import CRASH_WINDOW
-
     if runner is None or runner.name == "refinery":
         state.crash_window = CRASH_WINDOW
         return
@@ -224,11 +224,6 @@ def _syntax_message(result: Parsed, dialect: Dialect, positions: Positions) -> s
 
 def created_tables(text: str, dialect: Dialect = "postgres") -> set[str]:
     """Tables (and materialized views) a migration creates, read without sqlglot (cheap)."""
-    from migration_gate.sql.rules.base import FileState, View
-    from migration_gate.sql.rules.context import observe
-    from migration_gate.sql.rules.statements import Stmt
-    from migration_gate.sql.tokens import regex_words
-
     spans, _ = scan(text, dialect)
     state = FileState(dialect=dialect)
     for start, end in spans:

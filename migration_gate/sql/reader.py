@@ -34,6 +34,10 @@ import re
 from functools import cache
 
 from migration_gate.sql.lex import is_command, lex
+
+# here, not in `_checked` (once per statement read): this module's importers lint, so the
+# rules are imported anyway (issue 14)
+from migration_gate.sql.rules.robustness import TOKEN_UNDERSTOOD
 from migration_gate.sql.tokens import NAME, NUMBER, STRING, Parsed, Word, parse, regex_words
 from migration_gate.types import Dialect
 
@@ -71,8 +75,6 @@ def read(text: str, offset: int, dialect: Dialect, *, words: bool = True) -> Par
 
 def _checked(words: tuple[Word, ...], dialect: Dialect) -> bool:
     """Whether the syntax check asks sqlglot about a statement our lexer read."""
-    from migration_gate.sql.rules.robustness import TOKEN_UNDERSTOOD
-
     first = words[0].text if words[0].kind not in (NAME, STRING, NUMBER) else ""
     if first in TOKEN_UNDERSTOOD:
         return False

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from enum import Enum
 from typing import TYPE_CHECKING, Literal, Protocol
 
 from migration_gate.types import Dialect
 
 if TYPE_CHECKING:
+    from datetime import datetime  # annotations only: a refinery check never imports it
+
     from migration_gate.runners.execution import CrashWindow as CrashWindow
     from migration_gate.runners.execution import ExecutionModel as ExecutionModel
     from migration_gate.runners.execution import HistoryColumn as HistoryColumn

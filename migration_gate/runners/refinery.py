@@ -10,7 +10,6 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import TYPE_CHECKING
 
 from migration_gate import refinery
@@ -24,6 +23,8 @@ from migration_gate.runners.model import (
 from migration_gate.types import Dialect
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from migration_gate.runners.execution import (
         CrashWindow,
         ExecutionModel,

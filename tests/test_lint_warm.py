@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from migration_gate.sql.engine import LintJob, cache_key, lint_many
+from migration_gate.sql.engine import RECENT_NAME, LintJob, cache_key, lint_many
 
 DROP = "ALTER TABLE users DROP COLUMN legacy;\n"
 INDEX = "CREATE INDEX orders_idx ON orders (id);\nCREATE TABLE t (id int);\n"
@@ -48,6 +48,7 @@ def test_a_damaged_cache_entry_is_recomputed(cache: Path) -> None:
     with sqlite3.connect(cache / "lint-v1.sqlite") as connection:
         connection.execute("UPDATE findings SET value = '[[1, 2' WHERE key = ?",
                            (cache_key(jobs()[2]),))
+    (cache / RECENT_NAME).unlink()  # the recent findings would answer without SQLite
     assert lint_many(jobs()) == expected
 
 

@@ -12,6 +12,7 @@ folder; any problem with it only disables it.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 from collections.abc import Sequence
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
 
     from migration_gate.config import Config
     from migration_gate.runners.model import Runner
+    from migration_gate.sql import pack
     from migration_gate.sql.columns import ColumnRows
 
 #: Files over this many characters are linted from their tokens only (sqlglot would take
@@ -75,16 +77,73 @@ def lint_job(job: LintJob) -> list[Diagnostic]:
                      columns=job.columns)
 
 
+#: The findings of the last checks' jobs, by cache key, in one small file beside the SQLite
+#: cache (`sql.pack`'s format): a check asks about a handful of files, the same ones run
+#: after run (a pre-commit hook on a branch), and finding them all there spares it SQLite
+#: (its import, a connection, a query: ~4 ms of a warm check). A cache of the cache.
+RECENT_NAME = "recent-findings-v1.pack"
+#: The file keeps the newest run's findings, and older ones while it stays under this size.
+MAX_RECENT_BYTES = 256_000
+
+
 def lint_many(jobs: Sequence[LintJob], *, use_cache: bool = True,
               workers: int | None = None) -> list[list[Diagnostic]]:
-    """The findings of every job, in order."""
-    cache = open_cache(use_cache)
+    """The findings of every job, in order: from the recent findings when they hold every
+    job, else from the SQLite cache and the lint (and the recent findings then rewritten)."""
+    if not use_cache or os.environ.get("MIGRATION_GATE_NO_CACHE"):
+        return _compute(list(jobs), workers)
+    from migration_gate.sql import pack
+
+    keys = [cache_key(job) for job in jobs]
+    recent_file = cache_root() / RECENT_NAME
+    recent = pack.read(recent_file)
+    values = recent.values() if all(key in recent.spans for key in keys) else None
+    found = _decoded([values[key] for key in keys]) if values is not None else None
+    if found is not None:
+        return [[_from_cached(item, job.path) for item in items]
+                for job, items in zip(jobs, found, strict=True)]
+    cache = Cache.open()
     if cache is None:
         return _compute(list(jobs), workers)
     try:
-        return lint_cached(jobs, cache, [cache_key(job) for job in jobs], workers)
+        results = lint_cached(jobs, cache, keys, workers)
     finally:
         cache.close()
+    import json
+
+    fresh = {key: json.dumps([_to_cached(d) for d in diagnostics]).encode("ascii")
+             for key, diagnostics in zip(keys, results, strict=True)}
+    pack.write(recent_file, _recent_values(recent, fresh))
+    return results
+
+
+def _decoded(values: Sequence[bytes]) -> list[list[list[object]]] | None:
+    """The findings stored as JSON (`_to_cached`), one list per value; None when the file was
+    damaged (its values are then asked of SQLite)."""
+    import json
+
+    try:
+        decoded = json.loads(b"[" + b",".join(values) + b"]")
+    except ValueError:
+        return None
+    if not isinstance(decoded, list) or len(decoded) != len(values) or not all(
+            isinstance(items, list) and all(isinstance(i, list) and len(i) == 8 for i in items)
+            for items in decoded):
+        return None
+    return decoded
+
+
+def _recent_values(old: pack.Pack, fresh: dict[str, bytes]) -> dict[str, bytes]:
+    """The next recent findings: this run's, then the newest of the older ones while the file
+    stays under `MAX_RECENT_BYTES` (a branch switched back and forth finds both sides)."""
+    kept = dict(fresh)
+    size = sum(map(len, kept.values()))
+    for key, value in reversed(old.values().items()):
+        size += len(value) + len(key) + 8
+        if size > MAX_RECENT_BYTES:
+            break
+        kept.setdefault(key, value)
+    return dict(reversed(kept.items()))
 
 
 def open_cache(use_cache: bool = True) -> Cache | None:
@@ -254,8 +313,9 @@ def _from_cached(item: list[object], path: str) -> Diagnostic:
                       cast("str | None", hint))
 
 
-#: A lone surrogate: what `os.fsdecode` makes of a name's bytes that are not UTF-8.
-_SURROGATE = re.compile("[\ud800-\udfff]")
+#: A lone surrogate: what `os.fsdecode` makes of a name's bytes that are not UTF-8 (compiled
+#: by `re`'s cache when a text is stored: a check whose files are cached stores none).
+_SURROGATE = "[\ud800-\udfff]"
 
 
 class Cache:
@@ -275,11 +335,20 @@ class Cache:
             if database.is_file() and database.stat().st_size > MAX_CACHE_BYTES:
                 database.unlink()  # start afresh rather than grow without bound
             connection = sqlite3.connect(database, timeout=2)
+            # no fsync per commit (the file's creation and each run's insert waited for the
+            # disk: ~6 ms of a cold check): a crash of the application still leaves the file
+            # whole, one of the operating system may damage it, and a damaged file is deleted
+            connection.execute("PRAGMA synchronous=OFF")
             connection.executescript(
                 "CREATE TABLE IF NOT EXISTS findings (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
                 "CREATE TABLE IF NOT EXISTS rendered (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
             )
             return cls(connection)
+        except sqlite3.DatabaseError as error:
+            if not isinstance(error, sqlite3.OperationalError):  # not a database, or damaged
+                with contextlib.suppress(OSError):
+                    database.unlink()  # the next run starts afresh
+            return None
         except (OSError, sqlite3.Error):
             return None
 
@@ -339,7 +408,7 @@ class Cache:
         """Store texts by key; one SQLite cannot hold (a lone surrogate: a file name that is
         not UTF-8, as the shell passes it) is left out, and made again next time."""
         self._insert("rendered", [(key, value) for key, value in items
-                                  if value.isascii() or not _SURROGATE.search(value)])
+                                  if value.isascii() or not re.search(_SURROGATE, value)])
 
     def _insert(self, table: str, rows: Sequence[tuple[str, str]]) -> None:
         import sqlite3

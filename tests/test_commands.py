@@ -132,6 +132,8 @@ WARM_CHECK_NEVER = (
     # classes split from modules a check imports, for the lint, the replay, Flyway's models
     "migration_gate.refinery_run", "migration_gate.runners.execution", "migration_gate.evidence",
     "logging", "pkgutil", *HEAVY,
+    # the files' findings come from the recent findings file, not from SQLite (`sql.engine`)
+    "sqlite3", "_sqlite3",
     # the command line: argparse alone (click took 14–30 ms of this run), no help formatting
     "click", "textwrap", "difflib",
     # git's complaints go to an in-memory file where there is one (gitbatch._scratch_file)

@@ -204,7 +204,8 @@ def code_fingerprint(package: Path = Path(__file__).parents[1]) -> str:
 
 def _module_stamps(folder: str) -> list[str]:
     """`path:size:mtime` of every `*.py` under `folder`, with `os.scandir` (a third of what
-    `Path.rglob` and `Path.stat` cost: every warm run makes the fingerprint)."""
+    `Path.rglob` and `Path.stat` cost: every warm run makes the fingerprint). `__pycache__`
+    holds no source: not listed (half of the folders, ~0.7 ms of a warm check)."""
     stamps: list[str] = []
     try:
         entries = list(os.scandir(folder))
@@ -212,11 +213,11 @@ def _module_stamps(folder: str) -> list[str]:
         return stamps
     for entry in entries:
         try:
-            if entry.is_dir():
-                stamps.extend(_module_stamps(entry.path))
-            elif entry.name.endswith(".py"):
+            if entry.name.endswith(".py") and not entry.is_dir():
                 stat = entry.stat()
                 stamps.append(f"{entry.path}:{stat.st_size}:{stat.st_mtime_ns}")
+            elif entry.name != "__pycache__" and entry.is_dir():
+                stamps.extend(_module_stamps(entry.path))
         except OSError:
             continue
     return stamps

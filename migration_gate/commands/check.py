@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from migration_gate.commands._finish import finish, runner_shown
-from migration_gate.commands.options import add_folder, add_report
+from migration_gate.commands.options import BOOLEAN_OPTIONAL, add_folder, add_report
 from migration_gate.runners.model import RunnerName
 from migration_gate.types import Dialect
 
@@ -20,11 +20,9 @@ if TYPE_CHECKING:
 
 
 def add_arguments(parser: ArgumentParser) -> None:
-    from argparse import BooleanOptionalAction
-
     add_folder(parser)
     add_report(parser)
-    parser.add_argument("--verify", action=BooleanOptionalAction, default=None,
+    parser.add_argument("--verify", action=BOOLEAN_OPTIONAL, default=None,
                         help="Replay in an ephemeral database (default: when one can be had).")
     parser.add_argument("--all", dest="lint_all", action="store_true",
                         help="Lint every migration, not only those added or changed versus the "

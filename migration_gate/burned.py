@@ -225,7 +225,7 @@ def _hex(text: str) -> str:
 
 def _last_tip(root: Path, folder: str, int8_versions: bool) -> str | None:
     try:
-        text = _tip_file(root, folder, int8_versions).read_text("ascii").strip()
+        text = _tip_file(root, folder, int8_versions).read_bytes().decode("ascii").strip()
     except (OSError, ValueError):
         return None
     return text if len(text) in (40, 64) and all(c in "0123456789abcdef" for c in text) else None

@@ -50,6 +50,7 @@ def check(
 
     In a monorepo (`projects:` configured, or found by their refinery.toml / flyway.conf
     from a root without a migrations folder) each project is checked with its own settings."""
+    _start_probe()  # git finds the repository while the pipeline is imported
     from migration_gate.commands._header import run_header
     from migration_gate.diagnostics import Severity
     from migration_gate.pipeline import NoteCollector, Result, run_stages
@@ -79,6 +80,17 @@ def check(
                default=Severity.ERROR)
     finish(result, fmt=fmt, output=output, root=contexts[0].root, fail_on=fail,
            command="check")
+
+
+def _start_probe() -> None:
+    """Start git's look at the repository around the current folder (`gitrun.start_probe`);
+    a current folder that is gone is reported where the configuration is looked for."""
+    from migration_gate.gitrun import start_probe
+
+    try:
+        start_probe(Path.cwd().resolve())
+    except OSError:
+        return
 
 
 def project_contexts(

@@ -177,8 +177,10 @@ class Runner(Protocol):
     def parse_version(self, text: str) -> Version | None:
         """A version as written after the prefix (`008`, `1.1`), or None if not one."""
 
-    def next_version(self, versions: Iterable[Version], now: datetime) -> Version:
-        """The version after every one of `versions`, in their shape (`now` for timestamps)."""
+    def next_version(self, versions: Iterable[Version], now: datetime | None) -> Version:
+        """The version after every one of `versions`, in their shape (`now` for timestamps;
+        None: the runner reads the clock if it needs it -- a refinery check's plan passes
+        none, and never imports `datetime`)."""
 
     def file_name(self, kind: Kind, version: Version | None, description: str) -> str:
         """A clean file name in the runner's grammar (`V9__add_users.sql`, `R__views.sql`)."""

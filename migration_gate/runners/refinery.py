@@ -215,7 +215,7 @@ class RefineryRunner:
             return None
         return refinery_version(int(text), text)
 
-    def next_version(self, versions: Iterable[Version], now: datetime) -> Version:
+    def next_version(self, versions: Iterable[Version], now: datetime | None) -> Version:
         """The highest version + 1, zero-padded like it (`V008` -> `009`). `now` is unused:
         refinery versions are plain integers."""
         highest = max(versions, default=None)

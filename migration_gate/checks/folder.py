@@ -335,10 +335,10 @@ def check_contents(context: CheckContext) -> Iterator[Diagnostic]:
 
 
 def _now_for(context: CheckContext) -> datetime | None:
-    """The moment placeholders such as Flyway's `${flyway:timestamp}` read; None for refinery,
-    which has none (its `replace_placeholders` returns the text): its check, run on every
-    commit, then never imports `datetime`."""
-    if context.is_refinery:
+    """The moment placeholders such as Flyway's `${flyway:timestamp}` read; None for a runner
+    without placeholders (refinery's `replace_placeholders` returns the text): its check, run
+    on every commit, then never imports `datetime`."""
+    if not context.runner.rules.placeholders:
         return None
     from datetime import datetime
 

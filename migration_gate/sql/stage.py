@@ -62,7 +62,7 @@ def _text(context: CheckContext, migration: MigrationFile) -> str:
     folder stage's finding, and stays as written here); refinery's as written (it has no
     placeholders: a refinery check does not import `datetime` for `now`)."""
     assert migration.text is not None
-    if context.is_refinery:
+    if not context.runner.rules.placeholders:
         return migration.text
     from datetime import datetime
 

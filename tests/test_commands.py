@@ -174,8 +174,11 @@ def test_a_warm_check_of_a_refinery_project_imports_only_what_it_uses(
     assert locks and not [line for line in locks if "V006" in line]  # the branch's own table
     cold_modules = _imports_of(cold)
     assert "migration_gate.sql.rules" in cold_modules  # the guard below can fail
-    # the cold run lints without parsing these statements: neither sqlglot nor logging
+    # the cold run lints without parsing these statements: neither sqlglot nor logging; and
+    # of the runner's execution model it needs refinery's crash window alone
     assert not {m for m in cold_modules if m.split(".")[0] in ("sqlglot", "logging")}
+    assert "migration_gate.runners.crash_window" in cold_modules
+    assert "migration_gate.runners.execution" not in cold_modules
     modules = _imports_of(warm)
     assert {"migration_gate.checks.history", "migration_gate.sql.stage",
             "migration_gate.sql.engine"} <= modules  # every stage ran, the cache was asked

@@ -19,7 +19,7 @@ from migration_gate.types import Dialect
 if TYPE_CHECKING:
     from datetime import datetime  # annotations only: a refinery check never imports it
 
-    from migration_gate.runners.execution import CrashWindow as CrashWindow
+    from migration_gate.runners.crash_window import CrashWindow as CrashWindow
     from migration_gate.runners.execution import ExecutionModel as ExecutionModel
     from migration_gate.runners.execution import HistoryColumn as HistoryColumn
     from migration_gate.runners.execution import HistoryRowPlacement as HistoryRowPlacement
@@ -120,7 +120,7 @@ class ParsedMigration:
 
 #: The execution model's names, in `runners.execution` (imported on first use).
 _EXECUTION_NAMES = frozenset({
-    "CrashWindow", "ExecutionModel", "HistoryColumn", "HistoryRowPlacement", "HistoryTable",
+    "ExecutionModel", "HistoryColumn", "HistoryRowPlacement", "HistoryTable",
     "NonTransactionalPolicy", "ScriptTransaction", "ScriptVerdict",
 })
 
@@ -134,6 +134,10 @@ _PROBLEM_NAMES = frozenset({
 
 
 def __getattr__(name: str) -> object:
+    if name == "CrashWindow":  # without the other execution classes (a refinery lint's case)
+        from migration_gate.runners.crash_window import CrashWindow
+
+        return CrashWindow
     if name in _EXECUTION_NAMES:
         from migration_gate.runners import execution
 

@@ -100,7 +100,7 @@ def _execution() -> ExecutionModel:
 
 @functools.cache
 def _crash_window() -> CrashWindow:
-    from migration_gate.runners.execution import CrashWindow
+    from migration_gate.runners.crash_window import CrashWindow
 
     return CrashWindow(
         "fails when refinery re-runs the migration after a crash between its two commits",

@@ -212,6 +212,18 @@ def without_bytecode(side: Side, where: Path) -> Side:
     return Side(f"{side.name}, no bytecode", target)
 
 
+def freshly_installed(side: Side, where: Path) -> Side:
+    """A copy of the side's package as pip leaves it, bytecode compiled, before its first run
+    wrote the table of compiled data-class methods and patterns (`compile_cache`): run under
+    PYTHONDONTWRITEBYTECODE, it stays so. A side older than that table is just a copy."""
+    target = where / f"{side.name.replace(' ', '-')}-fresh"
+    shutil.copytree(side.source / "migration_gate", target / "migration_gate",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(target / "migration_gate")],
+                   check=True)
+    return Side(f"{side.name}, first run", target)
+
+
 # --- printing -------------------------------------------------------------------------------
 
 def load_text() -> str:

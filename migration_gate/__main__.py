@@ -23,9 +23,15 @@ def main() -> None:
     import gc
 
     gc.set_threshold(*GC_THRESHOLDS)
-    from migration_gate.cli import main as cli_main
+    from migration_gate import compile_cache
 
-    cli_main()
+    compile_cache.install()
+    try:
+        from migration_gate.cli import main as cli_main
+
+        cli_main()
+    finally:
+        compile_cache.save()
 
 
 def _print_version() -> bool:

@@ -110,8 +110,10 @@ def _pattern(dialect: str) -> re.Pattern[str]:
 
     single = _SINGLES.get(dialect, _SINGLES["postgres"])
     left_out = set(_SINGLES["postgres"]) - set(single)  # nor the operators that contain them
+    # longest first; then in order, so that the pattern's text is the same in every process
+    # (the operators are a set) and its compiled form can be kept (`compile_cache`)
     operators = sorted((o for o in _OPERATORS.get(dialect, _OPERATORS["postgres"])
-                        if not left_out & set(o)), key=len, reverse=True)
+                        if not left_out & set(o)), key=lambda o: (-len(o), o))
     singles = re.escape(single)
     # the most common punctuation, `(),;`..., first: no operator or comment starts with it
     marks = re.escape("".join(c for c in single if c not in "-/" and not any(

@@ -24,20 +24,25 @@ def main(args: list[str] | None = None) -> NoReturn:
     The report is the gate's product: when it cannot be written (stdout closed, a full disk,
     a reader that went away) the run fails with exit 2, never 0, and says so once.
     """
-    code = _flush_stdout(run(sys.argv[1:] if args is None else args))
-    if _nothing_left_at_exit():
+    sys.exit(_flush_stdout(run(sys.argv[1:] if args is None else args)))
+
+
+def end_at_once(code: object) -> None:
+    """End the process now (`os._exit`) with the exit code `code` of `main`, when nothing waits
+    for the exit; else return, and the caller exits as usual. The entry point calls it last,
+    after what it does once the command has run (`compile_cache.save`)."""
+    if isinstance(code, int) and 0 <= code <= 255 and _nothing_left_at_exit():
         os._exit(code)
-    sys.exit(code)
 
 
 def _nothing_left_at_exit() -> bool:
-    """Whether the process may end at once (`os._exit`), its output written: the
-    interpreter's teardown (a full garbage collection, then every module's objects freed one
-    by one) was ~7% of a warm check, 6-10 ms, and does nothing a run needs. Not when something
-    waits for the exit: a function registered with `atexit` (a cache flushed, git processes
-    or a server stopped, a coverage run's data saved), a thread that is not a daemon or one
-    of `threading`'s exit hooks (a process pool), a profiler or a tracer (`python -m
-    cProfile` writes its report after the run), or a standard stream that cannot be flushed."""
+    """Whether the process may end at once, its output written: the interpreter's teardown (a
+    full garbage collection, then every module's objects freed one by one) was ~7% of a warm
+    check, 6-10 ms, and does nothing a run needs. Not when something waits for the exit: a
+    function registered with `atexit` (a cache flushed, git processes or a server stopped, a
+    coverage run's data saved), a thread that is not a daemon or one of `threading`'s exit
+    hooks (a process pool), a profiler or a tracer (`python -m cProfile` writes its report
+    after the run), or a standard stream that cannot be flushed."""
     import atexit
     import threading
 

@@ -1,7 +1,7 @@
-"""The process ends at once when its output is written and nothing waits for the exit
-(`cli._nothing_left_at_exit`, issue 16: the interpreter's teardown was ~7% of a warm check),
-and exits as usual when something does: an `atexit` function, a thread that is not a daemon,
-a profiler. Real interpreters, through subprocess."""
+"""The process ends at once when its output is written, the compile table saved, and nothing
+waits for the exit (`cli.end_at_once`, issue 16: the interpreter's teardown was ~7% of a warm
+check), and exits as usual when something does: an `atexit` function, a thread that is not a
+daemon, a profiler. Real interpreters, through subprocess."""
 
 from __future__ import annotations
 
@@ -20,8 +20,9 @@ class Witness:
         os.write(2, b"torn down\\n")
 witness = Witness()
 {extra}
-from migration_gate.cli import main
-main({args!r})
+sys.argv = ["migration-gate", *{args!r}]
+from migration_gate.__main__ import main
+main()
 """
 
 
@@ -61,3 +62,14 @@ def test_a_profiled_run_writes_its_profile(tmp_path: Path) -> None:
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert profile.stat().st_size > 0
+
+
+def test_the_compile_table_is_saved_before_the_process_ends(tmp_path: Path) -> None:
+    where = subprocess.run([sys.executable, "-c", "from migration_gate import compile_cache; "
+                            "print(compile_cache.table_path())"], env=clean_env(),
+                           capture_output=True, text=True, timeout=120).stdout.strip()
+    table = Path(where)
+    table.unlink(missing_ok=True)
+    done = run(tmp_path, ["rules"])
+    assert done.returncode == 0 and "torn down" not in done.stderr  # it ended at once
+    assert table.stat().st_size > 0  # after `compile_cache.save`

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from migration_gate.sql.engine import RECENT_NAME, LintJob, cache_key, lint_many
+from migration_gate.sql.engine import RECENT_NAME, Cache, LintJob, cache_key, lint_many
 
 DROP = "ALTER TABLE users DROP COLUMN legacy;\n"
 INDEX = "CREATE INDEX orders_idx ON orders (id);\nCREATE TABLE t (id int);\n"
@@ -20,9 +20,14 @@ INDEX = "CREATE INDEX orders_idx ON orders (id);\nCREATE TABLE t (id int);\n"
 
 @pytest.fixture
 def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A cache folder with its SQLite file (before one exists, a small run's findings are kept
+    in the recent findings alone: `tests/test_recent_findings.py`)."""
     folder = tmp_path / "cache"
     monkeypatch.setenv("MIGRATION_GATE_CACHE_DIR", str(folder))
     monkeypatch.delenv("MIGRATION_GATE_NO_CACHE", raising=False)
+    opened = Cache.open()
+    assert opened is not None
+    opened.close()
     return folder
 
 

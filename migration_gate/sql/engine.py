@@ -38,6 +38,8 @@ if TYPE_CHECKING:
 MAX_PARSED_CHARS = 2_000_000
 #: The cache file is emptied when it grows past this size.
 MAX_CACHE_BYTES = 64_000_000
+#: The SQLite file of the cache, in the cache folder.
+DATABASE_NAME = "lint-v1.sqlite"
 
 
 @dataclass(frozen=True)
@@ -80,16 +82,21 @@ def lint_job(job: LintJob) -> list[Diagnostic]:
 #: The findings of the last checks' jobs, by cache key, in one small file beside the SQLite
 #: cache (`sql.pack`'s format): a check asks about a handful of files, the same ones run
 #: after run (a pre-commit hook on a branch), and finding them all there spares it SQLite
-#: (its import, a connection, a query: ~4 ms of a warm check). A cache of the cache.
+#: (its import, a connection, a query: ~4 ms of a warm check). Before the SQLite file exists
+#: (a first run, a CI job's empty cache folder) the file is the only store of what fits in it,
+#: and what it drops is moved to SQLite: a cold check of a few files then does not create
+#: the database either (its import and schema, ~4 ms).
 RECENT_NAME = "recent-findings-v1.pack"
-#: The file keeps the newest run's findings, and older ones while it stays under this size.
-MAX_RECENT_BYTES = 256_000
+#: The file keeps the newest run's findings, then older ones, while it stays under this size
+#: (small: every warm check reads it whole).
+MAX_RECENT_BYTES = 64_000
 
 
 def lint_many(jobs: Sequence[LintJob], *, use_cache: bool = True,
               workers: int | None = None) -> list[list[Diagnostic]]:
     """The findings of every job, in order: from the recent findings when they hold every
-    job, else from the SQLite cache and the lint (and the recent findings then rewritten)."""
+    job, else from the SQLite cache (when there is one) and the lint; the recent findings
+    are then rewritten, and what they drop is kept in SQLite."""
     if not use_cache or os.environ.get("MIGRATION_GATE_NO_CACHE"):
         return _compute(list(jobs), workers)
     from migration_gate.sql import pack
@@ -102,18 +109,27 @@ def lint_many(jobs: Sequence[LintJob], *, use_cache: bool = True,
     if found is not None:
         return [[_from_cached(item, job.path) for item in items]
                 for job, items in zip(jobs, found, strict=True)]
-    cache = Cache.open()
-    if cache is None:
-        return _compute(list(jobs), workers)
+    cache = Cache.open() if Cache.exists() else None
     try:
-        results = lint_cached(jobs, cache, keys, workers)
-    finally:
-        cache.close()
-    import json
+        results = (lint_cached(jobs, cache, keys, workers) if cache is not None
+                   else _compute(list(jobs), workers))
+        import json
 
-    fresh = {key: json.dumps([_to_cached(d) for d in diagnostics]).encode("ascii")
-             for key, diagnostics in zip(keys, results, strict=True)}
-    pack.write(recent_file, _recent_values(recent, fresh))
+        fresh = {key: json.dumps([_to_cached(d) for d in diagnostics]).encode("ascii")
+                 for key, diagnostics in zip(keys, results, strict=True)}
+        kept, dropped = _recent_values(recent, fresh)
+        # what SQLite may lack: with it, this run's findings are there already (found there,
+        # or stored by `lint_cached`); older ones may come from runs before it existed
+        spilled = [(key, value.decode("ascii")) for key, value in dropped.items()
+                   if cache is None or key not in fresh]
+        if spilled and cache is None:
+            cache = Cache.open()
+        if spilled and cache is not None:
+            cache.put_encoded(spilled)
+    finally:
+        if cache is not None:
+            cache.close()
+    _write_recent(recent_file, kept)
     return results
 
 
@@ -133,17 +149,33 @@ def _decoded(values: Sequence[bytes]) -> list[list[list[object]]] | None:
     return decoded
 
 
-def _recent_values(old: pack.Pack, fresh: dict[str, bytes]) -> dict[str, bytes]:
-    """The next recent findings: this run's, then the newest of the older ones while the file
-    stays under `MAX_RECENT_BYTES` (a branch switched back and forth finds both sides)."""
-    kept = dict(fresh)
-    size = sum(map(len, kept.values()))
-    for key, value in reversed(old.values().items()):
-        size += len(value) + len(key) + 8
+def _recent_values(old: pack.Pack, fresh: dict[str, bytes]
+                   ) -> tuple[dict[str, bytes], dict[str, bytes]]:
+    """(the next recent findings, what they drop): this run's, then the newest of the older
+    ones, while the file stays under `MAX_RECENT_BYTES` (a branch switched back and forth finds
+    both sides); oldest first, as the file keeps them."""
+    kept: dict[str, bytes] = {}
+    dropped: dict[str, bytes] = {}
+    size = 0
+    for key, value in (*fresh.items(), *reversed(old.values().items())):
+        if key in kept or key in dropped:
+            continue
+        size += len(value) + len(key) + 8  # the value, and its line in the index
         if size > MAX_RECENT_BYTES:
-            break
-        kept.setdefault(key, value)
-    return dict(reversed(kept.items()))
+            dropped[key] = value
+        else:
+            kept[key] = value
+    return dict(reversed(kept.items())), dropped
+
+
+def _write_recent(path: Path, values: dict[str, bytes]) -> None:
+    from migration_gate.sql import pack
+
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return
+    pack.write(path, values)
 
 
 def open_cache(use_cache: bool = True) -> Cache | None:
@@ -325,6 +357,11 @@ class Cache:
     def __init__(self, connection: sqlite3.Connection) -> None:
         self.connection: sqlite3.Connection | None = connection
 
+    @staticmethod
+    def exists() -> bool:
+        """Whether the cache's file is there (a check before any does not create it)."""
+        return (cache_root() / DATABASE_NAME).is_file()
+
     @classmethod
     def open(cls) -> Cache | None:
         import sqlite3
@@ -332,7 +369,7 @@ class Cache:
         try:
             folder = cache_root()
             folder.mkdir(parents=True, exist_ok=True)
-            database = folder / "lint-v1.sqlite"
+            database = folder / DATABASE_NAME
             if database.is_file() and database.stat().st_size > MAX_CACHE_BYTES:
                 database.unlink()  # start afresh rather than grow without bound
             connection = sqlite3.connect(database, timeout=2)
@@ -404,6 +441,10 @@ class Cache:
         import json
 
         self._insert("findings", [(key, json.dumps(value)) for key, value in items])
+
+    def put_encoded(self, items: Sequence[tuple[str, str]]) -> None:
+        """Store findings already encoded as `put_many` encodes them (the recent findings')."""
+        self._insert("findings", items)
 
     def put_texts(self, items: Sequence[tuple[str, str]]) -> None:
         """Store texts by key; one SQLite cannot hold (a lone surrogate: a file name that is

@@ -27,7 +27,8 @@ from migration_gate.digest import sha256
 from migration_gate.refinery import MigrationName, Prefix
 from migration_gate.sources import EXTENSIONS
 
-_CACHE_FORMAT = 2
+#: 3: the burned versions on the file's first line, the latest additions on its second
+_CACHE_FORMAT = 3
 
 
 @dataclass(frozen=True)
@@ -239,23 +240,29 @@ def _cached(commit: str, folder: str, int8_versions: bool, with_added: bool = Tr
             ) -> Scan | None:
     """A commit's history never changes, so its answer can be kept (a corrupt or foreign cache
     file is ignored: the log is cheap enough to run again). `with_added=False`: the latest
-    additions (one per version ever added, thousands) are left out, for a scan that is read,
-    neither extended nor stored again."""
+    additions (one per version ever added, thousands), on the file's second line, are not
+    even decoded, for a scan that is read, neither extended nor stored again (a warm check
+    over 5,000 files: 3 ms)."""
     try:
-        data = json.loads(_cache_file(commit, folder, int8_versions).read_text("utf-8"))
-        found = {int(row["version"]): BurnedVersion(**row) for row in data["found"]}
-        added = {int(v): (str(pair[0]), str(pair[1])) for v, pair in data["added"].items()
+        text = _cache_file(commit, folder, int8_versions).read_text("utf-8")
+        first, newline, second = text.partition("\n")
+        found = {int(row["version"]): BurnedVersion(**row) for row in json.loads(first)}
+        added = {int(v): (str(pair[0]), str(pair[1])) for v, pair in json.loads(second).items()
                  } if with_added else {}
     except (OSError, ValueError, TypeError, KeyError, IndexError, AttributeError):
         return None
+    if not newline:
+        return None  # cut short
     return Scan(found, added)
 
 
 def _store(commit: str, folder: str, int8_versions: bool, scan: Scan) -> None:
+    """Two lines of JSON (which writes no newline of its own): the burned versions, then the
+    latest additions."""
     rows = [vars(b) for b in scan.found.values()]
     added = {str(v): list(pair) for v, pair in scan.added.items()}
     _write(_cache_file(commit, folder, int8_versions),
-           json.dumps({"found": rows, "added": added}))
+           f"{json.dumps(rows)}\n{json.dumps(added)}\n")
 
 
 def _write(target: Path, text: str) -> None:

@@ -1,6 +1,6 @@
-"""The burned versions' cache file (`burned._store`, issue 16): the burned versions on its first
-line, every version's latest addition on its second, which a check that only reads the answer
-does not decode (thousands of additions: 3 ms of a warm check over 5,000 files). Real git."""
+"""The burned versions' cache file (`burned._store`, issue 16): the burned versions first, then
+every version's latest addition, which a check that only reads the answer does not decode
+(thousands of additions: 3 ms of a warm check over 5,000 files). Real git."""
 
 from __future__ import annotations
 
@@ -26,14 +26,14 @@ def test_a_read_decodes_the_burned_versions_alone(tmp_path: Path,
     scanned = burned.burned_versions(repo.path, tip, "migrations", [])
     assert [b.version for b in scanned] == [2]
     file = burned._cache_file(tip, "migrations", False)
-    lines = file.read_text("utf-8").split("\n")
-    assert len(lines) == 3 and lines[2] == "" and '"version": 2' in lines[0]
+    data = file.read_bytes()
+    size = int.from_bytes(data[:4], "little")
     full = burned._cached(tip, "migrations", False)
-    assert full is not None and set(full.added) == {1, 2, 3}
-    file.write_text(f"{lines[0]}\n{{damaged\n", "utf-8")  # the additions' line only
+    assert full is not None and set(full.added) == {1, 2, 3} and set(full.found) == {2}
+    file.write_bytes(data[:4 + size] + b"\x00damaged")  # the additions only
     read = burned._cached(tip, "migrations", False, with_added=False)
     assert read is not None and read.found == full.found and read.added == {}
     assert burned._cached(tip, "migrations", False) is None  # extending needs them: a new scan
     assert burned.burned_versions(repo.path, tip, "migrations", []) == scanned
-    file.write_text(lines[0], "utf-8")  # cut short
+    file.write_bytes(data[:4 + size - 1])  # cut short
     assert burned._cached(tip, "migrations", False, with_added=False) is None

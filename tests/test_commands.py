@@ -136,6 +136,9 @@ WARM_CHECK_NEVER = (
     "sqlite3", "_sqlite3",
     # refinery has no placeholders and integer versions: no clock is read
     "datetime", "_datetime",
+    # the caches a check reads (recent findings, burned versions, created tables) are
+    # marshalled: `marshal` is built in
+    "json", "_json",
     # the command line: read without argparse (`_parser.read_plainly`; click took 14–30 ms of
     # this run, argparse and gettext's lookups ~4 ms), no help formatting
     "click", "textwrap", "difflib", "argparse", "gettext",

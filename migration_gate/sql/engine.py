@@ -13,6 +13,7 @@ folder; any problem with it only disables it.
 from __future__ import annotations
 
 import contextlib
+import marshal
 import os
 import re
 from collections.abc import Sequence
@@ -86,7 +87,7 @@ def lint_job(job: LintJob) -> list[Diagnostic]:
 #: (a first run, a CI job's empty cache folder) the file is the only store of what fits in it,
 #: and what it drops is moved to SQLite: a cold check of a few files then does not create
 #: the database either (its import and schema, ~4 ms).
-RECENT_NAME = "recent-findings-v1.pack"
+RECENT_NAME = "recent-findings-v2.pack"
 #: The file keeps the newest run's findings, then older ones, while it stays under this size
 #: (small: every warm check reads it whole).
 MAX_RECENT_BYTES = 64_000
@@ -113,19 +114,18 @@ def lint_many(jobs: Sequence[LintJob], *, use_cache: bool = True,
     try:
         results = (lint_cached(jobs, cache, keys, workers) if cache is not None
                    else _compute(list(jobs), workers))
-        import json
-
-        fresh = {key: json.dumps([_to_cached(d) for d in diagnostics]).encode("ascii")
+        fresh = {key: marshal.dumps([_to_cached(d) for d in diagnostics])
                  for key, diagnostics in zip(keys, results, strict=True)}
         kept, dropped = _recent_values(recent, fresh)
         # what SQLite may lack: with it, this run's findings are there already (found there,
         # or stored by `lint_cached`); older ones may come from runs before it existed
-        spilled = [(key, value.decode("ascii")) for key, value in dropped.items()
-                   if cache is None or key not in fresh]
+        spilled = [(key, found) for key, value in dropped.items()
+                   if (cache is None or key not in fresh)
+                   and (found := _decoded([value])) is not None]
         if spilled and cache is None:
             cache = Cache.open()
         if spilled and cache is not None:
-            cache.put_encoded(spilled)
+            cache.put_many([(key, found[0]) for key, found in spilled])
     finally:
         if cache is not None:
             cache.close()
@@ -134,17 +134,15 @@ def lint_many(jobs: Sequence[LintJob], *, use_cache: bool = True,
 
 
 def _decoded(values: Sequence[bytes]) -> list[list[list[object]]] | None:
-    """The findings stored as JSON (`_to_cached`), one list per value; None when the file was
-    damaged (its values are then asked of SQLite)."""
-    import json
-
+    """The findings of each value (`_to_cached`'s lists, marshalled: `marshal` is built in,
+    where `json` is four modules to import); None when the file was damaged (its values are
+    then asked of SQLite)."""
     try:
-        decoded = json.loads(b"[" + b",".join(values) + b"]")
-    except ValueError:
+        decoded = [marshal.loads(value) for value in values]
+    except (ValueError, EOFError, TypeError):
         return None
-    if not isinstance(decoded, list) or len(decoded) != len(values) or not all(
-            isinstance(items, list) and all(isinstance(i, list) and len(i) == 8 for i in items)
-            for items in decoded):
+    if not all(isinstance(items, list) and all(isinstance(i, list) and len(i) == 8
+                                               for i in items) for items in decoded):
         return None
     return decoded
 
@@ -442,9 +440,6 @@ class Cache:
 
         self._insert("findings", [(key, json.dumps(value)) for key, value in items])
 
-    def put_encoded(self, items: Sequence[tuple[str, str]]) -> None:
-        """Store findings already encoded as `put_many` encodes them (the recent findings')."""
-        self._insert("findings", items)
 
     def put_texts(self, items: Sequence[tuple[str, str]]) -> None:
         """Store texts by key; one SQLite cannot hold (a lone surrogate: a file name that is

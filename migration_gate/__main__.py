@@ -26,12 +26,20 @@ def main() -> None:
     from migration_gate import compile_cache
 
     compile_cache.install()
+    code: object = None
     try:
         from migration_gate.cli import main as cli_main
 
         cli_main()
+    except SystemExit as done:
+        code = done.code
+        raise
     finally:
         compile_cache.save()
+        if code is not None:  # the command ran to its exit: end now if nothing waits for it
+            from migration_gate.cli import end_at_once
+
+            end_at_once(code)
 
 
 def _print_version() -> bool:

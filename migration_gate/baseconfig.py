@@ -10,7 +10,6 @@ a base (pre-commit, `lint`, outside git) the working tree's configuration applie
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -115,6 +114,8 @@ def _bytes_of(path: Path) -> bytes | None:
 
 def _flat(settings: Mapping[str, Any]) -> dict[str, tuple[str, str]]:
     """Normalised key → (the key as written, its value as comparable text)."""
+    import json  # only when configurations are compared: a check imports it nowhere else
+
     flat: dict[str, tuple[str, str]] = {}
     for raw_key, value in settings.items():
         key = str(raw_key).replace("-", "_")

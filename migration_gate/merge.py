@@ -66,10 +66,11 @@ UNPREDICTED = "no static rule predicted this: worth a look"
 _NEEDS_STATEMENTS = frozenset({LOCK_OBSERVED, REWRITE_OBSERVED, FAILED, "duplicate-version",
                                *VERDICT_OWNERS})
 
-_SET_LOCK_TIMEOUT = re.compile(
-    r"^\s*SET\s+(?:LOCAL\s+|SESSION\s+)?lock_timeout\s*(?:=|TO)\s*'?\s*([^';\s]*)",
-    re.IGNORECASE)
-_RESET_LOCK_TIMEOUT = re.compile(r"^\s*RESET\s+(?:lock_timeout|ALL)\b", re.IGNORECASE)
+#: `SET [LOCAL] lock_timeout ...` and `RESET`, as `re` source: compiled by the run that splits
+#: a file into statements (`_under_lock_timeout`), not by every run that imports this module
+_SET_LOCK_TIMEOUT = (
+    r"^\s*SET\s+(?:LOCAL\s+|SESSION\s+)?lock_timeout\s*(?:=|TO)\s*'?\s*([^';\s]*)")
+_RESET_LOCK_TIMEOUT = r"^\s*RESET\s+(?:lock_timeout|ALL)\b"
 
 Range = tuple[int, int, int, int]  # line, column, end line, end column of one statement
 
@@ -255,14 +256,16 @@ def _under_lock_timeout(text: str, statements: Sequence[Range]) -> set[int]:
     lines = text.splitlines()
     bounded: set[int] = set()
     active = False
+    set_timeout = re.compile(_SET_LOCK_TIMEOUT, re.IGNORECASE)
+    reset_timeout = re.compile(_RESET_LOCK_TIMEOUT, re.IGNORECASE)
     for index, (line, column, _end_line, _end_column) in enumerate(statements):
         if active:
             bounded.add(index)
         head = lines[line - 1][column - 1:] if line - 1 < len(lines) else ""
-        match = _SET_LOCK_TIMEOUT.match(head)
+        match = set_timeout.match(head)
         if match:
             active = match.group(1).upper() not in ("0", "DEFAULT", "")
-        elif _RESET_LOCK_TIMEOUT.match(head):
+        elif reset_timeout.match(head):
             active = False
     return bounded
 

@@ -44,7 +44,7 @@ def remember(head: str, tip: str, merge_base: str) -> None:
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         temporary = target.with_name(f"{_FILE_NAME}.{os.getpid()}.tmp")
-        temporary.write_text("\n".join(kept[:KEPT]) + "\n", "ascii")
+        temporary.write_bytes(("\n".join(kept[:KEPT]) + "\n").encode("ascii"))
         temporary.replace(target)
     except OSError:
         return
@@ -52,7 +52,9 @@ def remember(head: str, tip: str, merge_base: str) -> None:
 
 def _lines() -> list[str]:
     try:
-        return _cache_file().read_text("ascii").splitlines()
+        # bytes decoded, not `read_text("ascii")`: a text file's codec lookup imports
+        # `encodings.ascii` (a module more per warm check); `bytes.decode` has ASCII built in
+        return _cache_file().read_bytes().decode("ascii").splitlines()
     except (OSError, ValueError):  # missing, unreadable, or not ASCII (not ours): start over
         return []
 

@@ -27,6 +27,8 @@ from migration_gate.plan import Member, Plan, make_plan
 from migration_gate.refinery import Prefix
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from migration_gate.applied import Applied
     from migration_gate.runners.model import (
         NameProblem,
@@ -50,6 +52,16 @@ class BaseSnapshot:
     burned: tuple[BurnedVersion, ...] = ()
     #: The folder the base keeps these migrations in, when this branch moved the folder.
     moved_from: str | None = None
+
+
+def _now_unless_refinery(runner: Runner) -> datetime | None:
+    """The moment a plan's versions may be made of (Flyway's timestamps); None for refinery,
+    whose versions are integers: a refinery check never imports `datetime`."""
+    if runner.name == "refinery":
+        return None
+    from datetime import datetime
+
+    return datetime.now()
 
 
 def _stderr_note(message: str) -> None:
@@ -327,15 +339,13 @@ class CheckContext:
                   block_files: Sequence[MigrationFile] | None = None) -> Plan | None:
         """The plan, counting `extra_taken` (other branches' versions) as taken too; for
         `block_files` when given (the migrations `renumber` was named), else for `block`."""
-        from datetime import datetime
-
         if self.base is None:
             return None
         files = self.block if block_files is None else block_files
         members = [Member(m.path, self.in_folder_style(parsed.version)) for m in files
                    if (parsed := self.migration_of(m)) is not None and parsed.version is not None]
         taken = self.taken_versions(files) | set(extra_taken)
-        return make_plan(members, taken, self.runner, datetime.now())
+        return make_plan(members, taken, self.runner, _now_unless_refinery(self.runner))
 
     @cached_property
     def plan(self) -> Plan | None:

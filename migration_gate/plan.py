@@ -64,7 +64,7 @@ class Plan:
 
 
 def make_plan(members: Sequence[Member], taken: Iterable[Version], runner: Runner,
-              now: datetime) -> Plan:
+              now: datetime | None) -> Plan:
     """The block after the highest taken version, members in (version, path) order.
 
     A block already in place stays where it is (the plan is then the identity): each member
@@ -85,12 +85,12 @@ def make_plan(members: Sequence[Member], taken: Iterable[Version], runner: Runne
     return Plan(moves=moves, floor=floor, next_free=_after(runner, last, now))
 
 
-def _after(runner: Runner, version: Version | None, now: datetime) -> Version:
+def _after(runner: Runner, version: Version | None, now: datetime | None) -> Version:
     return runner.next_version([] if version is None else [version], now)
 
 
 def _in_place(ordered: Sequence[Member], floor: Version | None, runner: Runner,
-              now: datetime) -> bool:
+              now: datetime | None) -> bool:
     previous = floor
     for member in ordered:
         if previous is not None and member.version <= previous:

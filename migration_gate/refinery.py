@@ -11,13 +11,14 @@ import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from enum import Enum
 from typing import TYPE_CHECKING
 
 from migration_gate.types import Dialect
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from migration_gate.refinery_run import AppliedMigration as AppliedMigration
     from migration_gate.refinery_run import Migration as Migration
     from migration_gate.refinery_run import Plan as Plan
@@ -177,6 +178,8 @@ def checksum(name: str, version: int, sql: bytes, *, int8_versions: bool = False
 
 def format_applied_on(moment: datetime) -> str:
     """UTC RFC 3339 as refinery writes it: nanosecond fraction, trailing zeros stripped."""
+    from datetime import timezone  # only the replay writes history rows
+
     utc = moment.astimezone(timezone.utc)
     # not strftime: glibc's %Y does not zero-pad years below 1000, chrono always writes 4 digits
     text = (

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from migration_gate.sql.engine import LintJob, cache_key, lint_many
+from migration_gate.sql.engine import RECENT_NAME, Cache, LintJob, cache_key, lint_many
 
 DROP = "ALTER TABLE users DROP COLUMN legacy;\n"
 INDEX = "CREATE INDEX orders_idx ON orders (id);\nCREATE TABLE t (id int);\n"
@@ -21,9 +21,14 @@ INDEX = "CREATE INDEX orders_idx ON orders (id);\nCREATE TABLE t (id int);\n"
 
 @pytest.fixture
 def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A cache folder with its SQLite file (before one exists, a small run's findings are kept
+    in the recent findings alone: `tests/test_recent_findings.py`)."""
     folder = tmp_path / "cache"
     monkeypatch.setenv("MIGRATION_GATE_CACHE_DIR", str(folder))
     monkeypatch.delenv("MIGRATION_GATE_NO_CACHE", raising=False)
+    opened = Cache.open()
+    assert opened is not None
+    opened.close()
     return folder
 
 
@@ -49,6 +54,7 @@ def test_a_damaged_cache_entry_is_recomputed(cache: Path) -> None:
     with sqlite3.connect(cache / "lint-v1.sqlite") as connection:
         connection.execute("UPDATE findings SET value = '[[1, 2' WHERE key = ?",
                            (cache_key(jobs()[2]),))
+    (cache / RECENT_NAME).unlink()  # the recent findings would answer without SQLite
     assert lint_many(jobs()) == expected
 
 

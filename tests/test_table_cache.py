@@ -3,7 +3,7 @@ answers as reading them, from a file that any damage only makes useless, never w
 
 from __future__ import annotations
 
-import json
+import marshal
 from pathlib import Path
 
 import pytest
@@ -19,24 +19,24 @@ def test_answers_are_those_of_the_lint_and_are_kept(tmp_path: Path) -> None:
     assert cache.tables(CREATES, "postgres") == created_tables(CREATES, "postgres") != set()
     assert cache.tables("ALTER TABLE t ADD COLUMN c int;", "postgres") == set()
     cache.save()
-    stored = json.loads((tmp_path / FILE_NAME).read_text(encoding="utf-8"))
+    stored = marshal.loads((tmp_path / FILE_NAME).read_bytes())
     assert stored == {_key(CREATES, "postgres"): sorted(created_tables(CREATES, "postgres"))}
 
 
 def test_a_kept_answer_is_what_the_next_run_reads(tmp_path: Path) -> None:
-    (tmp_path / FILE_NAME).write_text(json.dumps({_key(CREATES, "postgres"): ["kept"]}),
-                                      encoding="utf-8")
+    (tmp_path / FILE_NAME).write_bytes(marshal.dumps({_key(CREATES, "postgres"): ["kept"]}))
     assert TableCache(tmp_path).tables(CREATES, "postgres") == {"kept"}
     assert TableCache(tmp_path).tables(CREATES, "sqlite") != {"kept"}  # another key
 
 
-@pytest.mark.parametrize("damage", ["{not json", "[1, 2]", '{"k": 3}', ""])
-def test_a_damaged_file_is_read_again_and_replaced(tmp_path: Path, damage: str) -> None:
-    (tmp_path / FILE_NAME).write_text(damage, encoding="utf-8")
+@pytest.mark.parametrize("damage", [b"{not marshal", marshal.dumps([1, 2]),
+                                    marshal.dumps({"k": 3}), b""])
+def test_a_damaged_file_is_read_again_and_replaced(tmp_path: Path, damage: bytes) -> None:
+    (tmp_path / FILE_NAME).write_bytes(damage)
     cache = TableCache(tmp_path)
     assert cache.tables(CREATES, "postgres") == created_tables(CREATES, "postgres")
     cache.save()
-    assert _key(CREATES, "postgres") in json.loads((tmp_path / FILE_NAME).read_text("utf-8"))
+    assert _key(CREATES, "postgres") in marshal.loads((tmp_path / FILE_NAME).read_bytes())
 
 
 def test_no_cache_writes_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -50,10 +50,10 @@ def test_no_cache_writes_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 
 def test_the_oldest_answers_go_first(tmp_path: Path) -> None:
     old = {f"old-{n}": ["t"] for n in range(MAX_ENTRIES)}
-    (tmp_path / FILE_NAME).write_text(json.dumps(old), encoding="utf-8")
+    (tmp_path / FILE_NAME).write_bytes(marshal.dumps(old))
     cache = TableCache(tmp_path)
     cache.tables(CREATES, "postgres")
     cache.save()
-    kept = json.loads((tmp_path / FILE_NAME).read_text(encoding="utf-8"))
+    kept = marshal.loads((tmp_path / FILE_NAME).read_bytes())
     assert len(kept) == MAX_ENTRIES and "old-0" not in kept and "old-1" in kept
     assert _key(CREATES, "postgres") in kept

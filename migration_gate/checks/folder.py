@@ -10,6 +10,7 @@ import functools
 import re
 from collections import defaultdict
 from collections.abc import Callable, Hashable, Iterator
+from typing import TYPE_CHECKING
 
 from migration_gate.catalog import RuleDoc
 from migration_gate.checks.flyway_folder import (
@@ -26,6 +27,9 @@ from migration_gate.pipeline import (
     suggest_file_name,
 )
 from migration_gate.runners.model import Kind, ParsedMigration
+
+if TYPE_CHECKING:
+    from datetime import datetime
 
 E, W = Severity.ERROR, Severity.WARNING
 
@@ -296,9 +300,7 @@ def check_kinds(context: CheckContext) -> Iterator[Diagnostic]:
 def check_contents(context: CheckContext) -> Iterator[Diagnostic]:
     """Build-time migrations, encodings, empty files and placeholders of the added and
     changed migrations."""
-    from datetime import datetime
-
-    rules, now = context.runner.rules, datetime.now()
+    rules, now = context.runner.rules, _now_for(context)
     for migration in context.to_lint:
         parsed = context.migration_of(migration)
         if parsed is None:
@@ -320,6 +322,8 @@ def check_contents(context: CheckContext) -> Iterator[Diagnostic]:
                               f"{migration.file_name}: the file holds no SQL statement",
                               "write the migration, or delete the file before it is merged")
             continue
+        if now is None:
+            continue
         result = context.runner.replace_placeholders(text, migration.file_name, now)
         for found in result.problems:
             from migration_gate.runners.problems import PlaceholderIssue
@@ -328,6 +332,17 @@ def check_contents(context: CheckContext) -> Iterator[Diagnostic]:
                    else UNCLOSED_PLACEHOLDER)
             yield _diagnostic(doc, migration, f"{migration.file_name}: {found.message}",
                               found.hint, line=found.line, column=found.column)
+
+
+def _now_for(context: CheckContext) -> datetime | None:
+    """The moment placeholders such as Flyway's `${flyway:timestamp}` read; None for a runner
+    without placeholders (refinery's `replace_placeholders` returns the text): its check, run
+    on every commit, then never imports `datetime`."""
+    if not context.runner.rules.placeholders:
+        return None
+    from datetime import datetime
+
+    return datetime.now()
 
 
 def has_statement(text: str) -> bool:

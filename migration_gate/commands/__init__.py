@@ -4,8 +4,10 @@ A command's module is imported only when that command runs (or when `--help` lis
 a pre-commit run pays for `lint` alone, and `--version` for nothing. Each module declares two
 things, and nothing of a command-line library:
 
-* `add_arguments(parser)`: its options and arguments, on an `argparse.ArgumentParser` (the
-  shared ones come from `commands.options`), each with the `dest` its function takes;
+* `add_arguments(parser)`: its options and arguments, with `parser.add_argument` alone (the
+  shared ones come from `commands.options`), each with the `dest` its function takes; the
+  parser is argparse's, or a recorder that reads plain command lines without it
+  (`_parser.read_plainly`);
 * a function under its own module name (`check.check`, `list_.list_`), called with the parsed
   options as keyword arguments; its docstring is the command's help, its first sentence the
   summary the group's `--help` lists.

@@ -1,5 +1,7 @@
 """The command line's grammar: the group (`migration-gate [--version] [-h] COMMAND ...`), read
-by hand, and each command's own `argparse` parser, built only for the command invoked.
+by hand, and each command's own arguments: a plain command line (`check --no-verify`, `lint
+a.sql`) read here from what the command declares (`read_plainly`), anything else by the
+command's `argparse` parser (`_argparse`), built only then.
 
 A usage error (an unknown command or option, a bad choice, a missing argument) is one
 `UsageError` that `migration_gate.cli` prints as one line and exit 2, never argparse's usage
@@ -9,14 +11,19 @@ line reports like any other lost output.
 
 from __future__ import annotations
 
-import argparse
 import functools
 import os
 import sys
-from typing import NoReturn
+from collections.abc import Callable
+from typing import TYPE_CHECKING, cast
 
 from migration_gate.commands import COMMANDS, Command, cleandoc, load_command
-from migration_gate.console import write_out
+from migration_gate.commands.options import BOOLEAN_OPTIONAL
+
+if TYPE_CHECKING:
+    from argparse import ArgumentParser
+
+    from migration_gate.commands._argparse import GateParser
 
 PROG = "migration-gate"
 
@@ -55,35 +62,11 @@ def help_width() -> int:
     return max(min(columns, MAX_WIDTH) - 2, 40)
 
 
-class HelpFormatter(argparse.HelpFormatter):
-    """argparse's layout, with the paragraphs of a docstring kept apart (argparse would join
-    them) and the width set without `shutil.get_terminal_size`."""
-
-    def __init__(self, prog: str) -> None:
-        super().__init__(prog, max_help_position=32, width=help_width())
-
-    def _fill_text(self, text: str, width: int, indent: str) -> str:
-        fill = super()._fill_text
-        return "\n\n".join(fill(p, width, indent) for p in text.split("\n\n") if p.strip())
-
-
-class GateParser(argparse.ArgumentParser):
-    """A command's parser: errors raised as `UsageError`, help written as all output is."""
-
-    def error(self, message: str) -> NoReturn:
-        raise UsageError(f"{message}; see `{self.prog} --help`")
-
-    def print_help(self, file: object = None) -> None:
-        write_out(self.format_help())
-
-
 def command_parser(command: Command) -> GateParser:
-    """The parser of one command, `-h/--help` included; click's behaviour kept where argparse
-    differs: no abbreviated options (`--no-v` is not `--no-verify`)."""
-    parser = GateParser(prog=f"{PROG} {command.name}", description=command.help,
-                        formatter_class=HelpFormatter, allow_abbrev=False)
-    command.add_arguments(parser)
-    return parser
+    """The command's argparse parser (`_argparse.command_parser`)."""
+    from migration_gate.commands._argparse import command_parser as build
+
+    return build(command)
 
 
 def parse(command: Command, argv: list[str]) -> dict[str, object]:
@@ -91,10 +74,160 @@ def parse(command: Command, argv: list[str]) -> dict[str, object]:
     them: `lint a.sql --dialect mysql b.sql`), lists as tuples. After `--` everything is an
     argument (`lint -- -odd.sql`, `new -- -x`), which argparse's intermixed parsing mishandles
     (it keeps the `--` or drops what follows): such a command line is read in order."""
+    plain = read_plainly(command, argv)
+    if plain is not None:
+        return plain
     parser = command_parser(command)
     namespace = parser.parse_args(argv) if "--" in argv else parser.parse_intermixed_args(argv)
     return {key: tuple(value) if isinstance(value, list) else value
             for key, value in vars(namespace).items()}
+
+
+#: What `_Argument.read` answers for a value argparse would refuse.
+_REFUSED = object()
+
+
+class _Argument:
+    """One argument as `add_argument` declared it, in the subset `read_plainly` reads."""
+
+    __slots__ = ("action", "choices", "convert", "default", "dest", "nargs", "required")
+
+    def __init__(self, names: tuple[str, ...], settings: dict[str, object]) -> None:
+        self.action = settings.get("action") or "store"
+        self.nargs = settings.get("nargs")
+        self.choices = cast("list[object] | None", settings.get("choices"))
+        self.convert = cast("Callable[[str], object] | None", settings.get("type"))
+        self.required = bool(settings.get("required"))
+        dest = settings.get("dest")
+        # argparse's: the first long option without its dashes, `-` as `_`; a positional's name
+        self.dest = cast(str, dest) if dest else names[0].lstrip("-").replace("-", "_")
+        default = settings.get("default")
+        self.default = False if default is None and self.action == "store_true" else default
+
+    def read(self, text: str) -> object:
+        """The value of `text` (converted, then checked against the choices, as argparse
+        does), or `_REFUSED`."""
+        try:
+            value = self.convert(text) if self.convert is not None else text
+        except Exception:  # argparse's message is the one to show: it reads the line again
+            return _REFUSED
+        if self.choices is not None and value not in self.choices:
+            return _REFUSED
+        return value
+
+    def unset(self) -> object:
+        """The value when the command line does not give it (a string default converted, as
+        argparse converts it)."""
+        if isinstance(self.default, str) and self.convert is not None:
+            return self.convert(self.default)
+        return self.default
+
+
+#: The `add_argument` settings `read_plainly` knows; a command using another is read by argparse.
+_KNOWN = frozenset({"action", "choices", "default", "dest", "help", "metavar", "nargs",
+                    "required", "type"})
+
+
+class _Declared:
+    """A command's arguments, recorded by its `add_arguments` in place of an argparse parser
+    (it calls `add_argument` only)."""
+
+    def __init__(self) -> None:
+        self.options: dict[str, _Argument] = {}  # every option string, `--no-x` included
+        self.arguments: list[_Argument] = []
+        self.positionals: list[_Argument] = []
+        self.plain = True
+
+    def add_argument(self, *names: str, **settings: object) -> None:
+        argument = _Argument(names, settings)
+        self.arguments.append(argument)
+        if not settings.keys() <= _KNOWN or argument.action not in (
+                "store", "store_true", BOOLEAN_OPTIONAL):
+            self.plain = False
+        elif not names[0].startswith("-"):
+            self.positionals.append(argument)
+            self.plain = self.plain and argument.nargs in (None, "?", "*") and (
+                argument.action == "store")
+        elif argument.nargs is not None or not all(n.startswith("--") for n in names):
+            self.plain = False
+        for name in names if names[0].startswith("-") else ():
+            self.options[name] = argument
+            if argument.action == BOOLEAN_OPTIONAL:
+                self.options[f"--no-{name[2:]}"] = argument
+
+
+def read_plainly(command: Command, argv: list[str]) -> dict[str, object] | None:
+    """The command's keyword arguments for a plain command line, read without argparse (its
+    import and gettext's, gettext's lookups, the parser's construction: ~4 ms of a warm check):
+    `--name`, `--no-name`, `--name VALUE`, `--name=VALUE` and the arguments, in any order.
+    None for anything else (help, `--`, a short, unknown or abbreviated option, a value that
+    starts with `-`, is empty or is refused, a missing or extra argument): argparse then
+    reads the line, and says what is wrong with it."""
+    declared = _Declared()
+    try:
+        command.add_arguments(cast("ArgumentParser", declared))
+    except AttributeError:  # it asks the parser for more than `add_argument`
+        return None
+    if not declared.plain or len(declared.positionals) > 1:
+        return None
+    values: dict[str, object] = {}
+    loose: list[str] = []
+    index = 0
+    while index < len(argv):
+        token = argv[index]
+        index += 1
+        if token == "-" or (token and not token.startswith("-")):
+            loose.append(token)
+            continue
+        name, equals, text = token.partition("=")
+        argument = declared.options.get(name)
+        if argument is None:
+            return None
+        if argument.action != "store":
+            if equals:
+                return None
+            # argparse's `BooleanOptionalAction`: `--no-x` is False (`--no-cache` is a flag)
+            values[argument.dest] = argument.action == "store_true" or not name.startswith(
+                "--no-")
+            continue
+        if not equals:
+            if index == len(argv):
+                return None
+            text = argv[index]
+            index += 1
+        value = argument.read(text) if text and not text.startswith("-") else _REFUSED
+        if value is _REFUSED:
+            return None
+        values[argument.dest] = value
+    if not _take_loose(declared, loose, values):
+        return None
+    for argument in declared.arguments:
+        if argument.dest not in values:
+            if argument.required:
+                return None
+            values[argument.dest] = argument.unset()
+    return {key: tuple(value) if isinstance(value, list) else value
+            for key, value in values.items()}
+
+
+def _take_loose(declared: _Declared, loose: list[str], values: dict[str, object]) -> bool:
+    """The arguments that are not options, into the command's positional (one value, an
+    optional one, or any number); False when argparse would refuse them."""
+    if not declared.positionals:
+        return not loose
+    positional = declared.positionals[0]
+    if len(loose) > (1 if positional.nargs in (None, "?") else len(loose)) or (
+            positional.nargs is None and not loose):
+        return False
+    read = [positional.read(text) for text in loose]
+    if _REFUSED in read:
+        return False
+    if positional.nargs == "*":
+        default = positional.unset()
+        values[positional.dest] = read if read or default is None else default
+    elif read:
+        values[positional.dest] = read[0]
+    return True
 
 
 def split_group(argv: list[str]) -> tuple[str | None, str | None, list[str]]:
@@ -125,6 +258,8 @@ def find_command(name: str) -> Command:
 def group_help() -> str:
     """The group's help: usage, what the gate does, its options and every command with its
     summary (this imports every command's module: only `--help` pays for it)."""
+    from migration_gate.commands._argparse import HelpFormatter
+
     width = help_width()
     formatter = HelpFormatter(PROG)
     lines = [f"usage: {PROG} [-h] [--version] COMMAND [ARGS]...", "",

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from migration_gate.commands._finish import finish, runner_shown
-from migration_gate.commands.options import add_folder, add_report
+from migration_gate.commands.options import BOOLEAN_OPTIONAL, add_folder, add_report
 from migration_gate.runners.model import RunnerName
 from migration_gate.types import Dialect
 
@@ -20,11 +20,9 @@ if TYPE_CHECKING:
 
 
 def add_arguments(parser: ArgumentParser) -> None:
-    from argparse import BooleanOptionalAction
-
     add_folder(parser)
     add_report(parser)
-    parser.add_argument("--verify", action=BooleanOptionalAction, default=None,
+    parser.add_argument("--verify", action=BOOLEAN_OPTIONAL, default=None,
                         help="Replay in an ephemeral database (default: when one can be had).")
     parser.add_argument("--all", dest="lint_all", action="store_true",
                         help="Lint every migration, not only those added or changed versus the "
@@ -52,6 +50,7 @@ def check(
 
     In a monorepo (`projects:` configured, or found by their refinery.toml / flyway.conf
     from a root without a migrations folder) each project is checked with its own settings."""
+    _start_probe()  # git finds the repository while the pipeline is imported
     from migration_gate.commands._header import run_header
     from migration_gate.diagnostics import Severity
     from migration_gate.pipeline import NoteCollector, Result, run_stages
@@ -81,6 +80,17 @@ def check(
                default=Severity.ERROR)
     finish(result, fmt=fmt, output=output, root=contexts[0].root, fail_on=fail,
            command="check")
+
+
+def _start_probe() -> None:
+    """Start git's look at the repository around the current folder (`gitrun.start_probe`);
+    a current folder that is gone is reported where the configuration is looked for."""
+    from migration_gate.gitrun import start_probe
+
+    try:
+        start_probe(Path.cwd().resolve())
+    except OSError:
+        return
 
 
 def project_contexts(

@@ -12,6 +12,10 @@ from migration_gate.types import DIALECTS, FORMATS
 if TYPE_CHECKING:
     from argparse import ArgumentParser
 
+#: `action=BOOLEAN_OPTIONAL`: a `--x/--no-x` pair (argparse's `BooleanOptionalAction`, which
+#: the command's parser registers under this name: declaring it imports no argparse).
+BOOLEAN_OPTIONAL = "boolean_optional"
+
 
 def add_dialect(parser: ArgumentParser, help_text: str) -> None:
     """--dialect, restricted to the dialects the gate knows."""

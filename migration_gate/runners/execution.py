@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
+from migration_gate.runners.crash_window import CrashWindow as CrashWindow
+
 
 @dataclass(frozen=True)
 class HistoryColumn:
@@ -83,16 +85,3 @@ class ScriptTransaction:
     error: str | None = None
     offending: int | None = None  # the statement `error` is about
 
-
-@dataclass(frozen=True)
-class CrashWindow:
-    """A crash after a migration's SQL has committed and before its history row has: the
-    runner does not know the migration ran and runs it again on its next start, so every DDL
-    statement must succeed a second time (`prefer-robust-stmts` reads this).
-
-    `consequence` ends a finding's message ("CREATE TABLE t without IF NOT EXISTS ..."), in the
-    runner's own terms; `hint` says what to write instead (or what to configure).
-    """
-
-    consequence: str
-    hint: str

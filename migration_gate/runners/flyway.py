@@ -106,10 +106,10 @@ class FlywayRunner:
 
         return flyway_version.parse_version(text)
 
-    def next_version(self, versions: Iterable[Version], now: datetime) -> Version:
+    def next_version(self, versions: Iterable[Version], now: datetime | None) -> Version:
         from migration_gate.runners import flyway_version
 
-        return flyway_version.next_version(versions, now)
+        return flyway_version.next_version(versions, now if now is not None else datetime.now())
 
     def file_name(self, kind: Kind, version: Version | None, description: str) -> str:
         from migration_gate.runners import flyway_names

@@ -40,6 +40,7 @@ class FlywayRules:
     judges_applied: bool = False  # `checks.applied_order.flyway_below_applied` does
     burns_versions: bool = False
     groups_events: bool = False
+    placeholders: bool = True
     judges_empty_base: bool = False
     content_claims: bool = False
     reuse_consequence: str = "databases that ran it fail Flyway's validation"

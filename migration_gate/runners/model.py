@@ -11,14 +11,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from enum import Enum
 from typing import TYPE_CHECKING, Literal, Protocol
 
 from migration_gate.types import Dialect
 
 if TYPE_CHECKING:
-    from migration_gate.runners.execution import CrashWindow as CrashWindow
+    from datetime import datetime  # annotations only: a refinery check never imports it
+
+    from migration_gate.runners.crash_window import CrashWindow as CrashWindow
     from migration_gate.runners.execution import ExecutionModel as ExecutionModel
     from migration_gate.runners.execution import HistoryColumn as HistoryColumn
     from migration_gate.runners.execution import HistoryRowPlacement as HistoryRowPlacement
@@ -119,7 +120,7 @@ class ParsedMigration:
 
 #: The execution model's names, in `runners.execution` (imported on first use).
 _EXECUTION_NAMES = frozenset({
-    "CrashWindow", "ExecutionModel", "HistoryColumn", "HistoryRowPlacement", "HistoryTable",
+    "ExecutionModel", "HistoryColumn", "HistoryRowPlacement", "HistoryTable",
     "NonTransactionalPolicy", "ScriptTransaction", "ScriptVerdict",
 })
 
@@ -133,6 +134,10 @@ _PROBLEM_NAMES = frozenset({
 
 
 def __getattr__(name: str) -> object:
+    if name == "CrashWindow":  # without the other execution classes (a refinery lint's case)
+        from migration_gate.runners.crash_window import CrashWindow
+
+        return CrashWindow
     if name in _EXECUTION_NAMES:
         from migration_gate.runners import execution
 
@@ -176,8 +181,10 @@ class Runner(Protocol):
     def parse_version(self, text: str) -> Version | None:
         """A version as written after the prefix (`008`, `1.1`), or None if not one."""
 
-    def next_version(self, versions: Iterable[Version], now: datetime) -> Version:
-        """The version after every one of `versions`, in their shape (`now` for timestamps)."""
+    def next_version(self, versions: Iterable[Version], now: datetime | None) -> Version:
+        """The version after every one of `versions`, in their shape (`now` for timestamps;
+        None: the runner reads the clock if it needs it -- a refinery check's plan passes
+        none, and never imports `datetime`)."""
 
     def file_name(self, kind: Kind, version: Version | None, description: str) -> str:
         """A clean file name in the runner's grammar (`V9__add_users.sql`, `R__views.sql`)."""

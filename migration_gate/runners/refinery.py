@@ -10,7 +10,6 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import TYPE_CHECKING
 
 from migration_gate import refinery
@@ -24,6 +23,8 @@ from migration_gate.runners.model import (
 from migration_gate.types import Dialect
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from migration_gate.runners.execution import (
         CrashWindow,
         ExecutionModel,
@@ -99,7 +100,7 @@ def _execution() -> ExecutionModel:
 
 @functools.cache
 def _crash_window() -> CrashWindow:
-    from migration_gate.runners.execution import CrashWindow
+    from migration_gate.runners.crash_window import CrashWindow
 
     return CrashWindow(
         "fails when refinery re-runs the migration after a crash between its two commits",
@@ -214,7 +215,7 @@ class RefineryRunner:
             return None
         return refinery_version(int(text), text)
 
-    def next_version(self, versions: Iterable[Version], now: datetime) -> Version:
+    def next_version(self, versions: Iterable[Version], now: datetime | None) -> Version:
         """The highest version + 1, zero-padded like it (`V008` -> `009`). `now` is unused:
         refinery versions are plain integers."""
         highest = max(versions, default=None)

@@ -62,6 +62,7 @@ class RefineryRules:
     judges_applied: bool = True
     burns_versions: bool = True
     groups_events: bool = True
+    placeholders: bool = False
     judges_empty_base: bool = True
     content_claims: bool = True
     reuse_consequence: str = ("databases that ran it keep it in their history and refinery "

@@ -104,6 +104,13 @@ class RunnerRules(Protocol):
         """Many deletions or renames of one commit are one finding (`checks.events`)."""
 
     @property
+    def placeholders(self) -> bool:
+        """The runner replaces placeholders in a migration's text before it sends it (Flyway's
+        `${...}`, some of which read the clock); without them the text runs as written, and
+        neither the replacement nor the clock is asked for (a refinery check never imports
+        `datetime`)."""
+
+    @property
     def content_claims(self) -> bool:
         """An added file holding a vanished base file's exact content is that file's, never
         another one's by version alone."""

@@ -12,6 +12,8 @@ folder; any problem with it only disables it.
 
 from __future__ import annotations
 
+import contextlib
+import marshal
 import os
 import re
 from collections.abc import Sequence
@@ -29,6 +31,7 @@ if TYPE_CHECKING:
 
     from migration_gate.config import Config
     from migration_gate.runners.model import Runner
+    from migration_gate.sql import pack
     from migration_gate.sql.columns import ColumnRows
 
 #: Files over this many characters are linted from their tokens only (sqlglot would take
@@ -36,6 +39,8 @@ if TYPE_CHECKING:
 MAX_PARSED_CHARS = 2_000_000
 #: The cache file is emptied when it grows past this size.
 MAX_CACHE_BYTES = 64_000_000
+#: The SQLite file of the cache, in the cache folder.
+DATABASE_NAME = "lint-v1.sqlite"
 
 
 @dataclass(frozen=True)
@@ -75,16 +80,100 @@ def lint_job(job: LintJob) -> list[Diagnostic]:
                      columns=job.columns)
 
 
+#: The findings of the last checks' jobs, by cache key, in one small file beside the SQLite
+#: cache (`sql.pack`'s format): a check asks about a handful of files, the same ones run
+#: after run (a pre-commit hook on a branch), and finding them all there spares it SQLite
+#: (its import, a connection, a query: ~4 ms of a warm check). Before the SQLite file exists
+#: (a first run, a CI job's empty cache folder) the file is the only store of what fits in it,
+#: and what it drops is moved to SQLite: a cold check of a few files then does not create
+#: the database either (its import and schema, ~4 ms).
+RECENT_NAME = "recent-findings-v2.pack"
+#: The file keeps the newest run's findings, then older ones, while it stays under this size
+#: (small: every warm check reads it whole).
+MAX_RECENT_BYTES = 64_000
+
+
 def lint_many(jobs: Sequence[LintJob], *, use_cache: bool = True,
               workers: int | None = None) -> list[list[Diagnostic]]:
-    """The findings of every job, in order."""
-    cache = open_cache(use_cache)
-    if cache is None:
+    """The findings of every job, in order: from the recent findings when they hold every
+    job, else from the SQLite cache (when there is one) and the lint; the recent findings
+    are then rewritten, and what they drop is kept in SQLite."""
+    if not use_cache or os.environ.get("MIGRATION_GATE_NO_CACHE"):
         return _compute(list(jobs), workers)
+    from migration_gate.sql import pack
+
+    keys = [cache_key(job) for job in jobs]
+    recent_file = cache_root() / RECENT_NAME
+    recent = pack.read(recent_file)
+    values = recent.values() if all(key in recent.spans for key in keys) else None
+    found = _decoded([values[key] for key in keys]) if values is not None else None
+    if found is not None:
+        return [[_from_cached(item, job.path) for item in items]
+                for job, items in zip(jobs, found, strict=True)]
+    cache = Cache.open() if Cache.exists() else None
     try:
-        return lint_cached(jobs, cache, [cache_key(job) for job in jobs], workers)
+        results = (lint_cached(jobs, cache, keys, workers) if cache is not None
+                   else _compute(list(jobs), workers))
+        fresh = {key: marshal.dumps([_to_cached(d) for d in diagnostics])
+                 for key, diagnostics in zip(keys, results, strict=True)}
+        kept, dropped = _recent_values(recent, fresh)
+        # what SQLite may lack: with it, this run's findings are there already (found there,
+        # or stored by `lint_cached`); older ones may come from runs before it existed
+        spilled = [(key, found) for key, value in dropped.items()
+                   if (cache is None or key not in fresh)
+                   and (found := _decoded([value])) is not None]
+        if spilled and cache is None:
+            cache = Cache.open()
+        if spilled and cache is not None:
+            cache.put_many([(key, found[0]) for key, found in spilled])
     finally:
-        cache.close()
+        if cache is not None:
+            cache.close()
+    _write_recent(recent_file, kept)
+    return results
+
+
+def _decoded(values: Sequence[bytes]) -> list[list[list[object]]] | None:
+    """The findings of each value (`_to_cached`'s lists, marshalled: `marshal` is built in,
+    where `json` is four modules to import); None when the file was damaged (its values are
+    then asked of SQLite)."""
+    try:
+        decoded = [marshal.loads(value) for value in values]
+    except (ValueError, EOFError, TypeError):
+        return None
+    if not all(isinstance(items, list) and all(isinstance(i, list) and len(i) == 8
+                                               for i in items) for items in decoded):
+        return None
+    return decoded
+
+
+def _recent_values(old: pack.Pack, fresh: dict[str, bytes]
+                   ) -> tuple[dict[str, bytes], dict[str, bytes]]:
+    """(the next recent findings, what they drop): this run's, then the newest of the older
+    ones, while the file stays under `MAX_RECENT_BYTES` (a branch switched back and forth finds
+    both sides); oldest first, as the file keeps them."""
+    kept: dict[str, bytes] = {}
+    dropped: dict[str, bytes] = {}
+    size = 0
+    for key, value in (*fresh.items(), *reversed(old.values().items())):
+        if key in kept or key in dropped:
+            continue
+        size += len(value) + len(key) + 8  # the value, and its line in the index
+        if size > MAX_RECENT_BYTES:
+            dropped[key] = value
+        else:
+            kept[key] = value
+    return dict(reversed(kept.items())), dropped
+
+
+def _write_recent(path: Path, values: dict[str, bytes]) -> None:
+    from migration_gate.sql import pack
+
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return
+    pack.write(path, values)
 
 
 def open_cache(use_cache: bool = True) -> Cache | None:
@@ -145,7 +234,8 @@ def code_fingerprint(package: Path = Path(__file__).parents[1]) -> str:
 
 def _module_stamps(folder: str) -> list[str]:
     """`path:size:mtime` of every `*.py` under `folder`, with `os.scandir` (a third of what
-    `Path.rglob` and `Path.stat` cost: every warm run makes the fingerprint)."""
+    `Path.rglob` and `Path.stat` cost: every warm run makes the fingerprint). `__pycache__`
+    holds no source: not listed (half of the folders, ~0.7 ms of a warm check)."""
     stamps: list[str] = []
     try:
         entries = list(os.scandir(folder))
@@ -153,11 +243,11 @@ def _module_stamps(folder: str) -> list[str]:
         return stamps
     for entry in entries:
         try:
-            if entry.is_dir():
-                stamps.extend(_module_stamps(entry.path))
-            elif entry.name.endswith(".py"):
+            if entry.name.endswith(".py") and not entry.is_dir():
                 stat = entry.stat()
                 stamps.append(f"{entry.path}:{stat.st_size}:{stat.st_mtime_ns}")
+            elif entry.name != "__pycache__" and entry.is_dir():
+                stamps.extend(_module_stamps(entry.path))
         except OSError:
             continue
     return stamps
@@ -254,8 +344,9 @@ def _from_cached(item: list[object], path: str) -> Diagnostic:
                       cast("str | None", hint))
 
 
-#: A lone surrogate: what `os.fsdecode` makes of a name's bytes that are not UTF-8.
-_SURROGATE = re.compile("[\ud800-\udfff]")
+#: A lone surrogate: what `os.fsdecode` makes of a name's bytes that are not UTF-8 (compiled
+#: by `re`'s cache when a text is stored: a check whose files are cached stores none).
+_SURROGATE = "[\ud800-\udfff]"
 
 
 class Cache:
@@ -264,6 +355,11 @@ class Cache:
     def __init__(self, connection: sqlite3.Connection) -> None:
         self.connection: sqlite3.Connection | None = connection
 
+    @staticmethod
+    def exists() -> bool:
+        """Whether the cache's file is there (a check before any does not create it)."""
+        return (cache_root() / DATABASE_NAME).is_file()
+
     @classmethod
     def open(cls) -> Cache | None:
         import sqlite3
@@ -271,15 +367,24 @@ class Cache:
         try:
             folder = cache_root()
             folder.mkdir(parents=True, exist_ok=True)
-            database = folder / "lint-v1.sqlite"
+            database = folder / DATABASE_NAME
             if database.is_file() and database.stat().st_size > MAX_CACHE_BYTES:
                 database.unlink()  # start afresh rather than grow without bound
             connection = sqlite3.connect(database, timeout=2)
+            # no fsync per commit (the file's creation and each run's insert waited for the
+            # disk: ~6 ms of a cold check): a crash of the application still leaves the file
+            # whole, one of the operating system may damage it, and a damaged file is deleted
+            connection.execute("PRAGMA synchronous=OFF")
             connection.executescript(
                 "CREATE TABLE IF NOT EXISTS findings (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
                 "CREATE TABLE IF NOT EXISTS rendered (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
             )
             return cls(connection)
+        except sqlite3.DatabaseError as error:
+            if not isinstance(error, sqlite3.OperationalError):  # not a database, or damaged
+                with contextlib.suppress(OSError):
+                    database.unlink()  # the next run starts afresh
+            return None
         except (OSError, sqlite3.Error):
             return None
 
@@ -335,11 +440,12 @@ class Cache:
 
         self._insert("findings", [(key, json.dumps(value)) for key, value in items])
 
+
     def put_texts(self, items: Sequence[tuple[str, str]]) -> None:
         """Store texts by key; one SQLite cannot hold (a lone surrogate: a file name that is
         not UTF-8, as the shell passes it) is left out, and made again next time."""
         self._insert("rendered", [(key, value) for key, value in items
-                                  if value.isascii() or not _SURROGATE.search(value)])
+                                  if value.isascii() or not re.search(_SURROGATE, value)])
 
     def _insert(self, table: str, rows: Sequence[tuple[str, str]]) -> None:
         import sqlite3

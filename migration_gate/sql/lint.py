@@ -164,8 +164,12 @@ def _ask_runner(state: FileState, runner: Runner | None, statements: list[str]) 
     statements when it decides that per script (Flyway) rather than running every one inside
     its transaction (refinery, whose answers predate the runner model and never change)."""
     if runner is None or runner.name == "refinery":
+        from migration_gate.runners.refinery import CRASH_WINDOW
+
         state.crash_window = CRASH_WINDOW
         return
+    from migration_gate.runners.model import NonTransactionalPolicy
+
     state.runner = runner.name
     in_transaction = True
     if runner.execution.non_transactional is NonTransactionalPolicy.RUNS_WITHOUT_TRANSACTION:

@@ -23,8 +23,8 @@ if TYPE_CHECKING:
     from migration_gate.sql.columns import ColumnRows
 
 #: A MySQL migration that may restate a column (`MODIFY`, `CHANGE`): only those need the
-#: columns earlier migrations made.
-_COLUMN_CHANGE = re.compile(r"\b(?:MODIFY|CHANGE)\b", re.IGNORECASE)
+#: columns earlier migrations made (compiled by a MySQL run only).
+_COLUMN_CHANGE = r"\b(?:MODIFY|CHANGE)\b"
 
 #: Where the runner runs a file: (0, its version) for migrations run in version order, (1, None)
 #: for those run after every versioned one (Flyway's repeatables).
@@ -59,10 +59,13 @@ def _runs_before(earlier: Order, later: Order) -> bool:
 
 def _text(context: CheckContext, migration: MigrationFile) -> str:
     """The text the runner sends: Flyway's placeholders replaced (an undefined one is the
-    folder stage's finding, and stays as written here); refinery's as written."""
+    folder stage's finding, and stays as written here); refinery's as written (it has no
+    placeholders: a refinery check does not import `datetime` for `now`)."""
+    assert migration.text is not None
+    if not context.runner.rules.placeholders:
+        return migration.text
     from datetime import datetime
 
-    assert migration.text is not None
     return context.runner.replace_placeholders(
         migration.text, migration.file_name, datetime.now()).text
 
@@ -80,7 +83,8 @@ def _columns_before(context: CheckContext, targets: list[tuple[MigrationFile, Or
     wanted: dict[str, tuple[Order, set[str]]] = {}
     for migration, order in targets:
         text = _text(context, migration)
-        if _COLUMN_CHANGE.search(text) and (tables := altered_tables(text, "mysql")):
+        if re.search(_COLUMN_CHANGE, text, re.IGNORECASE) and (
+                tables := altered_tables(text, "mysql")):
             wanted[migration.path] = (order, tables)
     if not wanted:
         return {}

@@ -5,21 +5,22 @@ rules leave them alone, and they are part of the lint cache's key). Reading them
 splitter and the rule registry, ~25 ms of imports, on every `check` whose branch adds a
 CREATE TABLE -- the pre-commit hook's usual case -- even when the lint cache then answers
 every file. So the answer is kept by the lint cache's own key of the text (the package's code,
-sqlglot's version, the dialect, the text), in a small JSON file beside the lint cache. Any
-trouble with that file only means reading the tables again.
+sqlglot's version, the dialect, the text), in a small file beside the lint cache (marshalled:
+`marshal` is built in, where `json` is four modules to import). Any trouble with that file
+only means reading the tables again.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
+import marshal
 import os
 from pathlib import Path
 
 from migration_gate.types import Dialect
 
 #: The file, in the lint cache's folder.
-FILE_NAME = "created-tables-v1.json"
+FILE_NAME = "created-tables-v2.bin"
 #: Answers kept; the oldest go first (a branch adds a handful of migrations).
 MAX_ENTRIES = 1000
 
@@ -71,8 +72,8 @@ class TableCache:
             self._known = {}
             assert self.path is not None
             try:
-                loaded = json.loads(self.path.read_text(encoding="utf-8"))
-            except (OSError, ValueError):
+                loaded = marshal.loads(self.path.read_bytes())
+            except (OSError, ValueError, EOFError, TypeError):
                 loaded = None
             if isinstance(loaded, dict):
                 self._known = {k: v for k, v in loaded.items() if isinstance(k, str)
@@ -87,7 +88,7 @@ class TableCache:
         temporary = self.path.with_name(f"{self.path.name}.{os.getpid()}.tmp")
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            temporary.write_text(json.dumps(kept), encoding="utf-8")
+            temporary.write_bytes(marshal.dumps(kept))
             os.replace(temporary, self.path)
         except OSError:
             with contextlib.suppress(OSError):

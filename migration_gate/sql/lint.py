@@ -20,8 +20,6 @@ from migration_gate.diagnostics import Diagnostic
 # imported here, not in `lint_text`: every importer of this module lints (or reads created
 # tables) at once, so they are loaded anyway, and a dozen imports per file cost a corpus run
 # ~40 ms (issue 14); importing `rules` imports every rule module
-from migration_gate.runners.model import NonTransactionalPolicy
-from migration_gate.runners.refinery import CRASH_WINDOW
 from migration_gate.sql import hazards
 from migration_gate.sql.ignores import UNUSED_IGNORE, apply_ignores, find_ignores
 from migration_gate.sql.reader import plain

@@ -15,14 +15,13 @@ When the base moved on since the tip scanned last (and that tip is its ancestor)
 from __future__ import annotations
 
 import marshal
-import os
 import posixpath
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from migration_gate import refinery
-from migration_gate.cachedir import cache_root
+from migration_gate.cachedir import cache_root, write_whole
 from migration_gate.digest import sha256
 from migration_gate.refinery import MigrationName, Prefix
 from migration_gate.sources import EXTENSIONS
@@ -234,7 +233,7 @@ def _last_tip(root: Path, folder: str, int8_versions: bool) -> str | None:
 
 
 def _remember_tip(root: Path, commit: str, folder: str, int8_versions: bool) -> None:
-    _write(_tip_file(root, folder, int8_versions), commit.encode("ascii"))
+    write_whole(_tip_file(root, folder, int8_versions), commit.encode("ascii"), make_folder=True)
 
 
 def _cached(commit: str, folder: str, int8_versions: bool, with_added: bool = True
@@ -263,15 +262,6 @@ def _store(commit: str, folder: str, int8_versions: bool, scan: Scan) -> None:
     """The burned versions, then the latest additions, marshalled; the first's length ahead."""
     first = marshal.dumps([vars(b) for b in scan.found.values()])
     second = marshal.dumps({v: list(pair) for v, pair in scan.added.items()})
-    _write(_cache_file(commit, folder, int8_versions),
-           len(first).to_bytes(4, "little") + first + second)
-
-
-def _write(target: Path, data: bytes) -> None:
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        temporary = target.with_suffix(f".{os.getpid()}.tmp")
-        temporary.write_bytes(data)
-        temporary.replace(target)
-    except OSError:
-        pass  # a read-only cache only costs the next run one git call
+    # a read-only cache only costs the next run one git call
+    write_whole(_cache_file(commit, folder, int8_versions),
+                len(first).to_bytes(4, "little") + first + second, make_folder=True)

@@ -40,7 +40,6 @@ library compiles as usual.
 from __future__ import annotations
 
 import builtins
-import contextlib
 import marshal
 import os
 import sys
@@ -144,16 +143,14 @@ def save() -> None:
     table = _table
     if table is None or not table.added or table.path is None or sys.dont_write_bytecode:
         return
-    temporary = f"{table.path}.{os.getpid()}.tmp"
+    table.added = 0
     try:
         data = _magic() + marshal.dumps(table.to_store())
-        with open(temporary, "wb") as out:
-            out.write(data)
-        os.replace(temporary, table.path)
-    except Exception:  # a read-only install, a full disk: compile next time; never an error
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-    table.added = 0
+    except Exception:  # what this interpreter cannot marshal: compile next time
+        return
+    from migration_gate.cachedir import write_whole
+
+    write_whole(table.path, data)  # a read-only install, a full disk: compile next time
 
 
 # --- data classes ---------------------------------------------------------------------------

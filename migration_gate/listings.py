@@ -16,7 +16,7 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from migration_gate.cachedir import cache_root
+from migration_gate.cachedir import cache_root, write_whole
 from migration_gate.gitrun import run_git
 
 #: Listings kept: the bases of the branches a developer switches between.
@@ -57,11 +57,9 @@ def _cache_file(commit: str, pathspec: Sequence[str]) -> Path | None:
 def _store(target: Path, output: bytes) -> None:
     """Written whole or not at all; the oldest listings beyond `KEPT` go. A cache folder that
     cannot be written only costs the next run the git process."""
+    if not write_whole(target, output, make_folder=True):
+        return
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        temporary = target.with_name(f"{target.name}.{os.getpid()}.tmp")
-        temporary.write_bytes(output)
-        temporary.replace(target)
         entries = [e for e in os.scandir(target.parent) if not e.name.endswith(".tmp")]
         if len(entries) > KEPT:
             entries.sort(key=lambda e: e.stat().st_mtime_ns, reverse=True)

@@ -14,10 +14,9 @@ turned off by them too); `rm -r` of the cache folder clears it.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
-from migration_gate.cachedir import cache_root
+from migration_gate.cachedir import cache_root, write_whole
 
 #: Pairs remembered: the branches a developer switches between, and their bases.
 KEPT = 32
@@ -40,14 +39,8 @@ def remember(head: str, tip: str, merge_base: str) -> None:
         return
     entry = f"{head} {tip} {merge_base}"
     kept = [entry, *(line for line in _lines() if not line.startswith(f"{head} {tip} "))]
-    target = _cache_file()
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        temporary = target.with_name(f"{_FILE_NAME}.{os.getpid()}.tmp")
-        temporary.write_bytes(("\n".join(kept[:KEPT]) + "\n").encode("ascii"))
-        temporary.replace(target)
-    except OSError:
-        return
+    write_whole(_cache_file(), ("\n".join(kept[:KEPT]) + "\n").encode("ascii"),
+                make_folder=True)
 
 
 def _lines() -> list[str]:

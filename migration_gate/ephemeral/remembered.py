@@ -17,6 +17,8 @@ import json
 import os
 from pathlib import Path
 
+from migration_gate.cachedir import write_whole
+
 #: The file, in the cache folder, and how many answers it keeps.
 FILE = "pg-binaries-1.json"
 KEEP = 32
@@ -51,14 +53,7 @@ def put(wanted: str, answer: str) -> None:
     answers[wanted] = answer
     while len(answers) > KEEP:
         answers.pop(next(iter(answers)))
-    path = _path()
-    staging = path.with_name(f".{path.name}.{os.getpid()}")
-    with contextlib.suppress(OSError):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        staging.write_text(json.dumps(answers), encoding="utf-8")
-        os.replace(staging, path)  # atomic: concurrent gates read a whole file
-    with contextlib.suppress(OSError):
-        staging.unlink()
+    write_whole(_path(), json.dumps(answers).encode("utf-8"), make_folder=True)
 
 
 def _path() -> Path:

@@ -18,11 +18,12 @@ line per entry (length in bytes); then the values, UTF-8, one after the other.
 
 from __future__ import annotations
 
-import contextlib
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from migration_gate.cachedir import write_whole
 
 MAGIC = b"migration-gate pack 2"
 #: A pack is rewritten with the new run's values alone when keeping the old ones too would
@@ -92,13 +93,7 @@ def write(path: Path, values: Mapping[str, bytes]) -> None:
     index = "".join(f"{key} {len(value)}\n" for key, value in values.items()).encode("ascii")
     data = b"".join([MAGIC, f"\n{len(values)} {len(index)}\n".encode("ascii"), index,
                      *values.values()])
-    temporary = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-    try:
-        temporary.write_bytes(data)
-        os.replace(temporary, path)
-    except OSError:
-        with contextlib.suppress(OSError):
-            temporary.unlink()
+    write_whole(path, data)
 
 
 def merged(old: Pack, new: Mapping[str, bytes]) -> dict[str, bytes]:

@@ -12,11 +12,11 @@ only means reading the tables again.
 
 from __future__ import annotations
 
-import contextlib
 import marshal
 import os
 from pathlib import Path
 
+from migration_gate.cachedir import write_whole
 from migration_gate.types import Dialect
 
 #: The file, in the lint cache's folder.
@@ -85,14 +85,7 @@ class TableCache:
         if not self._added or self.path is None or self._known is None:
             return
         kept = dict(list(self._known.items())[-MAX_ENTRIES:])
-        temporary = self.path.with_name(f"{self.path.name}.{os.getpid()}.tmp")
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            temporary.write_bytes(marshal.dumps(kept))
-            os.replace(temporary, self.path)
-        except OSError:
-            with contextlib.suppress(OSError):
-                temporary.unlink()
+        write_whole(self.path, marshal.dumps(kept), make_folder=True)
         self._added = False
 
 

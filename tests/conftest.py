@@ -141,6 +141,17 @@ def seed_migrations(repo: Repo, count: int = 7, folder: str = "migrations") -> N
     repo.commit(f"V001..V{count:03d}")
 
 
+def commit_then_delete_v2(repo: Repo, count: int = 3) -> str:
+    """V1..V{count} committed, then V2 deleted in a commit of its own: the smallest history
+    with a burned version (V2). Returns the tip."""
+    for number in range(1, count + 1):
+        repo.write(f"migrations/V{number}__t{number}.sql",
+                   f"CREATE TABLE IF NOT EXISTS t{number} (id bigint);\n")
+    repo.commit(f"V1..V{count}")
+    repo.git("rm", "-q", "migrations/V2__t2.sql")
+    return repo.commit("drop V2")
+
+
 #: The migration-gate checkout these tests run from.
 CHECKOUT = Path(__file__).resolve().parents[1]
 

@@ -9,20 +9,14 @@ from pathlib import Path
 import pytest
 
 from migration_gate import burned
-from tests.conftest import make_repo
-
-SQL = "CREATE TABLE IF NOT EXISTS {table} (id bigint);\n"
+from tests.conftest import commit_then_delete_v2, make_repo
 
 
 def test_a_read_decodes_the_burned_versions_alone(tmp_path: Path,
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MIGRATION_GATE_CACHE_DIR", str(tmp_path / "cache"))
     repo = make_repo(tmp_path / "repo")
-    for number in (1, 2, 3):
-        repo.write(f"migrations/V{number}__t{number}.sql", SQL.format(table=f"t{number}"))
-    repo.commit("V1..V3")
-    repo.git("rm", "-q", "migrations/V2__t2.sql")
-    tip = repo.commit("drop V2")
+    tip = commit_then_delete_v2(repo)
     scanned = burned.burned_versions(repo.path, tip, "migrations", [])
     assert [b.version for b in scanned] == [2]
     file = burned._cache_file(tip, "migrations", False)

@@ -10,7 +10,7 @@ import pytest
 
 from migration_gate import burned
 from migration_gate.gitrun import GitError
-from tests.conftest import make_repo
+from tests.conftest import commit_then_delete_v2, make_repo
 
 SQL = "CREATE TABLE IF NOT EXISTS {table} (id bigint PRIMARY KEY);\n"
 
@@ -18,11 +18,7 @@ SQL = "CREATE TABLE IF NOT EXISTS {table} (id bigint PRIMARY KEY);\n"
 def test_a_prefetched_scan_is_the_scan(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MIGRATION_GATE_CACHE_DIR", str(tmp_path / "cache"))
     repo = make_repo(tmp_path / "repo")
-    for number in (1, 2, 3):
-        repo.write(f"migrations/V{number}__t{number}.sql", SQL.format(table=f"t{number}"))
-    repo.commit("V1..V3")
-    repo.git("rm", "-q", "migrations/V2__t2.sql")
-    tip = repo.commit("drop V2")
+    tip = commit_then_delete_v2(repo)
 
     burned.prefetch(repo.path, tip, "migrations", False)
     assert burned._PENDING  # the scan is under way: no cache yet

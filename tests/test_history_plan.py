@@ -16,7 +16,7 @@ from migration_gate.burned import parse_log
 from migration_gate.plan import Member, make_plan
 from migration_gate.runners import FlywayRunner, NameProblem, RefineryRunner, Version
 from migration_gate.runners.refinery import refinery_version
-from tests.conftest import Repo, make_repo, run_gate, seed_migrations
+from tests.conftest import Repo, commit_then_delete_v2, make_repo, run_gate, seed_migrations
 
 NOW = datetime(2026, 11, 30, 12, 0, 0)
 SQL = "CREATE TABLE IF NOT EXISTS {table} (id bigint PRIMARY KEY);\n"
@@ -235,11 +235,7 @@ def test_burned_cache_extends_the_old_tips_answer_with_only_the_new_commits(
     tip is no ancestor) is scanned in full."""
     monkeypatch.setenv("MIGRATION_GATE_CACHE_DIR", str(tmp_path / "cache"))
     repo = make_repo(tmp_path / "repo")
-    for number in (1, 2, 3, 4):
-        repo.write(f"migrations/V{number}__t{number}.sql", SQL.format(table=f"t{number}"))
-    repo.commit("V1..V4")
-    repo.git("rm", "-q", "migrations/V2__t2.sql")
-    old_tip = repo.commit("drop V2")
+    old_tip = commit_then_delete_v2(repo, count=4)
     assert [b.version for b in burned.burned_versions(repo.path, old_tip, "migrations", [])] == [2]
     repo.git("rm", "-q", "migrations/V3__t3.sql")
     repo.commit("drop V3")
